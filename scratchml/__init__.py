@@ -1,0 +1,27 @@
+"""scratchml: machine learning from scratch, written once on the Python Array API standard.
+
+The same readable matrix math trains on NumPy, CuPy, PyTorch and array-api-strict
+arrays: the namespace follows the data.
+"""
+
+from . import backends, data
+from .exceptions import DivergenceError, NotFittedError
+from .io import load, save
+from .linear import LinearRegression, LogisticRegression
+from .nn import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergenceError",
+    "LinearRegression",
+    "LogisticRegression",
+    "MLPClassifier",
+    "MLPRegressor",
+    "NotFittedError",
+    "__version__",
+    "backends",
+    "data",
+    "load",
+    "save",
+]

@@ -1,0 +1,283 @@
+"""The one module that knows which array libraries exist.
+
+Models never branch on the backend: they call ``xp = namespace(X, y)`` and then
+use only functions of the Python Array API standard on ``xp``. Everything that
+differs between NumPy, CuPy, PyTorch and array-api-strict (how to find a
+namespace, how to copy to the host, how to wait for a GPU, where random numbers
+come from) lives here.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+BACKENDS: tuple[str, ...] = ("numpy", "array_api_strict", "torch", "cupy")
+
+# The namespace module each backend name stands for (array-api-compat wraps the
+# libraries that do not follow the standard to the letter).
+_NAMESPACE_MODULES = {
+    "numpy": "array_api_compat.numpy",
+    "array_api_strict": "array_api_strict",
+    "torch": "array_api_compat.torch",
+    "cupy": "array_api_compat.cupy",
+}
+
+
+def _library_of(x: Any) -> str | None:
+    """Name of the array library ``x`` belongs to, or None if it is not an array."""
+    if array_api_compat.is_numpy_array(x):
+        return "numpy"
+    if array_api_compat.is_cupy_array(x):
+        return "cupy"
+    if array_api_compat.is_torch_array(x):
+        return "torch"
+    if array_api_compat.is_array_api_obj(x):
+        space = x.__array_namespace__()
+        if array_api_compat.is_array_api_strict_namespace(space):
+            return "array_api_strict"
+        return getattr(space, "__name__", type(x).__module__)
+    return None
+
+
+def is_array(x: Any) -> bool:
+    """True if ``x`` is an array of any library the standard covers."""
+    return _library_of(x) is not None
+
+
+def backend_name(x: Any) -> str:
+    """Name of the backend an array belongs to ("numpy", "torch", ...)."""
+    name = _library_of(x)
+    if name is None:
+        raise TypeError(f"expected an array, got {type(x).__name__}")
+    return name
+
+
+def namespace(*arrays: Any) -> Any:
+    """The Array API namespace shared by ``arrays`` (None and Python scalars are ignored).
+
+    Raises TypeError naming both libraries when arrays of different libraries
+    are mixed, and when no argument is an array at all.
+    """
+    found: dict[str, Any] = {}
+    for x in arrays:
+        if x is None or isinstance(x, (bool, int, float, complex)):
+            continue
+        name = _library_of(x)
+        if name is None:
+            raise TypeError(
+                f"expected arrays (numpy, cupy, torch or array_api_strict), got {type(x).__name__}"
+            )
+        found.setdefault(name, x)
+    if not found:
+        raise TypeError("namespace() needs at least one array")
+    if len(found) > 1:
+        names = sorted(found)
+        raise TypeError(
+            f"arrays from different libraries were mixed: {' and '.join(names)}; "
+            "convert them with scratchml.backends.asarray(..., backend=...) first"
+        )
+    return array_api_compat.array_namespace(*found.values())
+
+
+def device(x: Any) -> Any:
+    """The device an array lives on."""
+    return array_api_compat.device(x)
+
+
+@functools.cache
+def _cupy_usable() -> tuple[bool, str]:
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a broken CUDA install
+        return False, f"cupy is not importable ({type(exc).__name__}: {exc})"
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return False, "cupy found no CUDA device"
+        # A tiny kernel proves the driver, runtime and compiler all work.
+        value = float((cupy.arange(3.0) * 2).sum())
+        if value != 6.0:
+            return False, "cupy computed a wrong result on the GPU"
+    except Exception as exc:
+        return False, f"cupy cannot run on a GPU ({type(exc).__name__}: {exc})"
+    return True, ""
+
+
+@functools.cache
+def _torch_usable() -> tuple[bool, str]:
+    try:
+        import torch  # noqa: F401
+    except Exception as exc:
+        return False, f"torch is not importable ({type(exc).__name__}: {exc})"
+    return True, ""
+
+
+def why_unavailable(name: str) -> str:
+    """Empty string if backend ``name`` is usable here, else the reason it is not."""
+    _check_name(name)
+    if name == "cupy":
+        return _cupy_usable()[1]
+    if name == "torch":
+        return _torch_usable()[1]
+    if name == "array_api_strict":
+        try:
+            importlib.import_module("array_api_strict")
+        except ImportError as exc:
+            return f"array_api_strict is not importable ({exc})"
+    return ""
+
+
+def available() -> list[str]:
+    """Names of the backends usable on this machine (cupy only with a working GPU)."""
+    return [name for name in BACKENDS if not why_unavailable(name)]
+
+
+def _check_name(name: str) -> None:
+    if name not in _NAMESPACE_MODULES:
+        raise ValueError(f"unknown backend {name!r}; valid backends are {', '.join(BACKENDS)}")
+
+
+def get(name: str) -> Any:
+    """The Array API namespace of backend ``name`` ("numpy", "cupy", "torch", "array_api_strict")."""
+    _check_name(name)
+    reason = why_unavailable(name)
+    if reason:
+        raise RuntimeError(f"backend {name!r} is not usable here: {reason}")
+    return importlib.import_module(_NAMESPACE_MODULES[name])
+
+
+def _resolve_dtype(xp: Any, dtype: Any) -> Any:
+    if dtype is None or not isinstance(dtype, str):
+        return dtype
+    valid = ("float32", "float64", "int32", "int64", "bool")
+    if dtype not in valid:
+        raise ValueError(f"unknown dtype {dtype!r}; valid dtypes are {', '.join(valid)}")
+    return getattr(xp, dtype)
+
+
+def _resolve_device(name: str, device: Any) -> Any:
+    """Turn a device given as a string ("cuda", "cpu", "cuda:1") into the library's object."""
+    if device is None or not isinstance(device, str):
+        return device
+    if name == "torch":
+        import torch
+
+        return torch.device(device)
+    if name == "cupy":
+        import cupy
+
+        index = int(device.split(":")[1]) if ":" in device else 0
+        return cupy.cuda.Device(index)
+    if name == "numpy" and device == "cpu":
+        return "cpu"
+    raise ValueError(f"device {device!r} is not valid for backend {name!r}")
+
+
+def asarray(
+    obj: Any,
+    backend: str | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    like: Any = None,
+) -> Any:
+    """Convert ``obj`` (an array of any library, a list, a scalar) to an array of ``backend``.
+
+    ``like=x`` puts the result in the namespace and on the device of ``x``
+    (and, when ``dtype`` is not given and ``obj`` is floating, in ``x``'s dtype).
+    Without ``backend`` or ``like`` the result is a NumPy array.
+    Arrays of another library cross through one host copy.
+    """
+    if like is not None:
+        if backend is not None:
+            raise ValueError("give either backend= or like=, not both")
+        backend = backend_name(like)
+        device = array_api_compat.device(like) if device is None else device
+    name = backend or "numpy"
+    xp = get(name)
+    dtype = _resolve_dtype(xp, dtype)
+    device = _resolve_device(name, device)
+    source = _library_of(obj)
+    if source is not None and source != name:
+        obj = to_numpy(obj)
+    if like is not None and dtype is None:
+        like_float = xp.isdtype(like.dtype, "real floating")
+        obj_float = (
+            xp.isdtype(obj.dtype, "real floating")
+            if source == name
+            else np.issubdtype(np.asarray(obj).dtype, np.floating)
+        )
+        if like_float and obj_float:
+            dtype = like.dtype
+    if name == "numpy" and source in (None, "numpy"):
+        return np.asarray(obj, dtype=dtype)
+    return xp.asarray(obj, dtype=dtype, device=device)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """One host copy of ``x`` as a NumPy array (for plots and files)."""
+    name = _library_of(x)
+    if name is None or name == "numpy":
+        return np.asarray(x)
+    if name == "cupy":
+        return x.get()
+    if name == "torch":
+        return x.detach().cpu().numpy()
+    if name == "array_api_strict":
+        return np.from_dlpack(x)
+    return np.asarray(x)
+
+
+def synchronize(x: Any = None) -> None:
+    """Wait until all queued device work on ``x``'s device is finished (a no-op on CPU)."""
+    name = _library_of(x) if x is not None else None
+    if name == "cupy":
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+    elif name == "torch" and x.device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(x.device)
+
+
+def default_float(xp: Any, device: Any = None) -> Any:
+    """The namespace's default real floating dtype (what integer input is promoted to)."""
+    return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+
+
+# ---------------------------------------------------------------------------
+# Random numbers: the standard has none. Draw on the host with NumPy's
+# Generator (float64) and move, so one seed gives the same numbers everywhere.
+
+
+def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A host random generator from a seed (an existing Generator is passed through)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def random_normal(
+    generator: np.random.Generator,
+    shape: Sequence[int],
+    like: Any,
+    scale: float = 1.0,
+) -> Any:
+    """Normal draws N(0, scale²) made on the host and moved next to ``like`` (its dtype)."""
+    values = generator.standard_normal(tuple(shape)) * scale
+    return asarray(values, like=like)
+
+
+def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
+    """A random permutation of ``range(n)`` made on the host, as an index array beside ``like``."""
+    order = generator.permutation(n)
+    name = backend_name(like)
+    xp = get(name)
+    return xp.asarray(order, dtype=xp.int64, device=array_api_compat.device(like))

@@ -1,0 +1,60 @@
+"""Estimator plumbing shared by every model: parameters, fitted checks, saving."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from .exceptions import NotFittedError
+
+
+class BaseEstimator:
+    """scikit-learn style: hyper-parameters are ``__init__`` keywords, stored unchanged."""
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [name for name in signature.parameters if name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseEstimator:
+        """Set hyper-parameters by name; unknown names raise ValueError listing the valid ones."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {name!r}; "
+                    f"valid parameters are {', '.join(valid)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {
+            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
+        }
+        changed = [
+            f"{name}={value!r}"
+            for name, value in self.get_params().items()
+            if not (value is defaults.get(name) or value == defaults.get(name))
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _fitted_marker(self) -> str:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, self._fitted_marker()):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X, y) before using it"
+            )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to ``path`` (.npz: arrays + JSON metadata, no pickle)."""
+        from .io import save
+
+        return save(self, path)

@@ -1,0 +1,160 @@
+"""Synthetic data sets: spirals, blobs, correlated normals, a noisy line.
+
+Everything is drawn on the host with a seeded NumPy Generator, vectorised, and
+then moved to the requested backend, so one seed gives the same data everywhere.
+Features come in ``dtype`` (float32 by default); class labels are int64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import backends
+from ._validation import check_non_negative, check_positive
+
+
+def _deliver(
+    X: np.ndarray, y: np.ndarray, dtype: str, backend: str, device: Any
+) -> tuple[Any, Any]:
+    y_dtype = "int64" if np.issubdtype(y.dtype, np.integer) else dtype
+    return (
+        backends.asarray(X, backend=backend, dtype=dtype, device=device),
+        backends.asarray(y, backend=backend, dtype=y_dtype, device=device),
+    )
+
+
+def _split_evenly(n_samples: int, n_groups: int) -> np.ndarray:
+    """Group label of each sample, as even as possible: sizes differ by at most one."""
+    return np.arange(n_samples) % n_groups
+
+
+def spirals(
+    n_samples: int = 1000,
+    arms: int = 2,
+    turns: float = 1.0,
+    noise: float = 0.05,
+    seed: int | None = 0,
+    dtype: str = "float32",
+    backend: str = "numpy",
+    device: Any = None,
+) -> tuple[Any, Any]:
+    """Interleaved spirals, one class per arm.
+
+    Arm k at parameter t ∈ [0, 1]: radius r = 0.2 + 0.8·t, angle θ = 2π·turns·t + 2πk/arms,
+    point r·(cos θ, sin θ) plus Gaussian noise of standard deviation ``noise``.
+    Returns X (n_samples, 2) and y (n_samples,) with labels 0 … arms−1, shuffled.
+    """
+    check_positive(n_samples, "n_samples", integer=True)
+    check_positive(arms, "arms", integer=True)
+    check_positive(turns, "turns")
+    check_non_negative(noise, "noise")
+    generator = backends.rng(seed)
+    y = generator.permutation(_split_evenly(n_samples, arms))
+    t = generator.uniform(0.0, 1.0, n_samples)
+    radius = 0.2 + 0.8 * t
+    angle = 2 * math.pi * turns * t + 2 * math.pi * y / arms
+    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    X += noise * generator.standard_normal(X.shape)
+    return _deliver(X, y, dtype, backend, device)
+
+
+def blobs(
+    n_samples: int = 200,
+    centers: int | Any = 2,
+    n_features: int = 2,
+    cluster_std: float = 1.0,
+    center_box: tuple[float, float] = (-5.0, 5.0),
+    seed: int | None = 0,
+    dtype: str = "float32",
+    backend: str = "numpy",
+    device: Any = None,
+) -> tuple[Any, Any]:
+    """Isotropic Gaussian clusters, one class per cluster.
+
+    ``centers`` is a number of clusters (centres drawn uniformly in ``center_box``)
+    or an array (n_clusters, n_features) of centres.
+    Returns X (n_samples, n_features) and y (n_samples,), shuffled.
+    """
+    check_positive(n_samples, "n_samples", integer=True)
+    check_positive(cluster_std, "cluster_std")
+    generator = backends.rng(seed)
+    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
+        check_positive(centers, "centers", integer=True)
+        check_positive(n_features, "n_features", integer=True)
+        low, high = center_box
+        centre_points = generator.uniform(low, high, (int(centers), n_features))
+    else:
+        centre_points = np.asarray(backends.to_numpy(centers), dtype=np.float64)
+        if centre_points.ndim != 2 or centre_points.shape[0] == 0:
+            raise ValueError(
+                f"centers must be a count or an array (n_clusters, n_features); "
+                f"got shape {centre_points.shape}"
+            )
+    y = generator.permutation(_split_evenly(n_samples, centre_points.shape[0]))
+    X = centre_points[y] + cluster_std * generator.standard_normal(
+        (n_samples, centre_points.shape[1])
+    )
+    return _deliver(X, y, dtype, backend, device)
+
+
+def correlated_normal(
+    n_samples: int = 500,
+    n_features: int = 5,
+    correlation: float = 0.5,
+    n_classes: int = 2,
+    class_sep: float = 2.0,
+    seed: int | None = 0,
+    dtype: str = "float32",
+    backend: str = "numpy",
+    device: Any = None,
+) -> tuple[Any, Any]:
+    """Classes drawn from multivariate normals with equicorrelated features.
+
+    Every feature has variance 1 and every pair correlation ``correlation``:
+    Σ = (1 − ρ)·I + ρ·11ᵀ. Class means are random directions scaled so that
+    neighbouring means lie about ``class_sep`` apart. Returns X (n_samples, n_features)
+    and y (n_samples,) with labels 0 … n_classes−1, shuffled.
+    """
+    check_positive(n_samples, "n_samples", integer=True)
+    check_positive(n_features, "n_features", integer=True)
+    check_positive(n_classes, "n_classes", integer=True)
+    check_non_negative(class_sep, "class_sep")
+    if not -1.0 / max(n_features - 1, 1) < correlation < 1.0:
+        raise ValueError(
+            f"correlation must lie in (-1/(n_features-1), 1) for a valid covariance; got {correlation}"
+        )
+    generator = backends.rng(seed)
+    covariance = (1 - correlation) * np.eye(n_features) + correlation * np.ones((n_features,) * 2)
+    cholesky = np.linalg.cholesky(covariance)
+    directions = generator.standard_normal((n_classes, n_features))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    means = directions * class_sep / 2
+    y = generator.permutation(_split_evenly(n_samples, n_classes))
+    X = means[y] + generator.standard_normal((n_samples, n_features)) @ cholesky.T
+    return _deliver(X, y, dtype, backend, device)
+
+
+def noisy_line(
+    n_samples: int = 100,
+    slope: float = 2.0,
+    intercept: float = 1.0,
+    noise: float = 1.0,
+    x_range: tuple[float, float] = (-3.0, 3.0),
+    seed: int | None = 0,
+    dtype: str = "float32",
+    backend: str = "numpy",
+    device: Any = None,
+) -> tuple[Any, Any]:
+    """Points y = slope·x + intercept + N(0, noise²), x uniform in ``x_range``.
+
+    Returns X (n_samples, 1) and y (n_samples,), for one-feature regression.
+    """
+    check_positive(n_samples, "n_samples", integer=True)
+    check_non_negative(noise, "noise")
+    generator = backends.rng(seed)
+    x = generator.uniform(x_range[0], x_range[1], n_samples)
+    y = slope * x + intercept + noise * generator.standard_normal(n_samples)
+    return _deliver(x[:, None], y, dtype, backend, device)

@@ -1,0 +1,52 @@
+"""Weight initialisation by fan-in, drawn on the host so one seed gives one model everywhere."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .. import backends
+from .activations import RELU_LIKE
+
+INITS = ("auto", "he", "xavier")
+
+
+def init_scale(init: str, activation: str, fan_in: int) -> float:
+    """Standard deviation of a layer's weights.
+
+    He: sqrt(2 / fan_in), for relu-like layers (keeps the variance of a half-rectified
+    signal); Xavier/Glorot (fan-in form): sqrt(1 / fan_in), for tanh, sigmoid, identity.
+    """
+    if init == "auto":
+        init = "he" if activation in RELU_LIKE else "xavier"
+    gain = 2.0 if init == "he" else 1.0
+    return math.sqrt(gain / fan_in)
+
+
+def init_params(
+    layer_sizes: Sequence[int],
+    activations: Sequence[str],
+    init: str,
+    seed: Any,
+    like: Any,
+    n_models: int | None = None,
+) -> list[tuple[Any, Any]]:
+    """Weights N(0, scale²) and zero biases for layers ``layer_sizes[i] -> layer_sizes[i+1]``.
+
+    ``activations`` has one name per layer (the output layer's included: "identity",
+    "sigmoid" or "softmax"). With ``n_models`` the arrays get a leading model axis.
+    Arrays land in the namespace, device and dtype of ``like``.
+    """
+    generator = backends.rng(seed)
+    xp = backends.namespace(like)
+    lead = () if n_models is None else (n_models,)
+    params = []
+    for fan_in, fan_out, activation in zip(
+        layer_sizes[:-1], layer_sizes[1:], activations, strict=True
+    ):
+        scale = init_scale(init, activation, fan_in)
+        W = backends.random_normal(generator, (*lead, fan_in, fan_out), like=like, scale=scale)
+        b = xp.zeros((*lead, fan_out), dtype=like.dtype, device=backends.device(like))
+        params.append((W, b))
+    return params

@@ -1,0 +1,163 @@
+"""Layer math: pure forward and backward functions over one network or a stack of M.
+
+Parameters are ``W: (..., n_in, n_out)`` and ``b: (..., n_out)``; activations are
+``A: (..., n_samples, n_features)``. A leading model axis ``M`` trains M networks at
+once with this same code. The input ``X: (n_samples, n_features)`` may be shared
+by all M networks; its products with stacked weights are folded into one 2-D
+matmul (CuPy's batched matmul with a broadcast batch axis is slow).
+
+Backward returns gradients and never updates anything: optimizers apply them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from .activations import get_activation
+from .losses import get_loss
+
+Params = list[tuple[Any, Any]]
+
+
+class LayerCache(NamedTuple):
+    """What backward needs from one layer's forward pass."""
+
+    A_prev: Any  # input to the layer   (..., n_samples, n_in)
+    Z: Any  # pre-activation         (..., n_samples, n_out)
+    A: Any  # activation output      (..., n_samples, n_out)
+
+
+def _shared_input_matmul(xp: Any, X: Any, W: Any) -> Any:
+    """X @ W for X (n, n_in) shared by stacked W (M, n_in, n_out) -> (M, n, n_out).
+
+    The model axis is folded into the columns: X @ [W_1 | ... | W_M] is one 2-D product.
+    """
+    n_models, n_in, n_out = W.shape
+    W_cols = xp.reshape(xp.permute_dims(W, (1, 0, 2)), (n_in, n_models * n_out))
+    Z = xp.reshape(X @ W_cols, (X.shape[0], n_models, n_out))
+    return xp.permute_dims(Z, (1, 0, 2))
+
+
+def _shared_input_weight_gradient(xp: Any, X: Any, dZ: Any) -> Any:
+    """Xᵀ @ dZ for X (n, n_in) shared and dZ (M, n, n_out) -> (M, n_in, n_out), as one 2-D product."""
+    n_models, n_samples, n_out = dZ.shape
+    dZ_cols = xp.reshape(xp.permute_dims(dZ, (1, 0, 2)), (n_samples, n_models * n_out))
+    dW = xp.reshape(xp.matrix_transpose(X) @ dZ_cols, (X.shape[1], n_models, n_out))
+    return xp.permute_dims(dW, (1, 0, 2))
+
+
+def _is_shared(A: Any, W: Any) -> bool:
+    return A.ndim == 2 and W.ndim == 3
+
+
+def dense_forward(xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
+    """Z = A_prev @ W + b."""
+    Z = _shared_input_matmul(xp, A_prev, W) if _is_shared(A_prev, W) else A_prev @ W
+    return Z + xp.expand_dims(b, axis=-2)
+
+
+def dense_backward(
+    xp: Any, A_prev: Any, W: Any, dZ: Any, need_input_grad: bool = True
+) -> tuple[Any, Any, Any | None]:
+    """Gradients of a dense layer: dW = A_prevᵀ @ dZ, db = Σ_samples dZ, dA_prev = dZ @ Wᵀ."""
+    if _is_shared(A_prev, W):
+        dW = _shared_input_weight_gradient(xp, A_prev, dZ)
+    else:
+        dW = xp.matrix_transpose(A_prev) @ dZ
+    db = xp.sum(dZ, axis=-2)
+    dA_prev = dZ @ xp.matrix_transpose(W) if need_input_grad else None
+    return dW, db, dA_prev
+
+
+def forward(
+    xp: Any, params: Params, X: Any, activations: Sequence[str]
+) -> tuple[Any, list[LayerCache]]:
+    """Run the network: hidden layers use ``activations``, the last layer returns logits.
+
+    Returns ``(logits, caches)``; logits have shape ``(..., n_samples, n_outputs)``.
+    """
+    caches = []
+    A = X
+    for layer, (W, b) in enumerate(params):
+        Z = dense_forward(xp, A, W, b)
+        is_output = layer == len(params) - 1
+        A_next = Z if is_output else get_activation(activations[layer]).forward(xp, Z)
+        caches.append(LayerCache(A, Z, A_next))
+        A = A_next
+    return A, caches
+
+
+def backward(
+    xp: Any,
+    params: Params,
+    caches: list[LayerCache],
+    d_logits: Any,
+    activations: Sequence[str],
+    l2: float = 0.0,
+) -> Params:
+    """Backpropagate ∂loss/∂logits through the network; returns [(dW, db), ...] like params.
+
+    Per layer, from the last to the first:
+        dZ = dA * act'(Z)           (the output layer has dZ = d_logits)
+        dW = A_prevᵀ @ dZ + l2 * W  db = Σ_samples dZ
+        dA_prev = dZ @ Wᵀ
+    """
+    grads: Params = [None] * len(params)  # type: ignore[list-item]
+    dZ = d_logits
+    for layer in range(len(params) - 1, -1, -1):
+        W, _ = params[layer]
+        cache = caches[layer]
+        dW, db, dA_prev = dense_backward(xp, cache.A_prev, W, dZ, need_input_grad=layer > 0)
+        if l2:
+            dW = dW + l2 * W
+        grads[layer] = (dW, db)
+        if layer > 0:
+            previous = caches[layer - 1]
+            act = get_activation(activations[layer - 1])
+            dZ = dA_prev * act.derivative(xp, previous.Z, previous.A)
+    return grads
+
+
+def l2_penalty(xp: Any, params: Params, l2: float) -> Any:
+    """(l2 / 2) · Σ_layers ‖W‖² over weights (biases are not penalised); shape (...)."""
+    total = 0.0
+    for W, _ in params:
+        total = total + xp.sum(W * W, axis=(-2, -1))
+    return 0.5 * l2 * total
+
+
+def loss_and_gradients(
+    xp: Any,
+    params: Params,
+    X: Any,
+    Y: Any,
+    activations: Sequence[str],
+    loss: str,
+    l2: float = 0.0,
+) -> tuple[Any, Params]:
+    """The training objective (data loss + L2 penalty, shape (...)) and its gradients."""
+    loss_fn = get_loss(loss)
+    logits, caches = forward(xp, params, X, activations)
+    value = loss_fn.value(xp, logits, Y)
+    if l2:
+        value = value + l2_penalty(xp, params, l2)
+    d_logits = loss_fn.gradient(xp, logits, Y)
+    return value, backward(xp, params, caches, d_logits, activations, l2)
+
+
+def objective(
+    xp: Any,
+    params: Params,
+    X: Any,
+    Y: Any,
+    activations: Sequence[str],
+    loss: str,
+    l2: float = 0.0,
+) -> Any:
+    """The training objective alone (no backward pass)."""
+    logits, _ = forward(xp, params, X, activations)
+    value = get_loss(loss).value(xp, logits, Y)
+    if l2:
+        value = value + l2_penalty(xp, params, l2)
+    return value

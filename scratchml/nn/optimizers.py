@@ -1,0 +1,99 @@
+"""Optimizers: they apply gradients to parameters, functionally.
+
+``state = opt.init(params)`` then ``params, state = opt.step(params, grads, state)``.
+Parameters are any nested list of (W, b) pairs; nothing is updated in place, so
+a saved reference to old parameters stays valid (this is how a diverging run
+keeps its last finite parameters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Params = list[tuple[Any, Any]]
+
+
+def _map(fn: Any, *trees: Params) -> Params:
+    """Apply ``fn`` to matching arrays of several lists of (W, b) pairs."""
+    return [
+        tuple(fn(*arrays) for arrays in zip(*layers, strict=True))
+        for layers in zip(*trees, strict=True)
+    ]  # type: ignore[misc]
+
+
+def _zeros_like(xp: Any, params: Params) -> Params:
+    return _map(xp.zeros_like, params)
+
+
+class SGD:
+    """θ ← θ − η·g."""
+
+    def __init__(self, learning_rate: float) -> None:
+        self.learning_rate = learning_rate
+
+    def init(self, xp: Any, params: Params) -> Any:
+        return None
+
+    def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
+        lr = self.learning_rate
+        return _map(lambda p, g: p - lr * g, params, grads), state
+
+
+class Momentum:
+    """Heavy-ball momentum: v ← β·v + g;  θ ← θ − η·v."""
+
+    def __init__(self, learning_rate: float, beta: float = 0.9) -> None:
+        self.learning_rate = learning_rate
+        self.beta = beta
+
+    def init(self, xp: Any, params: Params) -> Any:
+        return _zeros_like(xp, params)
+
+    def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
+        lr, beta = self.learning_rate, self.beta
+        velocity = _map(lambda v, g: beta * v + g, state, grads)
+        return _map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+class Adam:
+    """Adam (Kingma & Ba): bias-corrected first and second moment estimates.
+
+    m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂ / (√v̂ + ε)
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+
+    def init(self, xp: Any, params: Params) -> Any:
+        return (0, _zeros_like(xp, params), _zeros_like(xp, params))
+
+    def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
+        t, m, v = state
+        t += 1
+        b1, b2, eps = self.beta1, self.beta2, self.epsilon
+        m = _map(lambda m_, g: b1 * m_ + (1 - b1) * g, m, grads)
+        v = _map(lambda v_, g: b2 * v_ + (1 - b2) * (g * g), v, grads)
+        # Fold both bias corrections into the step size (a host scalar).
+        step_size = self.learning_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)
+        eps_hat = eps * (1 - b2**t) ** 0.5
+        params = _map(lambda p, m_, v_: p - step_size * m_ / (xp.sqrt(v_) + eps_hat), params, m, v)
+        return params, (t, m, v)
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def get_optimizer(name: str, learning_rate: float) -> SGD | Momentum | Adam:
+    """The optimizer called ``name``; ValueError listing the valid names otherwise."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
+    return OPTIMIZERS[name](learning_rate)
