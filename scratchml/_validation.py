@@ -88,7 +88,7 @@ def check_same_namespace(X: Any, fitted: Any, name: str = "X") -> None:
     data_lib, model_lib = backends.backend_name(X), backends.backend_name(fitted)
     if data_lib != model_lib:
         raise TypeError(
-            f"{name} is a {data_lib} array but the model was fitted on {model_lib} arrays; "
+            f"{name} comes from {data_lib} but the model was fitted on {model_lib} arrays; "
             f"convert {name} with scratchml.backends.asarray({name}, backend={model_lib!r}) "
             "or load the model on the other backend"
         )

@@ -39,6 +39,8 @@ def _json_safe(value: Any) -> Any:
         return {"__tuple__": [_json_safe(v) for v in value]}
     if isinstance(value, list):
         return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {key: _json_safe(v) for key, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -49,6 +51,8 @@ def _from_json(value: Any) -> Any:
         return tuple(_from_json(v) for v in value["__tuple__"])
     if isinstance(value, list):
         return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        return {key: _from_json(v) for key, v in value.items()}
     return value
 
 
@@ -93,9 +97,10 @@ def save(model: Any, path: str | os.PathLike) -> Path:
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Every array of the file and its metadata; ValueError for anything not a scratchml model."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not a saved model")
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not a saved model")
+        with data:
             arrays = {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise

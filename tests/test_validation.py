@@ -1,0 +1,173 @@
+"""Bad input gets a clear error naming the argument, before any training starts."""
+
+import numpy as np
+import pytest
+
+import scratchml as sm
+
+from .conftest import on
+
+ESTIMATORS = [
+    sm.LinearRegression,
+    lambda **kw: sm.LinearRegression(solver="gd", **kw),
+    sm.LogisticRegression,
+    lambda **kw: sm.MLPClassifier(hidden_layers=(3,), epochs=2, **kw),
+    lambda **kw: sm.MLPRegressor(hidden_layers=(3,), epochs=2, **kw),
+]
+IDS = ["linear-normal", "linear-gd", "logistic", "mlp-classifier", "mlp-regressor"]
+
+
+def _xy(backend, n=20):
+    X, y = sm.data.blobs(n, centers=2, seed=0, dtype="float64")
+    return on(backend, X), on(backend, y)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS, ids=IDS)
+def test_bad_X(backend, make):
+    X, y = _xy(backend)
+    Xh = sm.backends.to_numpy(X)
+    cases = [
+        (Xh[:, 0], "X must be a 2-D array"),
+        (Xh[None], "X must be a 2-D array"),
+        (np.where(np.arange(40).reshape(20, 2) == 3, np.nan, Xh), "X contains NaN or infinity"),
+        (np.where(np.arange(40).reshape(20, 2) == 5, np.inf, Xh), "X contains NaN or infinity"),
+        (Xh[:0], "X is empty"),
+        (Xh[:, :0], "X has 0 features"),
+        (Xh[:15], "different numbers of samples: 15 and 20"),
+    ]
+    for bad, message in cases:
+        model = make()
+        y_used = y
+        if message == "X is empty":
+            y_used = y[:0]
+        with pytest.raises(ValueError, match=message):
+            model.fit(on(backend, bad), y_used)
+        assert not hasattr(model, "params_"), "nothing half-fitted is left behind"
+
+
+@pytest.mark.parametrize("make", ESTIMATORS, ids=IDS)
+def test_bad_y(backend, make):
+    X, y = _xy(backend)
+    yh = sm.backends.to_numpy(y).astype(float)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        make().fit(X, on(backend, np.where(np.arange(20) == 2, np.nan, yh)))
+    with pytest.raises(ValueError, match="y must have shape"):
+        make().fit(X, on(backend, np.zeros((20, 2, 2))))
+
+
+@pytest.mark.parametrize("make", ESTIMATORS[2:4], ids=IDS[2:4])
+def test_labels_must_be_classes(backend, make):
+    X, _ = _xy(backend)
+    with pytest.raises(ValueError, match="class labels"):
+        make().fit(X, on(backend, np.linspace(0, 1, 20)))
+    with pytest.raises(ValueError, match="single class"):
+        make().fit(X, on(backend, np.zeros(20, dtype=np.int64)))
+    with pytest.raises(ValueError, match=r"shape \(n_samples,\)"):
+        make().fit(X, on(backend, np.zeros((20, 2), dtype=np.int64)))
+
+
+@pytest.mark.parametrize("make", ESTIMATORS, ids=IDS)
+def test_predict_before_fit(backend, make):
+    X, y = _xy(backend)
+    model = make()
+    with pytest.raises(sm.NotFittedError, match="not fitted yet"):
+        model.predict(X)
+    with pytest.raises(ValueError, match="not fitted yet"):  # NotFittedError is a ValueError
+        model.score(X, y)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS, ids=IDS)
+def test_wrong_number_of_features_at_predict(backend, make):
+    X, y = _xy(backend)
+    model = make().fit(X, y)
+    wide = on(backend, np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="X has 5 features, but the model was fitted with 2"):
+        model.predict(wide)
+
+
+def test_mixed_libraries_name_both():
+    X, y = sm.data.blobs(20, centers=2, seed=0)
+    Xs = sm.backends.asarray(X, backend="array_api_strict")
+    with pytest.raises(TypeError, match="array_api_strict and numpy"):
+        sm.LogisticRegression().fit(Xs, y)
+    model = sm.LogisticRegression(epochs=2).fit(X, y)
+    with pytest.raises(
+        TypeError, match="X comes from array_api_strict but the model was fitted on numpy"
+    ):
+        model.predict(Xs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(learning_rate=0), "learning_rate must be a positive number; got 0"),
+        (dict(learning_rate=-0.1), "learning_rate must be a positive number"),
+        (dict(learning_rate="fast"), "learning_rate must be a positive number"),
+        (dict(epochs=0), "epochs must be a positive integer; got 0"),
+        (dict(epochs=2.5), "epochs must be a positive integer"),
+        (dict(l2=-1.0), "l2 must be a non-negative number"),
+        (dict(record_every=-1), "record_every must be a non-negative integer"),
+        (dict(batch_size=0), "batch_size must be a positive integer"),
+        (
+            dict(activation="swish"),
+            "activation must be one of 'identity', 'leaky_relu', 'relu', 'sigmoid', 'tanh'",
+        ),
+        (dict(activation=["tanh"]), "one per hidden layer"),
+        (dict(optimizer="rmsprop"), "optimizer must be one of 'sgd', 'momentum', 'adam'"),
+        (dict(init="zeros"), "init must be one of 'auto', 'he', 'xavier'"),
+        (dict(hidden_layers=(4, 0)), "every entry of hidden_layers must be a positive integer"),
+        (dict(hidden_layers="64"), "hidden_layers must be a sequence"),
+    ],
+)
+def test_bad_hyperparameters_fail_before_training(kwargs, message):
+    X, y = sm.data.blobs(20, centers=2, seed=0)
+    clf = sm.MLPClassifier(
+        hidden_layers=(4, 4), **{k: v for k, v in kwargs.items() if k != "hidden_layers"}
+    )
+    if "hidden_layers" in kwargs:
+        clf.set_params(hidden_layers=kwargs["hidden_layers"])
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "params_")
+
+
+def test_unknown_solver_lists_valid_ones():
+    X, y = sm.data.noisy_line(10)
+    with pytest.raises(ValueError, match="solver must be one of 'normal', 'gd'; got 'qr'"):
+        sm.LinearRegression(solver="qr").fit(X, y)
+
+
+def test_failed_refit_keeps_the_previous_model():
+    X, y = sm.data.blobs(20, centers=2, seed=0)
+    model = sm.LogisticRegression(epochs=5).fit(X, y)
+    before = model.params_[0][0].copy()
+    with pytest.raises(ValueError):
+        model.fit(X[:, :1].ravel(), y)
+    np.testing.assert_array_equal(model.params_[0][0], before)
+
+
+def test_unknown_labels_in_loss():
+    X, y = sm.data.blobs(20, centers=2, seed=0)
+    model = sm.LogisticRegression(epochs=5).fit(X, y)
+    with pytest.raises(ValueError, match="labels the model was not fitted on"):
+        model.loss(X, y + 5)
+
+
+def test_lists_are_accepted_as_numpy():
+    model = sm.LinearRegression().fit([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+    np.testing.assert_allclose(model.predict([[3.0]]), [7.0])
+    with pytest.raises(TypeError, match="X must be an array"):
+        sm.LinearRegression().fit(None, [1.0])
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        sm.LinearRegression().fit(np.array([["a"], ["b"]]), [1.0, 2.0])
+
+
+def test_data_generators_check_arguments():
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        sm.data.spirals(0)
+    with pytest.raises(ValueError, match="arms must be a positive integer"):
+        sm.data.spirals(10, arms=0)
+    with pytest.raises(ValueError, match="correlation must lie"):
+        sm.data.correlated_normal(10, n_features=3, correlation=-0.9)
+    with pytest.raises(ValueError, match="unknown backend 'tensorflow'"):
+        sm.data.blobs(10, backend="tensorflow")
