@@ -100,6 +100,16 @@ def blobs(
     return _deliver(X, y, dtype, backend, device)
 
 
+def _simplex_means(n_classes: int, n_features: int, distance: float, generator: Any) -> np.ndarray:
+    """Class means at the corners of a regular simplex, every pair ``distance`` apart,
+    turned by a random rotation into the feature space."""
+    centred = np.eye(n_classes) - 1.0 / n_classes  # corners e_k minus their centroid
+    basis = np.linalg.svd(centred)[2][: n_classes - 1].T  # the (k−1)-dim space they span
+    corners = centred @ basis  # (k, k−1): pairwise distances √2
+    rotation = np.linalg.qr(generator.standard_normal((n_features, n_features)))[0]
+    return corners @ rotation[:, : n_classes - 1].T * distance / np.sqrt(2)
+
+
 def correlated_normal(
     n_samples: int = 500,
     n_features: int = 5,
@@ -114,8 +124,8 @@ def correlated_normal(
     """Classes drawn from multivariate normals with equicorrelated features.
 
     Every feature has variance 1 and every pair correlation ``correlation``:
-    Σ = (1 − ρ)·I + ρ·11ᵀ. Class means are random directions scaled so that
-    neighbouring means lie about ``class_sep`` apart. Returns X (n_samples, n_features)
+    Σ = (1 − ρ)·I + ρ·11ᵀ. Class means sit at the corners of a randomly rotated
+    regular simplex, every pair exactly ``class_sep`` apart. Returns X (n_samples, n_features)
     and y (n_samples,) with labels 0 … n_classes−1, shuffled.
     """
     check_positive(n_samples, "n_samples", integer=True)
@@ -126,12 +136,15 @@ def correlated_normal(
         raise ValueError(
             f"correlation must lie in (-1/(n_features-1), 1) for a valid covariance; got {correlation}"
         )
+    if n_classes - 1 > n_features:
+        raise ValueError(
+            f"n_classes={n_classes} equidistant means need n_features >= {n_classes - 1}; "
+            f"got n_features={n_features}"
+        )
     generator = backends.rng(seed)
     covariance = (1 - correlation) * np.eye(n_features) + correlation * np.ones((n_features,) * 2)
     cholesky = np.linalg.cholesky(covariance)
-    directions = generator.standard_normal((n_classes, n_features))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    means = directions * class_sep / 2
+    means = _simplex_means(n_classes, n_features, class_sep, generator)
     y = generator.permutation(_split_evenly(n_samples, n_classes))
     X = means[y] + generator.standard_normal((n_samples, n_features)) @ cholesky.T
     return _deliver(X, y, dtype, backend, device)

@@ -1,5 +1,7 @@
 """Backprop is checked against central finite differences in float64, and against PyTorch."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -27,7 +29,7 @@ def _problem(loss, n_samples=7, seed=0):
         Y = np.eye(n_out)[rng.integers(0, n_out, n_samples)]
     params = [
         (rng.standard_normal((a, b)) * 0.8, rng.standard_normal(b) * 0.3)
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+        for a, b in itertools.pairwise(sizes)
     ]
     return X, Y, params
 
@@ -58,7 +60,9 @@ def _numeric_gradients(objective, params, eps=1e-6):
 def _relative_error(a, b):
     flat_a = np.concatenate([np.ravel(x) for pair in a for x in pair])
     flat_b = np.concatenate([np.ravel(x) for pair in b for x in pair])
-    return np.linalg.norm(flat_a - flat_b) / max(np.linalg.norm(flat_a) + np.linalg.norm(flat_b), 1e-300)
+    return np.linalg.norm(flat_a - flat_b) / max(
+        np.linalg.norm(flat_a) + np.linalg.norm(flat_b), 1e-300
+    )
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))

@@ -40,7 +40,7 @@ def test_rank_deficient_gives_the_minimum_norm_solution_like_lstsq(backend):
     X, y = _regression(n_features=3)
     X = np.hstack([X, X[:, :1]])  # a duplicated column: XᵀX is singular
     model = sm.LinearRegression().fit(on(backend, X), on(backend, y))
-    coef, intercept = _lstsq_with_intercept(X - X.mean(0), y - y.mean())
+    coef, _intercept = _lstsq_with_intercept(X - X.mean(0), y - y.mean())
     np.testing.assert_allclose(host(model.coef_), coef, rtol=1e-6, atol=1e-8)
     assert np.isfinite(host(model.intercept_))
 
@@ -103,7 +103,9 @@ def test_logistic_regression_matches_scikit_learn(backend, n_classes):
     reference.fit(X, y)
     np.testing.assert_allclose(host(model.coef_), reference.coef_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(host(model.intercept_), reference.intercept_, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(host(model.predict_proba(on(backend, X))), reference.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(
+        host(model.predict_proba(on(backend, X))), reference.predict_proba(X), atol=1e-5
+    )
 
 
 def test_logistic_keeps_original_labels(backend):
