@@ -1,0 +1,1 @@
+"""Benchmarks: pytest-benchmark suites, run with `python -m pytest benchmarks`."""
