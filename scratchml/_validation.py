@@ -109,12 +109,13 @@ def encode_labels(xp: Any, y: Any, dtype: Any) -> tuple[Any, Any]:
         raise ValueError(
             f"y has a single class ({classes_repr(classes)}); a classifier needs at least two"
         )
-    index = xp.searchsorted(classes, y)
-    one_hot = xp.astype(
-        xp.expand_dims(index, axis=-1) == xp.arange(classes.shape[0], device=backends.device(y)),
-        dtype,
-    )
-    return classes, one_hot
+    return classes, one_hot(xp, xp.searchsorted(classes, y), classes.shape[0], dtype)
+
+
+def one_hot(xp: Any, index: Any, n_classes: int, dtype: Any) -> Any:
+    """Rows of the identity: (n_samples,) class indices → (n_samples, n_classes) in ``dtype``."""
+    columns = xp.arange(n_classes, device=backends.device(index))
+    return xp.astype(xp.expand_dims(index, axis=-1) == columns, dtype)
 
 
 def classes_repr(classes: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
-from .._training import Snapshot, gradient_descent
+from .._training import gradient_descent
 from .._validation import (
     check_non_negative,
     check_positive,
@@ -18,6 +18,7 @@ from .._validation import (
     check_X,
     check_X_y,
     encode_labels,
+    one_hot,
     to_float,
 )
 from ..base import BaseEstimator
@@ -152,11 +153,6 @@ class NetworkModel(BaseEstimator):
         )
         return grads
 
-    @property
-    def snapshots(self) -> list[Snapshot]:
-        """Alias of ``history_``."""
-        return self.history_
-
 
 class ClassifierMixin:
     """Targets are class labels: one-hot for softmax, a 0/1 column for two classes."""
@@ -165,10 +161,10 @@ class ClassifierMixin:
     _estimator_type = "classifier"
 
     def _encode_fit_targets(self, xp: Any, X: Any, y: Any) -> tuple[Any, str, dict[str, Any]]:
-        classes, one_hot = encode_labels(xp, y, X.dtype)
+        classes, encoded = encode_labels(xp, y, X.dtype)
         if classes.shape[0] == 2:
-            return one_hot[:, 1:], "binary_cross_entropy", {"classes_": classes}
-        return one_hot, "softmax_cross_entropy", {"classes_": classes}
+            return encoded[:, 1:], "binary_cross_entropy", {"classes_": classes}
+        return encoded, "softmax_cross_entropy", {"classes_": classes}
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         classes = self.classes_
@@ -180,12 +176,8 @@ class ClassifierMixin:
                 "y holds labels the model was not fitted on; "
                 f"known classes are {backends.to_numpy(classes).tolist()}"
             )
-        one_hot = xp.astype(
-            xp.expand_dims(index, axis=-1)
-            == xp.arange(classes.shape[0], device=backends.device(y)),
-            dtype,
-        )
-        return one_hot[:, 1:] if classes.shape[0] == 2 else one_hot
+        encoded = one_hot(xp, index, classes.shape[0], dtype)
+        return encoded[:, 1:] if classes.shape[0] == 2 else encoded
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
