@@ -1,0 +1,22 @@
+"""Pictures: matplotlib figures and GIFs, headless. Arrays from any backend are copied to the host."""
+
+from .animations import (
+    layer_transformation_animation,
+    regression_animation,
+    unit_ball,
+    unit_norm_animation,
+)
+from .boundary import decision_boundary, loss_curve, plane_grid, save_decision_boundary
+from .graph import network_graph
+
+__all__ = [
+    "decision_boundary",
+    "layer_transformation_animation",
+    "loss_curve",
+    "network_graph",
+    "plane_grid",
+    "regression_animation",
+    "save_decision_boundary",
+    "unit_ball",
+    "unit_norm_animation",
+]
