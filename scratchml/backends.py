@@ -275,6 +275,25 @@ def random_normal(
     return asarray(values, like=like)
 
 
+def random_orthogonal(
+    generator: np.random.Generator,
+    shape: Sequence[int],
+    like: Any,
+    gain: float = 1.0,
+) -> Any:
+    """``gain`` × a random matrix with orthonormal rows or columns (QR of normal draws, on the host).
+
+    Works on stacks (..., rows, cols); the sign fix makes the draw uniform (Haar).
+    """
+    rows, cols = shape[-2], shape[-1]
+    draws = generator.standard_normal(tuple(shape))
+    tall = draws if rows >= cols else np.swapaxes(draws, -1, -2)
+    q, r = np.linalg.qr(tall)
+    q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+    values = q if rows >= cols else np.swapaxes(q, -1, -2)
+    return asarray(gain * values, like=like)
+
+
 def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
     """A random permutation of ``range(n)`` made on the host, as an index array beside ``like``."""
     order = generator.permutation(n)

@@ -9,11 +9,14 @@ from typing import Any
 from .. import backends
 from .activations import RELU_LIKE
 
-INITS = ("auto", "he", "xavier")
+INITS = ("auto", "he", "xavier", "orthogonal")
+
+# Gains that keep a signal's scale through an activation (as in Saxe et al. 2014 / PyTorch).
+ORTHOGONAL_GAINS = {"tanh": 5 / 3, "relu": math.sqrt(2), "leaky_relu": math.sqrt(2 / (1 + 0.01**2))}
 
 
 def init_scale(init: str, activation: str, fan_in: int) -> float:
-    """Standard deviation of a layer's weights.
+    """Standard deviation of a layer's weights (normal inits).
 
     He: sqrt(2 / fan_in), for relu-like layers (keeps the variance of a half-rectified
     signal); Xavier/Glorot (fan-in form): sqrt(1 / fan_in), for tanh, sigmoid, identity.
@@ -36,6 +39,9 @@ def init_params(
 
     ``activations`` has one name per layer (the output layer's included: "identity",
     "sigmoid" or "softmax"). With ``n_models`` the arrays get a leading model axis.
+    ``init="orthogonal"`` draws random orthogonal weights times the activation's gain
+    (5/3 for tanh, √2 for relu): deep narrow networks keep their signal, which is what
+    lets a stack of 2-wide tanh layers learn (the spiral demos).
     Arrays land in the namespace, device and dtype of ``like``.
     """
     generator = backends.rng(seed)
@@ -45,8 +51,13 @@ def init_params(
     for fan_in, fan_out, activation in zip(
         layer_sizes[:-1], layer_sizes[1:], activations, strict=True
     ):
-        scale = init_scale(init, activation, fan_in)
-        W = backends.random_normal(generator, (*lead, fan_in, fan_out), like=like, scale=scale)
+        shape = (*lead, fan_in, fan_out)
+        if init == "orthogonal":
+            gain = ORTHOGONAL_GAINS.get(activation, 1.0)
+            W = backends.random_orthogonal(generator, shape, like=like, gain=gain)
+        else:
+            scale = init_scale(init, activation, fan_in)
+            W = backends.random_normal(generator, shape, like=like, scale=scale)
         b = xp.zeros((*lead, fan_out), dtype=like.dtype, device=backends.device(like))
         params.append((W, b))
     return params

@@ -1,5 +1,6 @@
 """Pictures: matplotlib figures and GIFs, headless. Arrays from any backend are copied to the host."""
 
+from ._common import new_figure, save_figure
 from .animations import (
     layer_transformation_animation,
     regression_animation,
@@ -14,9 +15,11 @@ __all__ = [
     "layer_transformation_animation",
     "loss_curve",
     "network_graph",
+    "new_figure",
     "plane_grid",
     "regression_animation",
     "save_decision_boundary",
+    "save_figure",
     "unit_ball",
     "unit_norm_animation",
 ]

@@ -1,0 +1,87 @@
+"""The ``scratchml`` command (also ``python -m scratchml``).
+
+scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small] [--seed N]
+scratchml backends
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from . import backends
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .demos import DEMOS
+
+    parser = argparse.ArgumentParser(
+        prog="scratchml", description="Machine learning from scratch on the Array API standard."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="run a demo of the original collection and write its pictures"
+    )
+    demo.add_argument("name", help=f"one of: {', '.join(DEMOS)}, or 'all'")
+    demo.add_argument(
+        "--backend", default="numpy", choices=backends.BACKENDS, help="array library to train on"
+    )
+    demo.add_argument(
+        "--out", default="demos/results", help="folder for the pictures (default: demos/results)"
+    )
+    demo.add_argument("--small", action="store_true", help="a fast, reduced version of each demo")
+    demo.add_argument("--seed", type=int, default=0, help="random seed for data and initialisation")
+    commands.add_parser("backends", help="list the array backends usable here")
+    return parser
+
+
+def _run_demos(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .demos import DEMOS
+
+    names = list(DEMOS) if args.name == "all" else [args.name]
+    if args.name != "all" and args.name not in DEMOS:
+        parser.error(f"unknown demo {args.name!r}; choose one of: {', '.join(DEMOS)}, all")
+    reason = backends.why_unavailable(args.backend)
+    if reason:
+        parser.error(f"backend {args.backend!r} is not usable here: {reason}")
+    size = "small" if args.small else "default"
+    total = time.perf_counter()
+    for number, name in enumerate(names, start=1):
+        print(f"[{number}/{len(names)}] {name} on {args.backend} ...", flush=True)
+        start = time.perf_counter()
+        result = DEMOS[name](
+            backend=args.backend, out=args.out, size=size, seed=args.seed, progress=True
+        )
+        for path in result.files:
+            print(f"    wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+        if "training_accuracy" in result.metrics:
+            print(f"    training accuracy: {result.metrics['training_accuracy']:.2%}")
+        for key, value in result.metrics.items():
+            if key != "training_accuracy":
+                print(f"    {key}: {value:.4g}")
+        print(f"    done in {time.perf_counter() - start:.1f} s", flush=True)
+    if len(names) > 1:
+        print(f"all {len(names)} demos done in {time.perf_counter() - total:.1f} s")
+    return 0
+
+
+def _list_backends() -> int:
+    for name in backends.BACKENDS:
+        reason = backends.why_unavailable(name)
+        print(f"{name:18} {'usable' if not reason else 'not usable: ' + reason}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``scratchml`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "backends":
+        return _list_backends()
+    return _run_demos(args, parser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Gradient descent fitting a line, frame by frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import data, viz
+from ..linear import LinearRegression
+from ._common import DemoResult, prepare
+
+
+def run(
+    backend: str = "numpy",
+    out: str | Path = "demos/results",
+    size: str = "default",
+    seed: int = 0,
+    progress: bool = True,
+) -> DemoResult:
+    """Fit y = 2x + 1 + noise by gradient descent; GIF of the line and the loss."""
+    folder = prepare(out, size)
+    small = size == "small"
+    X, y = data.noisy_line(
+        30 if small else 120,
+        slope=2.0,
+        intercept=1.0,
+        noise=1.0,
+        x_range=(0.0, 6.0),
+        seed=seed,
+        backend=backend,
+    )
+    epochs = 12 if small else 240
+    model = LinearRegression(
+        solver="gd",
+        learning_rate=0.02,
+        epochs=epochs,
+        record_every=2 if small else 4,
+        progress=progress,
+    ).fit(X, y)
+    exact = LinearRegression(solver="normal").fit(X, y)
+    gif = viz.regression_animation(
+        X, y, model.history_, model.loss_history_, folder / "linear_regression.gif"
+    )
+    metrics = {
+        "slope": float(model.coef_[0]),
+        "intercept": float(model.intercept_),
+        "normal_equations_slope": float(exact.coef_[0]),
+        "normal_equations_intercept": float(exact.intercept_),
+    }
+    return DemoResult("linear_regression", [gif], metrics, model)
