@@ -55,7 +55,7 @@ def test_correlated_normal_classes_are_separated():
     X, y = sm.data.correlated_normal(2000, n_features=5, class_sep=4.0, seed=1)
     gap = np.linalg.norm(X[y == 0].mean(0) - X[y == 1].mean(0))
     assert gap == pytest.approx(4.0, rel=0.1)
-    X3, y3 = sm.data.correlated_normal(30, n_features=2, n_classes=3, class_sep=2.0, seed=1)
+    _X3, y3 = sm.data.correlated_normal(30, n_features=2, n_classes=3, class_sep=2.0, seed=1)
     assert set(np.unique(y3)) == {0, 1, 2}
     with pytest.raises(ValueError, match="n_features >= 3"):
         sm.data.correlated_normal(10, n_features=2, n_classes=4)

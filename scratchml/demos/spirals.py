@@ -21,8 +21,8 @@ from ._common import DemoResult, prepare
 
 # Per number of arms: the data and the network that separates it reliably.
 CONFIGS = {
-    2: {"turns": 0.75, "depth": 8, "epochs": 3000},
-    3: {"turns": 0.5, "depth": 8, "epochs": 3000},
+    2: {"turns": 0.75, "depth": 8, "epochs": 3000, "batch_size": 100},
+    3: {"turns": 0.5, "depth": 6, "epochs": 3000, "batch_size": 50},
 }
 SMALL = {"n_samples": 150, "depth": 3, "epochs": 20, "frames_per_step": 2, "hold_frames": 2}
 
@@ -46,7 +46,7 @@ def train(arms: int, backend: str, size: str, seed: int, progress: bool) -> tupl
         optimizer="adam",
         learning_rate=0.01,
         epochs=SMALL["epochs"] if small else config["epochs"],
-        batch_size=100,
+        batch_size=config["batch_size"],
         seed=seed,
         progress=progress,
     ).fit(X, y)

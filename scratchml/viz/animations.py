@@ -220,6 +220,8 @@ def unit_ball(p: float, n_points: int = 801) -> np.ndarray:
     """
     phi = np.linspace(0, 2 * np.pi, 4 * max(n_points // 4, 1) + 1)
     c, s = np.cos(phi), np.sin(phi)
+    # cos(π/2) is 6e-17 in floating point, and (6e-17)^(2/p) is not small for large p.
+    c, s = np.where(np.abs(c) < 1e-12, 0.0, c), np.where(np.abs(s) < 1e-12, 0.0, s)
     return np.column_stack([np.sign(c) * np.abs(c) ** (2 / p), np.sign(s) * np.abs(s) ** (2 / p)])
 
 
