@@ -68,8 +68,9 @@ def _run(
         X,
         y,
         folder / f"{name}.gif",
-        frames_per_step=SMALL["frames_per_step"] if small else 8,
-        hold_frames=SMALL["hold_frames"] if small else 15,
+        frames_per_step=SMALL["frames_per_step"] if small else 6,
+        hold_frames=SMALL["hold_frames"] if small else 12,
+        dpi=72,
         title=f"{arms} spirals, {depth} hidden layers of 2 tanh units",
     )
     fig = viz.new_figure(10, 4.6)
