@@ -1,0 +1,10 @@
+"""Two clusters, a logistic decision line and its probability contours (PNG).
+
+python demos/logistic_classification.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+"""
+
+import sys
+
+from scratchml.cli import main
+
+sys.exit(main(["demo", "logistic_classification", *sys.argv[1:]]))

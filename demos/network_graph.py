@@ -1,0 +1,10 @@
+"""The original 7-layer network trained on correlated normal data, drawn with its weights (PNG).
+
+python demos/network_graph.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+"""
+
+import sys
+
+from scratchml.cli import main
+
+sys.exit(main(["demo", "network_graph", *sys.argv[1:]]))

@@ -1,0 +1,10 @@
+"""Two spirals separated by a network of 2-wide tanh layers: layer-by-layer GIF and boundary PNG.
+
+python demos/two_spirals.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+"""
+
+import sys
+
+from scratchml.cli import main
+
+sys.exit(main(["demo", "two_spirals", *sys.argv[1:]]))
