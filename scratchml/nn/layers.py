@@ -127,6 +127,12 @@ def l2_penalty(xp: Any, params: Params, l2: float) -> Any:
     return 0.5 * l2 * total
 
 
+def _objective_at(xp: Any, params: Params, logits: Any, Y: Any, loss: str, l2: float) -> Any:
+    """Data loss of the logits plus the L2 penalty of the weights; shape (...)."""
+    value = get_loss(loss).value(xp, logits, Y)
+    return value + l2_penalty(xp, params, l2) if l2 else value
+
+
 def loss_and_gradients(
     xp: Any,
     params: Params,
@@ -137,13 +143,10 @@ def loss_and_gradients(
     l2: float = 0.0,
 ) -> tuple[Any, Params]:
     """The training objective (data loss + L2 penalty, shape (...)) and its gradients."""
-    loss_fn = get_loss(loss)
     logits, caches = forward(xp, params, X, activations)
-    value = loss_fn.value(xp, logits, Y)
-    if l2:
-        value = value + l2_penalty(xp, params, l2)
-    d_logits = loss_fn.gradient(xp, logits, Y)
-    return value, backward(xp, params, caches, d_logits, activations, l2)
+    d_logits = get_loss(loss).gradient(xp, logits, Y)
+    grads = backward(xp, params, caches, d_logits, activations, l2)
+    return _objective_at(xp, params, logits, Y, loss, l2), grads
 
 
 def objective(
@@ -157,7 +160,4 @@ def objective(
 ) -> Any:
     """The training objective alone (no backward pass)."""
     logits, _ = forward(xp, params, X, activations)
-    value = get_loss(loss).value(xp, logits, Y)
-    if l2:
-        value = value + l2_penalty(xp, params, l2)
-    return value
+    return _objective_at(xp, params, logits, Y, loss, l2)

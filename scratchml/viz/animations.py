@@ -1,17 +1,27 @@
-"""Animations: a 2-wide network morphing the plane, linear regression training, unit norms."""
+"""Animations: a 2-wide network morphing the plane, linear regression training, unit norms.
+
+Every frame's geometry is computed up front on the host with NumPy, vectorised over
+points and grid samples; arrays of other backends are copied to the host once, at
+the start. The GIFs are written by matplotlib's Pillow writer (no ImageMagick).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgb
+from matplotlib.lines import Line2D
 
 from .. import backends
 from ..nn.activations import get_activation
-from ._common import class_colors, class_labels, host, new_figure, save_animation
+from ._common import class_colors, class_labels, host, new_figure, save_animation, set_title
+from .boundary import class_boundaries
+
+Stage = tuple[str, Callable[[np.ndarray, float], np.ndarray]]
 
 
 def _activation(name: str, Z: np.ndarray) -> np.ndarray:
@@ -19,42 +29,63 @@ def _activation(name: str, Z: np.ndarray) -> np.ndarray:
     return np.asarray(get_activation(name).forward(backends.get("numpy"), Z))
 
 
+def _ease(t: np.ndarray) -> np.ndarray:
+    """Smoothstep 3t² − 2t³: each stage starts and ends at rest instead of jerking."""
+    return t * t * (3 - 2 * t)
+
+
 def _square_limits(
     points: np.ndarray, padding: float = 0.12
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Square axis limits around the points (equal aspect without distortion)."""
+    """Square axis limits around the points (n, 2): equal aspect without distortion."""
     low, high = points.min(axis=0), points.max(axis=0)
     centre = (low + high) / 2
     half = max(float((high - low).max()) / 2, 1e-3) * (1 + padding)
     return (centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half)
 
 
-def _grid_lines(points: np.ndarray, n_lines: int, samples: int = 120) -> np.ndarray:
-    """Horizontal and vertical lines covering the points: (2·n_lines, samples, 2)."""
+def _grid_lines(points: np.ndarray, n_lines: int, samples: int = 100) -> np.ndarray:
+    """Horizontal and vertical lines covering the points (n, 2): (2·n_lines, samples, 2).
+
+    Each line is a densely sampled polyline, so it bends smoothly under the network's
+    nonlinear maps.
+    """
     (x0, x1), (y0, y1) = _square_limits(points, padding=0.05)
-    along = np.linspace(0, 1, samples)
-    lines = []
-    for fixed in np.linspace(0, 1, n_lines):
-        lines.append(
-            np.column_stack([x0 + (x1 - x0) * along, np.full(samples, y0 + (y1 - y0) * fixed)])
-        )
-        lines.append(
-            np.column_stack([np.full(samples, x0 + (x1 - x0) * fixed), y0 + (y1 - y0) * along])
-        )
-    return np.stack(lines)
+    along = np.linspace(0.0, 1.0, samples)[None, :]
+    fixed = np.linspace(0.0, 1.0, n_lines)[:, None]
+    xs_along, ys_along = x0 + (x1 - x0) * along, y0 + (y1 - y0) * along  # (1, samples)
+    xs_fixed, ys_fixed = x0 + (x1 - x0) * fixed, y0 + (y1 - y0) * fixed  # (n_lines, 1)
+    shape = (n_lines, samples)
+    horizontal = np.stack([np.broadcast_to(xs_along, shape), np.broadcast_to(ys_fixed, shape)], -1)
+    vertical = np.stack([np.broadcast_to(xs_fixed, shape), np.broadcast_to(ys_along, shape)], -1)
+    return np.concatenate([horizontal, vertical])
 
 
 def transformation_stages(
-    params: Sequence[tuple[Any, Any]], activations: Sequence[str], frames_per_step: int
-) -> list[tuple[str, Any]]:
-    """The maps to interpolate, in order: (title, fn(A, t) -> A) per stage, t ∈ [0, 1]."""
-    stages = []
-    for layer, ((W, b), name) in enumerate(zip(params[:-1], activations, strict=True), start=1):
-        W, b = host(W), host(b)
+    params: Sequence[tuple[Any, Any]], activations: Sequence[str]
+) -> list[Stage]:
+    """The maps the hidden layers apply, in order: (title, fn(A, t) -> A), t ∈ [0, 1].
+
+    Per hidden layer (W (2, 2), b (2,), activation σ), on points A (..., 2):
+    linear map A → A·((1−t)·I + t·W) (the matrix is interpolated, so the plane moves
+    smoothly), shift A → A + t·b, nonlinearity A → (1−t)·A + t·σ(A). At t = 1 the
+    three compose to the layer's forward pass σ(A·W + b).
+    """
+    hidden = params[:-1]
+    if len(activations) != len(hidden):
+        raise ValueError(
+            f"activations must name one function per hidden layer ({len(hidden)}); "
+            f"got {len(activations)}: {list(activations)}"
+        )
+    stages: list[Stage] = []
+    for layer, ((W, b), name) in enumerate(zip(hidden, activations, strict=True), start=1):
+        W, b = host(W).astype(np.float64), host(b).astype(np.float64).reshape(-1)
         if W.shape != (2, 2):
             raise ValueError(
-                f"layer {layer} maps {W.shape[0]} → {W.shape[1]}; the view needs 2-wide layers"
+                f"hidden layer {layer} maps {W.shape[0]} → {W.shape[-1]} units; the "
+                "transformation view needs 2-wide hidden layers (W of shape (2, 2))"
             )
+        get_activation(name)  # an unknown name fails here, listing the valid ones
         stages.append(
             (f"layer {layer}: linear map", lambda A, t, W=W: A @ ((1 - t) * np.eye(2) + t * W))
         )
@@ -74,61 +105,112 @@ def layer_transformation_animation(
     X: Any,
     y: Any,
     path: str | Path,
-    frames_per_step: int = 8,
-    fps: int = 20,
+    frames_per_step: int = 12,
+    fps: float = 20,
     title: str | None = None,
     grid_lines: int = 15,
-    hold_frames: int = 15,
+    hold_frames: int | None = None,
     dpi: int = 80,
 ) -> Path:
-    """GIF of a network with 2-wide hidden layers bending the plane, layer by layer.
+    """GIF of a classifier with 2-wide hidden layers bending the plane, layer by layer.
 
-    Each hidden layer is shown as three smooth steps: the linear map A → A·W (the matrix
-    interpolated from the identity), the shift by b, and the nonlinearity. A grid and the
-    data ride along. The last frames shade the output layer's decision regions in the
-    final hidden space, where the classes should be linearly separable.
-    Frames: hold_frames + 3·frames_per_step·n_hidden + hold_frames.
+    ``params`` [(W, b), ...]: hidden W (2, 2), b (2,); the output layer W (2, k), b (k,)
+    (k = 1: one sigmoid logit; k ≥ 2: softmax). ``activations``: one name per hidden
+    layer ("tanh", "sigmoid", "relu", "leaky_relu", "identity"). X (n, 2), y (n,).
+    Each hidden layer is three smoothly eased steps of ``frames_per_step`` frames: the
+    linear map, the shift by b, the nonlinearity (see ``transformation_stages``). A
+    ``grid_lines`` × ``grid_lines`` grid and the data ride along; the view follows the
+    points. The last frames shade the output layer's decision regions in the final
+    hidden space and draw its boundary lines, where the classes should be separable.
+    The first and last frames are held ``hold_frames`` frames (default: one second).
+    Frames: 2·hold_frames + 3·frames_per_step·n_hidden. Returns the path.
     """
+    if frames_per_step < 1:
+        raise ValueError(f"frames_per_step must be at least 1; got {frames_per_step}")
+    hold = round(fps) if hold_frames is None else int(hold_frames)
+    if hold < 1:
+        raise ValueError(f"hold_frames must be at least 1; got {hold_frames}")
     X_host = host(X).astype(np.float64)
-    classes, index = class_labels(y)
-    colors = class_colors(len(classes))
-    stages = transformation_stages(params, activations, frames_per_step)
-
-    # Every frame's points and grid, computed up front, vectorised per frame.
-    points, grid = X_host, _grid_lines(X_host, grid_lines)
-    frames = [("input space", points, grid)] * hold_frames
-    for name, fn in stages:
-        for t in np.linspace(0, 1, frames_per_step + 1)[1:]:
-            frames.append((name, fn(points, t), fn(grid, t)))
-        points, grid = fn(points, 1.0), fn(grid, 1.0)
-    final = len(frames)
-    frames += [("output layer: decision regions", points, grid)] * hold_frames
-
+    if X_host.ndim != 2 or X_host.shape[1] != 2:
+        raise ValueError(f"X must have shape (n_samples, 2); got {X_host.shape}")
+    stages = transformation_stages(params, activations)
     W_out, b_out = (host(a).astype(np.float64) for a in params[-1])
-    fig = new_figure(5, 5.2)
+    b_out = b_out.reshape(-1)
+    if W_out.ndim != 2 or W_out.shape[0] != 2:
+        raise ValueError(f"the output layer's W must have shape (2, k); got {W_out.shape}")
+    classes, index = class_labels(y)
+    n_classes = max(len(classes), 2 if W_out.shape[1] == 1 else W_out.shape[1])
+    colors = class_colors(n_classes)
+
+    # Every frame's points and grid, computed up front; each is one vectorised map.
+    points, grid = X_host, _grid_lines(X_host, grid_lines)
+    frames: list[tuple[str, np.ndarray, np.ndarray]] = [("input space", points, grid)] * hold
+    steps = _ease(np.linspace(0.0, 1.0, frames_per_step + 1)[1:])
+    for name, fn in stages:
+        frames += [(name, fn(points, t), fn(grid, t)) for t in steps]
+        points, grid = fn(points, 1.0), fn(grid, 1.0)
+    first_final = len(frames)
+    frames += [("output layer: decision regions", points, grid)] * hold
+
+    fig = new_figure(5, 5.5)
     ax = fig.subplots()
     lines = LineCollection([], colors="0.55", linewidths=0.5, zorder=1)
     ax.add_collection(lines)
     dots = [
-        ax.scatter(
+        ax.scatter([], [], s=9, color=colors[k], edgecolors="k", linewidths=0.25, zorder=3)
+        for k in range(len(classes))
+    ]
+    handles = [
+        Line2D(
             [],
             [],
-            s=9,
+            marker="o",
+            linestyle="",
             color=colors[k],
-            edgecolors="k",
-            linewidths=0.25,
-            zorder=3,
+            markeredgecolor="k",
             label=f"class {c}",
         )
         for k, c in enumerate(classes)
     ]
-    region = ax.imshow(
-        np.zeros((2, 2, 3)), extent=(0, 1, 0, 1), origin="lower", zorder=0, visible=False
+    handles.append(Line2D([], [], color="k", linewidth=1.5, label="output decision boundary"))
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        fontsize=7.5,
+        frameon=False,
+        handletextpad=0.3,
+        columnspacing=1.0,
     )
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
     ax.set_xticks([])
     ax.set_yticks([])
     heading = title or "How the network separates the classes"
+    final_view: dict[str, Any] = {}
+
+    def draw_final(alpha: float) -> None:
+        """Decision regions and boundaries of the output layer, made once for the last view."""
+        if not final_view:
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            xx, yy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+            grid_points = np.column_stack([xx.ravel(), yy.ravel()])
+            logits = grid_points @ W_out + b_out
+            winner = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(1)
+            # Flat pale regions: a GIF palette would band a probability gradient.
+            image = 1 - (1 - colors[winner]) * 0.3
+            final_view["region"] = ax.imshow(
+                image.reshape(*xx.shape, 3),
+                extent=(x0, x1, y0, y1),
+                origin="lower",
+                interpolation="bilinear",
+                zorder=0,
+            )
+            final_view["lines"] = class_boundaries(
+                ax, xx, yy, logits, colors="k", linewidths=1.5, zorder=2
+            )
+            ax.set(xlim=(x0, x1), ylim=(y0, y1))
+        for artist in (final_view["region"], *final_view["lines"]):
+            artist.set_visible(alpha > 0)
+            artist.set_alpha(alpha)
 
     def update(i: int) -> None:
         name, pts, grd = frames[i]
@@ -139,85 +221,108 @@ def layer_transformation_animation(
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal")
-        if i >= final:
-            xx, yy = np.meshgrid(np.linspace(x0, x1, 160), np.linspace(y0, y1, 160))
-            logits = np.column_stack([xx.ravel(), yy.ravel()]) @ W_out + b_out
-            winner = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(1)
-            image = 1 - (1 - colors[winner]) * 0.35
-            region.set_data(image.reshape(160, 160, 3))
-            region.set_extent((x0, x1, y0, y1))
-            region.set_visible(True)
-        else:
-            region.set_visible(False)
-        ax.set_title(f"{heading}\n{name}", fontsize=10)
+        if i >= first_final:
+            # Fade the regions in over the first half of the final hold.
+            draw_final(min(1.0, (i - first_final + 1) / max(hold // 2, 1)))
+        elif final_view:
+            draw_final(0.0)
+        set_title(ax, f"{heading}\n{name}", fontsize=10)
 
     return save_animation(fig, update, len(frames), path, fps, dpi)
 
 
 def _snapshot_line(snapshot: Any) -> tuple[int, float, float]:
-    """(epoch, slope, intercept) from a Snapshot(epoch, [(W, b)]) or an (epoch, coef, intercept) tuple."""
+    """(epoch, slope, intercept) of an (epoch, coef, intercept) tuple or a Snapshot(epoch, params)."""
     if hasattr(snapshot, "params"):
         W, b = snapshot.params[0]
-        return snapshot.epoch, float(host(W).ravel()[0]), float(host(b).ravel()[0])
+        return int(snapshot.epoch), float(host(W).ravel()[0]), float(host(b).ravel()[0])
     epoch, coef, intercept = snapshot
-    return epoch, float(host(coef).ravel()[0]), float(host(intercept).ravel()[0])
+    return int(epoch), float(host(coef).ravel()[0]), float(host(intercept).ravel()[0])
 
 
 def regression_animation(
     X: Any,
     y: Any,
     snapshots: Sequence[Any],
-    loss_history: Sequence[float],
+    loss_history: Any,
     path: str | Path,
-    fps: int = 15,
+    fps: float = 15,
     title: str | None = None,
     dpi: int = 80,
 ) -> Path:
     """GIF of gradient descent fitting a line: the line over the scatter, the loss beside it.
 
-    ``snapshots`` are a fitted model's ``history_`` (Snapshot(epoch, [(W, b)])) or
-    (epoch, coef, intercept) tuples. One frame per snapshot.
+    X (n, 1) or (n,), y (n,). ``snapshots``: (epoch, coef, intercept) tuples (coef a
+    scalar or shape (1,), any backend or Python floats) or a fitted model's ``history_``
+    (Snapshot(epoch, [(W, b)])). ``loss_history``: one loss per epoch, where entry e is
+    the loss after e epochs (scratchml records each epoch's loss at its starting
+    parameters). Left: data, the current line and its residuals. Right: the loss curve
+    (log scale) with a marker at the current epoch. One frame per snapshot.
     """
-    x, target = host(X).astype(float).ravel(), host(y).astype(float).ravel()
+    x, target = host(X).astype(np.float64), host(y).astype(np.float64).ravel()
+    if x.ndim == 2 and x.shape[1] != 1:
+        raise ValueError(f"X must have one feature, shape (n_samples, 1); got {x.shape}")
+    x = x.ravel()
+    if len(x) != len(target):
+        raise ValueError(f"X and y have different lengths: {len(x)} and {len(target)}")
     lines = [_snapshot_line(s) for s in snapshots]
-    losses = np.asarray(loss_history, dtype=float)
-    fig = new_figure(10, 4.2)
-    ax_fit, ax_loss = fig.subplots(1, 2, width_ratios=[1.2, 1])
-    ax_fit.scatter(x, target, s=14, color="#0072B2", alpha=0.7, edgecolors="none", label="data")
-    xs = np.array([x.min(), x.max()])
-    (fit_line,) = ax_fit.plot([], [], color="#D55E00", linewidth=2.5, label="model")
-    ax_fit.set(xlabel="x", ylabel="y")
-    pad = 0.1 * (target.max() - target.min())
-    ax_fit.set_ylim(target.min() - pad, target.max() + pad)
-    ax_fit.legend(loc="upper left")
+    if not lines:
+        raise ValueError("snapshots is empty: nothing to animate")
+    losses = host(loss_history).astype(np.float64).ravel()
+
+    def loss_at(epoch: int) -> float:
+        return float(losses[min(max(epoch, 0), len(losses) - 1)]) if len(losses) else np.nan
+
+    fig = new_figure(10, 4.4)
+    ax_fit, ax_loss = fig.subplots(1, 2, width_ratios=[1.25, 1])
+    ax_fit.scatter(x, target, s=16, color="#0072B2", alpha=0.75, edgecolors="none", label="data")
+    span = x.max() - x.min() or 1.0
+    xs = np.array([x.min() - 0.03 * span, x.max() + 0.03 * span])
+    residuals = LineCollection([], colors="#D55E00", linewidths=0.6, alpha=0.35, zorder=1)
+    ax_fit.add_collection(residuals)
+    (fit_line,) = ax_fit.plot([], [], color="#D55E00", linewidth=2.5, label="model ŷ = w·x + b")
+    pad = 0.12 * (target.max() - target.min() or 1.0)
+    ax_fit.set(xlim=xs, ylim=(target.min() - pad, target.max() + pad), xlabel="x", ylabel="y")
+    ax_fit.legend(loc="upper left", fontsize=9)
     ax_fit.grid(True, alpha=0.3)
-    epochs = np.arange(1, len(losses) + 1)
-    ax_loss.plot(epochs, losses, color="0.4")
-    if np.all(losses > 0):
+
+    ax_loss.plot(np.arange(len(losses)), losses, color="0.35", linewidth=1.3)
+    if len(losses) and np.all(losses > 0):
         ax_loss.set_yscale("log")
-    (marker,) = ax_loss.plot([], [], "o", color="#D55E00", markersize=7)
-    ax_loss.set(xlabel="epoch", ylabel="loss  ½·mean((ŷ − y)²)", title="Training loss")
-    ax_loss.grid(True, alpha=0.3)
+    (marker,) = ax_loss.plot([], [], "o", color="#D55E00", markersize=8, zorder=3)
+    ax_loss.set(xlabel="epoch", ylabel="loss  ½·mean((ŷ − y)²)")
+    set_title(ax_loss, "Training loss", fontsize=11)
+    ax_loss.grid(True, which="major", alpha=0.3)
     heading = title or "Linear regression by gradient descent"
+    fig.suptitle(heading, fontsize=12)
 
     def update(i: int) -> None:
         epoch, slope, intercept = lines[i]
         fit_line.set_data(xs, slope * xs + intercept)
-        loss = losses[min(max(epoch - 1, 0), len(losses) - 1)] if len(losses) else float("nan")
-        marker.set_data([max(epoch, 1)], [loss])
+        predicted = slope * x + intercept
+        residuals.set_segments(
+            np.stack([np.column_stack([x, target]), np.column_stack([x, predicted])], axis=1)
+        )
+        loss = loss_at(epoch)
+        marker.set_data([min(epoch, max(len(losses) - 1, 0))], [loss])
         ax_fit.set_title(
-            f"{heading}\nepoch {epoch}:  y = {slope:.2f}·x + {intercept:.2f}   loss {loss:.3f}"
+            f"epoch {epoch}:  ŷ = {slope:.3f}·x + {intercept:.3f},   loss {loss:.4g}", fontsize=11
         )
 
     return save_animation(fig, update, len(lines), path, fps, dpi)
 
 
-def unit_ball(p: float, n_points: int = 801) -> np.ndarray:
-    """Points of {x ∈ R² : |x₁|^p + |x₂|^p = 1}, (n_points, 2), around the whole boundary.
+def unit_ball(p: float, n_points: int = 800) -> np.ndarray:
+    """Points (m, 2) around the whole unit p-norm circle {x ∈ R² : |x₁|^p + |x₂|^p = 1}.
 
-    Parametrised as x = (sgn cos φ·|cos φ|^(2/p), sgn sin φ·|sin φ|^(2/p)), which satisfies
-    the equation exactly, hits the four axis points, and never overflows (|cos φ| ≤ 1).
+    m = 4·⌊n_points/4⌋ + 1 (closed: the last point repeats the first). The curve is
+    parametrised as x = (sgn cos φ·|cos φ|^(2/p), sgn sin φ·|sin φ|^(2/p)): every point
+    satisfies the equation exactly (|cos φ|² + |sin φ|² = 1), the four axis points are
+    hit for every p, and nothing overflows, since only numbers ≤ 1 are raised to a power.
+    Points crowd where the curve bends (the spikes of p < 1, the corners of large p).
     """
+    if p <= 0:
+        raise ValueError(f"p must be positive; got {p}")
     phi = np.linspace(0, 2 * np.pi, 4 * max(n_points // 4, 1) + 1)
     c, s = np.cos(phi), np.sin(phi)
     # cos(π/2) is 6e-17 in floating point, and (6e-17)^(2/p) is not small for large p.
@@ -230,34 +335,49 @@ def unit_norm_animation(
     p_min: float = 0.1,
     p_max: float = 100.0,
     n_frames: int = 60,
-    fps: int = 15,
-    n_points: int = 801,
+    fps: float = 15,
+    n_points: int = 800,
     dpi: int = 80,
 ) -> Path:
     """GIF of the unit p-norm ball as p sweeps from ``p_min`` to ``p_max`` and back (log-spaced).
 
-    The loop has no repeated frame: p_min and p_max appear once each, so an odd
-    ``n_frames`` is rounded down to an even count.
+    The loop repeats no frame (p_min and p_max appear once each), so it needs an even
+    number of frames: an odd ``n_frames`` is rounded down. The unit circle (p = 2),
+    diamond (p = 1) and square (p = ∞) are drawn for reference.
     """
+    if not 0 < p_min < p_max:
+        raise ValueError(f"need 0 < p_min < p_max; got p_min={p_min}, p_max={p_max}")
+    if n_frames < 2:
+        raise ValueError(f"n_frames must be at least 2; got {n_frames}")
     forward = np.geomspace(p_min, p_max, n_frames // 2 + 1)
     ps = np.concatenate([forward, forward[-2:0:-1]])
-    n_frames = len(ps)
-    fig = new_figure(5, 5.3)
+    balls = [unit_ball(p, n_points) for p in ps]  # all frames' geometry, computed up front
+
+    fig = new_figure(5, 5.5)
     ax = fig.subplots()
-    circle = unit_ball(2.0, 400)
-    ax.plot(circle[:, 0], circle[:, 1], "--", color="0.5", linewidth=1, label="p = 2")
-    ax.plot([-1, 1, 1, -1, -1], [-1, -1, 1, 1, -1], ":", color="0.5", linewidth=1, label="p = ∞")
-    ax.plot([-1, 0, 1, 0, -1], [0, -1, 0, 1, 0], "-.", color="0.7", linewidth=1, label="p = 1")
-    (outline,) = ax.fill(
-        *unit_ball(p_min, n_points).T, color="#0072B2", alpha=0.35, edgecolor="#0072B2", linewidth=2
-    )
-    ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), aspect="equal", xlabel="$x_1$", ylabel="$x_2$")
     ax.axhline(0, color="0.85", linewidth=0.8, zorder=0)
     ax.axvline(0, color="0.85", linewidth=0.8, zorder=0)
-    ax.legend(loc="lower right", fontsize=8)
+    circle = unit_ball(2.0, 400)
+    references = [
+        ax.plot([-1, 0, 1, 0, -1], [0, -1, 0, 1, 0], "-.", color="0.55", linewidth=1)[0],
+        ax.plot(circle[:, 0], circle[:, 1], "--", color="0.35", linewidth=1)[0],
+        ax.plot([-1, 1, 1, -1, -1], [-1, -1, 1, 1, -1], ":", color="0.35", linewidth=1.2)[0],
+    ]
+    blue = to_rgb("#0072B2")
+    (outline,) = ax.fill(*balls[0].T, facecolor=(*blue, 0.35), edgecolor=blue, linewidth=2)
+    ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), xlabel="$x_1$", ylabel="$x_2$")
+    ax.set_aspect("equal")
+    fig.legend(
+        [outline, *references],
+        ["‖x‖ₚ = 1", "p = 1", "p = 2", "p = ∞"],
+        loc="outside lower center",
+        ncols=4,
+        fontsize=8,
+        frameon=False,
+    )
 
     def update(i: int) -> None:
-        outline.set_xy(unit_ball(ps[i], n_points))
-        ax.set_title(f"Unit ball  $\\|x\\|_p = 1$,   p = {ps[i]:.3g}")
+        outline.set_xy(balls[i])
+        ax.set_title(f"Unit ball  $\\|x\\|_p = 1$,   p = {ps[i]:.3g}", fontsize=12)
 
-    return save_animation(fig, update, n_frames, path, fps, dpi)
+    return save_animation(fig, update, len(ps), path, fps, dpi)

@@ -1,23 +1,85 @@
-"""Decision boundaries and loss curves."""
+"""Decision boundaries of 2-D classifiers, and loss curves."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.contour import ContourSet
+from matplotlib.lines import Line2D
 
 from .. import backends
-from ._common import class_colors, class_labels, host, new_figure, save_figure
+from ._common import class_colors, class_labels, host, new_figure, release, save_figure, set_title
+
+PROBABILITY_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
 def plane_grid(X: np.ndarray, resolution: int, padding: float) -> tuple[np.ndarray, np.ndarray]:
-    """A (resolution × resolution) grid covering the points with some padding: (xx, yy)."""
+    """A (resolution × resolution) grid covering the points (n, 2) plus ``padding``: (xx, yy)."""
     low, high = X.min(axis=0) - padding, X.max(axis=0) + padding
     xs = np.linspace(low[0], high[0], resolution)
     ys = np.linspace(low[1], high[1], resolution)
     return np.meshgrid(xs, ys)
+
+
+def shade_classes(scores: np.ndarray, colors: np.ndarray, strength: float = 0.5) -> np.ndarray:
+    """RGB pixels (n, 3) blending class colours by probability, paler where the model is unsure.
+
+    ``scores`` (n, k) are probabilities. The blended colour is laid over white with an
+    opacity that grows from 0.1 at chance level to ``strength`` at certainty, so the
+    data points (drawn in full colour) stand out everywhere.
+    """
+    k = scores.shape[1]
+    blend = scores @ colors
+    confidence = np.clip((scores.max(axis=1) - 1 / k) / (1 - 1 / k), 0.0, 1.0)
+    alpha = 0.1 + (strength - 0.1) * confidence
+    return 1 - (1 - blend) * alpha[:, None]
+
+
+def class_boundaries(
+    ax: Axes, xx: np.ndarray, yy: np.ndarray, scores: np.ndarray, **style: Any
+) -> list[ContourSet]:
+    """Draw the lines where the winning class changes, from per-class scores on a grid.
+
+    ``scores`` is (n_grid, k) — probabilities or logits — or (n_grid, 1), a single
+    binary logit whose sign picks the class. For k ≥ 3 each pair of classes gets the
+    zero line of ``score_i − score_j``, kept only where i and j are the two best: the
+    boundaries come out smooth, not as the staircase of a contoured argmax.
+    """
+    if scores.shape[1] == 1:
+        scores = np.column_stack([np.zeros(len(scores)), scores[:, 0]])
+    k = scores.shape[1]
+    order = np.argsort(scores, axis=1)
+    first, second = order[:, -1], order[:, -2]
+    drawn = []
+    for i, j in itertools.combinations(range(k), 2):
+        difference = scores[:, i] - scores[:, j]
+        if k > 2:
+            pair = ((first == i) & (second == j)) | ((first == j) & (second == i))
+            difference = np.ma.masked_where(~pair, difference)
+        if not (difference.min() < 0 < difference.max()):
+            continue  # the two never meet inside this view
+        drawn.append(ax.contour(xx, yy, difference.reshape(xx.shape), levels=[0.0], **style))
+    return drawn
+
+
+def _label_along(ax: Axes, contours: ContourSet, fmt: Any, fontsize: float) -> None:
+    """Label each contour level at a different fraction of its length, so labels never pile up."""
+    positions = []
+    paths = contours.get_paths()
+    for index, path in enumerate(paths):
+        pieces = [p for p in path.to_polygons(closed_only=False) if len(p) > 1]
+        if not pieces:
+            continue
+        piece = max(pieces, key=lambda p: np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(piece, axis=0), axis=1))])
+        fraction = (index + 1) / (len(paths) + 1)
+        positions.append(piece[np.searchsorted(arc, fraction * arc[-1])])
+    if positions:
+        ax.clabel(contours, fmt=fmt, fontsize=fontsize, manual=positions, inline_spacing=3)
 
 
 def decision_boundary(
@@ -27,15 +89,19 @@ def decision_boundary(
     ax: Axes | None = None,
     resolution: int = 250,
     title: str | None = None,
-    padding: float = 0.3,
+    padding: float = 0.5,
     probability_contours: bool = False,
 ) -> Axes:
-    """Shade the plane by the predicted class of a fitted 2-D classifier, points on top.
+    """Shade the plane by a fitted 2-D classifier's predicted class and draw the data on top.
 
-    The colour of a pixel blends the class colours weighted by ``predict_proba``, so
-    confident regions are saturated and uncertain ones pale. The whole grid is one
-    ``predict_proba`` call in X's namespace and one copy back to the host.
-    With ``probability_contours`` (two classes) the P(class 1) = 0.1 … 0.9 levels are drawn.
+    ``model`` has ``predict_proba(X) -> (n, n_classes)`` (in X's namespace) and, ideally,
+    ``classes_``; ``X`` is (n, 2) and ``y`` (n,), arrays of any backend. The grid
+    (resolution², 2), ``padding`` data units beyond the points, is one ``predict_proba``
+    call in X's namespace and one copy back. A pixel blends the class colours weighted by
+    probability over white, more opaque where the model is confident; black lines mark
+    where the predicted class changes (P = 0.5 for two classes). With
+    ``probability_contours`` (two classes) P(class 1) = 0.1, 0.25, 0.5, 0.75, 0.9 are
+    drawn and labelled. Returns the Axes (a new figure's when ``ax`` is None).
     """
     X_host = host(X)
     if X_host.ndim != 2 or X_host.shape[1] != 2:
@@ -45,74 +111,92 @@ def decision_boundary(
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     proba = host(
         model.predict_proba(backends.asarray(grid, like=X) if backends.is_array(X) else grid)
-    )
-    colors = class_colors(len(classes))
-    # Blend towards white where the model is unsure: weight = how far above chance it is.
-    blend = proba @ colors
-    confidence = (proba.max(axis=1) - 1 / len(classes)) / (1 - 1 / len(classes))
-    image = 1 - (1 - blend) * (0.25 + 0.5 * confidence[:, None])
+    ).astype(np.float64)
+    if proba.ndim == 1:  # a binary model returning P(class 1) only
+        proba = np.column_stack([1 - proba, proba])
+    n_classes = max(proba.shape[1], len(classes))
+    colors = class_colors(n_classes)
     if ax is None:
         ax = new_figure(5.5, 5).subplots()
-    extent = (xx.min(), xx.max(), yy.min(), yy.max())
+
+    image = shade_classes(proba, colors[: proba.shape[1]])
+    dx, dy = xx[0, 1] - xx[0, 0], yy[1, 0] - yy[0, 0]
+    extent = (xx[0, 0] - dx / 2, xx[0, -1] + dx / 2, yy[0, 0] - dy / 2, yy[-1, 0] + dy / 2)
     ax.imshow(
-        image.reshape(resolution, resolution, 3),
+        image.reshape(*xx.shape, 3),
         origin="lower",
         extent=extent,
         interpolation="bilinear",
+        zorder=0,
     )
-    winner = proba.argmax(axis=1).reshape(xx.shape)
-    ax.contour(xx, yy, winner, levels=np.arange(len(classes)) + 0.5, colors="k", linewidths=1.2)
-    if probability_contours and len(classes) == 2:
-        levels = [0.1, 0.25, 0.5, 0.75, 0.9]
-        lines = ax.contour(
+    handles = []
+    if probability_contours and proba.shape[1] == 2:
+        levels = list(PROBABILITY_LEVELS)
+        boundary = [level == 0.5 for level in levels]
+        contours = ax.contour(
             xx,
             yy,
             proba[:, 1].reshape(xx.shape),
             levels=levels,
-            colors="0.25",
-            linewidths=0.7,
-            linestyles="--",
+            colors=["k" if b else "0.3" for b in boundary],
+            linewidths=[1.6 if b else 0.9 for b in boundary],
+            linestyles=["-" if b else "--" for b in boundary],
+            zorder=2,
         )
-        ax.clabel(lines, fmt=lambda v: f"p={v:g}", fontsize=7)
+        _label_along(ax, contours, lambda v: f"{v:g}", fontsize=8)
+        label = f"P(class {classes[-1]}) = 0.1 … 0.9"
+        handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=0.9, label=label))
+    class_boundaries(ax, xx, yy, proba, colors="k", linewidths=1.6, zorder=2)
+    handles.append(Line2D([], [], color="k", linewidth=1.6, label="decision boundary"))
+
     for k, label in enumerate(classes):
         points = X_host[index == k]
         ax.scatter(
             points[:, 0],
             points[:, 1],
-            s=12,
+            s=16,
             color=colors[k],
             edgecolors="k",
-            linewidths=0.4,
+            linewidths=0.5,
             label=f"class {label}",
+            zorder=3,
         )
     ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
-    if title:
-        ax.set_title(title)
+    class_handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[*class_handles, *handles], loc="best", fontsize=8, framealpha=0.9)
+    set_title(ax, title or f"Decision regions of {type(model).__name__}")
     return ax
 
 
 def save_decision_boundary(
     model: Any, X: Any, y: Any, path: str | Path, title: str | None = None, **kwargs: Any
 ) -> Path:
-    """``decision_boundary`` written to a PNG; returns the path."""
+    """``decision_boundary`` written to a PNG (``kwargs`` go to it); returns the path."""
     fig = new_figure(5.5, 5)
     decision_boundary(model, X, y, ax=fig.subplots(), title=title, **kwargs)
-    return save_figure(fig, path)
+    path = save_figure(fig, path)
+    release(fig)
+    return path
 
 
 def loss_curve(
-    loss_history: Any, ax: Axes | None = None, title: str | None = "Training loss", log: bool = True
+    loss_history: Any, ax: Axes | None = None, title: str | None = None, log: bool = True
 ) -> Axes:
-    """The loss per epoch (log scale by default)."""
-    losses = np.asarray(loss_history, dtype=float)
+    """Plot the training loss per epoch (``loss_history``: n_epochs floats or a 1-D array).
+
+    Epoch e (1-based) is drawn at x = e. The y axis is logarithmic when ``log`` is true
+    and every loss is positive. Returns the Axes (a new figure's when ``ax`` is None).
+    """
+    losses = host(loss_history).astype(np.float64).ravel()
     if ax is None:
         ax = new_figure(5, 3.5).subplots()
-    ax.plot(np.arange(1, len(losses) + 1), losses, color="#0072B2", linewidth=1.5)
-    if log and np.all(losses > 0):
+    epochs = np.arange(1, len(losses) + 1)
+    ax.plot(epochs, losses, color="#0072B2", linewidth=1.3)
+    if log and len(losses) and np.all(losses > 0):
         ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="loss")
-    ax.grid(True, alpha=0.3)
-    if title:
-        ax.set_title(title)
+    if len(losses):
+        ax.set_xlim(0, len(losses) + 1)
+    ax.grid(True, which="major", alpha=0.3)
+    set_title(ax, title or "Training loss")
     return ax

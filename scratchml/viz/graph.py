@@ -7,83 +7,113 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import TwoSlopeNorm
 
-from ._common import host, new_figure, save_figure
+from ._common import host, new_figure, release, save_figure, set_title
 
 
 def _node_heights(n_nodes: int, tallest: int) -> np.ndarray:
-    """Vertical positions of a layer's nodes, centred, spaced as in the tallest layer."""
+    """Vertical positions of a layer's nodes, centred on 0, spaced as in the tallest layer."""
     spacing = 2.0 / max(tallest - 1, 1)
     return (np.arange(n_nodes) - (n_nodes - 1) / 2) * spacing
+
+
+def _edges(weights: Sequence[np.ndarray], tallest: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every weight as a segment between its two nodes: (segments (E, 2, 2), values (E,))."""
+    segments, values = [], []
+    for layer, W in enumerate(weights):
+        n_in, n_out = W.shape
+        y_from = np.repeat(_node_heights(n_in, tallest), n_out)  # W.ravel() is row-major
+        y_to = np.tile(_node_heights(n_out, tallest), n_in)
+        starts = np.column_stack([np.full(W.size, layer, dtype=float), y_from])
+        ends = np.column_stack([np.full(W.size, layer + 1, dtype=float), y_to])
+        segments.append(np.stack([starts, ends], axis=1))
+        values.append(W.ravel())
+    return np.concatenate(segments), np.concatenate(values)
 
 
 def network_graph(
     params: Sequence[tuple[Any, Any]],
     path: str | Path | None = None,
+    ax: Axes | None = None,
     title: str | None = None,
     layer_names: Sequence[str] | None = None,
     cmap: str = "RdBu_r",
 ) -> Any:
-    """Draw a network from its parameters [(W (n_in, n_out), b), ...].
+    """Draw a fully connected network from its parameters [(W (n_in, n_out), b (n_out,)), ...].
 
-    Every weight W[i, j] is an edge from node i of one layer to node j of the next,
-    coloured by its value on a diverging colormap centred at 0 and drawn thicker
-    and more opaque when |W[i, j]| is large. Returns the figure, or the path if given.
+    Nodes stand in one column per layer, vertically centred. Each weight W[i, j] is an
+    edge from node i of one layer to node j of the next, coloured on a diverging colormap
+    centred at 0 (red positive, blue negative), thicker and more opaque as |W[i, j]|
+    grows; strong edges are drawn on top. Nodes are filled with their bias on the same
+    scale (symmetric, ± the largest |W|). All edges are one LineCollection. Arrays of any backend; each is copied to the host once.
+    Writes a PNG and returns its path when ``path`` is given, else returns the Axes.
     """
-    weights = [host(W) for W, _ in params]
+    weights = [host(W).astype(np.float64) for W, _ in params]
+    biases = [host(b).astype(np.float64).ravel() for _, b in params]
+    for layer, W in enumerate(weights):
+        if W.ndim != 2 or (layer and W.shape[0] != weights[layer - 1].shape[1]):
+            raise ValueError(
+                f"params[{layer}] W has shape {W.shape}; expected (n_in, n_out) chained layers"
+            )
     sizes = [weights[0].shape[0], *(W.shape[1] for W in weights)]
     tallest = max(sizes)
-    limit = max(float(np.abs(W).max()) for W in weights) or 1.0
+    segments, values = _edges(weights, tallest)
+    magnitude = np.abs(values)
+    limit = float(magnitude.max()) if magnitude.size else 0.0
+    limit = limit if limit > 0 else 1.0
     norm = TwoSlopeNorm(vmin=-limit, vcenter=0.0, vmax=limit)
     colormap = ScalarMappable(norm=norm, cmap=cmap)
 
-    segments, values = [], []
-    for layer, W in enumerate(weights):
-        y_from = _node_heights(W.shape[0], tallest)
-        y_to = _node_heights(W.shape[1], tallest)
-        rows, cols = np.meshgrid(np.arange(W.shape[0]), np.arange(W.shape[1]), indexing="ij")
-        starts = np.column_stack([np.full(rows.size, layer), y_from[rows.ravel()]])
-        ends = np.column_stack([np.full(rows.size, layer + 1), y_to[cols.ravel()]])
-        segments.append(np.stack([starts, ends], axis=1))
-        values.append(W.ravel())
-    segments_all, values_all = np.concatenate(segments), np.concatenate(values)
-    order = np.argsort(np.abs(values_all))  # strong weights drawn last, on top
-    strength = np.abs(values_all[order]) / limit
-    colors = colormap.to_rgba(values_all[order])
-    colors[:, 3] = 0.15 + 0.85 * strength
+    order = np.argsort(magnitude)  # weak edges first, strong ones on top
+    strength = np.clip(magnitude[order] / limit, 0.0, 1.0)
+    colors = colormap.to_rgba(values[order])
+    # Dense layers have thousands of edges: keep weak ones faint so structure shows.
+    colors[:, 3] = 0.08 + 0.87 * strength
+    linewidths = 0.25 + 2.0 * strength
 
-    fig = new_figure(11, 6)
-    ax = fig.subplots()
-    ax.add_collection(
-        LineCollection(segments_all[order], colors=colors, linewidths=0.3 + 2.2 * strength)
-    )
-    node_size = np.clip(2400 / tallest, 12, 180)
+    owns_figure = ax is None
+    if ax is None:
+        fig = new_figure(max(6.0, 1.3 * len(sizes) + 1.5), 6)
+        ax = fig.subplots()
+    fig = ax.get_figure()
+    ax.add_collection(LineCollection(segments[order], colors=colors, linewidths=linewidths))
+    node_size = float(np.clip(2400 / tallest, 12, 200))
     for layer, n_nodes in enumerate(sizes):
+        face = np.ones((n_nodes, 4)) if layer == 0 else colormap.to_rgba(biases[layer - 1])
         ax.scatter(
             np.full(n_nodes, layer),
             _node_heights(n_nodes, tallest),
             s=node_size,
-            facecolor="white",
-            edgecolor="0.15",
+            c=face,
+            edgecolors="0.15",
             linewidths=0.8,
             zorder=3,
         )
     if layer_names is None:
-        layer_names = (
-            [f"input\n({sizes[0]})"]
-            + [f"hidden {i}\n({n})" for i, n in enumerate(sizes[1:-1], start=1)]
-            + [f"output\n({sizes[-1]})"]
-        )
-    ax.set_xticks(range(len(sizes)), layer_names)
+        layer_names = [
+            "input",
+            *(f"hidden {i}" for i in range(1, len(sizes) - 1)),
+            "output",
+        ]
+    if len(layer_names) != len(sizes):
+        raise ValueError(f"layer_names needs {len(sizes)} names (one per layer); got {layer_names}")
+    labels = [f"{name}\n({size})" for name, size in zip(layer_names, sizes, strict=True)]
+    ax.set_xticks(range(len(sizes)), labels)
     ax.tick_params(axis="x", length=0, labelsize=9)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.set_xlim(-0.4, len(sizes) - 0.6)
-    ax.set_ylim(-1.1, 1.1)
-    fig.colorbar(colormap, ax=ax, label="weight", shrink=0.8, pad=0.01)
-    ax.set_title(title or f"Network {' → '.join(map(str, sizes))}")
-    return save_figure(fig, path, dpi=100) if path is not None else fig
+    ax.set_ylim(-1.08, 1.08)
+    fig.colorbar(colormap, ax=ax, label="weight (edges), bias (nodes)", shrink=0.8, pad=0.01)
+    set_title(ax, title or f"Network {' → '.join(map(str, sizes))}")
+    if path is None:
+        return ax
+    path = save_figure(fig, path, dpi=100)
+    if owns_figure:
+        release(fig)
+    return path
