@@ -6,8 +6,8 @@ three linear regions (three arms) separate the classes.
 
 Why this configuration: a deep stack of 2-wide tanh layers trains badly from the
 usual Gaussian init (the signal collapses onto a line and training stalls near 70–90%).
-Random orthogonal weights with tanh's gain 5/3 keep it alive. Measured over seeds
-0–7 (``python -m scratchml demo ...`` per seed; see the README), on NumPy float32.
+Random orthogonal weights with tanh's gain 5/3 keep it alive. With the settings below
+every seed checked (0–7, NumPy float32) reached >= 99.9% training accuracy.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def train(arms: int, backend: str, size: str, seed: int, progress: bool) -> tupl
         activation="tanh",
         init="orthogonal",
         optimizer="adam",
-        learning_rate=0.01,
+        # A small step and a little L2 keep Adam from the loss spikes it shows once the
+        # training loss is tiny (the weights would otherwise grow without bound).
+        learning_rate=0.003,
+        l2=1e-4,
         epochs=SMALL["epochs"] if small else config["epochs"],
         batch_size=config["batch_size"],
         seed=seed,

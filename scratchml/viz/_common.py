@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import LogFormatterSciNotation
 from PIL import Image
 
 from .. import backends
@@ -60,6 +61,22 @@ def set_title(ax: Axes, title: str, fontsize: float = 11) -> None:
     ax.set_title(wrapped, fontsize=fontsize)
 
 
+class _PlainLogFormatter(LogFormatterSciNotation):
+    """Label the ticks matplotlib would label on a log axis, as plain numbers (0.6, 2, 30)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:.3g}" if super().__call__(x, pos) else ""
+
+
+def log_y_axis(ax: Axes, values: np.ndarray) -> None:
+    """Make the y axis logarithmic; within two decades, label it with plain numbers."""
+    ax.set_yscale("log")
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size and positive.max() / positive.min() < 100:
+        ax.yaxis.set_major_formatter(_PlainLogFormatter())
+        ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
+
+
 def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` (PNG, or any format matplotlib knows) with nothing clipped."""
     path = Path(path)
@@ -77,8 +94,8 @@ class SharedPaletteGifWriter(PillowWriter):
     """Matplotlib's Pillow GIF writer, with one colour palette shared by all frames.
 
     PillowWriter lets Pillow pick a palette per frame; flat plots then flicker slightly
-    and compress badly. Here a palette is chosen once from a sample of frames and every
-    frame is mapped to it without dithering: the GIF is 2 to 4 times smaller.
+    and compress badly. Here one palette is fitted to all frames and every frame is
+    mapped to it without dithering: the GIF is 1.5 to 4 times smaller.
     """
 
     def __init__(self, fps: float, colors: int = 96) -> None:
@@ -87,12 +104,16 @@ class SharedPaletteGifWriter(PillowWriter):
 
     def finish(self) -> None:
         frames = [frame.convert("RGB") for frame in self._frames]
-        step = max(len(frames) // 16, 1)
-        sample = [*frames[::step], frames[-1]]
+        # The palette is fitted to every frame, shrunk (nearest keeps exact colours) so
+        # that colours shown only briefly, like a fade, still get entries.
         width, height = frames[0].size
-        montage = Image.new("RGB", (width, height * len(sample)))
-        for k, frame in enumerate(sample):
-            montage.paste(frame, (0, k * height))
+        shrink = max(1, round((len(frames) * width * height / 2e6) ** 0.5))
+        small = [
+            f.resize((width // shrink, height // shrink), Image.Resampling.NEAREST) for f in frames
+        ]
+        montage = Image.new("RGB", (small[0].width, small[0].height * len(small)))
+        for k, frame in enumerate(small):
+            montage.paste(frame, (0, k * small[0].height))
         palette = montage.quantize(self.colors, method=Image.Quantize.MEDIANCUT)
         indexed = [frame.quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
         indexed[0].save(

@@ -18,7 +18,15 @@ from matplotlib.lines import Line2D
 
 from .. import backends
 from ..nn.activations import get_activation
-from ._common import class_colors, class_labels, host, new_figure, save_animation, set_title
+from ._common import (
+    class_colors,
+    class_labels,
+    host,
+    log_y_axis,
+    new_figure,
+    save_animation,
+    set_title,
+)
 from .boundary import class_boundaries
 
 Stage = tuple[str, Callable[[np.ndarray, float], np.ndarray]]
@@ -201,7 +209,7 @@ def layer_transformation_animation(
                 image.reshape(*xx.shape, 3),
                 extent=(x0, x1, y0, y1),
                 origin="lower",
-                interpolation="bilinear",
+                interpolation="nearest",
                 zorder=0,
             )
             final_view["lines"] = class_boundaries(
@@ -288,7 +296,7 @@ def regression_animation(
 
     ax_loss.plot(np.arange(len(losses)), losses, color="0.35", linewidth=1.3)
     if len(losses) and np.all(losses > 0):
-        ax_loss.set_yscale("log")
+        log_y_axis(ax_loss, losses)
     (marker,) = ax_loss.plot([], [], "o", color="#D55E00", markersize=8, zorder=3)
     ax_loss.set(xlabel="epoch", ylabel="loss  ½·mean((ŷ − y)²)")
     set_title(ax_loss, "Training loss", fontsize=11)

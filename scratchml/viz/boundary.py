@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.contour import ContourSet
 from matplotlib.lines import Line2D
+from matplotlib.path import Path
 
 from .. import backends
-from ._common import class_colors, class_labels, host, new_figure, release, save_figure, set_title
+from ._common import (
+    class_colors,
+    class_labels,
+    host,
+    log_y_axis,
+    new_figure,
+    release,
+    save_figure,
+    set_title,
+)
 
 PROBABILITY_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -39,6 +49,17 @@ def shade_classes(scores: np.ndarray, colors: np.ndarray, strength: float = 0.5)
     return 1 - (1 - blend) * alpha[:, None]
 
 
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    """A 2-D boolean mask grown by one cell in all eight directions."""
+    padded = np.pad(mask, 1)
+    rows, cols = mask.shape
+    grown = np.zeros_like(mask)
+    for di in range(3):
+        for dj in range(3):
+            grown |= padded[di : di + rows, dj : dj + cols]
+    return grown
+
+
 def class_boundaries(
     ax: Axes, xx: np.ndarray, yy: np.ndarray, scores: np.ndarray, **style: Any
 ) -> list[ContourSet]:
@@ -59,6 +80,8 @@ def class_boundaries(
         difference = scores[:, i] - scores[:, j]
         if k > 2:
             pair = ((first == i) & (second == j)) | ((first == j) & (second == i))
+            # One cell of slack, so the lines reach the points where three classes meet.
+            pair = _dilate(pair.reshape(xx.shape)).ravel()
             difference = np.ma.masked_where(~pair, difference)
         if not (difference.min() < 0 < difference.max()):
             continue  # the two never meet inside this view
@@ -67,17 +90,21 @@ def class_boundaries(
 
 
 def _label_along(ax: Axes, contours: ContourSet, fmt: Any, fontsize: float) -> None:
-    """Label each contour level at a different fraction of its length, so labels never pile up."""
+    """Label each contour level at a different fraction of its length, so labels do not pile up."""
     positions = []
     paths = contours.get_paths()
     for index, path in enumerate(paths):
-        pieces = [p for p in path.to_polygons(closed_only=False) if len(p) > 1]
-        if not pieces:
+        if len(path.vertices) < 2:
             continue
-        piece = max(pieces, key=lambda p: np.linalg.norm(np.diff(p, axis=0), axis=1).sum())
-        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(piece, axis=0), axis=1))])
-        fraction = (index + 1) / (len(paths) + 1)
-        positions.append(piece[np.searchsorted(arc, fraction * arc[-1])])
+        # A level's path holds all its pieces; each MOVETO starts one.
+        starts = [0] if path.codes is None else np.flatnonzero(path.codes == Path.MOVETO)
+        pieces = [p for p in np.split(path.vertices, starts[1:]) if len(p) > 1]
+        lengths = [np.linalg.norm(np.diff(p, axis=0), axis=1) for p in pieces]
+        longest = int(np.argmax([step.sum() for step in lengths]))
+        piece, arc = pieces[longest], np.concatenate([[0.0], np.cumsum(lengths[longest])])
+        # Staggered between 30% and 70% of the way along: off the corners (and the legend).
+        at = (0.3 + 0.4 * index / max(len(paths) - 1, 1)) * arc[-1]
+        positions.append((np.interp(at, arc, piece[:, 0]), np.interp(at, arc, piece[:, 1])))
     if positions:
         ax.clabel(contours, fmt=fmt, fontsize=fontsize, manual=positions, inline_spacing=3)
 
@@ -129,6 +156,8 @@ def decision_boundary(
         interpolation="bilinear",
         zorder=0,
     )
+    # Limits first: contour labels are placed in display coordinates.
+    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
     handles = []
     if probability_contours and proba.shape[1] == 2:
         levels = list(PROBABILITY_LEVELS)
@@ -161,16 +190,26 @@ def decision_boundary(
             label=f"class {label}",
             zorder=3,
         )
-    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
     class_handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=[*class_handles, *handles], loc="best", fontsize=8, framealpha=0.9)
+    # Below the axes, so it never hides data or boundaries.
+    entries = [*class_handles, *handles]
+    ax.legend(
+        handles=entries,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.11),
+        ncols=min(len(entries), 4),
+        fontsize=8,
+        frameon=False,
+        handletextpad=0.4,
+        columnspacing=1.2,
+    )
     set_title(ax, title or f"Decision regions of {type(model).__name__}")
     return ax
 
 
 def save_decision_boundary(
-    model: Any, X: Any, y: Any, path: str | Path, title: str | None = None, **kwargs: Any
-) -> Path:
+    model: Any, X: Any, y: Any, path: str | FilePath, title: str | None = None, **kwargs: Any
+) -> FilePath:
     """``decision_boundary`` written to a PNG (``kwargs`` go to it); returns the path."""
     fig = new_figure(5.5, 5)
     decision_boundary(model, X, y, ax=fig.subplots(), title=title, **kwargs)
@@ -193,7 +232,7 @@ def loss_curve(
     epochs = np.arange(1, len(losses) + 1)
     ax.plot(epochs, losses, color="#0072B2", linewidth=1.3)
     if log and len(losses) and np.all(losses > 0):
-        ax.set_yscale("log")
+        log_y_axis(ax, losses)
     ax.set(xlabel="epoch", ylabel="loss")
     if len(losses):
         ax.set_xlim(0, len(losses) + 1)
