@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .exceptions import NotFittedError
 
@@ -21,7 +21,7 @@ class BaseEstimator:
         """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> BaseEstimator:
+    def set_params(self, **params: Any) -> Self:
         """Set hyper-parameters by name; unknown names raise ValueError listing the valid ones."""
         valid = self._param_names()
         for name, value in params.items():

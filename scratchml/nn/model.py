@@ -7,7 +7,7 @@ math, losses and training loop as the deep models.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from .. import backends
 from .._training import gradient_descent
@@ -63,7 +63,7 @@ class NetworkModel(BaseEstimator):
     def _fitted_marker(self) -> str:
         return "params_"
 
-    def fit(self, X: Any, y: Any) -> NetworkModel:
+    def fit(self, X: Any, y: Any) -> Self:
         """Learn the parameters from X (n_samples, n_features) and y; returns self."""
         self._validate_hyperparameters()
         activations = self._hidden_activations()
