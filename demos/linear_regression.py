@@ -1,6 +1,7 @@
 """A line fitted by gradient descent, frame by frame, with the loss (GIF).
 
-python demos/linear_regression.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+python demos/linear_regression.py [--backend numpy|cupy|torch|array_api_strict]
+    [--out DIR] [--small] [--seed N]
 """
 
 import sys

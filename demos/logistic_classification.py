@@ -1,6 +1,7 @@
 """Two clusters, a logistic decision line and its probability contours (PNG).
 
-python demos/logistic_classification.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+python demos/logistic_classification.py [--backend numpy|cupy|torch|array_api_strict]
+    [--out DIR] [--small] [--seed N]
 """
 
 import sys

@@ -1,6 +1,7 @@
 """The original 7-layer network trained on correlated normal data, drawn with its weights (PNG).
 
-python demos/network_graph.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+python demos/network_graph.py [--backend numpy|cupy|torch|array_api_strict]
+    [--out DIR] [--small] [--seed N]
 """
 
 import sys

@@ -1,6 +1,7 @@
-"""Three spirals, the same 2-wide view with a softmax output: GIF and boundary PNG.
+"""Three spirals (3/4 turn), eight 2-wide tanh layers, softmax output: GIF and boundary PNG.
 
-python demos/three_spirals.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+python demos/three_spirals.py [--backend numpy|cupy|torch|array_api_strict]
+    [--out DIR] [--small] [--seed N]
 """
 
 import sys

@@ -1,6 +1,7 @@
-"""Two spirals separated by a network of 2-wide tanh layers: layer-by-layer GIF and boundary PNG.
+"""Two spirals (a full turn), ten 2-wide tanh layers: layer-by-layer GIF and boundary PNG.
 
-python demos/two_spirals.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+python demos/two_spirals.py [--backend numpy|cupy|torch|array_api_strict]
+    [--out DIR] [--small] [--seed N]
 """
 
 import sys

@@ -1,6 +1,7 @@
 """The unit p-norm ball as p sweeps from 0.1 to 100 and back (GIF).
 
-python demos/unit_norms.py [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small]
+python demos/unit_norms.py [--backend numpy|cupy|torch|array_api_strict]
+    [--out DIR] [--small] [--seed N]
 """
 
 import sys

@@ -1,6 +1,7 @@
 """The ``scratchml`` command (also ``python -m scratchml``).
 
-scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR] [--small] [--seed N]
+scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR]
+                        [--small] [--seed N]
 scratchml backends
 """
 
@@ -56,15 +57,26 @@ def _run_demos(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         )
         for path in result.files:
             print(f"    wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
-        if "training_accuracy" in result.metrics:
-            print(f"    training accuracy: {result.metrics['training_accuracy']:.2%}")
-        for key, value in result.metrics.items():
-            if key != "training_accuracy":
-                print(f"    {key}: {value:.4g}")
+        _print_metrics(result.metrics)
         print(f"    done in {time.perf_counter() - start:.1f} s", flush=True)
     if len(names) > 1:
         print(f"all {len(names)} demos done in {time.perf_counter() - total:.1f} s")
     return 0
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    metrics = dict(metrics)
+    if "training_accuracy" in metrics:
+        line = f"    training accuracy: {metrics.pop('training_accuracy'):.2%}"
+        if "candidates" in metrics:
+            line += (
+                f" (the best of {metrics.pop('candidates'):.0f} networks trained at once; "
+                f"{metrics.pop('candidates_separating', float('nan')):.0f} of them separate "
+                "the classes)"
+            )
+        print(line)
+    for key, value in metrics.items():
+        print(f"    {key.replace('_', ' ')}: {value:.4g}")
 
 
 def _list_backends() -> int:

@@ -1,5 +1,9 @@
 """Every demo runs at its reduced size; the pictures exist; backends agree; the CLI works."""
 
+import itertools
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,21 +11,48 @@ from PIL import Image
 import scratchml as sm
 from scratchml.cli import main
 from scratchml.demos import DEMOS
-
-from .test_viz import _assert_animation, _png_is_not_blank
+from scratchml.demos.spirals import SMALL, fit_candidates
 
 EXPECTED_GIF_FRAMES = {
-    "two_spirals.gif": 2 + 3 * 2 * 3 + 2,  # holds + 3 stages × 2 frames × 3 hidden layers + holds
+    # holds + 3 stages (linear map, shift, tanh) × 2 frames × 3 hidden layers + holds
+    "two_spirals.gif": 2 + 3 * 2 * 3 + 2,
     "three_spirals.gif": 2 + 3 * 2 * 3 + 2,
     "linear_regression.gif": 12 // 2 + 1,  # snapshots at epochs 0, 2, …, 12
     "unit_norms.gif": 8,
 }
 
 
+def _png_is_not_blank(path):
+    pixels = np.asarray(Image.open(path).convert("L"), dtype=float)
+    return pixels.std() > 10
+
+
+def _assert_animation(path, expected_frames):
+    with Image.open(path) as image:
+        frames = []
+        for k in range(image.n_frames):
+            image.seek(k)
+            frames.append(np.asarray(image.convert("RGB"), dtype=np.int16))
+    assert len(frames) == expected_frames
+    for a, b in itertools.pairwise(frames):
+        assert np.abs(a - b).sum() > 0, "consecutive frames must differ"
+
+
+def test_every_demo_of_the_collection_is_registered():
+    assert set(DEMOS) == {
+        "network_graph",
+        "two_spirals",
+        "three_spirals",
+        "linear_regression",
+        "logistic_classification",
+        "unit_norms",
+    }
+
+
 @pytest.mark.parametrize("name", list(DEMOS))
 def test_demo_writes_its_pictures(name, tmp_path):
     result = DEMOS[name](out=tmp_path, size="small", progress=False)
-    assert result.files
+    assert result.name == name and result.files
     for path in result.files:
         assert path.exists() and path.parent == tmp_path
         if path.suffix == ".gif":
@@ -29,6 +60,8 @@ def test_demo_writes_its_pictures(name, tmp_path):
         else:
             assert path.suffix == ".png" and _png_is_not_blank(path)
             assert Image.open(path).size[0] >= 400
+    for value in result.metrics.values():
+        assert np.isfinite(value)
 
 
 @pytest.mark.parametrize("name", [n for n in DEMOS if n != "unit_norms"])
@@ -41,12 +74,53 @@ def test_strict_arrays_give_the_same_pictures_data(name, tmp_path):
     for (W, b), (sW, sb) in zip(numpy_run.model.params_, strict_run.model.params_, strict=True):
         np.testing.assert_allclose(sm.backends.to_numpy(sW), W, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(sm.backends.to_numpy(sb), b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        strict_run.model.loss_history_, numpy_run.model.loss_history_, rtol=1e-5
+    )
+    assert strict_run.metrics.keys() == numpy_run.metrics.keys()
     for key, value in numpy_run.metrics.items():
         assert strict_run.metrics[key] == pytest.approx(value, rel=1e-4, abs=1e-6)
 
 
+@pytest.mark.parametrize("arms", [2, 3])
+def test_spiral_candidates_keep_the_lowest_loss_as_a_fitted_classifier(arms, tmp_path):
+    config = SMALL[arms]
+    X, y = sm.data.spirals(config.n_samples, arms=arms, turns=config.turns, seed=3)
+    fitted = fit_candidates(X, y, config, seed=3, progress=False)
+    model = fitted.model
+    assert fitted.loss_histories.shape == (config.epochs, config.candidates)
+    assert fitted.accuracies.shape == (config.candidates,)
+    # Every hidden layer is 2 wide; the output is one logit (2 arms) or one per arm.
+    shapes = [tuple(W.shape) for W, _ in model.params_]
+    assert shapes == [(2, 2)] * config.depth + [(2, 1 if arms == 2 else arms)]
+    assert model.loss_history_ == pytest.approx(fitted.loss_histories[:, fitted.best].tolist())
+    # The kept network has the stack's lowest final objective, and scores as reported.
+    assert fitted.best == int(np.argmin(fitted.final_losses))
+    assert model.loss(X, y) == pytest.approx(float(fitted.final_losses.min()), rel=1e-5)
+    assert model.score(X, y) == pytest.approx(fitted.accuracies[fitted.best])
+    np.testing.assert_array_equal(sm.backends.to_numpy(model.classes_), np.arange(arms))
+    # A fitted estimator like any other: it saves and loads.
+    again = sm.load(model.save(tmp_path / "spirals.npz"))
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+
+
+def test_spiral_candidates_are_independent_networks():
+    """Training M networks as one stack gives each what training it alone would."""
+    config = SMALL[2]
+    X, y = sm.data.spirals(config.n_samples, arms=2, turns=config.turns, seed=5)
+    fitted = fit_candidates(X, y, config, seed=5, progress=False)
+    assert len(set(np.round(fitted.loss_histories[-1], 6))) == config.candidates
+
+
 def test_cli_runs_a_demo_and_says_what_it_wrote(tmp_path, capsys):
-    assert main(["demo", "two_spirals", "--out", str(tmp_path), "--small"]) == 0
+    assert main(["demo", "unit_norms", "--out", str(tmp_path), "--small"]) == 0
+    printed = capsys.readouterr().out
+    assert "unit_norms.gif" in printed and str(tmp_path) in printed
+    assert (tmp_path / "unit_norms.gif").exists()
+
+
+def test_cli_prints_the_spiral_accuracy(tmp_path, capsys):
+    assert main(["demo", "two_spirals", "--out", str(tmp_path), "--small", "--seed", "1"]) == 0
     printed = capsys.readouterr().out
     assert "two_spirals.gif" in printed and "training accuracy" in printed
     assert (tmp_path / "two_spirals_boundary.png").exists()
@@ -57,7 +131,15 @@ def test_cli_unknown_demo_lists_the_valid_ones(capsys):
         main(["demo", "four_spirals"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "unknown demo 'four_spirals'" in err and "two_spirals" in err
+    assert "unknown demo 'four_spirals'" in err
+    assert all(name in err for name in DEMOS)
+
+
+def test_cli_unknown_backend_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "unit_norms", "--backend", "jax"])
+    assert exit_info.value.code == 2
+    assert "numpy" in capsys.readouterr().err
 
 
 def test_cli_unusable_backend_says_why(capsys):
@@ -70,7 +152,19 @@ def test_cli_unusable_backend_says_why(capsys):
 
 def test_cli_lists_backends(capsys):
     assert main(["backends"]) == 0
-    assert "numpy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "numpy" in printed and "array_api_strict" in printed
+
+
+def test_python_dash_m_runs_the_cli(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "scratchml", "demo", "unit_norms", "--small", "--out", tmp_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "unit_norms.gif" in done.stdout
 
 
 def test_demo_rejects_unknown_size(tmp_path):

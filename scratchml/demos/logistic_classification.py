@@ -35,7 +35,7 @@ def run(
         X,
         y,
         folder / "logistic_classification.png",
-        title=f"Logistic regression: P(class 1) contours, accuracy {accuracy:.1%}",
+        title=f"Logistic regression: training accuracy {accuracy:.1%}",
         probability_contours=True,
         resolution=120 if small else 300,
     )

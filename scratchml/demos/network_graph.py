@@ -50,7 +50,8 @@ def run(
     png = viz.network_graph(
         model.params_,
         folder / "network_graph.png",
-        title=f"Network {sizes} (relu, sigmoid output)\n"
-        f"trained on correlated normal data, training accuracy {accuracy:.1%}",
+        title=f"Network {sizes} (relu, one sigmoid output unit)\n"
+        f"trained on correlated normal data (5 features, 2 classes): "
+        f"training accuracy {accuracy:.1%}",
     )
     return DemoResult("network_graph", [png], {"training_accuracy": accuracy}, model)
