@@ -300,3 +300,75 @@ def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
     name = backend_name(like)
     xp = get(name)
     return xp.asarray(order, dtype=xp.int64, device=array_api_compat.device(like))
+
+
+# ---------------------------------------------------------------------------
+# Device memory, for sizing work (sweeps cut their stacks to fit).
+
+
+def free_memory(name: str) -> int | None:
+    """Bytes free for new arrays on backend ``name``'s default device; None if unknown.
+
+    GPU (cupy, or torch with CUDA): the device's free memory plus what the library's
+    memory pool holds but does not use. CPU: available RAM.
+    """
+    import os
+
+    _check_name(name)
+    try:
+        if name == "cupy" and _cupy_usable()[0]:
+            import cupy
+
+            pool = cupy.get_default_memory_pool()
+            return int(cupy.cuda.runtime.memGetInfo()[0]) + int(pool.free_bytes())
+        if name == "torch" and _torch_usable()[0]:
+            import torch
+
+            if torch.cuda.is_available():
+                return int(torch.cuda.mem_get_info()[0])
+        try:
+            import psutil
+
+            return int(psutil.virtual_memory().available)
+        except ImportError:
+            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, RuntimeError, AttributeError):
+        return None
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True if ``exc`` says a device (or the host) ran out of memory for an array.
+
+    Only libraries already imported can have raised it, so none is imported here.
+    """
+    import sys
+
+    if isinstance(exc, MemoryError):  # NumPy's allocation failures subclass it
+        return True
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(exc, cupy.cuda.memory.OutOfMemoryError):
+        return True
+    torch = sys.modules.get("torch")
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    return oom is not None and isinstance(exc, oom)
+
+
+def gpu_name(name: str) -> str | None:
+    """The GPU that backend ``name`` computes on (model and memory), or None on CPU."""
+    try:
+        if name == "cupy" and _cupy_usable()[0]:
+            import cupy
+
+            props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+            label = props["name"]
+            label = label.decode() if isinstance(label, bytes) else label
+            return f"{label}, {props['totalGlobalMem'] / 2**30:.0f} GiB"
+        if name == "torch" and _torch_usable()[0]:
+            import torch
+
+            if torch.cuda.is_available():
+                props = torch.cuda.get_device_properties(torch.cuda.current_device())
+                return f"{props.name}, {props.total_memory / 2**30:.0f} GiB"
+    except Exception:  # a broken driver: describe the machine as CPU-only
+        return None
+    return None

@@ -3,6 +3,7 @@
 scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR]
                         [--small] [--seed N]
 scratchml backends
+scratchml sweep [--config sweep.toml] [--depth 1 2 3] [--width 2 4 8] ... [--out DIR] [--resume]
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--small", action="store_true", help="a fast, reduced version of each demo")
     demo.add_argument("--seed", type=int, default=0, help="random seed for data and initialisation")
     commands.add_parser("backends", help="list the array backends usable here")
+    from .sweep import add_command as add_sweep_command
+
+    add_sweep_command(commands)
     return parser
 
 
@@ -92,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "backends":
         return _list_backends()
+    if args.command == "sweep":
+        from .sweep import command as sweep_command
+
+        return sweep_command(args)
     return _run_demos(args, parser)
 
 

@@ -9,6 +9,7 @@ from .animations import (
 )
 from .boundary import decision_boundary, loss_curve, plane_grid, save_decision_boundary
 from .graph import network_graph
+from .sweep import sweep_heatmap
 
 __all__ = [
     "decision_boundary",
@@ -20,6 +21,7 @@ __all__ = [
     "regression_animation",
     "save_decision_boundary",
     "save_figure",
+    "sweep_heatmap",
     "unit_ball",
     "unit_norm_animation",
 ]
