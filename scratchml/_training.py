@@ -1,12 +1,26 @@
-"""The gradient-descent loop shared by every model trained iteratively."""
+"""The gradient-descent loop shared by every model trained iteratively, one network or a stack.
+
+A *stack* is M networks of one architecture trained at once: parameters carry a
+leading model axis ``(M, n_in, n_out)`` and the loss has shape ``(M,)``. The same
+loop trains both; what differs is what happens when a loss goes non-finite (one
+network raises a DivergenceError, a stack freezes that network and trains on).
+
+Host synchronisation: epoch losses stay on the device and reach the host a chunk
+of epochs at a time (one transfer per chunk), so a GPU is never stalled once per
+epoch. The chunk grows while epochs are fast, bounded by the time between progress
+updates. Everything decided from the losses (divergence, ``tol`` stopping, the best
+validation score) is decided exactly as if it had been checked every epoch.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TextIO
+
+import numpy as np
 
 from . import backends
 from .exceptions import DivergenceError
@@ -22,10 +36,20 @@ class Snapshot(NamedTuple):
 
 
 class TrainResult(NamedTuple):
-    params: Params
-    loss_history: list[float]
+    """What a training run returns.
+
+    For a stack, ``loss_history`` holds one host NumPy row ``(M,)`` per epoch (NaN
+    after a network diverged) and ``diverged`` is a NumPy bool ``(M,)``; for one
+    network ``loss_history`` holds floats and ``diverged`` is None.
+    """
+
+    params: Params  # final params (the best-scoring ones when ``validation`` is given)
+    loss_history: list[Any]  # one float (one network) or (M,) row (stack) per epoch run
     history: list[Snapshot]
     divergence: DivergenceError | None
+    state: Any = None  # optimizer state after the last epoch run: pass it back to continue
+    validation_scores: list[float] = []  # noqa: RUF012 - one per epoch when validation is given
+    diverged: Any = None  # stacks: NumPy bool (M,), the networks frozen after a non-finite loss
 
 
 class Progress:
@@ -71,6 +95,177 @@ class Progress:
         )
 
 
+class _ChunkLength:
+    """How many epochs run between two host synchronisations.
+
+    Starts at one epoch and doubles while a chunk takes less than ``target_s``
+    seconds; shrinks at once when epochs get slow. With a progress bar the target
+    is its redraw interval, so the bar moves as smoothly as with per-epoch syncs.
+    """
+
+    MAX_EPOCHS = 1024
+
+    def __init__(self, total: int, progress: Progress) -> None:
+        self.length = 1
+        self.target_s = 0.25
+        self.cap = self.MAX_EPOCHS
+        if progress.enabled:
+            self.target_s = 0.1
+            if not progress.interactive:
+                self.cap = max(1, total // 10)
+
+    def update(self, epochs: int, seconds: float) -> None:
+        per_epoch = seconds / max(epochs, 1)
+        fits = int(self.target_s / per_epoch) if per_epoch > 0 else self.cap
+        self.length = max(1, min(fits, 2 * self.length, self.cap))
+
+
+class _NoImprovement:
+    """scikit-learn's stopping rule, on host floats.
+
+    An epoch *improves* when the loss drops to ``best − tol`` or below (or the
+    validation score rises to ``best + tol`` or above); after more than
+    ``n_iter_no_change`` epochs in a row without improvement, training stops.
+    ``best`` follows every strict improvement, however small.
+    """
+
+    def __init__(self, tol: float, n_iter_no_change: int, higher_is_better: bool) -> None:
+        self.tol = tol
+        self.patience = n_iter_no_change
+        self.sign = 1.0 if higher_is_better else -1.0
+        self.best = -math.inf
+        self.count = 0
+
+    def epochs_before_stop_possible(self) -> int:
+        """The fewest epochs after which ``update`` could say stop (a chunk may run this many)."""
+        return self.patience + 1 - self.count
+
+    def update(self, value: float) -> tuple[bool, bool]:
+        """Record one epoch's value; returns ``(new_best, stop)``."""
+        signed = self.sign * value
+        if signed < self.best + self.tol:
+            self.count += 1
+        else:
+            self.count = 0
+        new_best = signed > self.best
+        if new_best:
+            self.best = signed
+        return new_best, self.count > self.patience
+
+
+def _where_models(xp: Any, mask: Any, a: Params, b: Params) -> Params:
+    """Per network of a stack: ``a`` where ``mask`` (M,) is true, else ``b``."""
+    out = []
+    for layer_a, layer_b in zip(a, b, strict=True):
+        pair = []
+        for x, y in zip(layer_a, layer_b, strict=True):
+            m = xp.reshape(mask, (mask.shape[0],) + (1,) * (x.ndim - 1))
+            pair.append(xp.where(m, x, y))
+        out.append(tuple(pair))
+    return out
+
+
+class _Epochs:
+    """Runs epochs: full batch, or shuffled mini-batches (one shuffle, or one per network)."""
+
+    def __init__(
+        self,
+        xp: Any,
+        X: Any,
+        Y: Any,
+        loss_and_gradients: Callable[[Params, Any, Any], tuple[Any, Params]],
+        optimizer: Any,
+        batch_size: int | None,
+        generators: Any,
+        n_models: int | None,
+    ) -> None:
+        self.xp, self.X, self.Y = xp, X, Y
+        self.loss_and_gradients = loss_and_gradients
+        self.optimizer = optimizer
+        self.n_samples = X.shape[-2]
+        self.full_batch = batch_size is None or batch_size >= self.n_samples
+        self.batch_size = batch_size
+        self.generators = generators  # one Generator, or a list of M (one shuffle per network)
+        self.per_network = isinstance(generators, list)
+        if self.per_network:
+            n = self.n_samples
+            # Row offsets of network m in a flattened (M·n, ...) array.
+            self.offsets = backends.asarray(
+                np.arange(n_models).reshape(-1, 1) * n, dtype="int64", like=X
+            )
+
+    def _shuffled(self, A: Any, order: Any) -> Any:
+        """Rows of A in each network's order: (M, n, k) from A (n, k) or (M, n, k)."""
+        xp = self.xp
+        n_models, n = order.shape
+        if A.ndim == 2:
+            flat, index = A, xp.reshape(order, (-1,))
+        else:
+            flat = xp.reshape(A, (n_models * n, A.shape[-1]))
+            index = xp.reshape(order + self.offsets, (-1,))
+        return xp.reshape(xp.take(flat, index, axis=0), (n_models, n, A.shape[-1]))
+
+    def run(self, params: Params, state: Any) -> tuple[Params, Any, Any]:
+        """One epoch; returns ``(params, state, epoch_loss)``, the loss still on the device.
+
+        The epoch loss is the sample-weighted mean of the batch losses (for full batch,
+        the objective at the epoch's starting parameters).
+        """
+        xp, step = self.xp, self.optimizer.step
+        if self.full_batch:
+            epoch_loss, grads = self.loss_and_gradients(params, self.X, self.Y)
+            params, state = step(xp, params, grads, state)
+            return params, state, epoch_loss
+        n_samples = self.n_samples
+        if self.per_network:
+            orders = np.stack([g.permutation(n_samples) for g in self.generators])
+            order = backends.asarray(orders, dtype="int64", like=self.X)
+            X_shuffled, Y_shuffled = self._shuffled(self.X, order), self._shuffled(self.Y, order)
+        else:
+            order = backends.permutation(self.generators, n_samples, like=self.X)
+            X_shuffled = xp.take(self.X, order, axis=-2)
+            Y_shuffled = xp.take(self.Y, order, axis=-2)
+        epoch_loss = 0.0
+        for start in range(0, n_samples, self.batch_size):
+            stop = min(start + self.batch_size, n_samples)
+            batch_loss, grads = self.loss_and_gradients(
+                params, X_shuffled[..., start:stop, :], Y_shuffled[..., start:stop, :]
+            )
+            epoch_loss = epoch_loss + batch_loss * (stop - start)
+            params, state = step(xp, params, grads, state)
+        return params, state, epoch_loss / n_samples
+
+    def save_rng(self) -> Any:
+        return None if self.per_network else self.generators.bit_generator.state
+
+    def restore_rng(self, saved: Any) -> None:
+        if saved is not None:
+            self.generators.bit_generator.state = saved
+
+
+def _generators(seed: Any, n_models: int | None) -> Any:
+    """One host Generator, or (for a stack given a sequence of seeds) one per network."""
+    if n_models is not None and isinstance(seed, Sequence) and not isinstance(seed, str):
+        if len(seed) != n_models:
+            raise ValueError(f"seed must hold one seed per network ({n_models}); got {len(seed)}")
+        return [backends.rng(s) for s in seed]
+    return backends.rng(seed)
+
+
+def _divergence_error(epoch: int, value: float, loss_history: list[float]) -> DivergenceError:
+    kept = (
+        f"its last parameters with a finite loss ({loss_history[-1]:.4g}, epoch {epoch - 1})"
+        if loss_history
+        else "its initial parameters"
+    )
+    return DivergenceError(
+        f"training diverged at epoch {epoch}: the loss became {value}; "
+        f"the model keeps {kept}. Lower learning_rate or scale the features.",
+        epoch=epoch,
+        loss=value,
+    )
+
+
 def gradient_descent(
     xp: Any,
     params: Params,
@@ -84,59 +279,145 @@ def gradient_descent(
     record_every: int = 0,
     progress: bool = False,
     desc: str = "training",
+    *,
+    state: Any = None,
+    tol: float | None = None,
+    n_iter_no_change: int = 10,
+    validation: Callable[[Params], Any] | None = None,
+    n_models: int | None = None,
 ) -> TrainResult:
-    """Train ``params`` for ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
+    """Train ``params`` for up to ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
 
-    The epoch loss is the sample-weighted mean of the batch losses (for full batch,
-    the objective at the epoch's starting parameters); it reaches the host once per
-    epoch. A non-finite loss stops training and returns the parameters of the last
-    epoch whose loss was finite, with a DivergenceError to raise.
+    One network: ``X (n, d)``, ``Y (n, k)``, ``loss_and_gradients(params, X, Y) -> (0-d loss,
+    grads)``. A non-finite epoch loss ends training with the parameters of the last epoch
+    whose loss was finite (the parameters that epoch started from) and a DivergenceError
+    to raise.
+
+    A stack of ``n_models = M`` networks: parameters ``(M, n_in, n_out)``, ``X (n, d)``
+    shared or ``(M, n, d)``, ``Y (n, k)`` or ``(M, n, k)``, losses of shape ``(M,)``. ``seed``
+    may be a sequence of M seeds (each network shuffles its mini-batches with its own
+    generator, continuing one that drew its initial weights), or one seed shared by all.
+    A network whose loss goes non-finite is frozen at its last finite parameters and
+    flagged in ``diverged``; the others train on, and nothing is raised.
+
+    ``state`` continues from an earlier run's optimizer state (None starts afresh).
+    ``tol``: None runs every epoch; else training stops as scikit-learn's MLP does, after
+    more than ``n_iter_no_change`` epochs in a row in which the monitored value did not
+    improve by at least ``tol``. The monitored value is the epoch loss, or the score
+    ``validation(params)`` (a 0-d array, higher is better, evaluated after each epoch)
+    when given; then the best-scoring parameters are returned.
     """
-    n_samples = X.shape[0]
-    full_batch = batch_size is None or batch_size >= n_samples
-    generator = backends.rng(seed)
-    state = optimizer.init(xp, params)
+    stack = n_models is not None
+    if stack and (tol is not None or validation is not None):
+        raise ValueError("tol and validation stop single networks; a stack runs every epoch")
+    generators = _generators(seed, n_models)
+    runner = _Epochs(xp, X, Y, loss_and_gradients, optimizer, batch_size, generators, n_models)
+    if state is None:
+        state = optimizer.init(xp, params)
     history = [Snapshot(0, params)] if record_every else []
-    loss_history: list[float] = []
-    last_finite = params
+    loss_history: list[Any] = []
+    validation_scores: list[float] = []
+    monitor = None
+    if tol is not None or validation is not None:
+        monitor = _NoImprovement(
+            0.0 if tol is None else tol,
+            n_iter_no_change if tol is not None else sys.maxsize,
+            higher_is_better=validation is not None,
+        )
+    best_params = params
     bar = Progress(epochs, desc, progress)
+    chunk = _ChunkLength(epochs, bar)
+    if stack:
+        # Device-side divergence bookkeeping: which networks still train, and each one's
+        # last finite parameters (those its last finite epoch started from).
+        alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
+        kept = params
+    previous_start = params  # the parameters the last finished epoch started from
 
-    for epoch in range(1, epochs + 1):
-        epoch_start = params
-        if full_batch:
-            epoch_loss, grads = loss_and_gradients(params, X, Y)
-            params, state = optimizer.step(xp, params, grads, state)
-        else:
-            order = backends.permutation(generator, n_samples, like=X)
-            X_shuffled, Y_shuffled = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
-            epoch_loss = 0.0
-            for start in range(0, n_samples, batch_size):
-                stop = min(start + batch_size, n_samples)
-                batch_loss, grads = loss_and_gradients(
-                    params, X_shuffled[start:stop, ...], Y_shuffled[start:stop, ...]
-                )
-                epoch_loss = epoch_loss + batch_loss * (stop - start)
-                params, state = optimizer.step(xp, params, grads, state)
-            epoch_loss = epoch_loss / n_samples
+    epoch = 0
+    while epoch < epochs:
+        length = min(chunk.length, epochs - epoch)
+        if monitor is not None:
+            # A stop can only fall on the chunk's last epoch; with validation, every
+            # epoch's parameters are held until the chunk's scores reach the host.
+            length = min(length, monitor.epochs_before_stop_possible())
+            if validation is not None:
+                length = min(length, 16)
+        chunk_start = (epoch, params, state, runner.save_rng(), previous_start)
+        tick = time.perf_counter()
+        losses, scores, candidates = [], [], []
+        for _ in range(length):
+            epoch += 1
+            epoch_start = params
+            params, state, loss = runner.run(params, state)
+            if stack:
+                finite = alive & xp.isfinite(loss)
+                kept = _where_models(xp, finite, epoch_start, kept)
+                params = _where_models(xp, finite, params, kept)
+                loss = xp.where(alive, loss, xp.full_like(loss, math.nan))
+                alive = finite
+            else:
+                previous_start = epoch_start
+            losses.append(loss)
+            if validation is not None:
+                scores.append(xp.astype(validation(params), loss.dtype))
+                candidates.append(params)
+            if record_every and (epoch % record_every == 0 or epoch == epochs):
+                history.append(Snapshot(epoch, params))
+        # The one host synchronisation of the chunk.
+        values = backends.to_numpy(xp.stack(losses + scores))
+        chunk.update(length, time.perf_counter() - tick)
+        values, score_values = values[:length], values[length:]
 
-        value = float(epoch_loss)  # the one host sync per epoch
-        if not math.isfinite(value):
-            kept = (
-                f"its last parameters with a finite loss ({loss_history[-1]:.4g}, epoch {epoch - 1})"
-                if loss_history
-                else "its initial parameters"
-            )
-            error = DivergenceError(
-                f"training diverged at epoch {epoch}: the loss became {value}; "
-                f"the model keeps {kept}. Lower learning_rate or scale the features.",
-                epoch=epoch,
-                loss=value,
-            )
-            return TrainResult(last_finite, loss_history, history, error)
-        last_finite = epoch_start
-        loss_history.append(value)
-        if record_every and (epoch % record_every == 0 or epoch == epochs):
-            history.append(Snapshot(epoch, params))
-        bar.update(epoch, value)
+        if stack:
+            loss_history.extend(values)
+            last = values[-1][np.isfinite(values[-1])]
+            bar.update(epoch, float(last.min()) if last.size else math.nan)  # the best network
+            continue
 
-    return TrainResult(params, loss_history, history, None)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            first = int(bad[0])  # epoch chunk_start + first + 1 diverged
+            loss_history.extend(values[:first].tolist())
+            validation_scores.extend(score_values[:first].tolist())
+            diverged_at = chunk_start[0] + first + 1
+            params, state = _replay(runner, chunk_start, first - 1)
+            history = [s for s in history if s.epoch < diverged_at]
+            error = _divergence_error(diverged_at, float(values[first]), loss_history)
+            return TrainResult(params, loss_history, history, error, state, validation_scores)
+
+        loss_history.extend(values.tolist())
+        validation_scores.extend(score_values.tolist())
+        bar.update(epoch, loss_history[-1])
+        if monitor is not None:
+            watched = score_values if validation is not None else values
+            stop = False
+            for i, value in enumerate(watched.tolist()):
+                new_best, stop = monitor.update(value)
+                if new_best and validation is not None:
+                    best_params = candidates[i]
+            if stop:
+                break
+
+    if stack:
+        diverged = ~backends.to_numpy(alive)
+        return TrainResult(params, loss_history, history, None, state, [], diverged)
+    if validation is not None:
+        params = best_params
+    return TrainResult(params, loss_history, history, None, state, validation_scores)
+
+
+def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Params, Any]:
+    """The parameters and optimizer state ``n_epochs`` epochs after the chunk's start.
+
+    Epochs are deterministic, so re-running them from the chunk's start (its parameters,
+    optimizer state and random state) gives the parameters the loop passed through
+    without holding on to every epoch's copy. ``n_epochs = -1`` is the epoch before.
+    """
+    _, params, state, rng_state, previous_start = chunk_start
+    if n_epochs < 0:
+        return previous_start, state
+    runner.restore_rng(rng_state)
+    for _ in range(n_epochs):
+        params, state, _ = runner.run(params, state)
+    return params, state
