@@ -1,1 +1,96 @@
-"""Benchmarks: pytest-benchmark suites, run with `python -m pytest benchmarks`."""
+"""Benchmark suites: run them with ``scratchml bench`` (see scratchml/bench.py).
+
+They stay out of the default test run (``testpaths = ["tests"]``). Running them by hand
+works too: ``python -m pytest benchmarks --benchmark-json results.json``.
+
+What a case records. ``scratchml bench`` renders its report from the pytest-benchmark JSON;
+a case tells it what was timed through the ``bench_case`` fixture, which fills
+``benchmark.extra_info``:
+
+- ``case``: short name of the work ("tiny", "spiral", ...), ``title``: what it is in words;
+- ``impl``: "scratchml", or a peer ("pytorch", "sklearn", "jax"), or "gemm" (the matmul
+  ceiling of the case, see test_training.py);
+- ``backend``: the array library (scratchml's backend, or the library a ceiling ran on);
+- ``device``: "cpu" or "cuda"; ``dtype``: "float32" or "float64";
+- ``per_call``: how many units one timed call does (e.g. 20 epochs), ``unit``: "epoch",
+  "fit", "network-epoch", ...; the report divides every time by ``per_call``;
+- ``flops``: floating-point operations per unit, when known (GFLOP/s in the report).
+
+Cases without these keys still appear in the report, in a plain table per group.
+
+The run's settings come from environment variables that ``scratchml bench`` sets:
+``SCRATCHML_BENCH_QUICK=1`` (small shapes, few rounds) and ``SCRATCHML_BENCH_BACKENDS``
+(comma-separated scratchml backends; cases parametrized by ``backend`` outside it are
+deselected). ``scratchml.bench.quick_mode()`` and ``scratchml.bench.selected_backends()``
+read them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scratchml import bench
+
+
+@pytest.fixture
+def bench_case(benchmark):
+    """Record what a case times: ``bench_case(case=..., impl=..., ...)`` (keys above)."""
+
+    def record(**info):
+        unknown = set(info) - set(bench.CASE_KEYS)
+        if unknown:
+            raise ValueError(f"unknown bench_case keys {sorted(unknown)}; use {bench.CASE_KEYS}")
+        benchmark.extra_info.update(info)
+        return benchmark
+
+    return record
+
+
+@pytest.fixture(scope="session")
+def quick():
+    """True in a ``--quick`` run: small shapes and few rounds."""
+    return bench.quick_mode()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drop cases parametrized with a ``backend`` that the run did not select."""
+    selected = set(bench.selected_backends())
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        (drop if isinstance(backend, str) and backend not in selected else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Library versions and GPU details go into the JSON, so the report needs nothing else."""
+    machine_info.update(bench.environment_info())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    fixture = item.funcargs.get("benchmark") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.passed and fixture is not None and fixture.stats:
+        stats = fixture.stats.stats
+        report.user_properties.append(
+            ("bench_line", bench.progress_line(item.name, fixture.extra_info, stats.median))
+        )
+
+
+_terminal = []  # the terminal reporter, kept by pytest_configure for the progress lines
+
+
+def pytest_configure(config):
+    _terminal[:] = [config.pluginmanager.get_plugin("terminalreporter")]
+
+
+def pytest_runtest_logreport(report):
+    """One progress line per case, as soon as it is timed."""
+    for key, line in report.user_properties:
+        if key == "bench_line" and _terminal and _terminal[0] is not None:
+            _terminal[0].write_line(f"{bench.PROGRESS_PREFIX}{line}", flush=True)

@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     from .sweep import add_command as add_sweep_command
 
     add_sweep_command(commands)
+    from . import bench
+
+    bench.add_arguments(
+        commands.add_parser("bench", help="run the benchmarks; write a report and charts")
+    )
     return parser
 
 
@@ -100,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sweep import command as sweep_command
 
         return sweep_command(args)
+    if args.command == "bench":
+        from . import bench
+
+        return bench.main(args)
     return _run_demos(args, parser)
 
 
