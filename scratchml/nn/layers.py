@@ -109,8 +109,8 @@ def backward(
         W, _ = params[layer]
         cache = caches[layer]
         dW, db, dA_prev = dense_backward(xp, cache.A_prev, W, dZ, need_input_grad=layer > 0)
-        if l2:
-            dW = dW + l2 * W
+        if _penalised(l2):
+            dW = dW + _per_network_l2(xp, l2, W) * W
         grads[layer] = (dW, db)
         if layer > 0:
             previous = caches[layer - 1]
@@ -119,8 +119,23 @@ def backward(
     return grads
 
 
+def _penalised(l2: Any) -> bool:
+    """False for a zero penalty; an array of per-network penalties counts as present."""
+    return getattr(l2, "ndim", 0) > 0 or l2 != 0
+
+
+def _per_network_l2(xp: Any, l2: Any, W: Any) -> Any:
+    """``l2`` to multiply W: a number as is; one value per network (M,) as (M, 1, 1)."""
+    if getattr(l2, "ndim", 0) == 0:
+        return l2
+    return xp.reshape(l2, (l2.shape[0], 1, 1))
+
+
 def l2_penalty(xp: Any, params: Params, l2: float) -> Any:
-    """(l2 / 2) · Σ_layers ‖W‖² over weights (biases are not penalised); shape (...)."""
+    """(l2 / 2) · Σ_layers ‖W‖² over weights (biases are not penalised); shape (...).
+
+    For a stack, ``l2`` may be an array (M,): one penalty per network.
+    """
     total = 0.0
     for W, _ in params:
         total = total + xp.sum(W * W, axis=(-2, -1))
@@ -130,7 +145,7 @@ def l2_penalty(xp: Any, params: Params, l2: float) -> Any:
 def _objective_at(xp: Any, params: Params, logits: Any, Y: Any, loss: str, l2: float) -> Any:
     """Data loss of the logits plus the L2 penalty of the weights; shape (...)."""
     value = get_loss(loss).value(xp, logits, Y)
-    return value + l2_penalty(xp, params, l2) if l2 else value
+    return value + l2_penalty(xp, params, l2) if _penalised(l2) else value
 
 
 def loss_and_gradients(

@@ -4,6 +4,10 @@
 Parameters are any nested list of (W, b) pairs; nothing is updated in place, so
 a saved reference to old parameters stays valid (this is how a diverging run
 keeps its last finite parameters).
+
+For a stack of M networks (parameters ``W (M, n_in, n_out)``, ``b (M, n_out)``) the
+learning rate may be an array of shape (M,), one rate per network, in the
+parameters' namespace and dtype; it is broadcast over each network's arrays.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ def _zeros_like(xp: Any, params: Params) -> Params:
     return _map(xp.zeros_like, params)
 
 
+def _per_network(xp: Any, rate: Any, p: Any) -> Any:
+    """A step size that multiplies ``p``: a number as is, an (M,) array as (M, 1, ...)."""
+    if getattr(rate, "ndim", 0) == 0:
+        return rate
+    return xp.reshape(rate, (rate.shape[0],) + (1,) * (p.ndim - 1))
+
+
 class SGD:
     """θ ← θ − η·g."""
 
@@ -36,7 +47,7 @@ class SGD:
 
     def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
         lr = self.learning_rate
-        return _map(lambda p, g: p - lr * g, params, grads), state
+        return _map(lambda p, g: p - _per_network(xp, lr, p) * g, params, grads), state
 
 
 class Momentum:
@@ -52,7 +63,7 @@ class Momentum:
     def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
         lr, beta = self.learning_rate, self.beta
         velocity = _map(lambda v, g: beta * v + g, state, grads)
-        return _map(lambda p, v: p - lr * v, params, velocity), velocity
+        return _map(lambda p, v: p - _per_network(xp, lr, p) * v, params, velocity), velocity
 
 
 class Adam:
@@ -82,10 +93,15 @@ class Adam:
         b1, b2, eps = self.beta1, self.beta2, self.epsilon
         m = _map(lambda m_, g: b1 * m_ + (1 - b1) * g, m, grads)
         v = _map(lambda v_, g: b2 * v_ + (1 - b2) * (g * g), v, grads)
-        # Fold both bias corrections into the step size (a host scalar).
+        # Fold both bias corrections into the step size (a host scalar, or one per network).
         step_size = self.learning_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)
         eps_hat = eps * (1 - b2**t) ** 0.5
-        params = _map(lambda p, m_, v_: p - step_size * m_ / (xp.sqrt(v_) + eps_hat), params, m, v)
+        params = _map(
+            lambda p, m_, v_: p - _per_network(xp, step_size, p) * m_ / (xp.sqrt(v_) + eps_hat),
+            params,
+            m,
+            v,
+        )
         return params, (t, m, v)
 
 
