@@ -521,6 +521,7 @@ class SweepProgress:
         self.network_epochs = 0
         self.remaining_epochs = 0.0
         self.last_line = -math.inf
+        self.drawn = 0
 
     def update(self, networks: int, network_epochs: int, remaining_network_epochs: float) -> None:
         self.done += networks
@@ -531,7 +532,10 @@ class SweepProgress:
         now = time.perf_counter()
         finished = self.done >= self.total
         if self.interactive:
-            self.stream.write("\r" + self.line(now) + ("\n" if finished else ""))
+            # Pad over what a longer previous line left on the terminal.
+            line = self.line(now)
+            self.stream.write("\r" + line.ljust(self.drawn) + ("\n" if finished else ""))
+            self.drawn = len(line)
         elif finished or now - self.last_line >= 1.0:
             self.last_line = now
             self.stream.write(self.line(now) + "\n")
