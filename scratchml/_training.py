@@ -38,13 +38,13 @@ class Snapshot(NamedTuple):
 class TrainResult(NamedTuple):
     """What a training run returns.
 
-    For a stack, ``loss_history`` holds one host NumPy row ``(M,)`` per epoch (NaN
-    after a network diverged) and ``diverged`` is a NumPy bool ``(M,)``; for one
-    network ``loss_history`` holds floats and ``diverged`` is None.
+    For a stack, ``loss_history`` is a host NumPy array ``(epochs_run, M)`` (NaN after
+    a network diverged) and ``diverged`` a NumPy bool ``(M,)``; for one network
+    ``loss_history`` is a list of floats and ``diverged`` is None.
     """
 
     params: Params  # final params (the best-scoring ones when ``validation`` is given)
-    loss_history: list[Any]  # one float (one network) or (M,) row (stack) per epoch run
+    loss_history: Any  # one float per epoch run (one network); NumPy (epochs_run, M) (stack)
     history: list[Snapshot]
     divergence: DivergenceError | None
     state: Any = None  # optimizer state after the last epoch run: pass it back to continue
@@ -401,7 +401,8 @@ def gradient_descent(
 
     if stack:
         diverged = ~backends.to_numpy(alive)
-        return TrainResult(params, loss_history, history, None, state, [], diverged)
+        rows = np.stack(loss_history)  # (epochs_run, M)
+        return TrainResult(params, rows, history, None, state, [], diverged)
     if validation is not None:
         params = best_params
     return TrainResult(params, loss_history, history, None, state, validation_scores)
