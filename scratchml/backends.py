@@ -90,21 +90,48 @@ def device(x: Any) -> Any:
     return array_api_compat.device(x)
 
 
+CUPY_EXTRAS_HINT = (
+    "install scratchml[cuda12] or scratchml[cuda13] (whichever matches your NVIDIA driver's CUDA)"
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 @functools.cache
 def _cupy_usable() -> tuple[bool, str]:
+    """Whether CuPy runs here; if not, one line saying why and what to do."""
     try:
         import cupy
-    except Exception as exc:  # ImportError, or a broken CUDA install
-        return False, f"cupy is not importable ({type(exc).__name__}: {exc})"
+    except ModuleNotFoundError as exc:
+        if exc.name in ("cupy", None) or (exc.name or "").startswith("cupy"):
+            return False, f"CuPy is not installed; {CUPY_EXTRAS_HINT}"
+        return False, f"CuPy is installed but cannot be imported ({_first_line(exc)})"
+    except Exception as exc:  # a broken CUDA install
+        return False, f"CuPy is installed but cannot be imported ({_first_line(exc)})"
     try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return False, "cupy found no CUDA device"
+        n_devices = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        text = str(exc)
+        if "NoDevice" in text or "no CUDA-capable device" in text:
+            return False, "CuPy is installed but this machine has no CUDA GPU"
+        if "InsufficientDriver" in text or "libcuda" in text or "driver" in text.lower():
+            return False, (
+                "CuPy is installed but the NVIDIA driver is missing or too old for its CUDA "
+                f"({_first_line(exc)}); update the driver or install the other cuda extra"
+            )
+        return False, f"CuPy cannot reach a GPU ({_first_line(exc)})"
+    if n_devices < 1:
+        return False, "CuPy is installed but this machine has no CUDA GPU"
+    try:
         # A tiny kernel proves the driver, runtime and compiler all work.
         value = float((cupy.arange(3.0) * 2).sum())
-        if value != 6.0:
-            return False, "cupy computed a wrong result on the GPU"
     except Exception as exc:
-        return False, f"cupy cannot run on a GPU ({type(exc).__name__}: {exc})"
+        return False, f"CuPy found a GPU but cannot run a kernel on it ({_first_line(exc)})"
+    if value != 6.0:
+        return False, "CuPy computed a wrong result on the GPU"
     return True, ""
 
 
@@ -243,6 +270,23 @@ def synchronize(x: Any = None) -> None:
         import torch
 
         torch.cuda.synchronize(x.device)
+
+
+def widest_float(xp: Any, device: Any = None) -> Any:
+    """float64 where the device has it (for exact-enough scores), else the default float."""
+    dtypes = xp.__array_namespace_info__().dtypes(device=device, kind="real floating")
+    return dtypes.get("float64", default_float(xp, device))
+
+
+def quiet_float_warnings() -> Any:
+    """A context in which NumPy does not warn about overflow or invalid values.
+
+    Training checks the loss for NaN and infinity itself and raises DivergenceError
+    with the epoch and loss, so NumPy's ``RuntimeWarning: overflow encountered`` on
+    the way there is noise. NumPy (and array-api-strict, which computes with it)
+    are the libraries that warn; the others stay silent anyway.
+    """
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 def default_float(xp: Any, device: Any = None) -> Any:

@@ -45,24 +45,35 @@ class BaseEstimator:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def __sklearn_tags__(self) -> Any:
-        """Estimator tags for scikit-learn's tools (only scikit-learn calls this, so it is there)."""
-        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+        """Estimator tags for scikit-learn's tools (only scikit-learn calls this, so it is there).
+
+        Dense 2-D real input, no NaN; regressors take one target or several; the
+        estimators take Array API inputs (the namespace follows the data).
+        """
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
         kind = getattr(self, "_estimator_type", None)
         return Tags(
             estimator_type=kind,
-            target_tags=TargetTags(required=True),
+            target_tags=TargetTags(required=True, multi_output=kind == "regressor"),
             classifier_tags=ClassifierTags() if kind == "classifier" else None,
             regressor_tags=RegressorTags() if kind == "regressor" else None,
+            input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False),
+            array_api_support=True,
         )
 
     def _fitted_marker(self) -> str:
         raise NotImplementedError
 
+    def __sklearn_is_fitted__(self) -> bool:
+        """What ``sklearn.utils.validation.check_is_fitted`` asks."""
+        return hasattr(self, self._fitted_marker())
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, self._fitted_marker()):
+        if not self.__sklearn_is_fitted__():
             raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(X, y) before using it"
+                f"This {type(self).__name__} instance is not fitted yet; "
+                "call fit(X, y) before using it"
             )
 
     def save(self, path: str | Path) -> Path:

@@ -7,17 +7,24 @@ math, losses and training loop as the deep models.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any, Self
 
 from .. import backends
 from .._training import gradient_descent
 from .._validation import (
+    check_feature_names,
     check_non_negative,
     check_positive,
     check_same_namespace,
     check_X,
     check_X_y,
+    check_y,
+    decode_labels,
     encode_labels,
+    feature_names,
+    label_indices,
     one_hot,
     to_float,
 )
@@ -52,6 +59,18 @@ class NetworkModel(BaseEstimator):
         check_positive(self.epochs, "epochs", integer=True)
         check_non_negative(self.l2, "l2")
         check_non_negative(self.record_every, "record_every", integer=True)
+        if getattr(self, "tol", None) is not None:
+            check_non_negative(self.tol, "tol (None runs every epoch)")
+        if hasattr(self, "n_iter_no_change"):
+            check_positive(self.n_iter_no_change, "n_iter_no_change", integer=True)
+        for flag in ("early_stopping", "warm_start"):
+            if not isinstance(getattr(self, flag, False), bool):
+                raise ValueError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
+        fraction = getattr(self, "validation_fraction", 0.1)
+        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
+            raise ValueError(
+                f"validation_fraction must be a number strictly between 0 and 1; got {fraction!r}"
+            )
 
     def _batch_size(self) -> int | None:
         return None
@@ -64,29 +83,199 @@ class NetworkModel(BaseEstimator):
         return "params_"
 
     def fit(self, X: Any, y: Any) -> Self:
-        """Learn the parameters from X (n_samples, n_features) and y; returns self."""
+        """Learn the parameters from X (n_samples, n_features) and y; returns self.
+
+        With ``warm_start=True`` and a fitted model, training continues from
+        ``params_`` and the optimizer's state instead of a fresh initialisation.
+        """
+        return self._fit(X, y, continue_training=bool(getattr(self, "warm_start", False)))
+
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        continue_training: bool,
+        one_epoch: bool = False,
+        classes: Any = None,
+    ) -> Self:
+        """fit, warm-started fit and partial_fit (``one_epoch``: one pass, no early stopping)."""
         self._validate_hyperparameters()
         activations = self._hidden_activations()
-        xp, X, y = check_X_y(X, y, multi_output=self._multi_output)
-        Y, loss_name, target_attrs = self._encode_fit_targets(xp, X, y)
+        xp, X, y, input_attrs = self._check_fit_data(X, y)
+        continuing = continue_training and hasattr(self, "params_")
+        if continuing:
+            X = self._check_continuation(xp, X)
+        Y, loss_name, target_attrs = self._encode_fit_targets(
+            xp, X, y, **self._classes_for(xp, continuing, one_epoch, classes)
+        )
         sizes = [X.shape[1], *self._hidden_sizes(), Y.shape[1]]
-        generator = backends.rng(self._seed())
-        params = self._initial_params(sizes, X, generator)
-        result = self._train(xp, params, X, Y, activations, loss_name, generator)
+        if continuing:
+            self._check_same_architecture(sizes)
+            # A different seed per continued run, so mini-batches are not reshuffled alike.
+            seed = self._seed()
+            generator = backends.rng(None if seed is None else seed + self.n_iter_)
+            params, state = self.params_, getattr(self, "_optimizer_state_", None)
+            if state is not None and state[0] != self._optimizer_name():
+                state = None  # the optimizer was changed: start its state afresh
+            state = None if state is None else state[1]
+        else:
+            generator = backends.rng(self._seed())
+            params, state = self._initial_params(sizes, X, generator), None
+        validation = None
+        if getattr(self, "early_stopping", False) and not one_epoch:
+            X, Y, validation = self._hold_out_validation(xp, X, Y, activations, generator)
+        # A diverging run overflows on the way to its DivergenceError: no RuntimeWarning noise.
+        with backends.quiet_float_warnings():
+            result = self._train(
+                xp,
+                params,
+                X,
+                Y,
+                activations,
+                loss_name,
+                generator,
+                state=state,
+                epochs=1 if one_epoch else self.epochs,
+                validation=validation,
+                stop_early=not one_epoch,
+            )
 
         # Only now, with training done, does the model change.
         self.n_features_in_ = X.shape[1]
-        for name, value in target_attrs.items():
-            setattr(self, name, value)
+        self._set_fitted_attributes({**input_attrs, **target_attrs})
         self.activations_ = activations
         self.loss_name_ = loss_name
         self.params_ = result.params
-        self.loss_history_ = result.loss_history
+        previous = self.loss_history_ if continuing else []
+        self.loss_history_ = [*previous, *result.loss_history]
         self.history_ = result.history
-        self.n_iter_ = len(result.loss_history)
+        self.n_iter_ = (self.n_iter_ if continuing else 0) + len(result.loss_history)
+        if result.state is not None:
+            self._optimizer_state_ = (self._optimizer_name(), result.state)
+        if validation is not None:
+            self.validation_scores_ = list(result.validation_scores)
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+        else:
+            self.__dict__.pop("validation_scores_", None)
+            self.__dict__.pop("best_validation_score_", None)
         if result.divergence is not None:
             raise result.divergence
         return self
+
+    def _optimizer_name(self) -> str:
+        return str(getattr(self, "optimizer", "sgd"))
+
+    def _check_continuation(self, xp: Any, X: Any) -> Any:
+        """X for continuing a fitted model: same features, same library, the model's dtype."""
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_}; continuing training (warm_start, partial_fit) needs "
+                "the same features"
+            )
+        W0 = self.params_[0][0]
+        check_same_namespace(X, W0, method=f"{type(self).__name__}.fit()")
+        return to_float(xp, X, W0.dtype)
+
+    def _check_same_architecture(self, sizes: list[int]) -> None:
+        fitted = [self.params_[0][0].shape[0], *(W.shape[1] for W, _ in self.params_)]
+        if fitted != sizes:
+            raise ValueError(
+                f"cannot continue training: the fitted layer sizes are {fitted}, the "
+                f"hyper-parameters now give {sizes}; fit with warm_start=False to start afresh"
+            )
+
+    def _classes_for(
+        self, xp: Any, continuing: bool, one_epoch: bool, classes: Any
+    ) -> dict[str, Any]:
+        """The fixed label set to encode y against, as keyword arguments (regressors: none)."""
+        if self._estimator_type != "classifier":
+            if classes is not None:
+                raise ValueError("classes is for classifiers; a regressor takes no classes")
+            return {}
+        if not continuing:
+            if one_epoch and classes is None:
+                raise ValueError(
+                    f"{type(self).__name__}.partial_fit needs classes=... (every class label "
+                    "that will ever appear) on its first call"
+                )
+            return {} if classes is None else {"classes": classes}
+        known = backends.to_numpy(self.classes_).tolist()
+        given = None
+        if classes is not None:
+            given = backends.to_numpy(classes).tolist() if backends.is_array(classes) else list(classes)
+        if given is not None and sorted(given) != known:
+            raise ValueError(
+                f"classes must stay those of the first partial_fit call ({known}); "
+                f"got {given}"
+            )
+        return {"classes": self.classes_}
+
+    def _hold_out_validation(
+        self, xp: Any, X: Any, Y: Any, activations: list[str], generator: Any
+    ) -> tuple[Any, Any, Any]:
+        """Set aside ``validation_fraction`` of the samples for early stopping.
+
+        The split is seeded (the model's seed); for classifiers it is stratified: each
+        class gives round(fraction · its count) samples, at least one, and keeps at least
+        one for training. Returns ``(X_train, Y_train, validation)``, where
+        ``validation(params)`` is the held-out accuracy (classifiers) or R² (regressors)
+        as a 0-d array.
+        """
+        n_samples = X.shape[0]
+        fraction = float(self.validation_fraction)
+        order = backends.permutation(generator, n_samples, like=X)
+        if self._estimator_type == "classifier":
+            one_hot_Y = Y if Y.shape[1] > 1 else xp.concat([1 - Y, Y], axis=1)
+            label = xp.argmax(one_hot_Y, axis=1)
+            counts = xp.astype(xp.sum(one_hot_Y, axis=0), xp.int64)
+            if int(xp.min(counts)) < 2:
+                raise ValueError(
+                    "early_stopping holds out samples of every class, so each class needs "
+                    f"at least 2 samples; the smallest class has {int(xp.min(counts))}"
+                )
+            # Shuffle, then group by class (stable: each class stays shuffled).
+            order = xp.take(order, xp.argsort(xp.take(label, order), stable=True))
+            wanted = xp.astype(xp.round(fraction * xp.astype(counts, X.dtype)), xp.int64)
+            wanted = xp.minimum(xp.maximum(wanted, xp.ones_like(counts)), counts - 1)
+            ordered_label = xp.take(label, order)
+            first_of_class = xp.cumulative_sum(counts) - counts
+            rank = xp.arange(n_samples, device=backends.device(X)) - xp.take(
+                first_of_class, ordered_label
+            )
+            held_out = xp.astype(rank < xp.take(wanted, ordered_label), xp.int32)
+            order = xp.take(order, xp.argsort(held_out, descending=True, stable=True))
+            n_valid = int(xp.sum(wanted))
+        else:
+            n_valid = max(2, math.ceil(fraction * n_samples))
+            if n_samples - n_valid < 1:
+                raise ValueError(
+                    f"early_stopping needs at least 3 samples (2 held out); got {n_samples}"
+                )
+        valid_index, train_index = order[:n_valid], xp.sort(order[n_valid:])
+        X_valid, Y_valid = xp.take(X, valid_index, axis=0), xp.take(Y, valid_index, axis=0)
+
+        if self._estimator_type == "classifier":
+            binary = Y.shape[1] == 1
+            truth = Y_valid[:, 0] > 0.5 if binary else xp.argmax(Y_valid, axis=1)
+
+            def validation(params: Params) -> Any:
+                logits, _ = layers.forward(xp, params, X_valid, activations)
+                predicted = logits[:, 0] > 0 if binary else xp.argmax(logits, axis=1)
+                return xp.mean(xp.astype(predicted == truth, X.dtype))
+
+        else:
+            ss_tot = xp.sum((Y_valid - xp.mean(Y_valid, axis=0)) ** 2, axis=0)
+            safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
+
+            def validation(params: Params) -> Any:
+                prediction, _ = layers.forward(xp, params, X_valid, activations)
+                ss_res = xp.sum((Y_valid - prediction) ** 2, axis=0)
+                # R², as score(): a constant target scores 1 if predicted exactly, else 0.
+                r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, X.dtype))
+                return xp.mean(r2)
+
+        return xp.take(X, train_index, axis=0), xp.take(Y, train_index, axis=0), validation
 
     def _train(
         self,
@@ -97,6 +286,11 @@ class NetworkModel(BaseEstimator):
         activations: list[str],
         loss_name: str,
         generator: Any,
+        *,
+        state: Any = None,
+        epochs: int | None = None,
+        validation: Any = None,
+        stop_early: bool = True,
     ) -> Any:
         l2 = float(self.l2)
 
@@ -110,36 +304,81 @@ class NetworkModel(BaseEstimator):
             Y,
             loss_and_gradients,
             self._make_optimizer(),
-            epochs=self.epochs,
+            epochs=self.epochs if epochs is None else epochs,
             batch_size=self._batch_size(),
             seed=generator,
             record_every=self.record_every,
             progress=bool(getattr(self, "progress", False)),
             desc=type(self).__name__,
+            state=state,
+            tol=getattr(self, "tol", None) if stop_early else None,
+            n_iter_no_change=getattr(self, "n_iter_no_change", 10),
+            validation=validation,
         )
 
-    # --- using a fitted model ----------------------------------------------------------
-    def _check_input(self, X: Any) -> tuple[Any, Any]:
+    # --- checking input ----------------------------------------------------------------
+    def _check_fit_data(self, X: Any, y: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+        """Validate a training pair: ``(xp, X, y, input_attrs)``.
+
+        ``input_attrs`` (the DataFrame's ``feature_names_in_``, or None) is set with
+        the other fitted attributes once training has succeeded.
+        """
+        names = feature_names(X)
+        xp, X, y = check_X_y(
+            X,
+            y,
+            multi_output=self._multi_output,
+            labels=self._estimator_type == "classifier",
+            estimator=type(self).__name__,
+        )
+        return xp, X, y, {"feature_names_in_": names}
+
+    def _set_fitted_attributes(self, attributes: dict[str, Any]) -> None:
+        """Set fitted attributes; a None ``feature_names_in_`` removes an old one (as scikit-learn)."""
+        for name, value in attributes.items():
+            if name == "feature_names_in_" and value is None:
+                self.__dict__.pop(name, None)
+            else:
+                setattr(self, name, value)
+
+    def _check_input(self, X: Any, method: str = "predict") -> tuple[Any, Any]:
+        """Validate X for a fitted model: ``(xp, X)``, X in the parameters' dtype.
+
+        ``method`` is named when X comes from another array library than the model.
+        """
         self._check_fitted()
-        xp, X = check_X(X, n_features=self.n_features_in_)
+        check_feature_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
+        xp, X = check_X(X, n_features=self.n_features_in_, estimator=type(self).__name__)
         W0 = self.params_[0][0]
-        check_same_namespace(X, W0)
+        check_same_namespace(X, W0, method=f"{type(self).__name__}.{method}()")
         return xp, to_float(xp, X, W0.dtype)
 
-    def _logits(self, X: Any) -> tuple[Any, Any]:
-        xp, X = self._check_input(X)
+    def _logits(self, X: Any, method: str = "predict") -> tuple[Any, Any]:
+        xp, X = self._check_input(X, method)
         logits, _ = layers.forward(xp, self.params_, X, self.activations_)
         return xp, logits
 
-    def _check_pair(self, X: Any, y: Any) -> tuple[Any, Any, Any]:
-        self._check_fitted()
-        xp, X, y = check_X_y(X, y, multi_output=self._multi_output)
-        xp, X = self._check_input(X)
+    def _check_pair(self, X: Any, y: Any, method: str = "score") -> tuple[Any, Any, Any]:
+        """Validate (X, y) for a fitted model; y encoded as in training (one-hot for classes)."""
+        xp, X = self._check_input(X, method)
+        y = self._check_targets(X, y)
         return xp, X, self._encode_targets(xp, y, X.dtype)
+
+    def _check_targets(self, X: Any, y: Any) -> Any:
+        """Validate y for the checked input X (same samples, same library)."""
+        y = check_y(
+            y,
+            X.shape[0],
+            multi_output=self._multi_output,
+            labels=self._estimator_type == "classifier",
+            estimator=type(self).__name__,
+        )
+        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
+        return y
 
     def loss(self, X: Any, y: Any) -> float:
         """The training objective on (X, y): mean data loss plus (l2/2)·Σ‖W‖²."""
-        xp, X, Y = self._check_pair(X, y)
+        xp, X, Y = self._check_pair(X, y, "loss")
         value = layers.objective(
             xp, self.params_, X, Y, self.activations_, self.loss_name_, self.l2
         )
@@ -147,7 +386,7 @@ class NetworkModel(BaseEstimator):
 
     def gradients(self, X: Any, y: Any) -> Params:
         """What backprop computes: [(dW, db), ...] of the objective, shaped like ``params_``."""
-        xp, X, Y = self._check_pair(X, y)
+        xp, X, Y = self._check_pair(X, y, "gradients")
         _, grads = layers.loss_and_gradients(
             xp, self.params_, X, Y, self.activations_, self.loss_name_, float(self.l2)
         )
@@ -155,52 +394,57 @@ class NetworkModel(BaseEstimator):
 
 
 class ClassifierMixin:
-    """Targets are class labels: one-hot for softmax, a 0/1 column for two classes."""
+    """Targets are class labels: one-hot for softmax, a 0/1 column for two classes.
+
+    Labels may be anything NumPy can sort (strings, booleans, integers, integral
+    floats, objects) for NumPy input, and numbers for other libraries. They are
+    encoded once, in ``fit``: the model math sees class indices only, ``classes_``
+    keeps the labels and ``predict`` returns them.
+    """
 
     _multi_output = False
     _estimator_type = "classifier"
 
-    def _encode_fit_targets(self, xp: Any, X: Any, y: Any) -> tuple[Any, str, dict[str, Any]]:
-        classes, encoded = encode_labels(xp, y, X.dtype)
+    def _encode_fit_targets(
+        self, xp: Any, X: Any, y: Any, classes: Any = None
+    ) -> tuple[Any, str, dict[str, Any]]:
+        classes, encoded = encode_labels(xp, y, X.dtype, classes=classes)
         if classes.shape[0] == 2:
             return encoded[:, 1:], "binary_cross_entropy", {"classes_": classes}
         return encoded, "softmax_cross_entropy", {"classes_": classes}
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         classes = self.classes_
-        check_same_namespace(y, classes, "y")
-        index = xp.searchsorted(classes, y)
-        index = xp.minimum(index, xp.full_like(index, classes.shape[0] - 1))
-        if not bool(xp.all(xp.take(classes, index) == y)):
-            raise ValueError(
-                "y holds labels the model was not fitted on; "
-                f"known classes are {backends.to_numpy(classes).tolist()}"
-            )
-        encoded = one_hot(xp, index, classes.shape[0], dtype)
+        encoded = one_hot(xp, label_indices(xp, classes, y), classes.shape[0], dtype)
         return encoded[:, 1:] if classes.shape[0] == 2 else encoded
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        xp, logits = self._logits(X)
+        xp, logits = self._logits(X, "predict_proba")
         probabilities = get_loss(self.loss_name_).output(xp, logits)
         if self.classes_.shape[0] == 2:
             return xp.concat([1 - probabilities, probabilities], axis=1)
         return probabilities
 
-    def predict(self, X: Any) -> Any:
-        """The most probable class label of each sample, shape (n_samples,)."""
-        xp, logits = self._logits(X)
+    def _predict_index(self, xp: Any, X: Any) -> Any:
+        """The index into ``classes_`` of each sample's most probable class (X checked)."""
+        logits, _ = layers.forward(xp, self.params_, X, self.activations_)
         if self.classes_.shape[0] == 2:
-            index = xp.astype(logits[:, 0] > 0, xp.int64)
-        else:
-            index = xp.argmax(logits, axis=1)
-        return xp.take(self.classes_, index)
+            return xp.astype(logits[:, 0] > 0, xp.int64)
+        return xp.argmax(logits, axis=1)
+
+    def predict(self, X: Any) -> Any:
+        """The most probable class label of each sample, shape (n_samples,), from ``classes_``."""
+        xp, X = self._check_input(X)
+        return decode_labels(xp, self.classes_, self._predict_index(xp, X))
 
     def score(self, X: Any, y: Any) -> float:
-        """Accuracy: the fraction of samples whose label is predicted right."""
-        xp, X, y = check_X_y(X, y)
-        predicted = self.predict(X)
-        return float(xp.mean(xp.astype(predicted == y, X.dtype)))
+        """Accuracy: the fraction of samples whose label is predicted right (exact: count / n)."""
+        xp, X = self._check_input(X, "score")
+        y = self._check_targets(X, y)
+        predicted = decode_labels(xp, self.classes_, self._predict_index(xp, X))
+        n_correct = int(xp.sum(xp.astype(predicted == y, xp.int64)))
+        return n_correct / y.shape[0]
 
 
 class RegressorMixin:
@@ -223,9 +467,15 @@ class RegressorMixin:
         return prediction[:, 0] if self.y_ndim_ == 1 else prediction
 
     def score(self, X: Any, y: Any) -> float:
-        """Coefficient of determination R² = 1 − SS_res / SS_tot, averaged over outputs."""
+        """Coefficient of determination R² = 1 − SS_res / SS_tot, averaged over outputs.
+
+        The sums are taken in float64 where the device has it, so a float32 model's
+        score is not float32 rounding.
+        """
         xp, X, Y = self._check_pair(X, y)
         prediction, _ = layers.forward(xp, self.params_, X, self.activations_)
+        wide = backends.widest_float(xp, backends.device(X))
+        Y, prediction = xp.astype(Y, wide), xp.astype(prediction, wide)
         ss_res = xp.sum((Y - prediction) ** 2, axis=0)
         ss_tot = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
         # A constant target has SS_tot = 0: score 1 if predicted exactly, else 0 (as scikit-learn).
