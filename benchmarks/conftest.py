@@ -82,15 +82,16 @@ def pytest_runtest_makereport(item, call):
         )
 
 
-_terminal = []  # the terminal reporter, kept by pytest_configure for the progress lines
+_config = []  # kept by pytest_configure: the progress lines go through its terminal reporter
 
 
 def pytest_configure(config):
-    _terminal[:] = [config.pluginmanager.get_plugin("terminalreporter")]
+    _config[:] = [config]
 
 
 def pytest_runtest_logreport(report):
     """One progress line per case, as soon as it is timed."""
+    terminal = _config[0].pluginmanager.get_plugin("terminalreporter") if _config else None
     for key, line in report.user_properties:
-        if key == "bench_line" and _terminal and _terminal[0] is not None:
-            _terminal[0].write_line(f"{bench.PROGRESS_PREFIX}{line}", flush=True)
+        if key == "bench_line" and terminal is not None:
+            terminal.write_line(f"{bench.PROGRESS_PREFIX}{line}", flush=True)

@@ -289,13 +289,13 @@ class Ratios:
 
 def ratios(row: Row, table: list[Row]) -> Ratios:
     """Time ÷ PyTorch, ÷ scikit-learn, ÷ JAX (below 1: faster), and % of the GEMM ceiling."""
+    if row.impl == "gemm":  # a ceiling is a yardstick, not a contender
+        return Ratios(None, None, None, None)
     same = {"case": row.case, "dtype": row.dtype}
     pytorch = _find(table, impl="pytorch", device=row.device, **same)
     sklearn = _find(table, impl="sklearn", **same)
     jax = _find(table, impl="jax", device=row.device, **same)
     ceiling = _find(table, impl="gemm", backend=row.library, device=row.device, **same)
-    if row.impl == "gemm":
-        ceiling = None
 
     def over(peer: Row | None) -> float | None:
         return row.median / peer.median if peer is not None and peer.median > 0 else None
@@ -542,6 +542,7 @@ def render_charts(data: dict[str, Any], out: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     table = [row for row in rows(data) if row.case is not None]
     if not table:
@@ -550,80 +551,77 @@ def render_charts(data: dict[str, Any], out: Path) -> list[Path]:
     quick = " (quick run)" if _run_info(data).get("quick") else ""
     dtypes = _ordered(row.dtype for row in table)
     cases = _ordered(row.case for row in table)
-    labels = [
-        row.label
-        for row in sorted(
-            {row.label: row for row in table if row.impl != "gemm"}.values(), key=_impl_order
-        )
-    ]
+    contenders = sorted((row for row in table if row.impl != "gemm"), key=_impl_order)
+    labels = _ordered(row.label for row in contenders)
     colors = {label: plt.get_cmap("tab10")(i % 10) for i, label in enumerate(labels)}
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
 
-    fig, axes = plt.subplots(len(dtypes), 1, figsize=(11, 4.2 * len(dtypes)), squeeze=False)
+    # Time by case and implementation; a black tick on a bar marks its library's GEMM ceiling.
+    fig, axes = plt.subplots(len(dtypes), 1, figsize=(12, 4.2 * len(dtypes)), squeeze=False)
     width = 0.8 / max(len(labels), 1)
     for ax, dtype in zip(axes[:, 0], dtypes, strict=True):
         for j, label in enumerate(labels):
-            xs, heights = [], []
             for i, case in enumerate(cases):
                 row = _find(table, case=case, dtype=dtype, label=label)
-                if row is not None:
-                    xs.append(i - 0.4 + width * (j + 0.5))
-                    heights.append(row.median * 1e3)
-            if xs:
-                ax.bar(xs, heights, width, label=label, color=colors[label])
-        for i, case in enumerate(cases):
-            ceilings = [
-                r for r in table if r.impl == "gemm" and r.case == case and r.dtype == dtype
-            ]
-            for k, row in enumerate(ceilings):
-                ax.hlines(
-                    row.median * 1e3,
-                    i - 0.4,
-                    i + 0.4,
-                    colors="black",
-                    linestyles="dashed",
-                    linewidth=1,
-                    label="GEMM ceiling (per library)" if i == 0 and k == 0 else None,
-                )
+                if row is None:
+                    continue
+                x = i - 0.4 + width * (j + 0.5)
+                ax.bar(x, row.median * 1e3, width, color=colors[label], label=label)
+                ceiling = ratios(row, table).ceiling_percent
+                if ceiling is not None:
+                    ax.hlines(
+                        row.median * 1e3 * ceiling / 100, x - width / 2, x + width / 2,
+                        colors="black", linewidth=2, label="GEMM ceiling of the bar's library",
+                    )  # fmt: skip
         units = {case: _find(table, case=case).unit for case in cases}
         ax.set_xticks(range(len(cases)), [f"{case}\n(per {units[case]})" for case in cases])
         ax.set_yscale("log")
-        ax.set_ylabel("median ms per unit (log)")
+        ax.yaxis.set_major_formatter(plain)
+        ax.set_ylabel("median ms per unit (log scale)")
         ax.set_title(f"{dtype}: time by case and implementation{quick}")
         ax.grid(axis="y", which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=3)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0))  # fmt: skip
     fig.tight_layout()
     paths = [out / "time_by_case.png"]
     fig.savefig(paths[0], dpi=110)
     plt.close(fig)
 
+    # Speed-up of each scratchml backend against each peer (peer time ÷ scratchml time).
     peers = [impl for impl in PEERS if any(row.impl == impl for row in table)]
-    ours = _ordered(r.label for r in sorted(table, key=_impl_order) if r.impl == "scratchml")
-    groups = [(case, dtype) for case in cases for dtype in dtypes]
+    ours = _ordered(row.label for row in contenders if row.impl == "scratchml")
     fig, axes = plt.subplots(
-        max(len(peers), 1), 1, figsize=(11, 3.8 * max(len(peers), 1)), squeeze=False
+        max(len(peers), 1), 1, figsize=(12, 3.8 * max(len(peers), 1)), squeeze=False
     )
     width = 0.8 / max(len(ours), 1)
     for ax, peer in zip(axes[:, 0], peers, strict=False):
+        speedups = {}
+        for case in cases:
+            for dtype in dtypes:
+                for label in ours:
+                    row = _find(table, case=case, dtype=dtype, label=label)
+                    value = getattr(ratios(row, table), peer) if row is not None else None
+                    if value:
+                        speedups[case, dtype, label] = 1 / value
+        groups = _ordered((case, dtype) for case, dtype, _ in speedups)
         for j, label in enumerate(ours):
-            xs, heights = [], []
-            for i, (case, dtype) in enumerate(groups):
-                row = _find(table, case=case, dtype=dtype, label=label)
-                ratio = ratios(row, table) if row is not None else None
-                value = getattr(ratio, peer) if ratio is not None else None
-                if value:
-                    xs.append(i - 0.4 + width * (j + 0.5))
-                    heights.append(1 / value)
+            xs = [i - 0.4 + width * (j + 0.5) for i, group in enumerate(groups)
+                  if (*group, label) in speedups]  # fmt: skip
+            heights = [speedups[*group, label] for group in groups if (*group, label) in speedups]
             if xs:
                 ax.bar(xs, heights, width, label=label, color=colors.get(label))
         ax.axhline(1.0, color="black", linewidth=1)
-        ax.set_xticks(
-            range(len(groups)), [f"{case}\n{dtype}" for case, dtype in groups], fontsize=8
-        )
+        ax.set_xticks(range(len(groups)), [f"{case}\n{dtype}" for case, dtype in groups])
         ax.set_yscale("log")
-        ax.set_ylabel(f"{PEERS[peer]} time ÷ scratchml time")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+        ax.set_ylabel(f"{PEERS[peer]} time ÷ scratchml's")
         ax.set_title(f"speed-up against {PEERS[peer]} (above 1: scratchml is faster){quick}")
         ax.grid(axis="y", which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     paths.append(out / "speedup.png")
     fig.savefig(paths[1], dpi=110)
@@ -780,8 +778,9 @@ def run(
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
-            if line.startswith(PROGRESS_PREFIX):
-                print("  " + line[len(PROGRESS_PREFIX) :].rstrip(), file=stream, flush=True)
+            if PROGRESS_PREFIX in line:  # pytest may have put its progress dots before it
+                shown = line[line.index(PROGRESS_PREFIX) + len(PROGRESS_PREFIX) :]
+                print("  " + shown.rstrip(), file=stream, flush=True)
             else:
                 other_output.append(line)
     seconds = time.perf_counter() - started
@@ -850,14 +849,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run ``scratchml bench`` with parsed arguments."""
     code = 0
-    if args.render_only:
-        if args.out is None:
-            raise ValueError("--render-only needs --out, the folder holding results.json")
-        for path in render(args.out):
-            print(f"wrote {path}")
-    elif not (args.readme and args.out is None and not args.quick and not args.backend):
-        code = run(args.backend, quick=args.quick, out=args.out, note=args.note)
-    if args.readme:
-        changed = update_readme()
-        print(f"README.md benchmark table {'updated' if changed else 'already up to date'}")
+    try:
+        if args.render_only:
+            if args.out is None:
+                raise ValueError("--render-only needs --out, the folder holding results.json")
+            for path in render(args.out):
+                print(f"wrote {path}")
+        elif not (args.readme and args.out is None and not args.quick and not args.backend):
+            # (`scratchml bench --readme` alone only regenerates the README's table.)
+            code = run(args.backend, quick=args.quick, out=args.out, note=args.note)
+        if args.readme:
+            changed = update_readme()
+            print(f"README.md benchmark table {'updated' if changed else 'already up to date'}")
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"scratchml bench: {exc}", file=sys.stderr)
+        return 2
     return code
