@@ -23,7 +23,13 @@ _FITTED_SCALARS = (
     "activations_",
     "loss_name_",
     "n_iter_",
+    "validation_scores_",
+    "best_validation_score_",
 )
+# The first bytes of the files a user may hand to ``load`` by mistake.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+_PICKLE_PROTOCOL_MARK = 0x80  # PROTO opcode, then the protocol number (2 to 5)
 
 
 def _model_classes() -> dict[str, type]:
@@ -56,6 +62,27 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def _labels_without_objects(classes: np.ndarray) -> np.ndarray:
+    """Class labels as an array ``np.load`` reads without pickle: strings as unicode (<U..).
+
+    An object array of Python strings (what pandas gives) becomes a unicode array;
+    one of numbers or booleans, a numeric one. Other objects cannot be stored.
+    """
+    if classes.dtype.kind != "O":
+        return classes
+    values = classes.tolist()
+    if all(isinstance(v, str) for v in values):
+        return np.asarray(values, dtype=str)
+    plain = np.asarray(values)
+    if plain.dtype.kind in "biuf":
+        return plain
+    kinds = sorted({type(v).__name__ for v in values})
+    raise TypeError(
+        f"classes_ holds Python objects of types {', '.join(kinds)}, which cannot be saved "
+        "without pickle; fit on labels that are all strings or all numbers"
+    )
+
+
 def save(model: Any, path: str | os.PathLike) -> Path:
     """Write a fitted model to ``path``: its parameters as arrays, everything else as JSON.
 
@@ -71,7 +98,9 @@ def save(model: Any, path: str | os.PathLike) -> Path:
         arrays[f"W{i}"] = backends.to_numpy(W)
         arrays[f"b{i}"] = backends.to_numpy(b)
     if hasattr(model, "classes_"):
-        arrays["classes_"] = backends.to_numpy(model.classes_)
+        arrays["classes_"] = _labels_without_objects(backends.to_numpy(model.classes_))
+    if hasattr(model, "feature_names_in_"):
+        arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -95,25 +124,56 @@ def save(model: Any, path: str | os.PathLike) -> Path:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Every array of the file and its metadata; ValueError for anything not a scratchml model."""
+    """Every array of the file and its metadata; ValueError for anything not a scratchml model.
+
+    Each way a file can be wrong gets its own message: not a zip/npz file at all
+    (a pickle is named as one), a zip of other things, a truncated or corrupt zip,
+    and an npz that carries pickled Python objects.
+    """
+    with open(path, "rb") as handle:  # FileNotFoundError passes through as it is
+        head = handle.read(8)
+    if head.startswith(_NPY_MAGIC):
+        raise ValueError(f"{path} holds a single array (.npy), not a saved model (.npz)")
+    if not head.startswith(_ZIP_MAGIC):
+        if len(head) >= 2 and head[0] == _PICKLE_PROTOCOL_MARK and 2 <= head[1] <= 5:
+            raise ValueError(
+                f"{path} is a Python pickle, not a scratchml model; "
+                "scratchml never unpickles (unpickling can run arbitrary code)"
+            )
+        raise ValueError(
+            f"{path} is not a zip/npz file (it starts with {head!r}), so it is not a scratchml model"
+        )
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} is truncated or corrupt: it starts like a zip/npz file but its directory "
+            "at the end is missing (was the copy or download cut short?)"
+        )
     try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not a saved model")
-        with data:
-            arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"{path} is truncated or corrupt: {exc}") from exc
+    if _METADATA_KEY + ".npy" not in members:
+        shown = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
+        raise ValueError(
+            f"{path} is a zip file but not a scratchml model file: it has no "
+            f"{_METADATA_KEY!r} entry (it holds: {shown or 'nothing'})"
+        )
+    arrays: dict[str, np.ndarray] = {}
+    name = "?"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            for name in data.files:
+                arrays[name] = data[name]
     except ValueError as exc:
         if "pickle" in str(exc):
             raise ValueError(
-                f"{path} holds pickled data; scratchml never unpickles (it could run code)"
+                f"{path} carries pickled Python objects (entry {name!r}); scratchml never "
+                "unpickles (unpickling can run arbitrary code), so it refuses this file"
             ) from exc
-        raise ValueError(f"{path} is not a scratchml model file: {exc}") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, AttributeError) as exc:
-        raise ValueError(f"{path} is corrupt or truncated: {exc}") from exc
-    if _METADATA_KEY not in arrays:
-        raise ValueError(f"{path} is not a scratchml model file: it has no {_METADATA_KEY!r} entry")
+        raise ValueError(f"{path} is truncated or corrupt: entry {name!r}: {exc}") from exc
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise ValueError(f"{path} is truncated or corrupt: {exc}") from exc
     try:
         metadata = json.loads(str(arrays.pop(_METADATA_KEY)))
     except (json.JSONDecodeError, TypeError) as exc:
@@ -179,7 +239,15 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
 
     model.params_ = [(move(W), move(b)) for W, b in params]
     if "classes_" in arrays:
-        model.classes_ = move(arrays["classes_"])
+        classes = arrays["classes_"]
+        if classes.dtype.kind not in "biuf" and backend != "numpy":
+            raise ValueError(
+                f"{path} holds class labels of dtype {classes.dtype} (e.g. strings), which "
+                f"only NumPy arrays can hold; load it with backend='numpy', not {backend!r}"
+            )
+        model.classes_ = move(classes)
+    if "feature_names_in_" in arrays:
+        model.feature_names_in_ = arrays["feature_names_in_"].astype(object)
     for attribute, value in metadata.get("fitted", {}).items():
         if attribute in _FITTED_SCALARS:
             setattr(model, attribute, _from_json(value))

@@ -54,46 +54,133 @@ def _saved(tmp_path):
     return sm.LogisticRegression(epochs=5).fit(X, y).save(tmp_path / "model.npz")
 
 
-def test_truncated_file_refused(tmp_path):
+# Each way a file can be wrong has its own diagnosis; no message borrows another's words.
+DIAGNOSES = {
+    "not_zip": "is not a zip/npz file",
+    "foreign_zip": "is a zip file but not a scratchml model file",
+    "truncated": "is truncated or corrupt",
+    "pickled": "carries pickled Python objects",
+}
+
+
+def _diagnosis(path):
+    with pytest.raises(ValueError) as caught:
+        sm.load(path)
+    message = str(caught.value)
+    found = [kind for kind, words in DIAGNOSES.items() if words in message]
+    assert len(found) == 1, message
+    assert str(path.name) in message
+    return found[0]
+
+
+def test_random_bytes_are_not_a_zip_file(tmp_path):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(500))
+    assert _diagnosis(path) == "not_zip"
+    text = tmp_path / "notes.npz"
+    text.write_bytes(b"\x00\x01not a model at all" * 10)
+    assert _diagnosis(text) == "not_zip"
+
+
+def test_zip_of_other_files_is_not_a_model(tmp_path):
+    path = tmp_path / "photos.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.txt", "hello")
+        archive.writestr("b.csv", "1,2\n")
+    assert _diagnosis(path) == "foreign_zip"
+    with pytest.raises(ValueError, match=r"it holds: a\.txt, b\.csv"):
+        sm.load(path)
+    npz = tmp_path / "foreign.npz"
+    np.savez(npz, weights=np.zeros(3))
+    assert _diagnosis(npz) == "foreign_zip"
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_truncated_model_file(tmp_path, keep):
     path = _saved(tmp_path)
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"corrupt or truncated|not a scratchml model"):
-        sm.load(path)
+    path.write_bytes(data[: int(len(data) * keep)])
+    assert _diagnosis(path) == "truncated"
 
 
-def test_corrupt_file_refused(tmp_path):
-    path = tmp_path / "garbage.npz"
-    path.write_bytes(b"\x00\x01not a model at all" * 10)
-    with pytest.raises(ValueError, match=str(path.name)):
-        sm.load(path)
+def test_corrupt_member_is_reported_as_corrupt(tmp_path):
+    path = _saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"\x93NUMPY", data.index(b"W0.npy"))
+    data[start + 128 : start + 132] = b"\xff" * 4  # W0's values (after its 128-byte header)
+    path.write_bytes(bytes(data))
+    assert _diagnosis(path) == "truncated"
 
 
-def test_pickle_never_loaded(tmp_path):
-    path = tmp_path / "evil.npz"
-    path.write_bytes(pickle.dumps({"W0": np.zeros(2)}))
-    with pytest.raises(ValueError, match="never unpickles"):
-        sm.load(path)
-    # An npz whose arrays are object arrays (pickled inside) is refused as well.
+def test_npz_with_object_array_carries_pickles(tmp_path):
     object_path = tmp_path / "objects.npz"
     np.savez(
         object_path,
         __metadata__=np.array(json.dumps({"format": "scratchml"})),
         W0=np.array([{}], dtype=object),
     )
+    assert _diagnosis(object_path) == "pickled"
     with pytest.raises(ValueError, match="never unpickles"):
         sm.load(object_path)
 
 
-def test_foreign_npz_refused(tmp_path):
-    path = tmp_path / "foreign.npz"
-    np.savez(path, weights=np.zeros(3))
-    with pytest.raises(ValueError, match="not a scratchml model file"):
+def test_pickle_file_is_named_and_never_loaded(tmp_path):
+    path = tmp_path / "evil.npz"
+    path.write_bytes(pickle.dumps({"W0": np.zeros(2)}))
+    with pytest.raises(ValueError, match=r"is a Python pickle.*never unpickles"):
         sm.load(path)
+
+
+def test_single_npy_array_refused(tmp_path):
     single = tmp_path / "single.npy"
     np.save(single, np.zeros(3))
     with pytest.raises(ValueError, match="single array"):
         sm.load(single)
+
+
+def test_string_labels_round_trip_without_pickle(tmp_path):
+    X, y = sm.data.blobs(60, centers=3, seed=0)
+    names = np.array(["cat", "dog", "emu"])[y]
+    for labels in (names, names.astype(object)):
+        model = sm.MLPClassifier(hidden_layers=(4,), epochs=5).fit(X, labels)
+        path = model.save(tmp_path / "labels.npz")
+        with np.load(path, allow_pickle=False) as data:
+            assert data["classes_"].dtype.kind == "U"
+        loaded = sm.load(path)
+        np.testing.assert_array_equal(loaded.classes_, ["cat", "dog", "emu"])
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    if not sm.backends.why_unavailable("array_api_strict"):
+        with pytest.raises(ValueError, match="backend='numpy'"):
+            sm.load(path, backend="array_api_strict")
+
+
+def test_boolean_labels_round_trip(tmp_path):
+    X, y = sm.data.blobs(40, centers=2, seed=0)
+    model = sm.LogisticRegression(epochs=5).fit(X, y.astype(bool))
+    loaded = sm.load(model.save(tmp_path / "bool.npz"))
+    assert loaded.classes_.dtype == bool
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_mixed_object_labels_cannot_be_saved(tmp_path):
+    X, y = sm.data.blobs(40, centers=2, seed=0)
+    model = sm.LogisticRegression(epochs=5).fit(X, y)
+    model.classes_ = np.array([1.5, "a"], dtype=object)  # no fit makes this, but a user may set it
+    with pytest.raises(TypeError, match="cannot be saved without pickle"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_feature_names_round_trip(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = sm.data.blobs(40, centers=2, seed=0)
+    frame = pd.DataFrame(X, columns=["height", "weight"])
+    model = sm.LogisticRegression(epochs=5).fit(frame, y)
+    loaded = sm.load(model.save(tmp_path / "named.npz"))
+    assert loaded.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(loaded.feature_names_in_, ["height", "weight"])
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        loaded.predict(frame[["weight", "height"]])
 
 
 def _rewrite(path, edit_metadata=None, edit_arrays=None):
