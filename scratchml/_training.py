@@ -104,20 +104,22 @@ class _ChunkLength:
     """
 
     MAX_EPOCHS = 1024
+    TARGET_S = 0.25  # a diverging single network re-runs at most about this much work
+    PROGRESS_TARGET_S = 0.1
 
     def __init__(self, total: int, progress: Progress) -> None:
         self.length = 1
-        self.target_s = 0.25
+        self.target_s = self.TARGET_S
         self.cap = self.MAX_EPOCHS
         if progress.enabled:
-            self.target_s = 0.1
+            self.target_s = min(self.TARGET_S, self.PROGRESS_TARGET_S)
             if not progress.interactive:
                 self.cap = max(1, total // 10)
 
     def update(self, epochs: int, seconds: float) -> None:
         per_epoch = seconds / max(epochs, 1)
-        fits = int(self.target_s / per_epoch) if per_epoch > 0 else self.cap
-        self.length = max(1, min(fits, 2 * self.length, self.cap))
+        fits = self.target_s / per_epoch if per_epoch > 0 else math.inf
+        self.length = int(max(1, min(fits, 2 * self.length, self.cap)))
 
 
 class _NoImprovement:

@@ -417,7 +417,7 @@ class StackedMLPRegressor(_Stacked):
         xp, X = self._check_input(X)
         prediction, _ = layers.forward(xp, self.params_, X, self.activations_)
         Y = to_float(xp, self._targets(xp, y, prediction.shape[-2]), prediction.dtype)
-        if Y.ndim == prediction.ndim - 1:
+        if self.y_ndim_ == 1:  # targets (n,) or (M, n): one output column
             Y = xp.expand_dims(Y, axis=-1)
         ss_res = xp.sum((Y - prediction) ** 2, axis=-2)
         ss_tot = xp.sum((Y - xp.mean(Y, axis=-2, keepdims=True)) ** 2, axis=-2)
