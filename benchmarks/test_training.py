@@ -67,9 +67,9 @@ if QUICK:
     }
 else:
     CASES = {
-        "tiny": Case("tiny", (2, 2, 2, 2, 2, 3), 30_000, "spirals", 0.1, epochs=50, rounds=15),
-        "spiral": Case("spiral", (2, 64, 64, 3), 30_000, "spirals", 0.1, epochs=10, rounds=15),
-        "wide": Case("wide", (1024, 2048, 2048, 10), 4_096, "blobs", 0.01, epochs=2, rounds=5),
+        "tiny": Case("tiny", (2, 2, 2, 2, 2, 3), 30_000, "spirals", 0.1, epochs=20, rounds=10),
+        "spiral": Case("spiral", (2, 64, 64, 3), 30_000, "spirals", 0.1, epochs=10, rounds=10),
+        "wide": Case("wide", (1024, 2048, 2048, 10), 4_096, "blobs", 0.01, epochs=2, rounds=3),
     }
 # array_api_strict checks portability; on the wide case it would only time NumPy's BLAS
 # again, slowly, so it runs the small cases (and everything in a quick run).

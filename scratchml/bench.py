@@ -216,6 +216,7 @@ class Row:
     device: str | None
     dtype: str | None
     unit: str
+    per_call: float  # units of work per timed call
     flops: float | None
     median: float  # seconds per unit
     iqr: float  # seconds per unit
@@ -261,6 +262,7 @@ def rows(data: dict[str, Any]) -> list[Row]:
                 device=info.get("device"),
                 dtype=info.get("dtype"),
                 unit=info.get("unit", "call"),
+                per_call=per_call,
                 flops=info.get("flops"),
                 median=stats["median"] / per_call,
                 iqr=stats["iqr"] / per_call,
@@ -423,8 +425,15 @@ def render_report(data: dict[str, Any]) -> str:
     known = [row for row in table if row.case is not None]
     for case in _ordered(row.case for row in known):
         case_rows = [row for row in known if row.case == case]
-        unit = case_rows[0].unit
-        lines += [f"## {case}: {case_rows[0].title}", ""]
+        first = case_rows[0]
+        unit = first.unit
+        lines += [
+            f"## {case}: {first.title}",
+            "",
+            f"{first.rounds} timed calls of {first.per_call:g} {unit}"
+            f"{'s' if first.per_call != 1 else ''} each.",
+            "",
+        ]
         lines += [
             f"| dtype | implementation | ms / {unit} | IQR (ms) | GFLOP/s | ÷ PyTorch "
             "| ÷ scikit-learn | ÷ JAX | % GEMM ceiling |",
@@ -703,7 +712,7 @@ def progress_line(name: str, info: dict[str, Any], median: float) -> str:
     if "case" not in info:
         return f"{name}: {_ms(median)} ms per call"
     row = Row(name, None, info["case"], "", info.get("impl"), info.get("backend"),
-              info.get("device"), info.get("dtype"), info.get("unit", "call"), None, 0, 0, 0)  # fmt: skip
+              info.get("device"), info.get("dtype"), info.get("unit", "call"), per_call, None, 0, 0, 0)  # fmt: skip
     return (
         f"{info['case']:<8} {info.get('dtype', ''):<8} {row.label:<32} "
         f"{_ms(median / per_call):>9} ms / {row.unit}"

@@ -158,25 +158,21 @@ def test_unusable_backend_is_refused_by_name():
 # --- one quick run, end to end ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
+def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
+    # One test, not several sharing a fixture: under pytest-xdist each worker would run it.
+    from PIL import Image
+
     result = subprocess.run(
-        [sys.executable, "-m", "scratchml", "bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "scratchml", "bench", "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return out, result.stdout
-
-
-def test_quick_run_writes_a_report_of_every_case(quick_run):
-    out, stdout = quick_run
-    data = json.loads((out / "results.json").read_text())
+    data = json.loads((tmp_path / "results.json").read_text())
     table = bench.rows(data)
-    report = (out / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
     assert report == bench.render_report(data)
     assert "Quick run" in report
     for case in ("tiny", "spiral", "wide", "normal"):
@@ -185,15 +181,9 @@ def test_quick_run_writes_a_report_of_every_case(quick_run):
             found = bench._find(table, case=case, dtype=dtype, impl="scratchml", backend="numpy")
             assert found is not None and found.median > 0
     assert "scikit-learn" in report and "GEMM ceiling · numpy" in report
-    for row in table:  # cases of every suite in benchmarks/, including the stacked ones
+    for row in table:  # cases of every suite in benchmarks/, the stacked networks' included
         assert (f"## {row.case}: " if row.case else f"## {row.group}") in report
-    assert len(re.findall(r"ms / |ms per call", stdout)) == len(table)  # a line per case
-
-
-def test_quick_run_draws_the_charts(quick_run):
-    from PIL import Image
-
-    out, _ = quick_run
+    assert len(re.findall(r"ms / |ms per call", result.stdout)) == len(table)  # a line per case
     for chart in ("time_by_case.png", "speedup.png"):
-        with Image.open(out / chart) as image:
+        with Image.open(tmp_path / chart) as image:
             assert image.format == "PNG" and image.width > 600 and image.height > 300
