@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,25 @@ def _backend_params():
         marks = [pytest.mark.skip(reason=f"{name} not usable: {reason}")] if reason else []
         params.append(pytest.param(name, marks=marks, id=name))
     return params
+
+
+# On a GPU machine, SCRATCHML_REQUIRE_BACKENDS=cupy turns every skip that names a required
+# backend into a failure, so a run that claims "all CuPy cases ran" cannot skip one quietly.
+REQUIRED_BACKENDS = [
+    name for name in os.environ.get("SCRATCHML_REQUIRE_BACKENDS", "").split(",") if name
+]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRED_BACKENDS and report.skipped:
+        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+        missing = [name for name in REQUIRED_BACKENDS if name in reason]
+        if missing:
+            report.outcome = "failed"
+            report.longrepr = f"required backend {missing[0]} was skipped: {reason}"
 
 
 @pytest.fixture(params=_backend_params())
