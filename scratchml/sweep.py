@@ -574,40 +574,56 @@ def _in_process(chunks: Sequence[Chunk], settings: Settings) -> Iterator[ChunkRe
         yield train_chunk(chunk, settings)
 
 
-def _dask_client(address: str) -> Any:
-    """A client of a running scheduler (``ADDRESS``) or of a new local cluster (``local:N``)."""
+def _import_distributed() -> Any:
+    """The dask.distributed module; ImportError naming the extra that installs it."""
     try:
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError as exc:
         raise ImportError(
             "running a sweep on Dask needs dask.distributed: pip install 'scratchml[distributed]'"
         ) from exc
-    if address.startswith("local:"):
-        count = address.removeprefix("local:")
-        if not count.isdigit() or int(count) < 1:
-            raise ValueError(f"dask must be ADDRESS or local:N with N ≥ 1 workers; got {address!r}")
-        cluster = LocalCluster(
-            n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        return Client(cluster)
-    return Client(address)
+    return distributed
+
+
+def _local_workers(address: Any) -> int:
+    """N for ``local:N`` (a local cluster), 0 for a scheduler address; ValueError otherwise."""
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"dask must be a scheduler address or local:N; got {address!r}")
+    if not address.startswith("local:"):
+        return 0
+    count = address.removeprefix("local:")
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"dask must be ADDRESS or local:N with N ≥ 1 workers; got {address!r}")
+    return int(count)
+
+
+def _dask_client(address: str) -> tuple[Any, Any]:
+    """(client, cluster): a client of a running scheduler (``ADDRESS``; cluster None), or of
+    a new local cluster of worker processes (``local:N``), which the caller closes."""
+    distributed = _import_distributed()
+    workers = _local_workers(address)
+    if not workers:
+        return distributed.Client(address), None
+    cluster = distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return distributed.Client(cluster), cluster
 
 
 def _on_dask(chunks: Sequence[Chunk], settings: Settings, address: str) -> Iterator[ChunkResult]:
     """Chunks as Dask tasks, one per chunk; results as they complete, in any order."""
     from distributed import as_completed
 
-    client = _dask_client(address)
+    client, own_cluster = _dask_client(address)
     try:
         futures = [client.submit(train_chunk, chunk, settings, pure=False) for chunk in chunks]
         for future in as_completed(futures):
             yield future.result()
             future.release()
     finally:
-        cluster = client.cluster if hasattr(client, "cluster") else None
         client.close()
-        if cluster is not None:
-            cluster.close()
+        if own_cluster is not None:
+            own_cluster.close()
 
 
 # ---------------------------------------------------------------------------
@@ -675,24 +691,24 @@ def run(
         reason = backends.why_unavailable(settings.backend)
         if reason:
             raise ValueError(f"backend {settings.backend!r} is not usable here: {reason}")
-    elif not isinstance(dask, str) or not dask:
-        raise ValueError(f"dask must be a scheduler address or local:N; got {dask!r}")
+    else:
+        _local_workers(dask)
+        _import_distributed()
     out = Path(out)
     stored = _check_out(out, resume, settings)
+    results = out / RESULTS_FILE
+    done_rows = read_results(results, repair=True) if results.exists() else []
+    done = {_row_key(row) for row in done_rows}
     if chunk_size is None:
         # Workers of a cluster may be other machines: their free memory is not known here.
         free = backends.free_memory(settings.backend) if dask is None else None
         chunk_size = stored.get("chunk_size") or default_chunk_size(networks, settings, free)
     chunks = make_chunks(networks, chunk_size)
     out.mkdir(parents=True, exist_ok=True)
-    results = out / RESULTS_FILE
     (out / SETTINGS_FILE).write_text(
         json.dumps({**asdict(settings), "chunk_size": chunk_size}, indent=2) + "\n",
         encoding="utf-8",
     )
-
-    done_rows = read_results(results, repair=True) if results.exists() else []
-    done = {_row_key(row) for row in done_rows}
     if not results.exists() or results.stat().st_size == 0:
         _durable_append(results, _rows_text([], header=True))
 
@@ -727,7 +743,7 @@ def run(
     heatmap = out / HEATMAP_FILE
     sweep_heatmap(all_rows, heatmap)
     summary = out / SUMMARY_FILE
-    rate = bar.rate(start + seconds) if seconds > 0 else 0.0
+    rate = bar.network_epochs / seconds if seconds > 0 else 0.0
     summary.write_text(
         _summary(
             checked_grid, settings, all_rows, chunk_size, len(chunks), trained, seconds, rate, dask
