@@ -13,7 +13,10 @@ from .conftest import host, on
 def test_two_spirals_small_tanh_network_learns(backend):
     X, y = sm.data.spirals(600, arms=2, noise=0.03, seed=0)
     Xb, yb = on(backend, X), on(backend, y)
-    clf = sm.MLPClassifier(hidden_layers=(16, 16), learning_rate=0.02, epochs=400, seed=0)
+    # tol=None: all 400 epochs run (stopping on a plateau is tested in test_convergence.py).
+    clf = sm.MLPClassifier(
+        hidden_layers=(16, 16), learning_rate=0.02, epochs=400, seed=0, tol=None
+    )
     clf.fit(Xb, yb)
     assert clf.score(Xb, yb) >= 0.99
     assert len(clf.loss_history_) == 400 and clf.loss_history_[-1] < 0.1
@@ -142,6 +145,9 @@ def test_training_trajectory_matches_scikit_learn(kind):
         l2=l2,
         record_every=epochs,
         seed=0,
+        # The reference's stopping rule, so that neither run stops before `epochs`.
+        tol=0.0,
+        n_iter_no_change=10**9,
     )
     if kind == "classifier":
         y = labels
@@ -151,6 +157,7 @@ def test_training_trajectory_matches_scikit_learn(kind):
         y = X[:, 0] * X[:, 1] + np.sin(3 * X[:, 0])
         ours = sm.MLPRegressor(**kwargs).fit(X, y)
     reference = _sklearn_full_batch_sgd(kind, X, y, ours, epochs, lr, l2)
+    assert ours.n_iter_ == epochs == len(reference.loss_curve_) - 1
     for (W, b), rW, rb in zip(ours.params_, reference.coefs_, reference.intercepts_, strict=True):
         np.testing.assert_allclose(W, rW, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(b, rb, rtol=1e-9, atol=1e-12)
@@ -214,7 +221,8 @@ def test_progress_bar_reports_epochs(capsys):
 def test_divergence_raises_and_keeps_last_finite_parameters():
     X, y = sm.data.noisy_line(50, seed=0, dtype="float64")
     X = X * 1000  # unscaled features and a large step: gradient descent blows up
-    model = sm.LinearRegression(solver="gd", learning_rate=1.0, epochs=1000)
+    # tol=None: the rising loss would otherwise end training (no improvement) before overflow.
+    model = sm.LinearRegression(solver="gd", learning_rate=1.0, epochs=1000, tol=None)
     with pytest.raises(sm.DivergenceError, match="diverged at epoch") as info:
         model.fit(X, y)
     assert info.value.epoch == len(model.loss_history_) + 1

@@ -24,6 +24,7 @@ from .._validation import (
     decode_labels,
     encode_labels,
     feature_names,
+    label_classes,
     label_indices,
     one_hot,
     to_float,
@@ -106,7 +107,7 @@ class NetworkModel(BaseEstimator):
         if continuing:
             X = self._check_continuation(xp, X)
         Y, loss_name, target_attrs = self._encode_fit_targets(
-            xp, X, y, **self._classes_for(xp, continuing, one_epoch, classes)
+            xp, X, y, **self._classes_for(xp, y, continuing, one_epoch, classes)
         )
         sizes = [X.shape[1], *self._hidden_sizes(), Y.shape[1]]
         if continuing:
@@ -169,9 +170,9 @@ class NetworkModel(BaseEstimator):
         """X for continuing a fitted model: same features, same library, the model's dtype."""
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}; continuing training (warm_start, partial_fit) needs "
-                "the same features"
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input; continuing training (warm_start, "
+                "partial_fit) needs the same features"
             )
         W0 = self.params_[0][0]
         check_same_namespace(X, W0, method=f"{type(self).__name__}.fit()")
@@ -186,7 +187,7 @@ class NetworkModel(BaseEstimator):
             )
 
     def _classes_for(
-        self, xp: Any, continuing: bool, one_epoch: bool, classes: Any
+        self, xp: Any, y: Any, continuing: bool, one_epoch: bool, classes: Any
     ) -> dict[str, Any]:
         """The fixed label set to encode y against, as keyword arguments (regressors: none)."""
         if self._estimator_type != "classifier":
@@ -199,7 +200,11 @@ class NetworkModel(BaseEstimator):
                     f"{type(self).__name__}.partial_fit needs classes=... (every class label "
                     "that will ever appear) on its first call"
                 )
-            return {} if classes is None else {"classes": classes}
+            if classes is None:
+                return {}
+            if not backends.is_array(classes):
+                classes = backends.asarray(list(classes), like=y)
+            return {"classes": label_classes(xp, classes)}  # sorted, distinct
         known = backends.to_numpy(self.classes_).tolist()
         given = None
         if classes is not None:
