@@ -12,6 +12,16 @@ from .exceptions import NotFittedError
 class BaseEstimator:
     """scikit-learn style: hyper-parameters are ``__init__`` keywords, stored unchanged."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # inspect.signature(cls) reads a custom __new__(*args, **kwargs) before __init__;
+        # tools that build estimators from the signature need the hyper-parameters.
+        init = inspect.signature(cls.__init__)
+        cls.__signature__ = init.replace(
+            parameters=list(init.parameters.values())[1:],
+            return_annotation=inspect.Signature.empty,
+        )
+
     @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
