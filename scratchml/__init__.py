@@ -4,7 +4,8 @@ The same readable matrix math trains on NumPy, CuPy, PyTorch and array-api-stric
 arrays: the namespace follows the data.
 """
 
-from . import backends, data
+from . import backends, data, ensemble
+from .ensemble import StackedMLPClassifier, StackedMLPRegressor
 from .exceptions import DivergenceError, NotFittedError
 from .io import load, save
 from .linear import LinearRegression, LogisticRegression
@@ -19,9 +20,12 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "NotFittedError",
+    "StackedMLPClassifier",
+    "StackedMLPRegressor",
     "__version__",
     "backends",
     "data",
+    "ensemble",
     "load",
     "save",
 ]

@@ -334,7 +334,8 @@ def gradient_descent(
         # last finite parameters (those its last finite epoch started from).
         alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
         kept = params
-    previous_start = params  # the parameters the last finished epoch started from
+    # The parameters and optimizer state the last finished epoch started from.
+    previous_start, previous_state = params, state
 
     epoch = 0
     while epoch < epochs:
@@ -345,12 +346,12 @@ def gradient_descent(
             length = min(length, monitor.epochs_before_stop_possible())
             if validation is not None:
                 length = min(length, 16)
-        chunk_start = (epoch, params, state, runner.save_rng(), previous_start)
+        chunk_start = (epoch, params, state, runner.save_rng(), previous_start, previous_state)
         tick = time.perf_counter()
         losses, scores, candidates = [], [], []
         for _ in range(length):
             epoch += 1
-            epoch_start = params
+            epoch_start, epoch_start_state = params, state
             params, state, loss = runner.run(params, state)
             if stack:
                 finite = alive & xp.isfinite(loss)
@@ -359,7 +360,7 @@ def gradient_descent(
                 loss = xp.where(alive, loss, xp.full_like(loss, math.nan))
                 alive = finite
             else:
-                previous_start = epoch_start
+                previous_start, previous_state = epoch_start, epoch_start_state
             losses.append(loss)
             if validation is not None:
                 scores.append(xp.astype(validation(params), loss.dtype))
@@ -417,9 +418,9 @@ def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Params,
     optimizer state and random state) gives the parameters the loop passed through
     without holding on to every epoch's copy. ``n_epochs = -1`` is the epoch before.
     """
-    _, params, state, rng_state, previous_start = chunk_start
+    _, params, state, rng_state, previous_start, previous_state = chunk_start
     if n_epochs < 0:
-        return previous_start, state
+        return previous_start, previous_state
     runner.restore_rng(rng_state)
     for _ in range(n_epochs):
         params, state, _ = runner.run(params, state)

@@ -60,10 +60,15 @@ def test_per_network_data_equals_separate_fits():
     X = np.stack([X for X, _ in data])
     y = np.stack([y for _, y in data])
     settings = dict(hidden_layers=(4,), epochs=10, batch_size=16, learning_rate=0.05)
-    stack = StackedMLPClassifier(n_models=3, seed=0, **settings).fit(X, y)
+    stack = StackedMLPClassifier(n_models=3, seed=0, record_every=4, **settings).fit(X, y)
     for i in range(3):
-        alone = sm.MLPClassifier(seed=i, **settings).fit(X[i], y[i])
+        alone = sm.MLPClassifier(seed=i, record_every=4, **settings).fit(X[i], y[i])
         _assert_same_network(stack.model(i), alone)
+        snapshots = stack.model(i).history_
+        assert [s.epoch for s in snapshots] == [s.epoch for s in alone.history_] == [0, 4, 8, 10]
+        for mine, theirs in zip(snapshots, alone.history_, strict=True):
+            for (W, _), (W1, _) in zip(mine.params, theirs.params, strict=True):
+                np.testing.assert_allclose(W, W1, rtol=1e-10, atol=1e-13)
     assert stack.predict(X).shape == (3, 40)
     np.testing.assert_allclose(
         stack.score(X, y), [stack.model(i).score(X[i], y[i]) for i in range(3)], rtol=1e-12

@@ -411,6 +411,15 @@ def _same(a, b):
     for (W, bias), (W2, bias2) in zip(a.params, b.params, strict=True):
         np.testing.assert_array_equal(W, W2)
         np.testing.assert_array_equal(bias, bias2)
+    # The optimizer state belongs to the parameters returned: a run continues from both.
+    for state, state2 in zip(_leaves(a.state), _leaves(b.state), strict=True):
+        np.testing.assert_array_equal(state, state2)
+
+
+def _leaves(tree):
+    if isinstance(tree, list | tuple):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [] if tree is None else [tree]
 
 
 def _spirals():
@@ -457,8 +466,9 @@ def test_chunked_stopping_equals_per_epoch(batch_size, stopping):
         _same(runs[0], run)
 
 
+@pytest.mark.parametrize("optimizer", [optimizers.SGD(3.0), optimizers.Momentum(3.0)])
 @pytest.mark.parametrize("batch_size", [None, 16])
-def test_chunked_divergence_equals_per_epoch(batch_size):
+def test_chunked_divergence_equals_per_epoch(batch_size, optimizer):
     """A single network diverging inside a chunk keeps the same parameters and epoch."""
     X, Y = _spirals()
     X, Y = X * 30, Y * 1000
@@ -466,7 +476,7 @@ def test_chunked_divergence_equals_per_epoch(batch_size):
         _train(
             chunk,
             "squared_error",
-            optimizers.SGD(3.0),
+            optimizer,
             300,
             X,
             Y,
