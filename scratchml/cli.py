@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchml", description="Machine learning from scratch on the Array API standard."
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"scratchml {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="run a demo of the original collection and write its pictures"
