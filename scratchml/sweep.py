@@ -490,16 +490,21 @@ def read_results(path: str | Path, repair: bool = False) -> list[dict[str, str]]
     ]
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text``: a crash leaves the old file or the new one, never half."""
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
+
+
 def _write_sorted(path: Path, rows: list[dict[str, str]], order: Sequence[tuple[str, ...]]) -> None:
     """Rewrite results.csv in grid order (rows of other grids last), atomically."""
     rank = {key: i for i, key in enumerate(order)}
     rows = sorted(rows, key=lambda row: rank.get(_row_key(row), len(rank)))
-    partial = path.with_name(path.name + ".sorting")
-    with open(partial, "w", encoding="utf-8", newline="") as file:
-        file.write(_rows_text(rows, header=True))
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
+    _write_atomically(path, _rows_text(rows, header=True))
 
 
 # ---------------------------------------------------------------------------
@@ -705,9 +710,9 @@ def run(
         chunk_size = stored.get("chunk_size") or default_chunk_size(networks, settings, free)
     chunks = make_chunks(networks, chunk_size)
     out.mkdir(parents=True, exist_ok=True)
-    (out / SETTINGS_FILE).write_text(
+    _write_atomically(
+        out / SETTINGS_FILE,
         json.dumps({**asdict(settings), "chunk_size": chunk_size}, indent=2) + "\n",
-        encoding="utf-8",
     )
     if not results.exists() or results.stat().st_size == 0:
         _durable_append(results, _rows_text([], header=True))
@@ -895,25 +900,43 @@ def add_command(commands: Any) -> None:
         "List flags take several values; flags override --config.",
     )
     add = sweep.add_argument
-    add("--config", help="a TOML file of grid keys and settings (flags override it)")
-    add("--arms", type=int, nargs="+", help="number of spiral arms (classes)")
-    add("--turns", type=float, nargs="+", help="turns of each spiral arm")
-    add("--noise", type=float, nargs="+", help="standard deviation of the point noise")
-    add("--n-samples", type=int, nargs="+", dest="n_samples", help="training points")
-    add("--depth", type=int, nargs="+", help="hidden layers")
-    add("--width", type=int, nargs="+", help="units per hidden layer")
-    add("--activation", nargs="+", help="hidden activations")
-    add("--optimizer", nargs="+", help="sgd, momentum or adam")
-    add("--learning-rate", type=float, nargs="+", dest="learning_rate")
-    add("--l2", type=float, nargs="+", help="L2 penalties")
-    add("--seeds", type=int, help="N: network seeds 0 … N−1")
-    add("--epochs", type=int, help=f"epochs per network (default {DEFAULT_EPOCHS})")
-    add("--batch-size", type=int, dest="batch_size", help="mini-batch size (default: full batch)")
+    add(
+        "--config", metavar="FILE", help="a TOML file of grid keys and settings (flags override it)"
+    )
+    add("--arms", type=int, nargs="+", metavar="N", help="number of spiral arms (classes)")
+    add("--turns", type=float, nargs="+", metavar="T", help="turns of each spiral arm")
+    add(
+        "--noise", type=float, nargs="+", metavar="SD", help="standard deviation of the point noise"
+    )
+    add("--n-samples", type=int, nargs="+", dest="n_samples", metavar="N", help="training points")
+    add("--depth", type=int, nargs="+", metavar="N", help="hidden layers")
+    add("--width", type=int, nargs="+", metavar="N", help="units per hidden layer")
+    add("--activation", nargs="+", metavar="NAME", help="relu, leaky_relu, sigmoid, tanh, identity")
+    add("--optimizer", nargs="+", metavar="NAME", help="sgd, momentum or adam")
+    add("--learning-rate", type=float, nargs="+", dest="learning_rate", metavar="RATE")
+    add("--l2", type=float, nargs="+", metavar="PENALTY", help="L2 penalties")
+    add("--seeds", type=int, metavar="N", help="N: network seeds 0 … N−1")
+    add("--epochs", type=int, metavar="N", help=f"epochs per network (default {DEFAULT_EPOCHS})")
+    add(
+        "--batch-size",
+        type=int,
+        dest="batch_size",
+        metavar="N",
+        help="mini-batch size (default: full batch)",
+    )
     add("--backend", choices=backends.BACKENDS, help="array library (default numpy)")
-    add("--out", help="folder for results.csv, heatmap.png, summary.md (default sweeps/latest)")
+    add(
+        "--out",
+        metavar="DIR",
+        help="folder for results.csv, heatmap.png, summary.md (default sweeps/latest)",
+    )
     add("--resume", action="store_true", help="continue the sweep in --out")
-    add("--chunk-size", type=int, dest="chunk_size", help="most networks per stack")
-    add("--dask", help="ADDRESS of a dask.distributed scheduler, or local:N worker processes")
+    add("--chunk-size", type=int, dest="chunk_size", metavar="N", help="most networks per stack")
+    add(
+        "--dask",
+        metavar="ADDRESS|local:N",
+        help="ADDRESS of a dask.distributed scheduler, or local:N worker processes",
+    )
 
 
 def command(args: Any) -> int:
