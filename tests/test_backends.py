@@ -1,3 +1,7 @@
+import sys
+import types
+import warnings
+
 import numpy as np
 import pytest
 
@@ -93,3 +97,112 @@ def test_random_draws_identical_on_every_backend(backend):
 def test_rng_rejects_bad_seed():
     with pytest.raises(TypeError, match="seed"):
         backends.rng("zero")
+
+
+# ---------------------------------------------------------------------------
+# Why CuPy is unusable: one line that says what to do
+
+
+def _cupy_reason(monkeypatch, fake_cupy):
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    backends._cupy_usable.cache_clear()
+    try:
+        return backends.why_unavailable("cupy")
+    finally:
+        monkeypatch.undo()
+        backends._cupy_usable.cache_clear()
+
+
+def _fake_cupy(get_device_count):
+    runtime = types.SimpleNamespace(getDeviceCount=get_device_count)
+    return types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime))
+
+
+def _raises(message):
+    def call():
+        raise RuntimeError(message)
+
+    return call
+
+
+def test_cupy_not_installed_names_the_extras(monkeypatch):
+    reason = _cupy_reason(monkeypatch, None)  # sys.modules entry None: import fails
+    assert "scratchml[cuda12]" in reason and "scratchml[cuda13]" in reason
+    assert "\n" not in reason
+
+
+@pytest.mark.parametrize(
+    ("fake", "expected"),
+    [
+        (_fake_cupy(lambda: 0), "no CUDA GPU"),
+        (
+            _fake_cupy(_raises("cudaErrorNoDevice: no CUDA-capable device is detected")),
+            "no CUDA GPU",
+        ),
+        (
+            _fake_cupy(
+                _raises(
+                    "cudaErrorInsufficientDriver: CUDA driver version is insufficient\nmore detail"
+                )
+            ),
+            "NVIDIA driver is missing or too old",
+        ),
+        (_fake_cupy(_raises("something else\nentirely")), "cannot reach a GPU"),
+    ],
+    ids=["zero-devices", "no-device", "driver", "other"],
+)
+def test_cupy_without_a_gpu_says_why_in_one_line(monkeypatch, fake, expected):
+    reason = _cupy_reason(monkeypatch, fake)
+    assert expected in reason
+    assert "\n" not in reason
+
+
+def test_cli_backends_one_line_each(capsys):
+    from scratchml.cli import main
+
+    assert main(["backends"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(backends.BACKENDS)
+    for line, name in zip(lines, backends.BACKENDS, strict=True):
+        reason = backends.why_unavailable(name)
+        assert line.endswith(reason or "usable")
+
+
+def test_cli_version(capsys):
+    import scratchml
+    from scratchml.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"scratchml {scratchml.__version__}"
+
+
+def test_cli_demo_on_missing_cupy_names_the_extra(monkeypatch, capsys):
+    from scratchml.cli import main
+
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    backends._cupy_usable.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["demo", "two_spirals", "--backend", "cupy", "--small"])
+    finally:
+        monkeypatch.undo()
+        backends._cupy_usable.cache_clear()
+    assert exit_info.value.code == 2
+    assert "scratchml[cuda12]" in capsys.readouterr().err
+
+
+def test_quiet_float_warnings_is_scoped():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with backends.quiet_float_warnings():
+            assert np.isinf(np.exp(np.array([1000.0]))[0])
+        with pytest.raises(RuntimeWarning):
+            np.exp(np.array([1000.0]))
+
+
+def test_widest_float_is_float64_on_cpu(backend):
+    xp = backends.get(backend)
+    x = on(backend, [1.0], dtype="float32")
+    assert backends.widest_float(xp, backends.device(x)) == xp.float64
