@@ -119,8 +119,8 @@ def _cupy_usable() -> tuple[bool, str]:
             return False, "CuPy is installed but this machine has no CUDA GPU"
         if "InsufficientDriver" in text or "libcuda" in text or "driver" in text.lower():
             return False, (
-                "CuPy is installed but the NVIDIA driver is missing or too old for its CUDA "
-                f"({_first_line(exc)}); update the driver or install the other cuda extra"
+                "CuPy is installed but found no usable NVIDIA driver (no GPU here, or a driver "
+                f"too old for this CuPy's CUDA: {_first_line(exc)})"
             )
         return False, f"CuPy cannot reach a GPU ({_first_line(exc)})"
     if n_devices < 1:

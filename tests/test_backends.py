@@ -145,7 +145,7 @@ def test_cupy_not_installed_names_the_extras(monkeypatch):
                     "cudaErrorInsufficientDriver: CUDA driver version is insufficient\nmore detail"
                 )
             ),
-            "NVIDIA driver is missing or too old",
+            "no usable NVIDIA driver",
         ),
         (_fake_cupy(_raises("something else\nentirely")), "cannot reach a GPU"),
     ],
