@@ -119,7 +119,8 @@ def test_chunks_hold_one_data_set_and_architecture_and_cover_the_grid(chunk_size
     for chunk in chunks:
         assert 1 <= len(chunk.networks) <= chunk_size
         assert len({sweep._stack_key(n) for n in chunk.networks}) == 1
-    # Each group of 12 (2 learning rates × 3 seeds × 2 arms... per stack key: 6) is cut evenly.
+    # 8 stack keys (2 arms × 2 depths × 2 widths), each a group of 2 learning rates × 3 seeds,
+    # cut into ⌈6 / chunk_size⌉ nearly equal chunks.
     group = 2 * 3
     pieces = -(-group // chunk_size)
     assert len(chunks) == 8 * pieces
@@ -282,6 +283,15 @@ def test_the_dask_path_gives_the_same_rows_as_the_in_process_path(clean_run, tmp
     result = sweep.run(TINY, tmp_path, epochs=30, chunk_size=3, dask="local:2", progress=False)
     assert result.n_trained == 24
     assert rows_without_seconds(result.results) == rows_without_seconds(clean_run.results)
+
+
+def test_dask_problems_are_reported_before_anything_is_written(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="local:N"):
+        sweep.run(TINY, tmp_path / "a", epochs=2, dask="local:0", progress=False)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"scratchml\[distributed\]"):
+        sweep.run(TINY, tmp_path / "b", epochs=2, dask="local:2", progress=False)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 # --- pictures and the command line -------------------------------------------------------------
