@@ -285,6 +285,19 @@ def test_the_dask_path_gives_the_same_rows_as_the_in_process_path(clean_run, tmp
     assert rows_without_seconds(result.results) == rows_without_seconds(clean_run.results)
 
 
+def test_a_running_scheduler_gets_the_chunks_and_is_left_running(clean_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        result = sweep.run(TINY, tmp_path, epochs=30, chunk_size=3, dask=address, progress=False)
+        assert rows_without_seconds(result.results) == rows_without_seconds(clean_run.results)
+        assert f"Dask ({address})" in result.summary.read_text()
+        with distributed.Client(address) as client:  # the sweep did not close the cluster
+            assert len(client.scheduler_info()["workers"]) == 2
+
+
 def test_dask_problems_are_reported_before_anything_is_written(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="local:N"):
         sweep.run(TINY, tmp_path / "a", epochs=2, dask="local:0", progress=False)
