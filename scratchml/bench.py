@@ -173,7 +173,7 @@ def environment_info() -> dict[str, Any]:
     if "torch" in versions:
         import torch
 
-        versions["torch"] += f" (CUDA {torch.version.cuda}, {torch.get_num_threads()} CPU threads)"
+        versions["torch"] += f" (CUDA {torch.version.cuda}, CPU threads: {torch.get_num_threads()})"
     blas = []
     if importlib.util.find_spec("threadpoolctl") is not None:
         import numpy  # noqa: F401  (loads the BLAS threadpoolctl should see)
@@ -183,7 +183,7 @@ def environment_info() -> dict[str, Any]:
             if pool.get("user_api") == "blas":
                 blas.append(
                     f"{pool.get('internal_api')} {pool.get('version')} "
-                    f"({pool.get('num_threads')} threads)"
+                    f"(threads: {pool.get('num_threads')})"
                 )
     return {
         "scratchml_env": {
@@ -399,7 +399,8 @@ def render_report(data: dict[str, Any]) -> str:
         f"- **Run**: {data.get('datetime', '?')[:19].replace('T', ' ')} UTC, "
         f"`{info.get('command', 'scratchml bench')}`, {len(table)} timed cases in "
         f"{info.get('seconds', 0):.0f} s; scratchml backends: "
-        f"{', '.join(info.get('backends', [])) or '?'}.",
+        f"{', '.join(info.get('backends', [])) or '?'}; CPU threads per library: "
+        f"{info.get('threads') or 'the libraries’ defaults'}.",
     ]
     if info.get("note"):
         lines.append(f"- **Note**: {info['note']}")
@@ -407,14 +408,17 @@ def render_report(data: dict[str, Any]) -> str:
         "",
         "How to read it. Every implementation does the same work on the same data, widths and",
         "dtype: full-batch SGD epochs (forward, backward, update; tanh hidden layers, softmax",
-        "cross-entropy, no momentum, no L2). A timed call builds the network and trains it for",
-        "a fixed number of epochs; the table divides the call by its epochs (set-up included,",
-        "equally for everyone), after one untimed warm-up call (which also compiles JAX's step).",
+        "cross-entropy, no momentum, no L2). Each builds its network and trains one epoch,",
+        "untimed; a timed call then trains a fixed number of epochs more (a warm-started `fit`",
+        "for scratchml and scikit-learn, input checks included; a loop of steps for PyTorch and",
+        "JAX), and the table divides it by its epochs. One untimed warm-up call comes first (it",
+        "compiles JAX's step).",
         "*median* and *IQR* are over the timed calls. *÷ PyTorch* is the row's median over",
-        "PyTorch eager's (`torch.optim.SGD`) on the same device, *÷ scikit-learn* over",
+        "PyTorch eager's (`torch.optim.SGD`) on the same device; *÷ scikit-learn* over",
         '`MLPClassifier(solver="sgd", batch_size=n, momentum=0, shuffle=False)`\'s',
-        "`fit(max_iter=epochs)`: below 1 the row is faster. *% GEMM ceiling* is the time of",
-        "the epoch's matrix products alone (per layer A @ W, Aᵀ @ dZ, dZ @ Wᵀ: 6·n·Σ n_in·n_out",
+        "warm-started `fit(max_iter=epochs)`; *÷ JAX* over a `jax.jit`-compiled step (value_and_grad and the",
+        "SGD update) on the same device. Below 1 the row is faster. *% GEMM ceiling* is the time",
+        "of the epoch's matrix products alone (per layer A @ W, Aᵀ @ dZ, dZ @ Wᵀ: 6·n·Σ n_in·n_out",
         "flops), on the row's own library and device, in this run, over the row's time.",
         "GPU work is waited for before the clock is read. The machine may be shared with other",
         "work while it runs: the medians and their ratios are what to read.",
@@ -733,10 +737,14 @@ def run(
     quick: bool = False,
     out: Path | None = None,
     note: str | None = None,
+    threads: int | None = None,
     pytest_args: Sequence[str] = (),
     stream: TextIO | None = None,
 ) -> int:
     """Run the suites, then write results.json, report.md and the charts into ``out``.
+
+    ``threads`` caps the CPU threads of every library (OpenMP, BLAS, XLA); None leaves
+    each library its default (one per core), except in a quick run, which uses one.
 
     Returns the exit code: 0 when every case ran or skipped, 1 when some failed (the
     report then holds the cases that ran).
@@ -763,13 +771,16 @@ def run(
     json_path = out / RESULTS_JSON
     env = dict(os.environ, **{QUICK_ENV: "1" if quick else "", BACKENDS_ENV: ",".join(names)})
     env["MPLBACKEND"] = "Agg"
-    if quick:
+    if quick and threads is None:
         # A quick run checks that everything runs; one thread per library keeps it quick
         # (and sane) on a machine whose cores are busy with other work.
-        env.update({name: "1" for name in _THREAD_VARIABLES})
-        env["XLA_FLAGS"] = (
-            env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-        ).strip()
+        threads = 1
+    if threads is not None:
+        env.update({name: str(threads) for name in _THREAD_VARIABLES})
+        if threads == 1:
+            env["XLA_FLAGS"] = (
+                env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+            ).strip()
     command = [
         sys.executable, "-m", "pytest", str(BENCHMARKS_DIR), "-q", "-p", "no:cacheprovider",
         "-o", "addopts=", "--benchmark-quiet", "--benchmark-json", str(json_path), *pytest_args,
@@ -802,12 +813,14 @@ def run(
     shown = ["scratchml bench"]
     shown += [f"--backend {name}" for name in backend_names or []]
     shown += ["--quick"] if quick else []
+    shown += [f"--threads {threads}"] if threads is not None and not quick else []
     data["scratchml_bench"] = {
         "name": out.name,
         "quick": quick,
         "backends": names,
         "command": " ".join(shown),
         "seconds": seconds,
+        "threads": threads,
         "note": note,
     }
     json_path.write_text(json.dumps(data, indent=1) + "\n")
@@ -842,6 +855,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder for results.json, report.md and the charts "
         "(default: benchmarks/results/<cpu|gpu-MODEL>; a temporary folder with --quick)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads per library (default: the libraries' own, one per core; 1 with --quick)",
+    )
     parser.add_argument("--note", help="a sentence about the machine or run, for the report")
     parser.add_argument(
         "--readme",
@@ -866,7 +884,9 @@ def main(args: argparse.Namespace) -> int:
                 print(f"wrote {path}")
         elif not (args.readme and args.out is None and not args.quick and not args.backend):
             # (`scratchml bench --readme` alone only regenerates the README's table.)
-            code = run(args.backend, quick=args.quick, out=args.out, note=args.note)
+            code = run(
+                args.backend, quick=args.quick, out=args.out, note=args.note, threads=args.threads
+            )
         if args.readme:
             changed = update_readme()
             print(f"README.md benchmark table {'updated' if changed else 'already up to date'}")
