@@ -415,6 +415,11 @@ def _fit_stack(networks: Sequence[Network], settings: Settings) -> tuple[list[di
     return rows, history.shape[0] * len(networks)
 
 
+def _work(chunk: Chunk, settings: Settings) -> float:
+    """Estimated flops to train a chunk (for the ETA)."""
+    return settings.epochs * sum(network_epoch_flops(n) for n in chunk.networks)
+
+
 def _fit_halving(networks: Sequence[Network], settings: Settings) -> tuple[list, int, int]:
     """``_fit_stack``, halving the stack each time the device runs out of memory."""
     try:
@@ -514,7 +519,9 @@ def _write_sorted(path: Path, rows: list[dict[str, str]], order: Sequence[tuple[
 class SweepProgress:
     """Networks done / total, network-epochs per second and ETA, on stderr.
 
-    On a terminal one line is redrawn in place; in logs and pipes a plain line is
+    The ETA extrapolates the time taken per unit of work (flops, estimated from the
+    shapes) done so far to the work left, so that bigger networks later in the grid
+    do not fool it. On a terminal one line is redrawn in place; in logs and pipes a plain line is
     written at most once a second (and at the end).
     """
 
@@ -524,14 +531,17 @@ class SweepProgress:
         self.interactive = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start = time.perf_counter()
         self.network_epochs = 0
-        self.remaining_epochs = 0.0
+        self.work_done = 0.0
+        self.work_left = 0.0
         self.last_line = -math.inf
         self.drawn = 0
 
-    def update(self, networks: int, network_epochs: int, remaining_network_epochs: float) -> None:
+    def update(self, networks: int, network_epochs: int, work: float, work_left: float) -> None:
+        """Count a finished chunk: its networks, network-epochs and work; the work left."""
         self.done += networks
         self.network_epochs += network_epochs
-        self.remaining_epochs = remaining_network_epochs
+        self.work_done += work
+        self.work_left = work_left
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -553,12 +563,11 @@ class SweepProgress:
     def line(self, now: float) -> str:
         width = 24
         filled = int(width * self.done / max(self.total, 1))
-        rate = self.rate(now)
-        eta = self.remaining_epochs / rate if rate > 0 else math.inf
-        eta_text = "?" if not math.isfinite(eta) else _duration(eta)
+        elapsed = now - self.start
+        eta = "?" if self.work_done <= 0 else _duration(elapsed * self.work_left / self.work_done)
         return (
             f"sweep [{'#' * filled}{'-' * (width - filled)}] {self.done}/{self.total} networks  "
-            f"{rate:,.0f} network-epochs/s  ETA {eta_text}  ({_duration(now - self.start)})"
+            f"{self.rate(now):,.0f} network-epochs/s  ETA {eta}  ({_duration(elapsed)})"
         )
 
 
@@ -721,7 +730,7 @@ def run(
         return sum(_row_key(_network_row(n, settings)) not in done for n in chunk.networks)
 
     pending = [chunk for chunk in chunks if missing(chunk)]
-    remaining = {c.index: len(c.networks) * settings.epochs for c in pending}
+    work_left = {chunk.index: _work(chunk, settings) for chunk in pending}
     bar = SweepProgress(len(networks), len(networks) - sum(map(missing, pending)), progress, stream)
     trained = 0
     start = time.perf_counter()
@@ -734,8 +743,8 @@ def run(
             _durable_append(results, _rows_text(new_rows))
         done.update(_row_key(row) for row in new_rows)
         trained += len(result.rows)
-        del remaining[result.index]
-        bar.update(len(new_rows), result.network_epochs, sum(remaining.values()))
+        work = work_left.pop(result.index)
+        bar.update(len(new_rows), result.network_epochs, work, sum(work_left.values()))
     seconds = time.perf_counter() - start
 
     order = [_row_key(_network_row(n, settings)) for n in networks]

@@ -177,14 +177,18 @@ def test_out_of_memory_halves_the_chunk(monkeypatch):
 def test_progress_reports_networks_rate_and_eta_in_plain_lines():
     stream = io.StringIO()  # not a terminal: plain lines, at most one a second, and the last
     bar = sweep.SweepProgress(total=10, done=2, enabled=True, stream=stream)
-    bar.update(4, network_epochs=400, remaining_network_epochs=400)
-    bar.update(4, network_epochs=400, remaining_network_epochs=0)
+    bar.update(4, network_epochs=400, work=1e6, work_left=1e6)
+    bar.update(4, network_epochs=400, work=1e6, work_left=0.0)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2
     assert "6/10 networks" in lines[0] and "network-epochs/s" in lines[0] and "ETA" in lines[0]
     assert "10/10 networks" in lines[1] and "\r" not in stream.getvalue()
+    # 10 s in, with a quarter of the work done: 30 s to go; 800 network-epochs in 10 s.
+    bar.work_left = 3 * bar.work_done
+    assert "ETA 30.0s" in bar.line(bar.start + 10.0)
+    assert "80 network-epochs/s" in bar.line(bar.start + 10.0)
     silent = io.StringIO()
-    sweep.SweepProgress(total=1, done=0, enabled=False, stream=silent).update(1, 10, 0)
+    sweep.SweepProgress(total=1, done=0, enabled=False, stream=silent).update(1, 10, 1e3, 0.0)
     assert silent.getvalue() == ""
 
 
