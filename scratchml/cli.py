@@ -18,6 +18,7 @@ from . import backends
 
 def _parser() -> argparse.ArgumentParser:
     from .demos import DEMOS
+    from .demos._common import DEFAULT_OUT
 
     parser = argparse.ArgumentParser(
         prog="scratchml", description="Machine learning from scratch on the Array API standard."
@@ -34,9 +35,17 @@ def _parser() -> argparse.ArgumentParser:
         "--backend", default="numpy", choices=backends.BACKENDS, help="array library to train on"
     )
     demo.add_argument(
-        "--out", default="demos/results", help="folder for the pictures (default: demos/results)"
+        "--out",
+        default=DEFAULT_OUT,
+        help=f"folder for the pictures (default: ./{DEFAULT_OUT}; the committed pictures "
+        "are remade with --out demos/results)",
     )
-    demo.add_argument("--small", action="store_true", help="a fast, reduced version of each demo")
+    demo.add_argument(
+        "--small",
+        action="store_true",
+        help="a fast version of each demo: fewer points, frames and epochs, smaller but "
+        "trained models",
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed for data and initialisation")
     commands.add_parser("backends", help="list the array backends usable here")
     from .sweep import add_command as add_sweep_command

@@ -16,7 +16,7 @@ from scratchml.demos.spirals import SMALL, fit_candidates
 EXPECTED_GIF_FRAMES = {
     # holds + 3 stages (linear map, shift, tanh) × 2 frames × 3 hidden layers + holds
     "two_spirals.gif": 2 + 3 * 2 * 3 + 2,
-    "three_spirals.gif": 2 + 3 * 2 * 3 + 2,
+    "three_spirals.gif": 2 + 3 * 2 * 4 + 2,  # four hidden layers
     "linear_regression.gif": 12 // 2 + 1,  # snapshots at epochs 0, 2, …, 12
     "unit_norms.gif": 8,
 }
@@ -104,6 +104,41 @@ def test_spiral_candidates_keep_the_lowest_loss_as_a_fitted_classifier(arms, tmp
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
 
 
+@pytest.mark.parametrize("arms", [2, 3])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_small_spiral_demos_are_trained(arms, seed, tmp_path):
+    """The fast version draws a trained network, not a half-trained one."""
+    run = DEMOS["two_spirals" if arms == 2 else "three_spirals"]
+    result = run(out=tmp_path, size="small", seed=seed, progress=False)
+    assert result.metrics["training_accuracy"] >= 0.9
+    config = SMALL[arms]
+    X, y = sm.data.spirals(
+        config.n_samples, arms=arms, turns=config.turns, noise=config.noise, seed=seed
+    )
+    assert result.model.score(X, y) == result.metrics["training_accuracy"]
+
+
+def test_the_kept_candidate_is_the_network_fitted_alone():
+    """Candidate i of the stack is MLPClassifier fitted alone with seed candidates·seed + i."""
+    config, seed = SMALL[2], 1
+    X, y = sm.data.spirals(config.n_samples, arms=2, turns=config.turns, seed=seed)
+    fitted = fit_candidates(X, y, config, seed=seed, progress=False)
+    alone = sm.MLPClassifier(
+        hidden_layers=(2,) * config.depth,
+        activation="tanh",
+        learning_rate=config.learning_rate,
+        l2=config.l2,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        init="orthogonal",
+        seed=config.candidates * seed + fitted.best,
+        tol=None,
+    ).fit(X, y)
+    for (W, b), (aW, ab) in zip(fitted.model.params_, alone.params_, strict=True):
+        np.testing.assert_allclose(W, aW, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(b, ab, rtol=1e-4, atol=1e-5)
+
+
 def test_spiral_candidates_are_independent_networks():
     """Training M networks as one stack gives each what training it alone would."""
     config = SMALL[2]
@@ -165,6 +200,15 @@ def test_python_dash_m_runs_the_cli(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "unit_norms.gif" in done.stdout
+
+
+def test_cli_without_out_writes_to_a_scratch_folder(tmp_path, monkeypatch, capsys):
+    """A quick run never overwrites the committed pictures in demos/results/."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "unit_norms", "--small"]) == 0
+    assert (tmp_path / "scratchml-demos" / "unit_norms.gif").exists()
+    assert not (tmp_path / "demos").exists()
+    assert "scratchml-demos" in capsys.readouterr().out
 
 
 def test_demo_rejects_unknown_size(tmp_path):

@@ -1,9 +1,11 @@
 """The demos of the original collection, rebuilt on this library.
 
-Each demo is a ``run(backend="numpy", out=..., size="default" | "small", seed=0,
-progress=True)`` function that trains on the chosen backend, writes its pictures
-into ``out`` and returns a ``DemoResult`` (files written, metrics, fitted model).
-``size="small"`` is a fast version for the test suite.
+Each demo is a ``run(backend="numpy", out="scratchml-demos", size="default" | "small",
+seed=0, progress=True)`` function that trains on the chosen backend, writes its
+pictures into ``out`` and returns a ``DemoResult`` (files written, metrics, fitted
+model). ``size="small"`` is a fast version (fewer points, frames and epochs; a smaller
+model that is still trained); the README's pictures are the default size, written
+with ``out="demos/results"``.
 """
 
 from ._common import DemoResult

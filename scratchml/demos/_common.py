@@ -10,6 +10,10 @@ from .._validation import check_choice
 
 SIZES = ("default", "small")
 
+# Where pictures go unless told otherwise: a scratch folder in the working directory,
+# so a quick run never overwrites the committed pictures in demos/results/.
+DEFAULT_OUT = "scratchml-demos"
+
 
 @dataclass
 class DemoResult:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from .. import data, viz
 from ..linear import LinearRegression
-from ._common import DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, prepare
 
 
 def run(
     backend: str = "numpy",
-    out: str | Path = "demos/results",
+    out: str | Path = DEFAULT_OUT,
     size: str = "default",
     seed: int = 0,
     progress: bool = True,

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from .. import data, viz
 from ..nn import MLPClassifier
-from ._common import DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, prepare
 
 HIDDEN = (10, 20, 50, 50, 20, 10)
 
 
 def run(
     backend: str = "numpy",
-    out: str | Path = "demos/results",
+    out: str | Path = DEFAULT_OUT,
     size: str = "default",
     seed: int = 0,
     progress: bool = True,

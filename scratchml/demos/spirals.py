@@ -27,14 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import backends, data, viz
-from .._training import Progress
-from .._validation import check_X_y
+from .. import data, viz
+from ..ensemble import StackedMLPClassifier
 from ..exceptions import DivergenceError
-from ..nn import MLPClassifier, layers
-from ..nn.init import init_params
-from ..nn.optimizers import get_optimizer
-from ._common import DemoResult, prepare
+from ..nn import MLPClassifier
+from ._common import DEFAULT_OUT, DemoResult, prepare
 
 
 @dataclass(frozen=True)
@@ -74,21 +71,35 @@ CONFIGS = {
         candidates=8,
     ),
 }
-# The test suite's version: a few seconds, same code paths.
+# The fast version (``--small``, and the test suite's): fewer points, frames and epochs,
+# shallower networks and arms of half a turn, which a shallow 2-wide network separates
+# within a few hundred mini-batch steps (a full turn needs the deep network and
+# thousands of epochs; a short run of that is an untrained picture).
 SMALL = {
-    arms: SpiralConfig(
-        turns=config.turns,
+    2: SpiralConfig(
+        turns=0.5,
         depth=3,
-        learning_rate=0.01,
-        l2=config.l2,
-        epochs=20,
+        learning_rate=0.03,
+        l2=1e-4,
+        epochs=150,
         batch_size=50,
-        candidates=2,
+        candidates=4,
         n_samples=150,
         frames_per_step=2,
         hold_frames=2,
-    )
-    for arms, config in CONFIGS.items()
+    ),
+    3: SpiralConfig(
+        turns=0.5,
+        depth=4,
+        learning_rate=0.02,
+        l2=1e-4,
+        epochs=200,
+        batch_size=50,
+        candidates=4,
+        n_samples=200,
+        frames_per_step=2,
+        hold_frames=2,
+    ),
 }
 
 
@@ -106,14 +117,16 @@ class Candidates:
 def fit_candidates(X: Any, y: Any, config: SpiralConfig, seed: int, progress: bool) -> Candidates:
     """Train ``config.candidates`` 2-wide tanh classifiers at once and keep the best.
 
-    All candidates see the same shuffled mini-batches; each has its own orthogonal
-    initialisation and its own Adam state. The stack's parameters are
-    ``W: (candidates, n_in, n_out)``, its losses ``(candidates,)``: the same layer math
-    and optimizer as ``MLPClassifier.fit``, with a leading model axis. The kept
-    candidate becomes a fitted ``MLPClassifier`` (its ``loss_history_`` included), so
-    it predicts, scores, saves and draws like any other.
+    The candidates are one ``StackedMLPClassifier``: parameters ``W: (candidates, n_in,
+    n_out)``, the same layer math, optimizer and training loop as ``MLPClassifier.fit``
+    with a leading model axis. Candidate i has its own seed (``candidates · seed + i``),
+    so its own orthogonal initialisation and its own mini-batch order, exactly as if
+    fitted alone. The kept candidate, the one with the lowest final training objective,
+    is a fitted ``MLPClassifier`` (its ``loss_history_`` included): it predicts, scores,
+    saves and draws like any other.
     """
-    model = MLPClassifier(
+    stack = StackedMLPClassifier(
+        n_models=config.candidates,
         hidden_layers=(2,) * config.depth,
         activation="tanh",
         optimizer="adam",
@@ -122,76 +135,24 @@ def fit_candidates(X: Any, y: Any, config: SpiralConfig, seed: int, progress: bo
         epochs=config.epochs,
         batch_size=config.batch_size,
         init="orthogonal",
-        seed=seed,
-    )
-    model._validate_hyperparameters()
-    xp, X, y = check_X_y(X, y)
-    Y, loss_name, target_attrs = model._encode_fit_targets(xp, X, y)
-    activations = model._hidden_activations()
-    sizes = [X.shape[1], *model._hidden_sizes(), Y.shape[1]]
-    generator = backends.rng(seed)
-    params = init_params(
-        sizes,
-        [*activations, "identity"],
-        "orthogonal",
-        generator,
-        like=X,
-        n_models=config.candidates,
-    )
-    optimizer = get_optimizer("adam", config.learning_rate)
-    state = optimizer.init(xp, params)
-    n_samples = X.shape[0]
-    bar = Progress(config.epochs, f"{config.candidates} networks at once", progress)
-    epoch_losses = []
-    for epoch in range(1, config.epochs + 1):
-        order = backends.permutation(generator, n_samples, like=X)
-        X_shuffled, Y_shuffled = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
-        total = 0.0
-        for start in range(0, n_samples, config.batch_size):
-            stop = min(start + config.batch_size, n_samples)
-            X_batch, Y_batch = X_shuffled[start:stop, ...], Y_shuffled[start:stop, ...]
-            batch_loss, grads = layers.loss_and_gradients(
-                xp, params, X_batch, Y_batch, activations, loss_name, config.l2
-            )  # batch_loss: (candidates,)
-            total = total + batch_loss * (stop - start)
-            params, state = optimizer.step(xp, params, grads, state)
-        epoch_losses.append(total / n_samples)  # (candidates,), stays on the device
-        if progress:
-            bar.update(epoch, float(xp.min(epoch_losses[-1])))
-
-    final_loss = backends.to_numpy(
-        layers.objective(xp, params, X, Y, activations, loss_name, config.l2)
-    )
-    if not np.isfinite(final_loss).any():
+        seed=[config.candidates * seed + i for i in range(config.candidates)],
+        progress=progress,
+    ).fit(X, y)
+    if bool(np.all(stack.diverged_)):
         raise DivergenceError(
             f"every one of the {config.candidates} candidate networks diverged; "
             "lower the learning rate",
             epoch=config.epochs,
             loss=float("nan"),
         )
-    best = int(np.nanargmin(np.where(np.isfinite(final_loss), final_loss, np.nan)))
-    logits, _ = layers.forward(xp, params, X, activations)
-    accuracies = _accuracies(backends.to_numpy(logits), backends.to_numpy(Y))
-    loss_histories = backends.to_numpy(xp.stack(epoch_losses)).astype(np.float64)
-
-    # The kept candidate becomes the estimator's fitted state, exactly as fit() sets it.
-    model.n_features_in_ = X.shape[1]
-    for name, value in target_attrs.items():
-        setattr(model, name, value)
-    model.activations_ = activations
-    model.loss_name_ = loss_name
-    model.params_ = [(W[best, ...], b[best, ...]) for W, b in params]
-    model.loss_history_ = [float(value) for value in loss_histories[:, best]]
-    model.history_ = []
-    model.n_iter_ = config.epochs
-    return Candidates(model, best, loss_histories, final_loss, accuracies)
-
-
-def _accuracies(logits: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Training accuracy of each stacked network: logits (M, n, k), targets (n, k)."""
-    if Y.shape[1] == 1:  # binary: one logit, class 1 where it is positive
-        return ((logits[..., 0] > 0) == (Y[:, 0] > 0.5)).mean(axis=-1)
-    return (logits.argmax(axis=-1) == Y.argmax(axis=-1)).mean(axis=-1)
+    networks = [stack.model(i) for i in range(config.candidates)]
+    final_losses = np.array(
+        [np.nan if stack.diverged_[i] else net.loss(X, y) for i, net in enumerate(networks)]
+    )
+    best = int(np.nanargmin(final_losses))
+    accuracies = np.asarray(stack.score(X, y), dtype=np.float64)
+    loss_histories = np.asarray(stack.loss_history_, dtype=np.float64)
+    return Candidates(networks[best], best, loss_histories, final_losses, accuracies)
 
 
 def _run(
@@ -259,7 +220,7 @@ def _candidate_losses(ax: Any, fitted: Candidates) -> None:
 
 def run_two(
     backend: str = "numpy",
-    out: str | Path = "demos/results",
+    out: str | Path = DEFAULT_OUT,
     size: str = "default",
     seed: int = 0,
     progress: bool = True,
@@ -270,7 +231,7 @@ def run_two(
 
 def run_three(
     backend: str = "numpy",
-    out: str | Path = "demos/results",
+    out: str | Path = DEFAULT_OUT,
     size: str = "default",
     seed: int = 0,
     progress: bool = True,
