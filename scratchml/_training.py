@@ -219,12 +219,11 @@ class _Epochs:
             params, state = step(xp, params, grads, state)
             return params, state, epoch_loss
         n_samples = self.n_samples
+        order = self.orders[self.next_order, ...]
+        self.next_order += 1
         if self.per_network:
-            orders = np.stack([g.permutation(n_samples) for g in self.generators])
-            order = backends.asarray(orders, dtype="int64", like=self.X)
             X_shuffled, Y_shuffled = self._shuffled(self.X, order), self._shuffled(self.Y, order)
         else:
-            order = backends.permutation(self.generators, n_samples, like=self.X)
             X_shuffled = xp.take(self.X, order, axis=-2)
             Y_shuffled = xp.take(self.Y, order, axis=-2)
         epoch_loss = 0.0
@@ -236,6 +235,35 @@ class _Epochs:
             epoch_loss = epoch_loss + batch_loss * (stop - start)
             params, state = step(xp, params, grads, state)
         return params, state, epoch_loss / n_samples
+
+    # Shuffled indices of a chunk held on the device at most (int64: 32 MiB).
+    MAX_PREPARED_INDICES = 2**22
+
+    def max_prepared_epochs(self) -> int:
+        """How many epochs' shuffles ``prepare`` may draw at once."""
+        if self.full_batch:
+            return sys.maxsize
+        per_epoch = self.n_samples * (len(self.generators) if self.per_network else 1)
+        return max(1, self.MAX_PREPARED_INDICES // per_epoch)
+
+    def prepare(self, n_epochs: int) -> None:
+        """Draw the shuffles of the next ``n_epochs`` epochs and move them in one copy.
+
+        A copy from host memory to a GPU waits for the work queued before it, so one
+        copy per epoch would be a host synchronisation per epoch; made at a chunk's
+        start, right after the previous chunk's losses reached the host, it finds the
+        device idle. The draws are those epoch-by-epoch shuffling makes: each
+        generator draws its epochs in order.
+        """
+        if self.full_batch or n_epochs < 1:
+            return
+        n = self.n_samples
+        if self.per_network:
+            draws = [[g.permutation(n) for g in self.generators] for _ in range(n_epochs)]
+        else:
+            draws = [self.generators.permutation(n) for _ in range(n_epochs)]
+        self.orders = backends.asarray(np.asarray(draws), dtype="int64", like=self.X)
+        self.next_order = 0
 
     def save_rng(self) -> Any:
         return None if self.per_network else self.generators.bit_generator.state
@@ -339,7 +367,7 @@ def gradient_descent(
 
     epoch = 0
     while epoch < epochs:
-        length = min(chunk.length, epochs - epoch)
+        length = min(chunk.length, epochs - epoch, runner.max_prepared_epochs())
         if monitor is not None:
             # A stop can only fall on the chunk's last epoch; with validation, every
             # epoch's parameters are held until the chunk's scores reach the host.
@@ -347,6 +375,7 @@ def gradient_descent(
             if validation is not None:
                 length = min(length, 16)
         chunk_start = (epoch, params, state, runner.save_rng(), previous_start, previous_state)
+        runner.prepare(length)
         tick = time.perf_counter()
         losses, scores, candidates = [], [], []
         for _ in range(length):
@@ -422,6 +451,7 @@ def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Params,
     if n_epochs < 0:
         return previous_start, previous_state
     runner.restore_rng(rng_state)
+    runner.prepare(n_epochs)
     for _ in range(n_epochs):
         params, state, _ = runner.run(params, state)
     return params, state

@@ -5,7 +5,9 @@ waits for all queued device work. A CPU machine cannot see those waits, so the t
 here train on a *counting* array library: NumPy arrays behind a thin wrapper that
 counts each conversion to a host value (``__float__``, ``__bool__``, ``__int__``,
 ``__index__``, ``__complex__``, ``__array__``, ``__dlpack__``, ``tolist``, ``item``).
-The wrapper is an Array API namespace of its own (``__array_namespace__``), so
+It also counts copies of host data to the device (``asarray`` of host data): on a
+GPU a copy from pageable host memory waits for the work queued before it. The
+wrapper is an Array API namespace of its own (``__array_namespace__``), so
 scratchml's code runs on it unchanged, exactly as on CuPy.
 
 The tests also check that the chunked host checks decide exactly what per-epoch
@@ -40,15 +42,15 @@ class Counter:
         self.in_loop = 0
         self.step_depth = 0
         self.loop_depth = 0
-        self.kinds: dict[str, int] = {}
+        self.loop_kinds: dict[str, int] = {}
 
     def hit(self, kind: str) -> None:
         self.total += 1
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
         if self.step_depth:
             self.in_step += 1
         if self.loop_depth:
             self.in_loop += 1
+            self.loop_kinds[kind] = self.loop_kinds.get(kind, 0) + 1
 
 
 COUNTER = Counter()
@@ -212,6 +214,9 @@ class CountingNamespace(types.ModuleType):
             return value  # dtypes and constants
 
         def function(*args, **kwargs):
+            if name == "asarray" and args and not isinstance(args[0], CountingArray):
+                # A copy of host data to a GPU waits for the work queued before it.
+                COUNTER.hit("host-to-device")
             return _wrap(value(*_unwrap(args), **_unwrap(kwargs)))
 
         function.__name__ = name
@@ -308,10 +313,16 @@ def _fit_and_count(counter, make, kind):
 
 
 def check_syncs(counter, epochs):
-    """The rule: no host sync inside a step, and well under one per epoch in the loop."""
+    """The rule: no host sync inside a step, and well under one per epoch in the loop.
+
+    Chunks double (1, 2, 4, ... epochs): 256 epochs take 9 chunks, each with one copy
+    of its losses to the host and, with mini-batches, one copy of its shuffles to the
+    device (made right after the previous chunk's sync, when the device is idle).
+    """
     assert counter.in_step == 0, f"{counter.in_step} host syncs inside training steps"
-    assert counter.in_loop <= epochs / 16, (
-        f"{counter.in_loop} host syncs in the training loop over {epochs} epochs: {counter.kinds}"
+    assert counter.in_loop <= epochs / 8, (
+        f"{counter.in_loop} host syncs in the training loop over {epochs} epochs: "
+        f"{counter.loop_kinds}"
     )
 
 
