@@ -25,11 +25,12 @@ from . import backends
 from ._training import Snapshot, gradient_descent
 from ._validation import (
     as_array,
+    check_feature_names,
     check_non_negative,
     check_positive,
     check_same_namespace,
     check_X,
-    check_X_y,
+    feature_names,
     to_float,
 )
 from .base import BaseEstimator
@@ -139,8 +140,9 @@ class _Stacked(BaseEstimator):
         attributes (``classes_``, ...), found from all networks' targets together.
         """
         n_models = self._n_models()
+        names = feature_names(X)
         X = as_array(X, "X")
-        y = as_array(y, "y")
+        y = as_array(y, "y", labels=template._estimator_type == "classifier")
         per_network_X = X.ndim == 3
         if per_network_X and X.shape[0] != n_models:
             raise ValueError(
@@ -171,18 +173,14 @@ class _Stacked(BaseEstimator):
             if not per_network_X:  # X shared: check it once per network's targets
                 xp = backends.namespace(X)
                 X_flat = xp.concat([X] * n_models, axis=0) if X.ndim == 2 else X
-        if hasattr(template, "_check_fit_data"):
-            xp, X_flat, y_flat, input_attrs = template._check_fit_data(X_flat, y_flat)
-        else:
-            xp, X_flat, y_flat = check_X_y(X_flat, y_flat, multi_output=template._multi_output)
-            input_attrs = {}
+        xp, X_flat, y_flat, _ = template._check_fit_data(X_flat, y_flat)
         Y, loss_name, target_attrs = template._encode_fit_targets(xp, X_flat, y_flat)
         if per_network_y:
             Y = xp.reshape(Y, (n_models, -1, Y.shape[-1]))
         X = xp.reshape(X_flat, (n_models, -1, X_flat.shape[-1])) if per_network_X else None
         if X is None:
             X = X_flat[:n_samples, ...] if per_network_y else X_flat
-        attrs = {**input_attrs, **target_attrs, "loss_name_": loss_name}
+        attrs = {"feature_names_in_": names, **target_attrs, "loss_name_": loss_name}
         return xp, X, Y, attrs
 
     # --- fitting ---------------------------------------------------------------------------
@@ -211,8 +209,7 @@ class _Stacked(BaseEstimator):
             return layers.loss_and_gradients(xp, p, X_batch, Y_batch, activations, loss_name, l2)
 
         # Diverging networks overflow on their way to being frozen: no RuntimeWarning noise.
-        quiet = getattr(backends, "quiet_float_warnings", None)
-        with quiet() if quiet is not None else _NoContext():
+        with backends.quiet_float_warnings():
             result = gradient_descent(
                 xp,
                 params,
@@ -255,6 +252,7 @@ class _Stacked(BaseEstimator):
     def _check_input(self, X: Any) -> tuple[Any, Any]:
         """X (n, d) shared or (M, n, d) per network, checked and in the parameters' dtype."""
         self._check_fitted()
+        check_feature_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
         X = as_array(X, "X")
         W0 = self.params_[0][0]
         if X.ndim == 3:
@@ -343,14 +341,6 @@ class _Stacked(BaseEstimator):
     def best_model(self, X: Any = None, y: Any = None) -> Any:
         """``model(best_index(X, y))``: train candidates at once, keep the best."""
         return self.model(self.best_index(X, y))
-
-
-class _NoContext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class StackedMLPClassifier(_Stacked):

@@ -197,3 +197,16 @@ def test_progress_bar_reports_the_stack(capsys):
         StackedMLPClassifier(n_models=3, hidden_layers=(3,), epochs=10, progress=True).fit(X, y)
     err = capsys.readouterr().err
     assert "3 networks" in err and "10/10 epochs" in err
+
+
+def test_pandas_input_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = sm.data.spirals(40, arms=2, seed=0, dtype="float64")
+    frame = pd.DataFrame(X, columns=["x0", "x1"])
+    labels = pd.Series(np.array(["in", "out"])[y])
+    stack = StackedMLPClassifier(n_models=2, hidden_layers=(3,), epochs=5).fit(frame, labels)
+    assert stack.feature_names_in_.tolist() == ["x0", "x1"]
+    assert stack.model(0).feature_names_in_.tolist() == ["x0", "x1"]
+    assert stack.score(frame, labels).shape == (2,)
+    with pytest.raises(ValueError, match="feature names should match"):
+        stack.predict(frame[["x1", "x0"]])
