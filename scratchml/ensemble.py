@@ -35,6 +35,7 @@ from ._validation import (
 )
 from .base import BaseEstimator
 from .nn import MLPClassifier, MLPRegressor, layers
+from .nn.estimators import reject_unknown_arguments
 from .nn.losses import get_loss
 from .nn.optimizers import get_optimizer
 
@@ -49,6 +50,10 @@ class _Stacked(BaseEstimator):
     """M networks of one architecture trained at once (see the classifier / regressor)."""
 
     _single_class: type  # MLPClassifier or MLPRegressor: what network i becomes
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        reject_unknown_arguments(cls, args, kwargs)  # names the public class, suggests a fix
+        return super().__new__(cls)
 
     def __init__(
         self,

@@ -183,6 +183,10 @@ def test_estimator_api_and_validation():
         StackedMLPClassifier(n_models=2).fit(np.stack([X, X, X]), np.stack([y, y, y]))
     with pytest.raises(ValueError, match="activation"):
         StackedMLPClassifier(n_models=2, activation="swish").fit(X, y)
+    with pytest.raises(
+        TypeError, match=r"StackedMLPClassifier got an unexpected keyword.*hidden_layers"
+    ):
+        StackedMLPClassifier(hidden_layer_sizes=(3,))
     with pytest.raises(sm.NotFittedError):
         StackedMLPClassifier().predict(X)
     fitted = StackedMLPClassifier(n_models=2, hidden_layers=(3,), epochs=2).fit(X, y)
