@@ -11,7 +11,7 @@ from PIL import Image
 import scratchml as sm
 from scratchml.cli import main
 from scratchml.demos import DEMOS
-from scratchml.demos.spirals import SMALL, fit_candidates
+from scratchml.demos.spirals import SMALL, count_loss_spikes, fit_candidates
 
 EXPECTED_GIF_FRAMES = {
     # holds + 3 stages (linear map, shift, tanh) × 2 frames × 3 hidden layers + holds
@@ -137,6 +137,13 @@ def test_the_kept_candidate_is_the_network_fitted_alone():
     for (W, b), (aW, ab) in zip(fitted.model.params_, alone.params_, strict=True):
         np.testing.assert_allclose(W, aW, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(b, ab, rtol=1e-4, atol=1e-5)
+
+
+def test_loss_spikes_count_each_excursion_above_twice_the_best_once():
+    losses = [1.0, 0.5, 0.4, 0.9, 0.95, 0.3, 0.31, 0.7, 0.2, 0.2]
+    assert count_loss_spikes(losses) == 2  # 0.9 (> 0.8, lasting two epochs) and 0.7 (> 0.6)
+    assert count_loss_spikes(losses, factor=3.0) == 0
+    assert count_loss_spikes([0.5]) == 0
 
 
 def test_spiral_candidates_are_independent_networks():
