@@ -392,12 +392,17 @@ def gradient_descent(
                 previous_start, previous_state = epoch_start, epoch_start_state
             losses.append(loss)
             if validation is not None:
-                scores.append(xp.astype(validation(params), loss.dtype))
+                scores.append(validation(params))
                 candidates.append(params)
             if record_every and (epoch % record_every == 0 or epoch == epochs):
                 history.append(Snapshot(epoch, params))
-        # The one host synchronisation of the chunk.
-        values = backends.to_numpy(xp.stack(losses + scores))
+        # The one host synchronisation of the chunk (scores in float64 where the device
+        # has it, so an accuracy k/n reaches the host without float32 rounding).
+        if scores:
+            wide = backends.widest_float(xp, backends.device(X))
+            values = backends.to_numpy(xp.stack([xp.astype(v, wide) for v in losses + scores]))
+        else:
+            values = backends.to_numpy(xp.stack(losses))
         chunk.update(length, time.perf_counter() - tick)
         values, score_values = values[:length], values[length:]
 
