@@ -154,7 +154,7 @@ class _Stacked(BaseEstimator):
                 f"X of shape (n_models, n_samples, n_features) must have n_models = {n_models} "
                 f"rows on its first axis; got shape {tuple(X.shape)}"
             )
-        n_samples = X.shape[-2] if X.ndim >= 2 else X.shape[0]
+        n_samples = X.shape[-2] if X.ndim >= 2 else (X.shape[0] if X.ndim else 0)
         per_network_y = per_network_X or (
             y.ndim >= 2
             and y.shape[0] == n_models
@@ -200,11 +200,17 @@ class _Stacked(BaseEstimator):
         sizes = [X.shape[-1], *template._hidden_sizes(), Y.shape[-1]]
 
         # Network i's generator draws its weights, then shuffles its mini-batches: as alone.
+        # The draws (float64, as a single fit makes them) are stacked on the host and
+        # moved once per array, not once per network.
         generators = [backends.rng(seed) for seed in self._per_network("seed")]
-        like = X if X.ndim == 2 else X[0, ...]
-        networks = [template._initial_params(sizes, like, g) for g in generators]
+        host = backends.asarray([[0.0]], dtype="float64")
+        host_xp = backends.namespace(host)
+        networks = [template._initial_params(sizes, host, g) for g in generators]
         params = [
-            (xp.stack([net[k][0] for net in networks]), xp.stack([net[k][1] for net in networks]))
+            tuple(
+                backends.asarray(host_xp.stack([net[k][j] for net in networks]), like=X)
+                for j in (0, 1)
+            )
             for k in range(len(sizes) - 1)
         ]
         rate = self._per_network_array(xp, "learning_rate", X)

@@ -214,3 +214,16 @@ def test_pandas_input_keeps_feature_names():
     assert stack.score(frame, labels).shape == (2,)
     with pytest.raises(ValueError, match="feature names should match"):
         stack.predict(frame[["x1", "x0"]])
+
+
+@pytest.mark.parametrize("init", ["auto", "he", "orthogonal"])
+def test_initial_networks_equal_single_initialisations_exactly(backend, init):
+    X, y = _classification(30)
+    Xb, yb = on(backend, X, "float32"), on(backend, y)
+    settings = dict(hidden_layers=(4, 3), epochs=1, record_every=1, init=init)
+    stack = StackedMLPClassifier(n_models=3, seed=5, **settings).fit(Xb, yb)
+    alone = sm.MLPClassifier(seed=7, **settings).fit(Xb, yb)
+    initial, expected = stack.model(2).history_[0].params, alone.history_[0].params
+    for (W, b), (W1, b1) in zip(initial, expected, strict=True):
+        np.testing.assert_array_equal(host(W), host(W1))
+        np.testing.assert_array_equal(host(b), host(b1))
