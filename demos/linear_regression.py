@@ -2,6 +2,9 @@
 
 python demos/linear_regression.py [--backend numpy|cupy|torch|array_api_strict]
     [--out DIR] [--small] [--seed N]
+
+Pictures go to ./scratchml-demos unless --out says otherwise (--out demos/results
+remakes the committed ones).
 """
 
 import sys
