@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from .._kernels import kernels_for
 from .activations import get_activation
 from .losses import get_loss
 
@@ -51,9 +52,24 @@ def _is_shared(A: Any, W: Any) -> bool:
     return A.ndim == 2 and W.ndim == 3
 
 
+def sum_over_samples(xp: Any, dZ: Any) -> Any:
+    """Σ_samples dZ: (..., n_samples, n_out) -> (..., n_out).
+
+    For one network it is the product 1ᵀ @ dZ: libraries sum a tall, narrow matrix
+    over its rows slowly (NumPy loops over the short rows), and a matmul does not.
+    """
+    if dZ.ndim != 2:
+        return xp.sum(dZ, axis=-2)
+    ones = xp.ones((1, dZ.shape[0]), dtype=dZ.dtype, device=dZ.device)
+    return (ones @ dZ)[0, :]
+
+
 def dense_forward(xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
     """Z = A_prev @ W + b."""
-    Z = _shared_input_matmul(xp, A_prev, W) if _is_shared(A_prev, W) else A_prev @ W
+    if _is_shared(A_prev, W):
+        Z = _shared_input_matmul(xp, A_prev, W)
+    else:
+        Z = kernels_for(xp).samples_matmul(xp, A_prev, W)
     return Z + xp.expand_dims(b, axis=-2)
 
 
@@ -65,8 +81,10 @@ def dense_backward(
         dW = _shared_input_weight_gradient(xp, A_prev, dZ)
     else:
         dW = xp.matrix_transpose(A_prev) @ dZ
-    db = xp.sum(dZ, axis=-2)
-    dA_prev = dZ @ xp.matrix_transpose(W) if need_input_grad else None
+    db = sum_over_samples(xp, dZ)
+    dA_prev = None
+    if need_input_grad:
+        dA_prev = kernels_for(xp).samples_matmul(xp, dZ, xp.matrix_transpose(W))
     return dW, db, dA_prev
 
 
@@ -148,6 +166,14 @@ def _objective_at(xp: Any, params: Params, logits: Any, Y: Any, loss: str, l2: f
     return value + l2_penalty(xp, params, l2) if _penalised(l2) else value
 
 
+def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:
+    """Σ_i weights[i] · arrays[i]."""
+    total = weights[0] * arrays[0]
+    for weight, array in zip(weights[1:], arrays[1:], strict=True):
+        total = total + weight * array
+    return total
+
+
 def loss_and_gradients(
     xp: Any,
     params: Params,
@@ -157,11 +183,43 @@ def loss_and_gradients(
     loss: str,
     l2: float = 0.0,
 ) -> tuple[Any, Params]:
-    """The training objective (data loss + L2 penalty, shape (...)) and its gradients."""
-    logits, caches = forward(xp, params, X, activations)
-    d_logits = get_loss(loss).gradient(xp, logits, Y)
-    grads = backward(xp, params, caches, d_logits, activations, l2)
-    return _objective_at(xp, params, logits, Y, loss, l2), grads
+    """The training objective (data loss + L2 penalty, shape (...)) and its gradients.
+
+    The data loss is a mean over samples, so a batch may be processed as row blocks
+    (in parallel, where the library gains from it; see ``scratchml._kernels``): each
+    block's loss and gradients, weighted by its share n_block / n_samples of the rows,
+    sum to the whole batch's. The L2 term is added once, after the sum.
+    """
+    kernels = kernels_for(xp)
+    n_samples = X.shape[-2]
+
+    def block_loss_and_gradients(rows: slice) -> tuple[Any, Params]:
+        X_rows, Y_rows = X[..., rows, :], Y[..., rows, :]
+        logits, caches = forward(xp, params, X_rows, activations)
+        value, d_logits = get_loss(loss).value_and_gradient(xp, logits, Y_rows)
+        return value, backward(xp, params, caches, d_logits, activations)
+
+    blocks = kernels.row_blocks(X, params[0][0].ndim)
+    parts = kernels.map_blocks(block_loss_and_gradients, blocks)
+    if len(parts) == 1:
+        value, grads = parts[0]
+    else:
+        shares = [(rows.stop - rows.start) / n_samples for rows in blocks]
+        value = _weighted_sum(shares, [part_value for part_value, _ in parts])
+        grads = [
+            (
+                _weighted_sum(shares, [part[layer][0] for _, part in parts]),
+                _weighted_sum(shares, [part[layer][1] for _, part in parts]),
+            )
+            for layer in range(len(params))
+        ]
+    if _penalised(l2):
+        value = value + l2_penalty(xp, params, l2)
+        grads = [
+            (dW + _per_network_l2(xp, l2, W) * W, db)
+            for (dW, db), (W, _) in zip(grads, params, strict=True)
+        ]
+    return value, grads
 
 
 def objective(

@@ -1,0 +1,180 @@
+"""The speed paths equal the plain Array API math they stand in for.
+
+``scratchml._kernels`` picks, per library, how a few layer operations run (NumPy:
+column-major products, row blocks in threads); ``Reference`` is the plain math. Each
+test runs the same computation under both and compares, in float64. The short-axis
+reductions of the losses and layers are compared with NumPy's own reductions.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from scratchml import _kernels, backends
+from scratchml.nn import layers
+from scratchml.nn.activations import ACTIVATIONS
+from scratchml.nn.losses import LOSSES, max_over_classes, sum_over_classes
+
+from .conftest import host, on
+
+
+def _problem(loss, sizes, n_samples, seed=0, n_models=None):
+    rng = np.random.default_rng(seed)
+    lead = () if n_models is None else (n_models,)
+    n_out = sizes[-1]
+    X = rng.standard_normal((n_samples, sizes[0]))
+    if loss == "squared_error":
+        Y = rng.standard_normal((*lead, n_samples, n_out))
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, (*lead, n_samples, n_out)).astype(float)
+    else:
+        Y = np.eye(n_out)[rng.integers(0, n_out, (*lead, n_samples))]
+    params = [
+        (rng.standard_normal((*lead, a, b)) * 0.7, rng.standard_normal((*lead, b)) * 0.3)
+        for a, b in itertools.pairwise(sizes)
+    ]
+    return X, Y, params
+
+
+def _sizes(loss):
+    n_out = {"softmax_cross_entropy": 3, "binary_cross_entropy": 1, "squared_error": 2}[loss]
+    return [2, 5, 4, n_out]
+
+
+def _run(kernels, backend, X, Y, params, acts, loss, l2):
+    xp = backends.get(backend)
+    params_b = [(on(backend, W), on(backend, b)) for W, b in params]
+    with _kernels.use_kernels(kernels):
+        value, grads = layers.loss_and_gradients(
+            xp, params_b, on(backend, X), on(backend, Y), acts, loss, l2
+        )
+        logits, _ = layers.forward(xp, params_b, on(backend, X), acts)
+    return host(value), [(host(dW), host(db)) for dW, db in grads], host(logits)
+
+
+def _assert_same(fast, reference, rtol=1e-12):
+    value, grads, logits = fast
+    ref_value, ref_grads, ref_logits = reference
+    np.testing.assert_allclose(value, ref_value, rtol=rtol, atol=1e-14)
+    np.testing.assert_allclose(logits, ref_logits, rtol=rtol, atol=1e-14)
+    for (dW, db), (ref_dW, ref_db) in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(dW, ref_dW, rtol=rtol, atol=1e-14)
+        np.testing.assert_allclose(db, ref_db, rtol=rtol, atol=1e-14)
+
+
+@pytest.fixture
+def small_row_blocks(monkeypatch):
+    """Row blocks on tiny data: 3 uneven blocks of at least 2 rows, whatever the core count."""
+    monkeypatch.setattr(_kernels, "MIN_ROWS_PER_BLOCK", 2)
+    monkeypatch.setattr(_kernels, "_n_cores", lambda: 3)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("l2", [0.0, 0.1])
+def test_numpy_kernels_equal_the_reference(small_row_blocks, activation, loss, l2):
+    X, Y, params = _problem(loss, _sizes(loss), n_samples=11)
+    acts = [activation] * (len(params) - 1)
+    fast = _run(_kernels.NumpyKernels(), "numpy", X, Y, params, acts, loss, l2)
+    reference = _run(_kernels.Reference(), "numpy", X, Y, params, acts, loss, l2)
+    _assert_same(fast, reference)
+
+
+def test_row_blocks_split_every_sample_once(small_row_blocks):
+    blocks = _kernels.NumpyKernels().row_blocks(np.zeros((11, 2)), params_ndim=2)
+    assert len(blocks) == 3
+    covered = np.concatenate([np.arange(11)[rows] for rows in blocks])
+    np.testing.assert_array_equal(covered, np.arange(11))
+
+
+def test_row_blocks_only_for_large_single_networks(monkeypatch):
+    kernels = _kernels.NumpyKernels()
+    monkeypatch.setattr(_kernels, "_n_cores", lambda: 2)
+    many = 2 * _kernels.MIN_ROWS_PER_BLOCK
+    assert len(kernels.row_blocks(np.zeros((many, 2)), params_ndim=2)) == 2
+    assert len(kernels.row_blocks(np.zeros((many - 1, 2)), params_ndim=2)) == 1
+    assert len(kernels.row_blocks(np.zeros((many, 2)), params_ndim=3)) == 1  # a stack
+    monkeypatch.setattr(_kernels, "_n_cores", lambda: 1)
+    assert len(kernels.row_blocks(np.zeros((many, 2)), params_ndim=2)) == 1
+
+
+def test_row_blocks_propagate_errors(small_row_blocks):
+    def fail(rows):
+        raise RuntimeError(f"block {rows.start}")
+
+    blocks = _kernels.NumpyKernels().row_blocks(np.zeros((11, 2)), params_ndim=2)
+    with pytest.raises(RuntimeError, match="block"):
+        _kernels.NumpyKernels().map_blocks(fail, blocks)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_stack_fast_path_equals_reference(loss):
+    """A stack of 4 networks sharing X (the folded products) under both kernel sets."""
+    X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_models=4)
+    acts = ["tanh", "relu"]
+    fast = _run(_kernels.NumpyKernels(), "numpy", X, Y, params, acts, loss, 0.05)
+    reference = _run(_kernels.Reference(), "numpy", X, Y, params, acts, loss, 0.05)
+    _assert_same(fast, reference)
+
+
+def test_fit_is_the_same_with_either_kernel_set(small_row_blocks):
+    """A whole fit (float64, SGD) follows the same trajectory under both kernel sets."""
+    import scratchml as sm
+
+    X, y = sm.data.spirals(60, arms=3, seed=1, dtype="float64")
+    fits = []
+    for kernels in (_kernels.NumpyKernels(), _kernels.Reference()):
+        with _kernels.use_kernels(kernels):
+            model = sm.MLPClassifier(
+                hidden_layers=(6, 6), optimizer="sgd", learning_rate=0.3, epochs=30, seed=0
+            ).fit(X, y)
+        fits.append(model)
+    np.testing.assert_allclose(fits[0].loss_history_, fits[1].loss_history_, rtol=1e-10)
+    for (W, b), (W_ref, b_ref) in zip(fits[0].params_, fits[1].params_, strict=True):
+        np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(b, b_ref, rtol=1e-9, atol=1e-12)
+
+
+def test_selection_point():
+    assert isinstance(_kernels.kernels_for(backends.get("numpy")), _kernels.NumpyKernels)
+    assert type(_kernels.kernels_for(backends.get("array_api_strict"))) is _kernels.Reference
+    with _kernels.use_kernels(_kernels.Reference()):
+        assert type(_kernels.kernels_for(backends.get("numpy"))) is _kernels.Reference
+
+
+# --- short-axis reductions against NumPy's own -----------------------------------------
+
+
+@pytest.mark.parametrize("n_classes", [1, 2, 3, 10, 16, 17, 40])
+@pytest.mark.parametrize("lead", [(), (3,)])
+def test_class_axis_max_and_sum_match_numpy(backend, n_classes, lead):
+    rng = np.random.default_rng(n_classes)
+    Z = rng.standard_normal((*lead, 7, n_classes)) * 5
+    xp = backends.get(backend)
+    np.testing.assert_array_equal(
+        host(max_over_classes(xp, on(backend, Z))), Z.max(-1, keepdims=True)
+    )
+    np.testing.assert_allclose(
+        host(sum_over_classes(xp, on(backend, Z))), Z.sum(-1, keepdims=True), rtol=1e-13
+    )
+
+
+@pytest.mark.parametrize("lead", [(), (3,)])
+def test_sum_over_samples_matches_numpy(backend, lead):
+    Z = np.random.default_rng(0).standard_normal((*lead, 13, 4))
+    xp = backends.get(backend)
+    np.testing.assert_allclose(
+        host(layers.sum_over_samples(xp, on(backend, Z))), Z.sum(-2), rtol=1e-13
+    )
+
+
+def test_column_major_products_stay_column_major():
+    """NumPy's products return column-major results, so later element-wise work runs fast."""
+    rng = np.random.default_rng(0)
+    A, W = rng.standard_normal((50, 2)), rng.standard_normal((2, 3))
+    Z = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A, W)
+    assert Z.flags.f_contiguous
+    np.testing.assert_allclose(Z, A @ W, rtol=1e-14)
