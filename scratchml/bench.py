@@ -770,7 +770,10 @@ def run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / RESULTS_JSON
-    env = dict(os.environ, **{QUICK_ENV: "1" if quick else "", BACKENDS_ENV: ",".join(names)})
+    # A run started from inside a pytest-xdist worker must not look like one: pytest-benchmark
+    # switches itself off under xdist.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST")}
+    env.update({QUICK_ENV: "1" if quick else "", BACKENDS_ENV: ",".join(names)})
     env["MPLBACKEND"] = "Agg"
     if quick and threads is None:
         # A quick run checks that everything runs; one thread per library keeps it quick
