@@ -182,7 +182,7 @@ def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
             assert found is not None and found.median > 0
     assert "scikit-learn" in report and "GEMM ceiling · numpy" in report
     for row in table:  # cases of every suite in benchmarks/, the stacked networks' included
-        assert (f"## {row.case}: " if row.case else f"## {row.group}") in report
+        assert (f"## {row.case}: " if row.case else f"## {row.group or 'ungrouped'}") in report
     assert len(re.findall(r"ms / |ms per call", result.stdout)) == len(table)  # a line per case
     for chart in ("time_by_case.png", "speedup.png"):
         with Image.open(tmp_path / chart) as image:
