@@ -225,14 +225,7 @@ class Row:
     @property
     def label(self) -> str:
         """Who ran it, in words: "scratchml · numpy", "PyTorch eager", "GEMM ceiling · torch"."""
-        on_gpu = " (cuda)" if self.device == "cuda" else ""
-        if self.impl == "scratchml":
-            return f"scratchml · {self.backend}{on_gpu}"
-        if self.impl == "gemm":
-            return f"GEMM ceiling · {self.backend}{on_gpu}"
-        if self.impl in PEERS:
-            return PEERS[self.impl] + on_gpu
-        return self.name.removeprefix("test_")
+        return _label(self.name, self.impl, self.backend, self.device)
 
     @property
     def library(self) -> str | None:
@@ -242,6 +235,17 @@ class Row:
         if self.impl == "gemm":
             return self.backend
         return _COMPUTE_LIBRARY.get(self.impl or "")
+
+
+def _label(name: str, impl: str | None, backend: str | None, device: str | None) -> str:
+    on_gpu = " (cuda)" if device == "cuda" else ""
+    if impl == "scratchml":
+        return f"scratchml · {backend}{on_gpu}"
+    if impl == "gemm":
+        return f"GEMM ceiling · {backend}{on_gpu}"
+    if impl in PEERS:
+        return PEERS[impl] + on_gpu
+    return name.removeprefix("test_")
 
 
 def rows(data: dict[str, Any]) -> list[Row]:
@@ -716,11 +720,10 @@ def progress_line(name: str, info: dict[str, Any], median: float) -> str:
     per_call = float(info.get("per_call", 1))
     if "case" not in info:
         return f"{name}: {_ms(median)} ms per call"
-    row = Row(name, None, info["case"], "", info.get("impl"), info.get("backend"),
-              info.get("device"), info.get("dtype"), info.get("unit", "call"), per_call, None, 0, 0, 0)  # fmt: skip
+    label = _label(name, info.get("impl"), info.get("backend"), info.get("device"))
     return (
-        f"{info['case']:<8} {info.get('dtype', ''):<8} {row.label:<32} "
-        f"{_ms(median / per_call):>9} ms / {row.unit}"
+        f"{info['case']:<8} {info.get('dtype', ''):<8} {label:<32} "
+        f"{_ms(median / per_call):>9} ms / {info.get('unit', 'call')}"
     )
 
 
