@@ -22,6 +22,11 @@ run in threads (NumPy and BLAS release the GIL); the loss and its gradients are 
 over samples, so the blocks' results add up to the full batch's, up to rounding.
 BLAS runs one thread per block meanwhile: the blocks already keep every core busy,
 and BLAS threads that wait on busy cores spin instead of computing.
+
+A stack of M networks is cut along its model axis instead: blocks of networks whose
+activations fit in a core's cache, run in the same threads, their losses and
+gradients concatenated. A whole stack's activations (M · n_samples · width floats)
+do not fit in cache, and every element-wise pass over them would go to memory.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import array_api_compat
 
 # A row block below this many samples costs more in thread hand-offs than it saves.
 MIN_ROWS_PER_BLOCK = 4096
+# A block of stacked networks keeps about this many bytes of activations (a core's L2).
+MODEL_BLOCK_BYTES = 256 * 1024
 
 
 class Reference:
@@ -49,9 +56,19 @@ class Reference:
         """A @ B for A (..., n_samples, k) and B (..., k, n_out) -> (..., n_samples, n_out)."""
         return A @ B
 
+    def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
+        """Σ_samples dZ for a stack: (M, n_samples, n_out) -> (M, n_out)."""
+        return xp.sum(dZ, axis=-2)
+
     def row_blocks(self, A: Any, params_ndim: int) -> list[slice]:
         """Slices of the sample axis of A to process separately: one block, all rows."""
         return [slice(0, A.shape[-2])]
+
+    def model_blocks(
+        self, n_models: int, n_samples: int, widths: list[int], itemsize: int
+    ) -> list[slice]:
+        """Slices of a stack's model axis to process separately: one block, all networks."""
+        return [slice(0, n_models)]
 
     def map_blocks(self, fn: Callable[[slice], Any], blocks: list[slice]) -> list[Any]:
         """[fn(block) for block in blocks], one after another."""
@@ -69,6 +86,11 @@ class NumpyKernels(Reference):
         # (Bᵀ @ Aᵀ)ᵀ = A @ B; the result is a column-major (n_samples, n_out) view.
         return xp.matrix_transpose(xp.matrix_transpose(B) @ xp.matrix_transpose(A))
 
+    def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
+        # NumPy sums over the middle axis of (M, n, narrow) slowly; 1ᵀ @ dZ is a batched matmul.
+        ones = xp.ones((1, dZ.shape[-2]), dtype=dZ.dtype)
+        return (ones @ dZ)[..., 0, :]
+
     def row_blocks(self, A: Any, params_ndim: int) -> list[slice]:
         """One block per core for a single network's large batch; else one block."""
         n_samples = A.shape[-2]
@@ -78,14 +100,33 @@ class NumpyKernels(Reference):
         bounds = [n_samples * i // n_blocks for i in range(n_blocks + 1)]
         return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
+    def model_blocks(
+        self, n_models: int, n_samples: int, widths: list[int], itemsize: int
+    ) -> list[slice]:
+        """Blocks of networks whose forward and backward arrays fit in a core's cache."""
+        # Per network and layer, the pass keeps Z, A and dZ: 3 · n_samples · width numbers.
+        per_network = 3 * n_samples * sum(widths) * itemsize
+        size = max(1, min(MODEL_BLOCK_BYTES // per_network, -(-n_models // _n_cores())))
+        return [slice(start, min(start + size, n_models)) for start in range(0, n_models, size)]
+
     def map_blocks(self, fn: Callable[[slice], Any], blocks: list[slice]) -> list[Any]:
         """fn on each block, in parallel threads with single-threaded BLAS."""
         if len(blocks) == 1:
             return [fn(blocks[0])]
+        # One contiguous share of the blocks per core; this thread works on the first.
+        n_shares = min(_n_cores(), len(blocks))
+        bounds = [len(blocks) * i // n_shares for i in range(n_shares + 1)]
+        shares = [blocks[start:stop] for start, stop in itertools.pairwise(bounds)]
+
+        def run(share: list[slice]) -> list[Any]:
+            return [fn(block) for block in share]
+
         with _single_threaded_blas():
-            futures = [_pool().submit(fn, block) for block in blocks[1:]]
-            first = fn(blocks[0])  # this thread works too
-            return [first, *(future.result() for future in futures)]
+            futures = [_pool().submit(run, share) for share in shares[1:]]
+            results = run(shares[0])
+            for future in futures:
+                results.extend(future.result())
+        return results
 
 
 def _n_cores() -> int:

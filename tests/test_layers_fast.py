@@ -120,6 +120,22 @@ def test_stack_fast_path_equals_reference(loss):
     _assert_same(fast, reference)
 
 
+@pytest.mark.parametrize("per_network_X", [False, True])
+def test_stack_in_single_network_blocks_equals_reference(monkeypatch, per_network_X):
+    """One network per block, blocks shared unevenly by 3 threads; X shared or per network."""
+    monkeypatch.setattr(_kernels, "MODEL_BLOCK_BYTES", 1)
+    monkeypatch.setattr(_kernels, "_n_cores", lambda: 3)
+    loss = "softmax_cross_entropy"
+    X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_models=5)
+    if per_network_X:
+        X = np.stack([X + i for i in range(5)])
+    l2 = np.linspace(0.0, 0.2, 5)
+    assert len(_kernels.NumpyKernels().model_blocks(5, 9, [5, 4, 3], 8)) == 5
+    fast = _run(_kernels.NumpyKernels(), "numpy", X, Y, params, ["tanh", "sigmoid"], loss, l2)
+    reference = _run(_kernels.Reference(), "numpy", X, Y, params, ["tanh", "sigmoid"], loss, l2)
+    _assert_same(fast, reference)
+
+
 def test_fit_is_the_same_with_either_kernel_set(small_row_blocks):
     """A whole fit (float64, SGD) follows the same trajectory under both kernel sets."""
     import scratchml as sm

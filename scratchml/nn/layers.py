@@ -59,7 +59,7 @@ def sum_over_samples(xp: Any, dZ: Any) -> Any:
     over its rows slowly (NumPy loops over the short rows), and a matmul does not.
     """
     if dZ.ndim != 2:
-        return xp.sum(dZ, axis=-2)
+        return kernels_for(xp).stack_sum_over_samples(xp, dZ)
     ones = xp.ones((1, dZ.shape[0]), dtype=dZ.dtype, device=dZ.device)
     return (ones @ dZ)[0, :]
 
@@ -185,34 +185,64 @@ def loss_and_gradients(
 ) -> tuple[Any, Params]:
     """The training objective (data loss + L2 penalty, shape (...)) and its gradients.
 
-    The data loss is a mean over samples, so a batch may be processed as row blocks
-    (in parallel, where the library gains from it; see ``scratchml._kernels``): each
-    block's loss and gradients, weighted by its share n_block / n_samples of the rows,
-    sum to the whole batch's. The L2 term is added once, after the sum.
+    The pass may run in blocks, in parallel where the library gains from it (the
+    blocks are chosen in ``scratchml._kernels``). One network: blocks of rows; the
+    data loss is a mean over samples, so the blocks' losses and gradients, weighted
+    by their shares n_block / n_samples, sum to the whole batch's. A stack: blocks
+    of networks, whose results sit side by side on the model axis. The L2 term is
+    added once, after.
     """
     kernels = kernels_for(xp)
     n_samples = X.shape[-2]
 
-    def block_loss_and_gradients(rows: slice) -> tuple[Any, Params]:
-        X_rows, Y_rows = X[..., rows, :], Y[..., rows, :]
-        logits, caches = forward(xp, params, X_rows, activations)
-        value, d_logits = get_loss(loss).value_and_gradient(xp, logits, Y_rows)
+    def pass_over(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
+        logits, caches = forward(xp, params, X, activations)
+        value, d_logits = get_loss(loss).value_and_gradient(xp, logits, Y)
         return value, backward(xp, params, caches, d_logits, activations)
 
-    blocks = kernels.row_blocks(X, params[0][0].ndim)
-    parts = kernels.map_blocks(block_loss_and_gradients, blocks)
-    if len(parts) == 1:
-        value, grads = parts[0]
-    else:
-        shares = [(rows.stop - rows.start) / n_samples for rows in blocks]
-        value = _weighted_sum(shares, [part_value for part_value, _ in parts])
-        grads = [
-            (
-                _weighted_sum(shares, [part[layer][0] for _, part in parts]),
-                _weighted_sum(shares, [part[layer][1] for _, part in parts]),
+    W_first = params[0][0]
+    if W_first.ndim == 3:
+        # A stack: blocks of networks, their results side by side on the model axis.
+        widths = [W.shape[-1] for W, _ in params]
+        itemsize = 8 if W_first.dtype == xp.float64 else 4
+        model_blocks = kernels.model_blocks(W_first.shape[0], n_samples, widths, itemsize)
+
+        def block_of_networks(nets: slice) -> tuple[Any, Params]:
+            return pass_over(
+                [(W[nets, ...], b[nets, ...]) for W, b in params],
+                X if X.ndim == 2 else X[nets, ...],
+                Y if Y.ndim == 2 else Y[nets, ...],
             )
-            for layer in range(len(params))
-        ]
+
+        parts = kernels.map_blocks(block_of_networks, model_blocks)
+        if len(parts) == 1:
+            value, grads = parts[0]
+        else:
+            value = xp.concat([part_value for part_value, _ in parts], axis=0)
+            grads = [
+                (
+                    xp.concat([part[layer][0] for _, part in parts], axis=0),
+                    xp.concat([part[layer][1] for _, part in parts], axis=0),
+                )
+                for layer in range(len(params))
+            ]
+    else:
+        row_blocks = kernels.row_blocks(X, W_first.ndim)
+        parts = kernels.map_blocks(
+            lambda rows: pass_over(params, X[..., rows, :], Y[..., rows, :]), row_blocks
+        )
+        if len(parts) == 1:
+            value, grads = parts[0]
+        else:
+            shares = [(rows.stop - rows.start) / n_samples for rows in row_blocks]
+            value = _weighted_sum(shares, [part_value for part_value, _ in parts])
+            grads = [
+                (
+                    _weighted_sum(shares, [part[layer][0] for _, part in parts]),
+                    _weighted_sum(shares, [part[layer][1] for _, part in parts]),
+                )
+                for layer in range(len(params))
+            ]
     if _penalised(l2):
         value = value + l2_penalty(xp, params, l2)
         grads = [
