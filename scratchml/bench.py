@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -245,6 +245,8 @@ def _label(name: str, impl: str | None, backend: str | None, device: str | None)
         return f"GEMM ceiling · {backend}{on_gpu}"
     if impl in PEERS:
         return PEERS[impl] + on_gpu
+    if impl:  # another implementation a suite compares with, e.g. "one-by-one"
+        return f"{impl} · {backend}{on_gpu}"
     return name.removeprefix("test_")
 
 
@@ -291,6 +293,7 @@ class Ratios:
     sklearn: float | None
     jax: float | None
     ceiling_percent: float | None
+    others: dict[str, float] = field(default_factory=dict)  # ÷ other implementations, by name
 
 
 def ratios(row: Row, table: list[Row]) -> Ratios:
@@ -306,12 +309,26 @@ def ratios(row: Row, table: list[Row]) -> Ratios:
     def over(peer: Row | None) -> float | None:
         return row.median / peer.median if peer is not None and peer.median > 0 else None
 
+    others = {}
+    for impl in _other_impls(r for r in table if r.case == row.case and r.dtype == row.dtype):
+        other = _find(table, impl=impl, device=row.device, **same) or _find(
+            table, impl=impl, **same
+        )
+        if other is not row and over(other) is not None:
+            others[impl] = over(other)
     return Ratios(
         pytorch=over(pytorch),
         sklearn=over(sklearn),
         jax=over(jax),
         ceiling_percent=100 * ceiling.median / row.median if ceiling and row.median > 0 else None,
+        others=others,
     )
+
+
+def _other_impls(table: Iterable[Row]) -> list[str]:
+    """Implementations other than scratchml, the peers and the ceiling (e.g. "one-by-one")."""
+    known = {"scratchml", "gemm", *PEERS}
+    return _ordered(row.impl for row in table if row.impl and row.impl not in known)
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -443,10 +460,13 @@ def render_report(data: dict[str, Any]) -> str:
             f"{'s' if first.per_call != 1 else ''} each.",
             "",
         ]
+        others = _other_impls(case_rows)
         lines += [
             f"| dtype | implementation | ms / {unit} | IQR (ms) | GFLOP/s | ÷ PyTorch "
-            "| ÷ scikit-learn | ÷ JAX | % GEMM ceiling |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| ÷ scikit-learn | ÷ JAX | "
+            + "".join(f"÷ {impl} | " for impl in others)
+            + "% GEMM ceiling |",
+            "|---|---|" + "---:|" * (7 + len(others)),
         ]
         for dtype in _ordered(row.dtype for row in case_rows):
             for row in sorted((r for r in case_rows if r.dtype == dtype), key=_impl_order):
@@ -454,8 +474,9 @@ def render_report(data: dict[str, Any]) -> str:
                 label = f"**{row.label}**" if row.impl == "scratchml" else row.label
                 lines.append(
                     f"| {dtype} | {label} | {_ms(row.median)} | {_ms(row.iqr)} | {_gflops(row)} "
-                    f"| {_ratio(ratio.pytorch)} | {_ratio(ratio.sklearn)} | {_ratio(ratio.jax)} "
-                    f"| {_percent(ratio.ceiling_percent)} |"
+                    f"| {_ratio(ratio.pytorch)} | {_ratio(ratio.sklearn)} | {_ratio(ratio.jax)} | "
+                    + "".join(f"{_ratio(ratio.others.get(impl))} | " for impl in others)
+                    + f"{_percent(ratio.ceiling_percent)} |"
                 )
         lines.append("")
         if case == "normal":
@@ -663,13 +684,15 @@ def committed_results(root: Path = RESULTS_DIR) -> list[Path]:
 def readme_table(data: dict[str, Any], report_link: str) -> str:
     """A compact float32 table of one run: scratchml's backends against the peers."""
     table = rows(data)
+    others = _other_impls(table)
     lines = [
         f"**{_run_info(data).get('name', 'run')}** — {machine_line(data)}; "
         f"{data.get('datetime', '?')[:10]} ([full report]({report_link}))",
         "",
-        "| case | scratchml on | ms per unit | ÷ PyTorch eager | ÷ scikit-learn | ÷ JAX "
-        "| % GEMM ceiling |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| case | scratchml on | ms per unit | ÷ PyTorch eager | ÷ scikit-learn | ÷ JAX | "
+        + "".join(f"÷ {impl} | " for impl in others)
+        + "% GEMM ceiling |",
+        "|---|---|" + "---:|" * (5 + len(others)),
     ]
     for row in table:
         if row.impl != "scratchml" or row.dtype != "float32" or row.backend == "array_api_strict":
@@ -678,8 +701,9 @@ def readme_table(data: dict[str, Any], report_link: str) -> str:
         device = " (cuda)" if row.device == "cuda" else ""
         lines.append(
             f"| {row.case} | {row.backend}{device} | {_ms(row.median)} ms / {row.unit} "
-            f"| {_ratio(ratio.pytorch)} | {_ratio(ratio.sklearn)} | {_ratio(ratio.jax)} "
-            f"| {_percent(ratio.ceiling_percent)} |"
+            f"| {_ratio(ratio.pytorch)} | {_ratio(ratio.sklearn)} | {_ratio(ratio.jax)} | "
+            + "".join(f"{_ratio(ratio.others.get(impl))} | " for impl in others)
+            + f"{_percent(ratio.ceiling_percent)} |"
         )
     return "\n".join(lines)
 

@@ -87,6 +87,19 @@ def test_report_shows_every_case_with_its_ratios():
     assert "Quick run" in bench.render_report({**MADE_UP, **_run(quick=True)})
 
 
+def test_a_suite_can_compare_with_its_own_implementations():
+    run = _run(
+        _bench("test_stacked", 0.10, "scratchml", case="stack"),
+        _bench("test_one_by_one", 0.40, "one-by-one", case="stack"),
+    )
+    stacked = bench._find(bench.rows(run), impl="scratchml")
+    assert bench.ratios(stacked, bench.rows(run)).others == {"one-by-one": pytest.approx(0.25)}
+    report = bench.render_report(run)
+    assert "| ÷ JAX | ÷ one-by-one | % GEMM ceiling |" in report
+    assert "| one-by-one · numpy | 40.0 |" in report
+    assert "| — | 0.25× | — |" in bench.readme_table(run, "report.md")
+
+
 def test_charts_are_pngs(tmp_path):
     paths = bench.render_charts(MADE_UP, tmp_path)
     assert [path.name for path in paths] == ["time_by_case.png", "speedup.png"]
