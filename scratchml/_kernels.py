@@ -11,10 +11,11 @@ by 2 to 64 features) is dominated by how NumPy walks memory, not by arithmetic.
 An element-wise operation that broadcasts a bias of 2 numbers over a row-major
 (n, 2) array runs its inner loop over 2 elements at a time, about 10× slower than
 over a column-major one; so does a sum over samples. The products below return
-their (n, n_out) results column-major (feature-major: each feature's n values are
+narrow (n, n_out) results column-major (feature-major: each feature's n values are
 contiguous): ``A @ W`` computed as ``(Wᵀ @ Aᵀ)ᵀ``, the same product with the
 operands' roles swapped in BLAS. Every later element-wise operation keeps that
-layout, so the whole pass runs over long contiguous columns.
+layout, so the whole pass runs over long contiguous columns. Wide results (a
+1024 → 2048 layer) keep the row-major layout, which BLAS's later products prefer.
 
 NumPy runs element-wise work on one core. With several cores, a single network's
 full batch is cut into row blocks, one per core, whose forward and backward passes
@@ -41,6 +42,9 @@ from typing import Any
 
 import array_api_compat
 
+# Products with at most this many output columns come out column-major; wider ones,
+# where row-major element-wise work is as fast, keep BLAS's usual layout.
+NARROW = 64
 # A row block below this many samples costs more in thread hand-offs than it saves.
 MIN_ROWS_PER_BLOCK = 4096
 # A block of stacked networks keeps about this many bytes of activations (a core's L2).
@@ -76,12 +80,12 @@ class Reference:
 
 
 class NumpyKernels(Reference):
-    """NumPy: sample-by-feature products come out feature-major (column-major)."""
+    """NumPy: narrow sample-by-feature products come out feature-major (column-major)."""
 
     name = "numpy"
 
     def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
-        if A.ndim != 2 or B.ndim != 2:
+        if A.ndim != 2 or B.ndim != 2 or B.shape[-1] > NARROW:
             return A @ B
         # (Bᵀ @ Aᵀ)ᵀ = A @ B; the result is a column-major (n_samples, n_out) view.
         return xp.matrix_transpose(xp.matrix_transpose(B) @ xp.matrix_transpose(A))

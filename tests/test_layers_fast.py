@@ -194,3 +194,7 @@ def test_column_major_products_stay_column_major():
     Z = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A, W)
     assert Z.flags.f_contiguous
     np.testing.assert_allclose(Z, A @ W, rtol=1e-14)
+    W_wide = rng.standard_normal((2, _kernels.NARROW + 1))
+    Z_wide = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A, W_wide)
+    assert Z_wide.flags.c_contiguous
+    np.testing.assert_allclose(Z_wide, A @ W_wide, rtol=1e-14)
