@@ -198,3 +198,7 @@ def test_column_major_products_stay_column_major():
     Z_wide = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A, W_wide)
     assert Z_wide.flags.c_contiguous
     np.testing.assert_allclose(Z_wide, A @ W_wide, rtol=1e-14)
+    A_wide = rng.standard_normal((50, _kernels.NARROW + 1))
+    W_tall = rng.standard_normal((_kernels.NARROW + 1, 3))
+    Z_from_wide = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A_wide, W_tall)
+    assert Z_from_wide.flags.c_contiguous
