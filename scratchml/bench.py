@@ -456,8 +456,7 @@ def render_report(data: dict[str, Any]) -> str:
         lines += [
             f"## {case}: {first.title}",
             "",
-            f"{first.rounds} timed calls of {first.per_call:g} {unit}"
-            f"{'s' if first.per_call != 1 else ''} each.",
+            f"{first.rounds} timed calls, each {first.per_call:g} × {unit}.",
             "",
         ]
         others = _other_impls(case_rows)
