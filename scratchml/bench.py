@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -595,9 +596,13 @@ def render_charts(data: dict[str, Any], out: Path) -> list[Path]:
     plain = FuncFormatter(lambda value, _: f"{value:g}")
 
     # Time by case and implementation; a black tick on a bar marks its library's GEMM ceiling.
-    fig, axes = plt.subplots(len(dtypes), 1, figsize=(12, 4.2 * len(dtypes)), squeeze=False)
+    figure_width = max(12.0, 2.0 * len(cases) + 3.0)
+    fig, axes = plt.subplots(
+        len(dtypes), 1, figsize=(figure_width, 4.4 * len(dtypes)), squeeze=False
+    )
     width = 0.8 / max(len(labels), 1)
     for ax, dtype in zip(axes[:, 0], dtypes, strict=True):
+        cases = _ordered(row.case for row in table if row.dtype == dtype)
         for j, label in enumerate(labels):
             for i, case in enumerate(cases):
                 row = _find(table, case=case, dtype=dtype, label=label)
@@ -612,7 +617,11 @@ def render_charts(data: dict[str, Any], out: Path) -> list[Path]:
                         colors="black", linewidth=2, label="GEMM ceiling of the bar's library",
                     )  # fmt: skip
         units = {case: _find(table, case=case).unit for case in cases}
-        ax.set_xticks(range(len(cases)), [f"{case}\n(per {units[case]})" for case in cases])
+        ax.set_xticks(
+            range(len(cases)),
+            [f"{case}\n" + textwrap.fill(f"(per {units[case]})", 16) for case in cases],
+            fontsize=9,
+        )
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(plain)
         ax.set_ylabel("median ms per unit (log scale)")
