@@ -61,9 +61,7 @@ def test_gradient_descent_converges_to_normal_equations(backend):
     X = X / X.std(0)
     exact = sm.LinearRegression().fit(X, y)
     # tol=None: every one of the 500 epochs runs (the stopping rule is tested on its own).
-    gd = sm.LinearRegression(
-        solver="gd", learning_rate=0.5, epochs=500, record_every=50, tol=None
-    )
+    gd = sm.LinearRegression(solver="gd", learning_rate=0.5, epochs=500, record_every=50, tol=None)
     gd.fit(on(backend, X), on(backend, y))
     np.testing.assert_allclose(host(gd.coef_), exact.coef_, rtol=1e-6)
     np.testing.assert_allclose(host(gd.intercept_), exact.intercept_, rtol=1e-6)

@@ -14,9 +14,7 @@ def test_two_spirals_small_tanh_network_learns(backend):
     X, y = sm.data.spirals(600, arms=2, noise=0.03, seed=0)
     Xb, yb = on(backend, X), on(backend, y)
     # tol=None: all 400 epochs run (stopping on a plateau is tested in test_convergence.py).
-    clf = sm.MLPClassifier(
-        hidden_layers=(16, 16), learning_rate=0.02, epochs=400, seed=0, tol=None
-    )
+    clf = sm.MLPClassifier(hidden_layers=(16, 16), learning_rate=0.02, epochs=400, seed=0, tol=None)
     clf.fit(Xb, yb)
     assert clf.score(Xb, yb) >= 0.99
     assert len(clf.loss_history_) == 400 and clf.loss_history_[-1] < 0.1

@@ -68,7 +68,11 @@ class NetworkModel(BaseEstimator):
             if not isinstance(getattr(self, flag, False), bool):
                 raise ValueError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
         fraction = getattr(self, "validation_fraction", 0.1)
-        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, numbers.Real)
+            or not 0 < fraction < 1
+        ):
             raise ValueError(
                 f"validation_fraction must be a number strictly between 0 and 1; got {fraction!r}"
             )
@@ -208,11 +212,12 @@ class NetworkModel(BaseEstimator):
         known = backends.to_numpy(self.classes_).tolist()
         given = None
         if classes is not None:
-            given = backends.to_numpy(classes).tolist() if backends.is_array(classes) else list(classes)
+            given = (
+                backends.to_numpy(classes).tolist() if backends.is_array(classes) else list(classes)
+            )
         if given is not None and sorted(given) != known:
             raise ValueError(
-                f"classes must stay those of the first partial_fit call ({known}); "
-                f"got {given}"
+                f"classes must stay those of the first partial_fit call ({known}); got {given}"
             )
         return {"classes": self.classes_}
 
