@@ -6,7 +6,12 @@ arrays: the namespace follows the data.
 
 from . import backends, data, ensemble
 from .ensemble import StackedMLPClassifier, StackedMLPRegressor
-from .exceptions import DivergenceError, NotFittedError
+from .exceptions import (
+    ConvergenceWarning,
+    DataConversionWarning,
+    DivergenceError,
+    NotFittedError,
+)
 from .io import load, save
 from .linear import LinearRegression, LogisticRegression
 from .nn import MLPClassifier, MLPRegressor
@@ -14,6 +19,8 @@ from .nn import MLPClassifier, MLPRegressor
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
+    "DataConversionWarning",
     "DivergenceError",
     "LinearRegression",
     "LogisticRegression",

@@ -114,6 +114,8 @@ class _Stacked(BaseEstimator):
         params["learning_rate"] = self._per_network("learning_rate")[i]
         params["l2"] = self._per_network("l2")[i]
         params["seed"] = self._per_network("seed")[i]
+        # A stack trains every network for every epoch (no tol stopping): so does network i.
+        params["tol"] = None
         return self._single_class(**params)
 
     def _validate_hyperparameters(self) -> None:

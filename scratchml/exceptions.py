@@ -68,8 +68,17 @@ class DataConversionWarning(UserWarning):
     """Input was converted to what the model expects (e.g. a column-vector y was raveled)."""
 
 
-def data_conversion_warning() -> type[Warning]:
-    """The category to warn with: also scikit-learn's DataConversionWarning when it is loaded."""
+class ConvergenceWarning(UserWarning):
+    """Training stopped without reaching a good solution (e.g. the loss rose and stalled)."""
+
+
+def sklearn_flavour(category: type[Warning]) -> type[Warning]:
+    """The category to warn with: also scikit-learn's class of the same name when it is loaded."""
     if _sklearn_loaded():
-        return _with_sklearn_base(DataConversionWarning, "DataConversionWarning")
-    return DataConversionWarning
+        return _with_sklearn_base(category, category.__name__)
+    return category
+
+
+def data_conversion_warning() -> type[Warning]:
+    """DataConversionWarning, in scikit-learn's flavour when scikit-learn is loaded."""
+    return sklearn_flavour(DataConversionWarning)

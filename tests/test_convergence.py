@@ -325,3 +325,22 @@ def test_an_unknown_keyword_names_the_public_class_and_the_right_one(cls, slip, 
     assert message.startswith(f"{cls.__name__} got an unexpected keyword argument {slip!r}")
     assert hint in message and "_MLP" not in message and "_LinearModel" not in message
     assert all(name in message for name in cls().get_params())
+
+
+# --- a run that tol stopped without learning says so ---------------------------------
+
+
+def test_tol_stop_with_the_loss_above_its_start_warns(backend):
+    X, y = sm.data.spirals(200, arms=2, seed=0, dtype="float64")
+    model = sm.MLPClassifier(hidden_layers=(16,), optimizer="sgd", learning_rate=20.0, epochs=300)
+    with pytest.warns(sm.ConvergenceWarning, match="ended above its first value"):
+        model.fit(on(backend, X), on(backend, y))
+    assert model.n_iter_ < 300 and model.loss_history_[-1] > model.loss_history_[0]
+
+
+def test_tol_stop_after_learning_does_not_warn():
+    X, y = sm.data.spirals(200, arms=2, seed=0, dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sm.ConvergenceWarning)
+        model = sm.MLPClassifier(hidden_layers=(16,), learning_rate=0.01, epochs=2000).fit(X, y)
+    assert model.n_iter_ < 2000

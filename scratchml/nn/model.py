@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Self
 
 from .. import backends
@@ -30,6 +31,7 @@ from .._validation import (
     to_float,
 )
 from ..base import BaseEstimator
+from ..exceptions import ConvergenceWarning, sklearn_flavour
 from . import layers
 from .losses import get_loss
 
@@ -165,7 +167,26 @@ class NetworkModel(BaseEstimator):
             self.__dict__.pop("best_validation_score_", None)
         if result.divergence is not None:
             raise result.divergence
+        self._warn_if_stalled_above_start(result.loss_history, validation is not None)
         return self
+
+    def _warn_if_stalled_above_start(self, losses: list[float], monitored_validation: bool) -> None:
+        """A run that ``tol`` stopped with the loss above its first value has not learned.
+
+        Without this, a learning rate so large that the loss grows (but stays finite)
+        would stop quietly after ``n_iter_no_change`` epochs and look like a fitted model.
+        """
+        stopped_early = len(losses) < self.epochs and not monitored_validation
+        if stopped_early and len(losses) > 1 and losses[-1] > losses[0]:
+            warnings.warn(
+                f"{type(self).__name__} stopped after {len(losses)} epochs because the loss "
+                f"did not improve by tol={self.tol} for n_iter_no_change="
+                f"{self.n_iter_no_change} epochs, and it ended above its first value "
+                f"({losses[0]:.4g} -> {losses[-1]:.4g}): the model has not learned. "
+                "Lower learning_rate or scale the features.",
+                sklearn_flavour(ConvergenceWarning),
+                stacklevel=3,
+            )
 
     def _optimizer_name(self) -> str:
         return str(getattr(self, "optimizer", "sgd"))
