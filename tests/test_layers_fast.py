@@ -202,3 +202,25 @@ def test_column_major_products_stay_column_major():
     W_tall = rng.standard_normal((_kernels.NARROW + 1, 3))
     Z_from_wide = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A_wide, W_tall)
     assert Z_from_wide.flags.c_contiguous
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("lead", [(), (3,)])
+def test_value_and_gradient_equals_the_separate_value_and_gradient(backend, loss, lead):
+    # The fused one-pass form the training step uses against the plain definitions.
+    rng = np.random.default_rng(0)
+    n_outputs = 1 if loss != "softmax_cross_entropy" else 4
+    logits = rng.normal(size=(*lead, 50, n_outputs)) * 5
+    if loss == "squared_error":
+        Y = rng.normal(size=logits.shape)
+    elif loss == "binary_cross_entropy":  # one 0/1 column
+        Y = rng.integers(0, 2, size=logits.shape).astype(float)
+    else:  # one-hot rows
+        Y = np.eye(n_outputs)[rng.integers(0, n_outputs, size=logits.shape[:-1])]
+    xp = backends.get(backend)
+    Z, T = on(backend, logits, "float64"), on(backend, Y, "float64")
+    value, gradient = LOSSES[loss].value_and_gradient(xp, Z, T)
+    np.testing.assert_allclose(host(value), host(LOSSES[loss].value(xp, Z, T)), rtol=1e-12)
+    np.testing.assert_allclose(
+        host(gradient), host(LOSSES[loss].gradient(xp, Z, T)), rtol=1e-12, atol=1e-15
+    )

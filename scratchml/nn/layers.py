@@ -128,7 +128,7 @@ def backward(
         cache = caches[layer]
         dW, db, dA_prev = dense_backward(xp, cache.A_prev, W, dZ, need_input_grad=layer > 0)
         if _penalised(l2):
-            dW = dW + _per_network_l2(xp, l2, W) * W
+            dW = dW + l2_gradient(xp, W, l2)
         grads[layer] = (dW, db)
         if layer > 0:
             previous = caches[layer - 1]
@@ -149,6 +149,11 @@ def _per_network_l2(xp: Any, l2: Any, W: Any) -> Any:
     return xp.reshape(l2, (l2.shape[0], 1, 1))
 
 
+def l2_gradient(xp: Any, W: Any, l2: Any) -> Any:
+    """∂/∂W of (l2/2)·‖W‖² = l2 · W; one penalty per network when ``l2`` is an array (M,)."""
+    return _per_network_l2(xp, l2, W) * W
+
+
 def l2_penalty(xp: Any, params: Params, l2: float) -> Any:
     """(l2 / 2) · Σ_layers ‖W‖² over weights (biases are not penalised); shape (...).
 
@@ -162,8 +167,12 @@ def l2_penalty(xp: Any, params: Params, l2: float) -> Any:
 
 def _objective_at(xp: Any, params: Params, logits: Any, Y: Any, loss: str, l2: float) -> Any:
     """Data loss of the logits plus the L2 penalty of the weights; shape (...)."""
-    value = get_loss(loss).value(xp, logits, Y)
-    return value + l2_penalty(xp, params, l2) if _penalised(l2) else value
+    return _plus_l2_penalty(xp, params, get_loss(loss).value(xp, logits, Y), l2)
+
+
+def _plus_l2_penalty(xp: Any, params: Params, data_loss: Any, l2: Any) -> Any:
+    """The objective: the data loss plus (l2/2)·Σ‖W‖² when there is a penalty."""
+    return data_loss + l2_penalty(xp, params, l2) if _penalised(l2) else data_loss
 
 
 def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:
@@ -244,12 +253,11 @@ def loss_and_gradients(
                 for layer in range(len(params))
             ]
     if _penalised(l2):
-        value = value + l2_penalty(xp, params, l2)
         grads = [
-            (dW + _per_network_l2(xp, l2, W) * W, db)
+            (dW + l2_gradient(xp, W, l2), db)
             for (dW, db), (W, _) in zip(grads, params, strict=True)
         ]
-    return value, grads
+    return _plus_l2_penalty(xp, params, value, l2), grads
 
 
 def objective(
