@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, TextIO
 import numpy as np
 
 from . import backends
+from ._kernels import kernels_for, training_passes
 from .exceptions import DivergenceError
 
 Params = list[tuple[Any, Any]]
@@ -181,8 +182,12 @@ class _Epochs:
         generators: Any,
         n_models: int | None,
     ) -> None:
-        self.xp, self.X, self.Y = xp, X, Y
+        kernels = kernels_for(xp)
+        # Targets in the layout the library's element-wise work runs fastest on.
+        self.xp, self.X, self.Y = xp, X, kernels.samples_layout(Y)
         self.loss_and_gradients = loss_and_gradients
+        # Large arrays the passes write, kept from one pass to the next (NumPy).
+        self.memory = kernels.training_memory()
         self.optimizer = optimizer
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
@@ -213,6 +218,10 @@ class _Epochs:
         The epoch loss is the sample-weighted mean of the batch losses (for full batch,
         the objective at the epoch's starting parameters).
         """
+        with training_passes(self.memory):
+            return self._run(params, state)
+
+    def _run(self, params: Params, state: Any) -> tuple[Params, Any, Any]:
         xp, step = self.xp, self.optimizer.step
         if self.full_batch:
             epoch_loss, grads = self.loss_and_gradients(params, self.X, self.Y)
@@ -225,7 +234,7 @@ class _Epochs:
             X_shuffled, Y_shuffled = self._shuffled(self.X, order), self._shuffled(self.Y, order)
         else:
             X_shuffled = xp.take(self.X, order, axis=-2)
-            Y_shuffled = xp.take(self.Y, order, axis=-2)
+            Y_shuffled = kernels_for(xp).samples_layout(xp.take(self.Y, order, axis=-2))
         epoch_loss = 0.0
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)

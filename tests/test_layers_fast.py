@@ -224,3 +224,124 @@ def test_value_and_gradient_equals_the_separate_value_and_gradient(backend, loss
     np.testing.assert_allclose(
         host(gradient), host(LOSSES[loss].gradient(xp, Z, T)), rtol=1e-12, atol=1e-15
     )
+
+
+# --- training memory: the arrays a pass writes are reused by its next pass -------------
+
+
+def _special_values(shape, dtype, order, seed=0):
+    """Random values with zeros of both signs, infinities and NaN mixed in, laid out as asked."""
+    rng = np.random.default_rng(seed)
+    values = (rng.standard_normal(shape) * 3).astype(dtype)
+    flat = values.reshape(-1)
+    flat[:6] = [0.0, -0.0, np.inf, -np.inf, np.nan, 30.0]
+    rng.shuffle(flat)
+    if order == "F":
+        return np.asfortranarray(values)
+    if order == "permuted":  # a stack's (M, n, k) view of an (n, M, k) array
+        return np.ascontiguousarray(values.transpose(1, 0, 2)).transpose(1, 0, 2)
+    return values
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("shape", "order"), [((40, 3), "C"), ((40, 3), "F"), ((2, 40, 3), "permuted")]
+)
+def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, order):
+    xp = backends.get("numpy")
+    fast, reference = _kernels.NumpyKernels(), _kernels.Reference()
+    Z = _special_values(shape, dtype, order)
+    dA = _special_values(shape, dtype, order, seed=1)
+    memory = fast.training_memory()
+    for _ in range(2):  # fresh buffers, then the same buffers again
+        with fast.reusing(memory, (0, 1)), np.errstate(all="ignore"):
+            A = fast.activation_forward(xp, name, Z)
+            dZ = fast.activation_backward(xp, name, dA.copy(order="K"), Z, A)
+        with np.errstate(all="ignore"):  # inf · 0 gives NaN in both
+            A_ref = reference.activation_forward(xp, name, Z)
+            dZ_ref = reference.activation_backward(xp, name, dA, Z, A_ref)
+        np.testing.assert_array_equal(A, A_ref)
+        np.testing.assert_array_equal(np.signbit(A), np.signbit(A_ref))
+        np.testing.assert_array_equal(dZ, dZ_ref)
+        np.testing.assert_array_equal(np.signbit(dZ), np.signbit(dZ_ref))
+        assert A.dtype == Z.dtype and dZ.dtype == Z.dtype
+        assert A.strides == Z.strides or name == "identity" or A.strides == A_ref.strides
+
+
+def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_blocks):
+    """The second pass writes into the first pass's arrays; what a pass returns is its own."""
+    xp = backends.get("numpy")
+    loss = "softmax_cross_entropy"
+    X, Y, params = _problem(loss, [2, 5, 4, 3], n_samples=11)
+    other = [(W * 0.5, b - 1.0) for W, b in params]
+    kernels = _kernels.NumpyKernels()
+    memory = kernels.training_memory()
+    allocated = []
+    original_empty = _kernels.Buffers.empty
+
+    def counting_empty(self, shape, dtype):
+        before = sum(len(slot) for slot in self._slots)
+        buffer = original_empty(self, shape, dtype)
+        allocated.append(sum(len(slot) for slot in self._slots) - before)
+        return buffer
+
+    with _kernels.use_kernels(kernels), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_kernels.Buffers, "empty", counting_empty)
+        with _kernels.training_passes(memory):
+            value, grads = layers.loss_and_gradients(xp, params, X, Y, ["tanh", "relu"], loss)
+            first_pass_new = sum(allocated)
+            kept = (value.copy(), [(dW.copy(), db.copy()) for dW, db in grads])
+            allocated.clear()
+            layers.loss_and_gradients(xp, other, X, Y, ["tanh", "relu"], loss)
+    assert first_pass_new > 0 and len(allocated) == first_pass_new
+    assert sum(allocated) == 0  # the second pass allocated nothing new
+    # The first pass's results are untouched by the second pass.
+    np.testing.assert_array_equal(value, kept[0])
+    for (dW, db), (dW_kept, db_kept) in zip(grads, kept[1], strict=True):
+        np.testing.assert_array_equal(dW, dW_kept)
+        np.testing.assert_array_equal(db, db_kept)
+    with _kernels.use_kernels(_kernels.Reference()):
+        ref_value, ref_grads = layers.loss_and_gradients(xp, params, X, Y, ["tanh", "relu"], loss)
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    for (dW, db), (ref_dW, ref_db) in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(dW, ref_dW, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(db, ref_db, rtol=1e-12, atol=1e-14)
+
+
+def test_arrays_outside_training_are_fresh():
+    """Without a training run in progress (predict, a lone forward), nothing is reused."""
+    xp = backends.get("numpy")
+    X, _, params = _problem("squared_error", [2, 5, 2], n_samples=20)
+    first, _ = layers.forward(xp, params, X, ["tanh"])
+    kept = first.copy()
+    second, _ = layers.forward(xp, [(W + 1, b) for W, b in params], X, ["tanh"])
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, kept)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_numpy_loss_equals_the_reference_bit_for_bit(loss, dtype, order):
+    xp = backends.get("numpy")
+    rng = np.random.default_rng(3)
+    n_outputs = 1 if loss == "binary_cross_entropy" else 4
+    logits = (rng.standard_normal((60, n_outputs)) * 6).astype(dtype)
+    if loss == "squared_error":
+        Y = rng.standard_normal(logits.shape).astype(dtype)
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, logits.shape).astype(dtype)
+    else:
+        Y = np.eye(n_outputs, dtype=dtype)[rng.integers(0, n_outputs, 60)]
+    if order == "F":
+        logits, Y = np.asfortranarray(logits), np.asfortranarray(Y)
+    fast = _kernels.NumpyKernels()
+    memory = fast.training_memory()
+    reference = LOSSES[loss].value_and_gradient(xp, logits, Y)
+    for _ in range(2):  # fresh buffers, then the same buffers again
+        with fast.reusing(memory, (0, 60)):
+            value, gradient = fast.loss_value_and_gradient(xp, loss, logits, Y)
+        np.testing.assert_array_equal(value, reference[0])
+        np.testing.assert_array_equal(gradient, reference[1])
+        assert gradient.dtype == reference[1].dtype and np.asarray(value).dtype == dtype

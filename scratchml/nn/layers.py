@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .._kernels import kernels_for
-from .activations import get_activation
+from .._kernels import current_training_memory, kernels_for
 from .losses import get_loss
 
 Params = list[tuple[Any, Any]]
@@ -60,17 +59,18 @@ def sum_over_samples(xp: Any, dZ: Any) -> Any:
     """
     if dZ.ndim != 2:
         return kernels_for(xp).stack_sum_over_samples(xp, dZ)
-    ones = xp.ones((1, dZ.shape[0]), dtype=dZ.dtype, device=dZ.device)
+    ones = kernels_for(xp).ones(xp, (1, dZ.shape[0]), dZ.dtype, dZ.device)
     return (ones @ dZ)[0, :]
 
 
 def dense_forward(xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-    """Z = A_prev @ W + b."""
+    """Z = A_prev @ W + b (the bias added in place: the product is a new array)."""
     if _is_shared(A_prev, W):
         Z = _shared_input_matmul(xp, A_prev, W)
     else:
         Z = kernels_for(xp).samples_matmul(xp, A_prev, W)
-    return Z + xp.expand_dims(b, axis=-2)
+    Z += xp.expand_dims(b, axis=-2)
+    return Z
 
 
 def dense_backward(
@@ -100,7 +100,7 @@ def forward(
     for layer, (W, b) in enumerate(params):
         Z = dense_forward(xp, A, W, b)
         is_output = layer == len(params) - 1
-        A_next = Z if is_output else get_activation(activations[layer]).forward(xp, Z)
+        A_next = Z if is_output else kernels_for(xp).activation_forward(xp, activations[layer], Z)
         caches.append(LayerCache(A, Z, A_next))
         A = A_next
     return A, caches
@@ -132,8 +132,9 @@ def backward(
         grads[layer] = (dW, db)
         if layer > 0:
             previous = caches[layer - 1]
-            act = get_activation(activations[layer - 1])
-            dZ = dA_prev * act.derivative(xp, previous.Z, previous.A)
+            dZ = kernels_for(xp).activation_backward(
+                xp, activations[layer - 1], dA_prev, previous.Z, previous.A
+            )
     return grads
 
 
@@ -203,11 +204,14 @@ def loss_and_gradients(
     """
     kernels = kernels_for(xp)
     n_samples = X.shape[-2]
+    memory = current_training_memory()
 
-    def pass_over(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
-        logits, caches = forward(xp, params, X, activations)
-        value, d_logits = get_loss(loss).value_and_gradient(xp, logits, Y)
-        return value, backward(xp, params, caches, d_logits, activations)
+    def pass_over(params: Params, X: Any, Y: Any, block: slice) -> tuple[Any, Params]:
+        # In training, the block's large arrays reuse the memory of its previous pass.
+        with kernels.reusing(memory, (block.start, block.stop)):
+            logits, caches = forward(xp, params, X, activations)
+            value, d_logits = kernels.loss_value_and_gradient(xp, loss, logits, Y)
+            return value, backward(xp, params, caches, d_logits, activations)
 
     W_first = params[0][0]
     if W_first.ndim == 3:
@@ -221,6 +225,7 @@ def loss_and_gradients(
                 [(W[nets, ...], b[nets, ...]) for W, b in params],
                 X if X.ndim == 2 else X[nets, ...],
                 Y if Y.ndim == 2 else Y[nets, ...],
+                nets,
             )
 
         parts = kernels.map_blocks(block_of_networks, model_blocks)
@@ -238,7 +243,7 @@ def loss_and_gradients(
     else:
         row_blocks = kernels.row_blocks(X, W_first.ndim)
         parts = kernels.map_blocks(
-            lambda rows: pass_over(params, X[..., rows, :], Y[..., rows, :]), row_blocks
+            lambda rows: pass_over(params, X[..., rows, :], Y[..., rows, :], rows), row_blocks
         )
         if len(parts) == 1:
             value, grads = parts[0]
