@@ -19,7 +19,7 @@ side (a 1024 → 2048 layer, or 2048 → 10) keep the row-major layout, which BL
 computes faster there.
 
 NumPy runs element-wise work on one core. With several cores, a single network's
-full batch is cut into row blocks, one per core, whose forward and backward passes
+large batch (``MIN_BLOCK_ELEMENTS``) is cut into row blocks, one per core, whose forward and backward passes
 run in threads (NumPy and BLAS release the GIL); the loss and its gradients are sums
 over samples, so the blocks' results add up to the full batch's, up to rounding.
 BLAS runs one thread per block meanwhile: the blocks already keep every core busy,
@@ -59,8 +59,14 @@ import numpy as np
 # ones keep BLAS's usual layout: row-major element-wise work is as fast there, and the
 # swapped product is slower (a (4096, 2048) @ (2048, 10) product: 64 ms against 17 ms).
 NARROW = 64
-# A row block below this many samples costs more in thread hand-offs than it saves.
-MIN_ROWS_PER_BLOCK = 4096
+# A weight gradient Aᵀ @ dZ with at most this many entries is computed as that many dot
+# products over the samples (2 × 2 over 30,000 samples: 14 µs, against 47 µs in BLAS).
+TINY_PRODUCT = 16
+# A row block whose pass writes fewer numbers than this (samples × Σ layer widths) costs
+# more in thread hand-offs than it saves. Measured on 2 cores with reused arrays: a
+# 2→64→64→3 pass over 30,000 samples (3.9 M) gains 10% from two blocks, over 16,000
+# (2.1 M) loses 10%; the 2-wide tiny network over 30,000 (0.3 M) loses 20%.
+MIN_BLOCK_ELEMENTS = 1_500_000
 # A block of stacked networks keeps about this many bytes of activations (a core's L2).
 MODEL_BLOCK_BYTES = 256 * 1024
 
@@ -93,6 +99,11 @@ class Buffers:
             buffer = slot[(shape, dtype)] = np.empty(shape, dtype)
         return buffer
 
+    @property
+    def nbytes(self) -> int:
+        arrays = [*self._ones.values()] + [b for slot in self._slots for b in slot.values()]
+        return sum(array.nbytes for array in arrays)
+
     def ones(self, shape: tuple[int, ...], dtype: Any) -> Any:
         """A read-only array of ones, made once."""
         if (shape, dtype) not in self._ones:
@@ -112,6 +123,10 @@ class TrainingMemory:
         if key not in self._blocks:
             self._blocks[key] = Buffers()
         return self._blocks[key]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(buffers.nbytes for buffers in self._blocks.values())
 
 
 # The memory of the training run in progress in this context (None: fresh arrays).
@@ -144,12 +159,19 @@ class Reference:
         """A @ B for A (..., n_samples, k) and B (..., k, n_out) -> (..., n_samples, n_out)."""
         return A @ B
 
+    def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
+        """Aᵀ @ dZ for A (..., n_samples, n_in) and dZ (..., n_samples, n_out)."""
+        return xp.matrix_transpose(A) @ dZ
+
     def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
         """Σ_samples dZ for a stack: (M, n_samples, n_out) -> (M, n_out)."""
         return xp.sum(dZ, axis=-2)
 
-    def row_blocks(self, A: Any, params_ndim: int) -> list[slice]:
-        """Slices of the sample axis of A to process separately: one block, all rows."""
+    def row_blocks(self, A: Any, params_ndim: int, width: int = 1) -> list[slice]:
+        """Slices of the sample axis of A to process separately: one block, all rows.
+
+        ``width`` is how many numbers per sample the pass writes (Σ layer widths).
+        """
         return [slice(0, A.shape[-2])]
 
     def model_blocks(
@@ -169,6 +191,10 @@ class Reference:
     def training_memory(self) -> Any:
         """What a training run keeps between its passes: nothing."""
         return None
+
+    def training_run(self) -> contextlib.AbstractContextManager[Any]:
+        """A training run's memory for its passes, as a context (here: None)."""
+        return contextlib.nullcontext()
 
     def reusing(self, memory: Any, block: Hashable) -> contextlib.AbstractContextManager[None]:
         """Run one block's pass with the arrays it wrote last time: here, fresh arrays."""
@@ -220,6 +246,25 @@ class NumpyKernels(Reference):
 
     def training_memory(self) -> Any:
         return TrainingMemory()
+
+    @contextlib.contextmanager
+    def training_run(self) -> Iterator[Any]:
+        """The memory of the last finished run (or a new one); kept for the next run after.
+
+        Warm-started fits and ``partial_fit`` calls then start with their arrays in
+        place. One run's memory is kept, up to ``KEPT_MEMORY_BYTES``; two runs at once
+        (in threads) never share one.
+        """
+        global _kept_memory
+        with _pool_lock:
+            memory, _kept_memory = _kept_memory, None
+        memory = memory or TrainingMemory()
+        try:
+            yield memory
+        finally:
+            if memory.nbytes <= KEPT_MEMORY_BYTES:
+                with _pool_lock:
+                    _kept_memory = memory
 
     @contextlib.contextmanager
     def reusing(self, memory: Any, block: Hashable) -> Iterator[None]:
@@ -312,15 +357,21 @@ class NumpyKernels(Reference):
         buffer = self._empty(tuple(A.shape[axis] for axis in outer_first), dtype)
         return np.transpose(buffer, np.argsort(outer_first))
 
+    def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
+        if A.ndim != 2 or dZ.ndim != 2 or A.shape[1] * dZ.shape[1] > TINY_PRODUCT:
+            return super().weight_gradient(xp, A, dZ)
+        # A few long dot products: BLAS spends 3× their time packing such thin operands.
+        return xp.vecdot(A.T[:, None, :], dZ.T[None, :, :])
+
     def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
         # NumPy sums over the middle axis of (M, n, narrow) slowly; 1ᵀ @ dZ is a batched matmul.
         ones = xp.ones((1, dZ.shape[-2]), dtype=dZ.dtype)
         return (ones @ dZ)[..., 0, :]
 
-    def row_blocks(self, A: Any, params_ndim: int) -> list[slice]:
-        """One block per core for a single network's large batch; else one block."""
+    def row_blocks(self, A: Any, params_ndim: int, width: int = 1) -> list[slice]:
+        """One block per core for a single network's large pass; else one block."""
         n_samples = A.shape[-2]
-        n_blocks = min(_n_cores(), n_samples // MIN_ROWS_PER_BLOCK)
+        n_blocks = min(_n_cores(), n_samples * width // MIN_BLOCK_ELEMENTS, n_samples)
         if A.ndim != 2 or params_ndim != 2 or n_blocks < 2:
             return [slice(0, n_samples)]
         bounds = [n_samples * i // n_blocks for i in range(n_blocks + 1)]
@@ -356,6 +407,9 @@ class NumpyKernels(Reference):
 
 
 _local = threading.local()  # the buffers of the pass this thread runs
+# The memory of the last finished NumPy training run, for the next one (see training_run).
+_kept_memory: TrainingMemory | None = None
+KEPT_MEMORY_BYTES = 256 * 2**20
 
 
 def _n_cores() -> int:

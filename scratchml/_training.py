@@ -181,13 +181,14 @@ class _Epochs:
         batch_size: int | None,
         generators: Any,
         n_models: int | None,
+        memory: Any = None,
     ) -> None:
         kernels = kernels_for(xp)
         # Targets in the layout the library's element-wise work runs fastest on.
         self.xp, self.X, self.Y = xp, X, kernels.samples_layout(Y)
         self.loss_and_gradients = loss_and_gradients
         # Large arrays the passes write, kept from one pass to the next (NumPy).
-        self.memory = kernels.training_memory()
+        self.memory = memory
         self.optimizer = optimizer
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
@@ -349,109 +350,112 @@ def gradient_descent(
     stack = n_models is not None
     if stack and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
-    generators = _generators(seed, n_models)
-    runner = _Epochs(xp, X, Y, loss_and_gradients, optimizer, batch_size, generators, n_models)
-    if state is None:
-        state = optimizer.init(xp, params)
-    history = [Snapshot(0, params)] if record_every else []
-    loss_history: list[Any] = []
-    validation_scores: list[float] = []
-    monitor = None
-    if tol is not None or validation is not None:
-        monitor = _NoImprovement(
-            0.0 if tol is None else tol,
-            n_iter_no_change if tol is not None else sys.maxsize,
-            higher_is_better=validation is not None,
+    with kernels_for(xp).training_run() as memory:
+        generators = _generators(seed, n_models)
+        runner = _Epochs(
+            xp, X, Y, loss_and_gradients, optimizer, batch_size, generators, n_models, memory
         )
-    best_params = params
-    bar = Progress(epochs, desc, progress)
-    chunk = _ChunkLength(epochs, bar)
-    if stack:
-        # Device-side divergence bookkeeping: which networks still train, and each one's
-        # last finite parameters (those its last finite epoch started from).
-        alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
-        kept = params
-    # The parameters and optimizer state the last finished epoch started from.
-    previous_start, previous_state = params, state
+        if state is None:
+            state = optimizer.init(xp, params)
+        history = [Snapshot(0, params)] if record_every else []
+        loss_history: list[Any] = []
+        validation_scores: list[float] = []
+        monitor = None
+        if tol is not None or validation is not None:
+            monitor = _NoImprovement(
+                0.0 if tol is None else tol,
+                n_iter_no_change if tol is not None else sys.maxsize,
+                higher_is_better=validation is not None,
+            )
+        best_params = params
+        bar = Progress(epochs, desc, progress)
+        chunk = _ChunkLength(epochs, bar)
+        if stack:
+            # Device-side divergence bookkeeping: which networks still train, and each one's
+            # last finite parameters (those its last finite epoch started from).
+            alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
+            kept = params
+        # The parameters and optimizer state the last finished epoch started from.
+        previous_start, previous_state = params, state
 
-    epoch = 0
-    while epoch < epochs:
-        length = min(chunk.length, epochs - epoch, runner.max_prepared_epochs())
-        if monitor is not None:
-            # A stop can only fall on the chunk's last epoch; with validation, every
-            # epoch's parameters are held until the chunk's scores reach the host.
-            length = min(length, monitor.epochs_before_stop_possible())
-            if validation is not None:
-                length = min(length, 16)
-        chunk_start = (epoch, params, state, runner.save_rng(), previous_start, previous_state)
-        runner.prepare(length)
-        tick = time.perf_counter()
-        losses, scores, candidates = [], [], []
-        for _ in range(length):
-            epoch += 1
-            epoch_start, epoch_start_state = params, state
-            params, state, loss = runner.run(params, state)
-            if stack:
-                finite = alive & xp.isfinite(loss)
-                kept = _where_models(xp, finite, epoch_start, kept)
-                params = _where_models(xp, finite, params, kept)
-                loss = xp.where(alive, loss, xp.full_like(loss, math.nan))
-                alive = finite
+        epoch = 0
+        while epoch < epochs:
+            length = min(chunk.length, epochs - epoch, runner.max_prepared_epochs())
+            if monitor is not None:
+                # A stop can only fall on the chunk's last epoch; with validation, every
+                # epoch's parameters are held until the chunk's scores reach the host.
+                length = min(length, monitor.epochs_before_stop_possible())
+                if validation is not None:
+                    length = min(length, 16)
+            chunk_start = (epoch, params, state, runner.save_rng(), previous_start, previous_state)
+            runner.prepare(length)
+            tick = time.perf_counter()
+            losses, scores, candidates = [], [], []
+            for _ in range(length):
+                epoch += 1
+                epoch_start, epoch_start_state = params, state
+                params, state, loss = runner.run(params, state)
+                if stack:
+                    finite = alive & xp.isfinite(loss)
+                    kept = _where_models(xp, finite, epoch_start, kept)
+                    params = _where_models(xp, finite, params, kept)
+                    loss = xp.where(alive, loss, xp.full_like(loss, math.nan))
+                    alive = finite
+                else:
+                    previous_start, previous_state = epoch_start, epoch_start_state
+                losses.append(loss)
+                if validation is not None:
+                    scores.append(validation(params))
+                    candidates.append(params)
+                if record_every and (epoch % record_every == 0 or epoch == epochs):
+                    history.append(Snapshot(epoch, params))
+            # The one host synchronisation of the chunk (scores in float64 where the device
+            # has it, so an accuracy k/n reaches the host without float32 rounding).
+            if scores:
+                wide = backends.widest_float(xp, backends.device(X))
+                values = backends.to_numpy(xp.stack([xp.astype(v, wide) for v in losses + scores]))
             else:
-                previous_start, previous_state = epoch_start, epoch_start_state
-            losses.append(loss)
-            if validation is not None:
-                scores.append(validation(params))
-                candidates.append(params)
-            if record_every and (epoch % record_every == 0 or epoch == epochs):
-                history.append(Snapshot(epoch, params))
-        # The one host synchronisation of the chunk (scores in float64 where the device
-        # has it, so an accuracy k/n reaches the host without float32 rounding).
-        if scores:
-            wide = backends.widest_float(xp, backends.device(X))
-            values = backends.to_numpy(xp.stack([xp.astype(v, wide) for v in losses + scores]))
-        else:
-            values = backends.to_numpy(xp.stack(losses))
-        chunk.update(length, time.perf_counter() - tick)
-        values, score_values = values[:length], values[length:]
+                values = backends.to_numpy(xp.stack(losses))
+            chunk.update(length, time.perf_counter() - tick)
+            values, score_values = values[:length], values[length:]
+
+            if stack:
+                loss_history.extend(values)
+                last = values[-1][np.isfinite(values[-1])]
+                bar.update(epoch, float(last.min()) if last.size else math.nan)  # the best network
+                continue
+
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                first = int(bad[0])  # epoch chunk_start + first + 1 diverged
+                loss_history.extend(values[:first].tolist())
+                validation_scores.extend(score_values[:first].tolist())
+                diverged_at = chunk_start[0] + first + 1
+                params, state = _replay(runner, chunk_start, first - 1)
+                history = [s for s in history if s.epoch < diverged_at]
+                error = _divergence_error(diverged_at, float(values[first]), loss_history)
+                return TrainResult(params, loss_history, history, error, state, validation_scores)
+
+            loss_history.extend(values.tolist())
+            validation_scores.extend(score_values.tolist())
+            bar.update(epoch, loss_history[-1])
+            if monitor is not None:
+                watched = score_values if validation is not None else values
+                stop = False
+                for i, value in enumerate(watched.tolist()):
+                    new_best, stop = monitor.update(value)
+                    if new_best and validation is not None:
+                        best_params = candidates[i]
+                if stop:
+                    break
 
         if stack:
-            loss_history.extend(values)
-            last = values[-1][np.isfinite(values[-1])]
-            bar.update(epoch, float(last.min()) if last.size else math.nan)  # the best network
-            continue
-
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            first = int(bad[0])  # epoch chunk_start + first + 1 diverged
-            loss_history.extend(values[:first].tolist())
-            validation_scores.extend(score_values[:first].tolist())
-            diverged_at = chunk_start[0] + first + 1
-            params, state = _replay(runner, chunk_start, first - 1)
-            history = [s for s in history if s.epoch < diverged_at]
-            error = _divergence_error(diverged_at, float(values[first]), loss_history)
-            return TrainResult(params, loss_history, history, error, state, validation_scores)
-
-        loss_history.extend(values.tolist())
-        validation_scores.extend(score_values.tolist())
-        bar.update(epoch, loss_history[-1])
-        if monitor is not None:
-            watched = score_values if validation is not None else values
-            stop = False
-            for i, value in enumerate(watched.tolist()):
-                new_best, stop = monitor.update(value)
-                if new_best and validation is not None:
-                    best_params = candidates[i]
-            if stop:
-                break
-
-    if stack:
-        diverged = ~backends.to_numpy(alive)
-        rows = np.stack(loss_history)  # (epochs_run, M)
-        return TrainResult(params, rows, history, None, state, [], diverged)
-    if validation is not None:
-        params = best_params
-    return TrainResult(params, loss_history, history, None, state, validation_scores)
+            diverged = ~backends.to_numpy(alive)
+            rows = np.stack(loss_history)  # (epochs_run, M)
+            return TrainResult(params, rows, history, None, state, [], diverged)
+        if validation is not None:
+            params = best_params
+        return TrainResult(params, loss_history, history, None, state, validation_scores)
 
 
 def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Params, Any]:

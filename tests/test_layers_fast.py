@@ -68,7 +68,7 @@ def _assert_same(fast, reference, rtol=1e-12):
 @pytest.fixture
 def small_row_blocks(monkeypatch):
     """Row blocks on tiny data: 3 uneven blocks of at least 2 rows, whatever the core count."""
-    monkeypatch.setattr(_kernels, "MIN_ROWS_PER_BLOCK", 2)
+    monkeypatch.setattr(_kernels, "MIN_BLOCK_ELEMENTS", 2)
     monkeypatch.setattr(_kernels, "_n_cores", lambda: 3)
 
 
@@ -93,12 +93,13 @@ def test_row_blocks_split_every_sample_once(small_row_blocks):
 def test_row_blocks_only_for_large_single_networks(monkeypatch):
     kernels = _kernels.NumpyKernels()
     monkeypatch.setattr(_kernels, "_n_cores", lambda: 2)
-    many = 2 * _kernels.MIN_ROWS_PER_BLOCK
-    assert len(kernels.row_blocks(np.zeros((many, 2)), params_ndim=2)) == 2
-    assert len(kernels.row_blocks(np.zeros((many - 1, 2)), params_ndim=2)) == 1
-    assert len(kernels.row_blocks(np.zeros((many, 2)), params_ndim=3)) == 1  # a stack
+    monkeypatch.setattr(_kernels, "MIN_BLOCK_ELEMENTS", 1000)
+    X = np.zeros((200, 2))
+    assert len(kernels.row_blocks(X, params_ndim=2, width=10)) == 2  # 2,000 numbers
+    assert len(kernels.row_blocks(X, params_ndim=2, width=9)) == 1  # 1,800
+    assert len(kernels.row_blocks(X, params_ndim=3, width=10)) == 1  # a stack
     monkeypatch.setattr(_kernels, "_n_cores", lambda: 1)
-    assert len(kernels.row_blocks(np.zeros((many, 2)), params_ndim=2)) == 1
+    assert len(kernels.row_blocks(X, params_ndim=2, width=10)) == 1
 
 
 def test_row_blocks_propagate_errors(small_row_blocks):
@@ -345,3 +346,35 @@ def test_numpy_loss_equals_the_reference_bit_for_bit(loss, dtype, order):
         np.testing.assert_array_equal(value, reference[0])
         np.testing.assert_array_equal(gradient, reference[1])
         assert gradient.dtype == reference[1].dtype and np.asarray(value).dtype == dtype
+
+
+def test_a_training_run_hands_its_memory_to_the_next(monkeypatch):
+    """Warm-started fits start with their arrays in place; runs at once never share memory."""
+    kernels = _kernels.NumpyKernels()
+    monkeypatch.setattr(_kernels, "_kept_memory", None)
+    with kernels.training_run() as first:
+        first.block((0, 1)).empty((4, 3), np.float64)
+        with kernels.training_run() as concurrent:  # e.g. another thread's fit
+            assert concurrent is not first
+    with kernels.training_run() as second:
+        assert second is first
+    monkeypatch.setattr(_kernels, "KEPT_MEMORY_BYTES", 10)
+    with kernels.training_run() as big:
+        big.block((0, 1)).empty((4, 3), np.float64)  # 96 bytes: more than may be kept
+    with kernels.training_run() as after:
+        assert after is not big
+
+
+def test_warm_started_fits_equal_one_long_fit():
+    """Continuing with the previous run's memory changes no number (float64, SGD)."""
+    import scratchml as sm
+
+    X, y = sm.data.spirals(300, arms=3, seed=2, dtype="float64")
+    kwargs = {"hidden_layers": (8, 8), "optimizer": "sgd", "learning_rate": 0.2, "seed": 0}
+    long = sm.MLPClassifier(epochs=30, tol=None, **kwargs).fit(X, y)
+    warm = sm.MLPClassifier(epochs=10, tol=None, warm_start=True, **kwargs)
+    for _ in range(3):
+        warm.fit(X, y)
+    for (W, b), (W_long, b_long) in zip(warm.params_, long.params_, strict=True):
+        np.testing.assert_array_equal(W, W_long)
+        np.testing.assert_array_equal(b, b_long)

@@ -80,7 +80,7 @@ def dense_backward(
     if _is_shared(A_prev, W):
         dW = _shared_input_weight_gradient(xp, A_prev, dZ)
     else:
-        dW = xp.matrix_transpose(A_prev) @ dZ
+        dW = kernels_for(xp).weight_gradient(xp, A_prev, dZ)
     db = sum_over_samples(xp, dZ)
     dA_prev = None
     if need_input_grad:
@@ -241,7 +241,8 @@ def loss_and_gradients(
                 for layer in range(len(params))
             ]
     else:
-        row_blocks = kernels.row_blocks(X, W_first.ndim)
+        width = sum(W.shape[-1] for W, _ in params)
+        row_blocks = kernels.row_blocks(X, W_first.ndim, width)
         parts = kernels.map_blocks(
             lambda rows: pass_over(params, X[..., rows, :], Y[..., rows, :], rows), row_blocks
         )
