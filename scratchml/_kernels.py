@@ -135,18 +135,8 @@ _training_memory: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
-@contextlib.contextmanager
-def training_passes(memory: Any) -> Iterator[None]:
-    """Run the block's loss-and-gradient passes with ``memory`` (from ``training_memory()``)."""
-    token = _training_memory.set(memory)
-    try:
-        yield
-    finally:
-        _training_memory.reset(token)
-
-
 def current_training_memory() -> Any:
-    """The training memory set by ``training_passes``, or None."""
+    """The memory of the ``training_run`` in progress, or None."""
     return _training_memory.get()
 
 
@@ -188,12 +178,8 @@ class Reference:
         """A (n_samples, k) in the memory layout that element-wise work on it prefers."""
         return A
 
-    def training_memory(self) -> Any:
-        """What a training run keeps between its passes: nothing."""
-        return None
-
     def training_run(self) -> contextlib.AbstractContextManager[Any]:
-        """A training run's memory for its passes, as a context (here: None)."""
+        """A training run, inside which its passes keep their arrays: here, nothing kept."""
         return contextlib.nullcontext()
 
     def reusing(self, memory: Any, block: Hashable) -> contextlib.AbstractContextManager[None]:
@@ -244,24 +230,24 @@ class NumpyKernels(Reference):
             return np.asfortranarray(A)
         return A
 
-    def training_memory(self) -> Any:
-        return TrainingMemory()
-
     @contextlib.contextmanager
     def training_run(self) -> Iterator[Any]:
-        """The memory of the last finished run (or a new one); kept for the next run after.
+        """Inside, ``loss_and_gradients`` passes reuse the run's memory (yielded).
 
-        Warm-started fits and ``partial_fit`` calls then start with their arrays in
-        place. One run's memory is kept, up to ``KEPT_MEMORY_BYTES``; two runs at once
-        (in threads) never share one.
+        The memory is the last finished run's (or a new one), and is kept for the next
+        run after: warm-started fits and ``partial_fit`` calls then start with their
+        arrays in place. One run's memory is kept, up to ``KEPT_MEMORY_BYTES``; two runs
+        at once (in threads) never share one.
         """
         global _kept_memory
         with _pool_lock:
             memory, _kept_memory = _kept_memory, None
         memory = memory or TrainingMemory()
+        token = _training_memory.set(memory)
         try:
             yield memory
         finally:
+            _training_memory.reset(token)
             if memory.nbytes <= KEPT_MEMORY_BYTES:
                 with _pool_lock:
                     _kept_memory = memory

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, TextIO
 import numpy as np
 
 from . import backends
-from ._kernels import kernels_for, training_passes
+from ._kernels import kernels_for
 from .exceptions import DivergenceError
 
 Params = list[tuple[Any, Any]]
@@ -181,14 +181,10 @@ class _Epochs:
         batch_size: int | None,
         generators: Any,
         n_models: int | None,
-        memory: Any = None,
     ) -> None:
-        kernels = kernels_for(xp)
         # Targets in the layout the library's element-wise work runs fastest on.
-        self.xp, self.X, self.Y = xp, X, kernels.samples_layout(Y)
+        self.xp, self.X, self.Y = xp, X, kernels_for(xp).samples_layout(Y)
         self.loss_and_gradients = loss_and_gradients
-        # Large arrays the passes write, kept from one pass to the next (NumPy).
-        self.memory = memory
         self.optimizer = optimizer
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
@@ -219,10 +215,6 @@ class _Epochs:
         The epoch loss is the sample-weighted mean of the batch losses (for full batch,
         the objective at the epoch's starting parameters).
         """
-        with training_passes(self.memory):
-            return self._run(params, state)
-
-    def _run(self, params: Params, state: Any) -> tuple[Params, Any, Any]:
         xp, step = self.xp, self.optimizer.step
         if self.full_batch:
             epoch_loss, grads = self.loss_and_gradients(params, self.X, self.Y)
@@ -235,7 +227,7 @@ class _Epochs:
             X_shuffled, Y_shuffled = self._shuffled(self.X, order), self._shuffled(self.Y, order)
         else:
             X_shuffled = xp.take(self.X, order, axis=-2)
-            Y_shuffled = kernels_for(xp).samples_layout(xp.take(self.Y, order, axis=-2))
+            Y_shuffled = xp.take(self.Y, order, axis=-2)
         epoch_loss = 0.0
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)
@@ -350,11 +342,10 @@ def gradient_descent(
     stack = n_models is not None
     if stack and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
-    with kernels_for(xp).training_run() as memory:
+    # Inside the run, NumPy passes write into the memory of the previous pass.
+    with kernels_for(xp).training_run():
         generators = _generators(seed, n_models)
-        runner = _Epochs(
-            xp, X, Y, loss_and_gradients, optimizer, batch_size, generators, n_models, memory
-        )
+        runner = _Epochs(xp, X, Y, loss_and_gradients, optimizer, batch_size, generators, n_models)
         if state is None:
             state = optimizer.init(xp, params)
         history = [Snapshot(0, params)] if record_every else []

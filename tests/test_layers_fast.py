@@ -254,7 +254,7 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
     fast, reference = _kernels.NumpyKernels(), _kernels.Reference()
     Z = _special_values(shape, dtype, order)
     dA = _special_values(shape, dtype, order, seed=1)
-    memory = fast.training_memory()
+    memory = _kernels.TrainingMemory()
     for _ in range(2):  # fresh buffers, then the same buffers again
         with fast.reusing(memory, (0, 1)), np.errstate(all="ignore"):
             A = fast.activation_forward(xp, name, Z)
@@ -277,7 +277,6 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
     X, Y, params = _problem(loss, [2, 5, 4, 3], n_samples=11)
     other = [(W * 0.5, b - 1.0) for W, b in params]
     kernels = _kernels.NumpyKernels()
-    memory = kernels.training_memory()
     allocated = []
     original_empty = _kernels.Buffers.empty
 
@@ -289,7 +288,8 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
 
     with _kernels.use_kernels(kernels), pytest.MonkeyPatch.context() as patch:
         patch.setattr(_kernels.Buffers, "empty", counting_empty)
-        with _kernels.training_passes(memory):
+        patch.setattr(_kernels, "_kept_memory", None)
+        with kernels.training_run():
             value, grads = layers.loss_and_gradients(xp, params, X, Y, ["tanh", "relu"], loss)
             first_pass_new = sum(allocated)
             kept = (value.copy(), [(dW.copy(), db.copy()) for dW, db in grads])
@@ -338,7 +338,7 @@ def test_numpy_loss_equals_the_reference_bit_for_bit(loss, dtype, order):
     if order == "F":
         logits, Y = np.asfortranarray(logits), np.asfortranarray(Y)
     fast = _kernels.NumpyKernels()
-    memory = fast.training_memory()
+    memory = _kernels.TrainingMemory()
     reference = LOSSES[loss].value_and_gradient(xp, logits, Y)
     for _ in range(2):  # fresh buffers, then the same buffers again
         with fast.reusing(memory, (0, 60)):
