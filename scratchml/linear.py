@@ -28,6 +28,22 @@ class _LinearModel(NetworkModel):
     def _make_optimizer(self) -> Any:
         return SGD(float(self.learning_rate))
 
+    def _train(
+        self,
+        xp: Any,
+        params: Params,
+        X: Any,
+        Y: Any,
+        activations: list[str],
+        loss_name: str,
+        generator: Any,
+        **options: Any,
+    ) -> Any:
+        """Gradient descent for solver="gd"; else the model's own direct solver."""
+        if self.solver == "gd":
+            return super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+        return self._solve_directly(xp, params, X, Y, loss_name)
+
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:
         # Zeros: the objectives are convex, so no symmetry needs breaking.
         n_features, n_outputs = sizes
@@ -88,19 +104,8 @@ class LinearRegression(RegressorMixin, _LinearModel):
         check_choice(self.solver, "solver", ("normal", "gd"))
         super()._validate_hyperparameters()
 
-    def _train(
-        self,
-        xp: Any,
-        params: Params,
-        X: Any,
-        Y: Any,
-        activations: list[str],
-        loss_name: str,
-        generator: Any,
-        **options: Any,
-    ) -> Any:
-        if self.solver == "gd":
-            return super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+    def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
+        """The normal equations on centred data (the intercept from the means)."""
         n_samples, n_features = X.shape
         x_mean = xp.mean(X, axis=0)
         y_mean = xp.mean(Y, axis=0)
@@ -164,19 +169,8 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         check_choice(self.solver, "solver", ("newton", "gd"))
         super()._validate_hyperparameters()
 
-    def _train(
-        self,
-        xp: Any,
-        params: Params,
-        X: Any,
-        Y: Any,
-        activations: list[str],
-        loss_name: str,
-        generator: Any,
-        **options: Any,
-    ) -> Any:
-        if self.solver == "gd":
-            return super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+    def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
+        """Newton steps (iteratively reweighted least squares)."""
         return _newton(
             xp,
             params,
