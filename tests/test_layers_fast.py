@@ -205,6 +205,23 @@ def test_column_major_products_stay_column_major():
     assert Z_from_wide.flags.c_contiguous
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n_in", [1, 2, 3, 5, _kernels.THIN_MIN_DEPTH, 64])
+@pytest.mark.parametrize("n_out", [1, 2, 3, 4, 64])
+def test_numpy_products_equal_plain_matmul(order, n_in, n_out):
+    """Every way NumPy's products are computed (BLAS, dot products, matrix-vector) is A @ B."""
+    rng = np.random.default_rng(n_in * 100 + n_out)
+    layout = np.asfortranarray if order == "F" else np.ascontiguousarray
+    A = layout(rng.standard_normal((41, n_in)))
+    W = rng.standard_normal((n_in, n_out))
+    dZ = layout(rng.standard_normal((41, n_out)))
+    fast, xp = _kernels.NumpyKernels(), backends.get("numpy")
+    np.testing.assert_allclose(fast.samples_matmul(xp, A, W), A @ W, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(fast.weight_gradient(xp, A, dZ), A.T @ dZ, rtol=1e-12, atol=1e-13)
+    with fast.reusing(_kernels.TrainingMemory(), (0, 41)):  # into buffers: the same numbers
+        np.testing.assert_allclose(fast.samples_matmul(xp, A, W), A @ W, rtol=1e-12, atol=1e-13)
+
+
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("lead", [(), (3,)])
 def test_value_and_gradient_equals_the_separate_value_and_gradient(backend, loss, lead):
@@ -256,9 +273,12 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
     dA = _special_values(shape, dtype, order, seed=1)
     memory = _kernels.TrainingMemory()
     for _ in range(2):  # fresh buffers, then the same buffers again
+        # A training pass owns its Z, A and dA and may write over them (tanh does).
+        Z_pass, dA_pass = Z.copy(order="K"), dA.copy(order="K")
         with fast.reusing(memory, (0, 1)), np.errstate(all="ignore"):
-            A = fast.activation_forward(xp, name, Z)
-            dZ = fast.activation_backward(xp, name, dA.copy(order="K"), Z, A)
+            A_pass = fast.activation_forward(xp, name, Z_pass)
+            A = A_pass.copy(order="K")
+            dZ = fast.activation_backward(xp, name, dA_pass, Z_pass, A_pass)
         with np.errstate(all="ignore"):  # inf · 0 gives NaN in both
             A_ref = reference.activation_forward(xp, name, Z)
             dZ_ref = reference.activation_backward(xp, name, dA, Z, A_ref)
@@ -268,6 +288,29 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
         np.testing.assert_array_equal(np.signbit(dZ), np.signbit(dZ_ref))
         assert A.dtype == Z.dtype and dZ.dtype == Z.dtype
         assert A.strides == Z.strides or name == "identity" or A.strides == A_ref.strides
+    # Outside a training pass nothing given is written over.
+    Z_kept, dA_kept = Z.copy(order="K"), dA.copy(order="K")
+    with np.errstate(all="ignore"):
+        A = fast.activation_forward(xp, name, Z)
+        A_kept = A.copy(order="K")
+        fast.activation_backward(xp, name, dA.copy(order="K"), Z, A)
+    for given, kept in [(Z, Z_kept), (A, A_kept), (dA, dA_kept)]:
+        np.testing.assert_array_equal(given, kept)
+
+
+def test_tanh_in_a_training_pass_writes_over_its_own_arrays():
+    """tanh's A takes Z's memory, and its derivative takes A's: one array per layer, not three."""
+    xp = backends.get("numpy")
+    fast = _kernels.NumpyKernels()
+    Z_given = np.asfortranarray(np.random.default_rng(0).standard_normal((50, 4)))
+    Z, dA = Z_given.copy(order="K"), np.full_like(Z_given, 2.0)
+    with fast.reusing(_kernels.TrainingMemory(), (0, 50)):
+        A = fast.activation_forward(xp, "tanh", Z)
+        assert np.shares_memory(A, Z)
+        np.testing.assert_array_equal(A, np.tanh(Z_given))
+        dZ = fast.activation_backward(xp, "tanh", dA, Z, A)
+    assert np.shares_memory(dZ, dA)
+    np.testing.assert_array_equal(dZ, 2.0 * (1 - np.tanh(Z_given) * np.tanh(Z_given)))
 
 
 def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_blocks):
