@@ -53,16 +53,38 @@ def quick():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Drop cases parametrized with a ``backend`` that the run did not select."""
+    """Drop cases whose ``backend`` the run did not select; run each case's peers together.
+
+    Every implementation of one case and dtype (scratchml on each backend, PyTorch,
+    scikit-learn, JAX, the GEMM ceilings) runs back to back, seconds apart, so that
+    a shared machine's load, which drifts over minutes, weighs alike on the times
+    whose ratios the report shows.
+    """
     selected = set(bench.selected_backends())
     keep, drop = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec is not None else None
-        (drop if isinstance(backend, str) and backend not in selected else keep).append(item)
+        (drop if _param(item, "backend") not in (None, *selected) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    modules: dict[object, int] = {}
+    groups: dict[tuple[object, object], int] = {}
+    for item in keep:
+        modules.setdefault(item.module, len(modules))
+        groups.setdefault((_param(item, "case"), _param(item, "dtype")), len(groups))
+    # A stable sort: inside a group, the order the suites are written in.
+    items[:] = sorted(
+        keep,
+        key=lambda item: (
+            modules[item.module],
+            groups[(_param(item, "case"), _param(item, "dtype"))],
+        ),
+    )
+
+
+def _param(item, name):
+    """The value of the item's parameter ``name``, or None."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get(name) if callspec is not None else None
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

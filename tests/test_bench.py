@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -197,6 +198,10 @@ def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
     for row in table:  # cases of every suite in benchmarks/, the stacked networks' included
         assert (f"## {row.case}: " if row.case else f"## {row.group or 'ungrouped'}") in report
     assert len(re.findall(r"ms / |ms per call", result.stdout)) == len(table)  # a line per case
+    # Each case's implementations run back to back: one stretch of lines per (case, dtype).
+    timed = [line.split()[:2] for line in result.stdout.splitlines() if " ms " in line]
+    stretches = [tuple(key) for key, _ in itertools.groupby(timed)]
+    assert len(stretches) == len(set(stretches)), stretches
     for chart in ("time_by_case.png", "speedup.png"):
         with Image.open(tmp_path / chart) as image:
             assert image.format == "PNG" and image.width > 600 and image.height > 300
