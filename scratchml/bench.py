@@ -14,6 +14,12 @@ Typical use::
     scratchml bench --out benchmarks/results/cpu --readme        # full run, this machine
     scratchml bench --quick                                        # under a minute
     scratchml bench --backend cupy --backend torch --out benchmarks/results/gpu-h100
+    scratchml bench --out benchmarks/results/cpu --resume         # after a run that died
+
+Each case is appended to ``OUT/cases.jsonl`` as soon as it is timed; the files a reader
+sees are written once the run is complete (``cases.jsonl`` is then removed). A run that
+dies part way (a crash, a killed job, a lost GPU) leaves its timed cases there, and
+``--resume`` times only the others.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ from . import backends
 
 QUICK_ENV = "SCRATCHML_BENCH_QUICK"
 BACKENDS_ENV = "SCRATCHML_BENCH_BACKENDS"
+# Where the suites append each case as soon as it is timed (one JSON object per line), so
+# that a run that dies part way keeps its cases and ``--resume`` times only the rest.
+CASES_ENV = "SCRATCHML_BENCH_CASES"
+CASES_JSONL = "cases.jsonl"
 PROGRESS_PREFIX = "[bench] "
 CASE_KEYS = ("case", "title", "impl", "backend", "device", "dtype", "per_call", "unit", "flops")
 RESULTS_JSON = "results.json"
@@ -420,7 +430,13 @@ def render_report(data: dict[str, Any]) -> str:
     lines += [
         f"- **Run**: {data.get('datetime', '?')[:19].replace('T', ' ')} UTC, "
         f"`{info.get('command', 'scratchml bench')}`, {len(table)} timed cases in "
-        f"{info.get('seconds', 0):.0f} s; scratchml backends: "
+        f"{info.get('seconds', 0):.0f} s"
+        + (
+            f" (resumed: {info['resumed']} of them timed by the interrupted run before)"
+            if info.get("resumed")
+            else ""
+        )
+        + "; scratchml backends: "
         f"{', '.join(info.get('backends', [])) or '?'}; CPU threads per library: "
         f"{info.get('threads') or 'the libraries’ defaults'}.",
     ]
@@ -776,14 +792,18 @@ def run(
     threads: int | None = None,
     pytest_args: Sequence[str] = (),
     stream: TextIO | None = None,
+    resume: bool = False,
 ) -> int:
     """Run the suites, then write results.json, report.md and the charts into ``out``.
 
     ``threads`` caps the CPU threads of every library (OpenMP, BLAS, XLA); None leaves
     each library its default (one per core), except in a quick run, which uses one.
+    ``resume`` keeps the cases an interrupted run left in ``out/cases.jsonl`` and
+    times only the others; without it a run starts over.
 
     Returns the exit code: 0 when every case ran or skipped, 1 when some failed (the
-    report then holds the cases that ran).
+    report then holds the cases that ran) or the run died (its timed cases are kept
+    for ``resume``).
     """
     stream = stream if stream is not None else sys.stdout
     if not BENCHMARKS_DIR.is_dir():
@@ -805,10 +825,18 @@ def run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / RESULTS_JSON
+    cases_path = out / CASES_JSONL
+    raw_json = out / ".pytest-benchmark.json"  # pytest-benchmark's own file, read once
+    raw_json.unlink(missing_ok=True)
+    kept = timed_cases(cases_path) if resume else []
+    cases_path.unlink(missing_ok=True)
+    for case in kept:  # rewritten whole: a line a crash cut short would swallow the next
+        record_case(cases_path, case)
     # A run started from inside a pytest-xdist worker must not look like one: pytest-benchmark
     # switches itself off under xdist.
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST")}
     env.update({QUICK_ENV: "1" if quick else "", BACKENDS_ENV: ",".join(names)})
+    env[CASES_ENV] = str(cases_path.resolve())
     env["MPLBACKEND"] = "Agg"
     # JAX would otherwise take 75% of the GPU's memory at its first use, leaving the cases
     # that run after it (CuPy, PyTorch, the stacked networks) short.
@@ -825,14 +853,17 @@ def run(
             ).strip()
     command = [
         sys.executable, "-m", "pytest", str(BENCHMARKS_DIR), "-q", "-p", "no:cacheprovider",
-        "-o", "addopts=", "--benchmark-quiet", "--benchmark-json", str(json_path), *pytest_args,
+        "-o", "addopts=", "--benchmark-quiet", "--benchmark-json", str(raw_json), *pytest_args,
     ]  # fmt: skip
+    command += [arg for case in kept for arg in ("--deselect", case["fullname"])]
     print(
         f"scratchml bench: {'quick' if quick else 'full'} run on {', '.join(names)} "
         f"({machine_line({'machine_info': environment_info()})}) -> {out}",
         file=stream,
         flush=True,
     )
+    if kept:
+        print(f"  resuming: {len(kept)} cases already timed in {cases_path}", file=stream)
     started = time.perf_counter()
     other_output = []
     with subprocess.Popen(
@@ -848,10 +879,25 @@ def run(
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         print("".join(other_output[-80:]), file=stream)
-    if not json_path.exists():
-        print(f"pytest wrote no results (exit code {process.returncode})", file=stream)
+    cases = timed_cases(cases_path)
+    finished = raw_json.exists() or (process.returncode == 5 and kept)  # 5: nothing left
+    if not finished or not cases:
+        print(
+            f"the run stopped (pytest exit code {process.returncode}) after timing "
+            f"{len(cases)} cases; they are kept in {cases_path}: run again with --resume "
+            "to time the rest",
+            file=stream,
+        )
         return 1
-    data = json.loads(json_path.read_text())
+    if raw_json.exists():
+        data = json.loads(raw_json.read_text())
+        raw_json.unlink()
+    else:  # every case had been timed before the resumed run
+        data = {
+            "machine_info": environment_info(),
+            "datetime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+        }
+    data["benchmarks"] = cases
     shown = ["scratchml bench"]
     shown += [f"--backend {name}" for name in backend_names or []]
     shown += ["--quick"] if quick else []
@@ -864,11 +910,41 @@ def run(
         "seconds": seconds,
         "threads": threads,
         "note": note,
+        "resumed": len(kept),
     }
     json_path.write_text(json.dumps(data, indent=1) + "\n")
+    cases_path.unlink()
     written = render(out)
     print(f"wrote {', '.join(str(path) for path in written)} in {seconds:.0f} s", file=stream)
     return 0 if process.returncode in (0, 5) else 1
+
+
+def timed_cases(path: Path) -> list[dict[str, Any]]:
+    """The cases a run appended to ``path`` (``cases.jsonl``), in the order they ran.
+
+    A line cut short by a crash is dropped; a case timed twice keeps its last timing.
+    """
+    if not path.exists():
+        return []
+    cases: dict[str, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            case = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        cases.pop(case["fullname"], None)
+        cases[case["fullname"]] = case
+    return list(cases.values())
+
+
+def record_case(path: Path, case: dict[str, Any]) -> None:
+    """Append one timed case (pytest-benchmark's JSON form) to ``path``, flushed to disk."""
+    # A parameter JSON cannot hold is written as pytest-benchmark writes it.
+    line = json.dumps(case, default=lambda value: f"UNSERIALIZABLE[{value!r}]")
+    with open(path, "a") as file:
+        file.write(line + "\n")
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def render(out: Path) -> list[Path]:
@@ -909,6 +985,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="then regenerate README.md's benchmark table from benchmarks/results/*/results.json",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cases an interrupted run left in OUT/cases.jsonl; time only the others",
+    )
+    parser.add_argument(
         "--render-only",
         action="store_true",
         help="do not run: re-render report.md and charts from OUT/results.json",
@@ -927,7 +1008,12 @@ def main(args: argparse.Namespace) -> int:
         elif not (args.readme and args.out is None and not args.quick and not args.backend):
             # (`scratchml bench --readme` alone only regenerates the README's table.)
             code = run(
-                args.backend, quick=args.quick, out=args.out, note=args.note, threads=args.threads
+                args.backend,
+                quick=args.quick,
+                out=args.out,
+                note=args.note,
+                threads=args.threads,
+                resume=args.resume,
             )
         if args.readme:
             changed = update_readme()

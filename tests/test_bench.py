@@ -205,3 +205,42 @@ def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
     for chart in ("time_by_case.png", "speedup.png"):
         with Image.open(tmp_path / chart) as image:
             assert image.format == "PNG" and image.width > 600 and image.height > 300
+
+
+def test_an_interrupted_run_resumes_with_the_cases_it_timed(tmp_path):
+    """Each case is kept as soon as it is timed; ``resume`` times only the others."""
+    import io
+
+    def run(*, resume, only):
+        output = io.StringIO()
+        code = bench.run(
+            ["numpy"], quick=True, out=tmp_path, pytest_args=["-k", only], stream=output,
+            resume=resume,
+        )  # fmt: skip
+        return code, output.getvalue()
+
+    # A stale case from an earlier, interrupted run is dropped by a run that starts over.
+    stale = {"fullname": "benchmarks/test_training.py::gone", "name": "gone", "stats": {}}
+    (tmp_path / bench.CASES_JSONL).write_text(json.dumps(stale) + "\n")
+    code, _ = run(resume=False, only="tiny and float32")
+    assert code == 0 and not (tmp_path / bench.CASES_JSONL).exists()
+    first = json.loads((tmp_path / bench.RESULTS_JSON).read_text())["benchmarks"]
+    assert first and all("float32" in case["name"] for case in first)
+    assert "gone" not in [case["name"] for case in first]
+
+    # As if the run had died after its float32 cases, in the middle of writing one more line.
+    lines = [json.dumps(case) for case in first] + ['{"fullname": "benchmarks/test_tr']
+    (tmp_path / bench.CASES_JSONL).write_text("\n".join(lines))
+    (tmp_path / bench.RESULTS_JSON).unlink()
+    code, output = run(resume=True, only="tiny")
+    assert code == 0, output
+    assert f"resuming: {len(first)} cases already timed" in output
+    timed_now = [line for line in output.splitlines() if " ms / " in line]
+    assert timed_now and all("float64" in line for line in timed_now)
+    data = json.loads((tmp_path / bench.RESULTS_JSON).read_text())
+    by_name = {case["name"]: case for case in data["benchmarks"]}
+    for case in first:  # kept as they were timed, not timed again
+        assert by_name[case["name"]]["stats"]["median"] == case["stats"]["median"]
+    assert len(by_name) == len(first) + len(timed_now)
+    assert f"(resumed: {len(first)} of them" in (tmp_path / "report.md").read_text()
+    assert not (tmp_path / bench.CASES_JSONL).exists()
