@@ -381,7 +381,7 @@ class NumpyKernels(Reference):
 
     def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
         # NumPy sums over the middle axis of (M, n, narrow) slowly; 1ᵀ @ dZ is a batched matmul.
-        ones = xp.ones((1, dZ.shape[-2]), dtype=dZ.dtype)
+        ones = self.ones(xp, (1, dZ.shape[-2]), dZ.dtype, None)  # made once per training run
         return (ones @ dZ)[..., 0, :]
 
     def row_blocks(self, A: Any, params_ndim: int, width: int = 1) -> list[slice]:

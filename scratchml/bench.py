@@ -881,7 +881,10 @@ def run(
         print("".join(other_output[-80:]), file=stream)
     cases = timed_cases(cases_path)
     finished = raw_json.exists() or (process.returncode == 5 and kept)  # 5: nothing left
-    if not finished or not cases:
+    if not cases:
+        print(f"pytest timed no case (exit code {process.returncode})", file=stream)
+        return 1
+    if not finished:
         print(
             f"the run stopped (pytest exit code {process.returncode}) after timing "
             f"{len(cases)} cases; they are kept in {cases_path}: run again with --resume "
