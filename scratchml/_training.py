@@ -24,6 +24,7 @@ import numpy as np
 
 from . import backends
 from ._kernels import kernels_for
+from ._progress import ProgressBar
 from .exceptions import DivergenceError
 
 Params = list[tuple[Any, Any]]
@@ -53,47 +54,13 @@ class TrainResult(NamedTuple):
     diverged: Any = None  # stacks: NumPy bool (M,), the networks frozen after a non-finite loss
 
 
-class Progress:
-    """A small text progress bar on stderr: epochs done, current loss, elapsed time."""
+def Progress(total: int, desc: str, enabled: bool, stream: TextIO | None = None) -> ProgressBar:
+    """The progress bar of a training run: epochs done out of ``total``, with the loss."""
+    return ProgressBar(total, desc, "epochs", enabled, stream)
 
-    def __init__(self, total: int, desc: str, enabled: bool, stream: TextIO | None = None) -> None:
-        self.total = total
-        self.desc = desc
-        self.enabled = enabled
-        self.stream = stream if stream is not None else sys.stderr
-        self.interactive = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start = time.perf_counter()
-        self.last_draw = -math.inf
-        self.next_line_epoch = 0
 
-    def update(self, epoch: int, loss: float) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if self.interactive:
-            # Redraw at most 10 times a second, and always at the end.
-            if now - self.last_draw < 0.1 and epoch < self.total:
-                return
-            self.last_draw = now
-            self.stream.write("\r" + self._line(epoch, loss, now))
-            if epoch >= self.total:
-                self.stream.write("\n")
-        else:
-            # Logs and pipes: one line per tenth of the run.
-            if epoch < self.next_line_epoch and epoch < self.total:
-                return
-            self.next_line_epoch = epoch + max(1, self.total // 10)
-            self.stream.write(self._line(epoch, loss, now) + "\n")
-        self.stream.flush()
-
-    def _line(self, epoch: int, loss: float, now: float) -> str:
-        width = 24
-        filled = int(width * epoch / self.total)
-        bar = "#" * filled + "-" * (width - filled)
-        return (
-            f"{self.desc} [{bar}] {epoch}/{self.total} epochs  "
-            f"loss {loss:.4g}  {now - self.start:.1f}s"
-        )
+def _show_loss(loss: float) -> str:
+    return f"loss {loss:.4g}"
 
 
 class _ChunkLength:
@@ -108,7 +75,7 @@ class _ChunkLength:
     TARGET_S = 0.25  # a diverging single network re-runs at most about this much work
     PROGRESS_TARGET_S = 0.1
 
-    def __init__(self, total: int, progress: Progress) -> None:
+    def __init__(self, total: int, progress: ProgressBar) -> None:
         self.length = 1
         self.target_s = self.TARGET_S
         self.cap = self.MAX_EPOCHS
@@ -413,7 +380,9 @@ def gradient_descent(
             if stack:
                 loss_history.extend(values)
                 last = values[-1][np.isfinite(values[-1])]
-                bar.update(epoch, float(last.min()) if last.size else math.nan)  # the best network
+                bar.update(
+                    epoch, _show_loss(float(last.min()) if last.size else math.nan)
+                )  # the best network
                 continue
 
             bad = np.flatnonzero(~np.isfinite(values))
@@ -429,7 +398,7 @@ def gradient_descent(
 
             loss_history.extend(values.tolist())
             validation_scores.extend(score_values.tolist())
-            bar.update(epoch, loss_history[-1])
+            bar.update(epoch, _show_loss(loss_history[-1]))
             if monitor is not None:
                 watched = score_values if validation is not None else values
                 stop = False

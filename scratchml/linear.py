@@ -280,7 +280,7 @@ def _newton(
         converged = largest_move <= tol
         if record_every and (iteration % record_every == 0 or converged or iteration == max_iter):
             history.append(Snapshot(iteration, params))
-        progress.update(iteration, value)
+        progress.update(iteration, f"loss {value:.4g}")
         if converged:
             break
     if record_every and history[-1].params is not params:

@@ -1,0 +1,50 @@
+"""Files that survive a crash: durable appends and atomic replacements.
+
+Sweeps append their rows and the benchmark runner its timed cases as they go; a
+process killed at any moment keeps everything appended before, and a file
+replaced atomically is either the old one or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def durable_append(path: str | Path, text: str) -> None:
+    """Append ``text`` to ``path`` and wait until it is on disk: a crash after this keeps it."""
+    with open(path, "a", encoding="utf-8", newline="") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Replace ``path`` by ``text``: a crash leaves the old file or the new one, never half."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
+
+
+def complete_lines(path: str | Path, repair: bool = False) -> list[str]:
+    """The lines of ``path`` that were written whole (a torn last line is dropped).
+
+    A last line without its newline was cut off mid-write (the process was killed):
+    it is ignored, and with ``repair=True`` also cut from the file, so that appending
+    goes on cleanly. A missing file has no lines.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    complete = raw[: raw.rfind(b"\n") + 1]
+    if repair and len(complete) != len(raw):
+        with open(path, "r+b") as file:
+            file.truncate(len(complete))
+            file.flush()
+            os.fsync(file.fileno())
+    return complete.decode("utf-8").splitlines()
