@@ -23,7 +23,6 @@ from typing import Any, NamedTuple, TextIO
 import numpy as np
 
 from . import backends
-from ._kernels import kernels_for
 from ._progress import ProgressBar
 from .exceptions import DivergenceError
 
@@ -35,6 +34,17 @@ class Snapshot(NamedTuple):
 
     epoch: int
     params: Params
+
+
+class Objective(NamedTuple):
+    """What a network minimises: its hidden activations, its loss and its L2 penalty.
+
+    ``l2`` is a number, or for a stack an array (M,) of one penalty per network.
+    """
+
+    activations: Sequence[str]
+    loss: str
+    l2: Any = 0.0
 
 
 class TrainResult(NamedTuple):
@@ -144,13 +154,14 @@ class _Epochs:
         X: Any,
         Y: Any,
         loss_and_gradients: Callable[[Params, Any, Any], tuple[Any, Params]],
+        samples_layout: Callable[[Any], Any],
         optimizer: Any,
         batch_size: int | None,
         generators: Any,
         n_models: int | None,
     ) -> None:
         # Targets in the layout the library's element-wise work runs fastest on.
-        self.xp, self.X, self.Y = xp, X, kernels_for(xp).samples_layout(Y)
+        self.xp, self.X, self.Y = xp, X, samples_layout(Y)
         self.loss_and_gradients = loss_and_gradients
         self.optimizer = optimizer
         self.n_samples = X.shape[-2]
@@ -270,7 +281,7 @@ def gradient_descent(
     params: Params,
     X: Any,
     Y: Any,
-    loss_and_gradients: Callable[[Params, Any, Any], tuple[Any, Params]],
+    objective: Objective,
     optimizer: Any,
     epochs: int,
     batch_size: int | None = None,
@@ -287,8 +298,8 @@ def gradient_descent(
 ) -> TrainResult:
     """Train ``params`` for up to ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
 
-    One network: ``X (n, d)``, ``Y (n, k)``, ``loss_and_gradients(params, X, Y) -> (0-d loss,
-    grads)``. A non-finite epoch loss ends training with the parameters of the last epoch
+    One network: ``X (n, d)``, ``Y (n, k)``; ``objective`` says what it minimises, and the
+    array library's speed path (``scratchml.speed``, chosen once here) computes it. A non-finite epoch loss ends training with the parameters of the last epoch
     whose loss was finite (the parameters that epoch started from) and a DivergenceError
     to raise.
 
@@ -309,10 +320,24 @@ def gradient_descent(
     stack = n_models is not None
     if stack and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
+    from . import speed  # here: the speed paths import the layer math, which imports this
+
+    path = speed.path_for(xp)
     # Inside the run, NumPy passes write into the memory of the previous pass.
-    with kernels_for(xp).training_run():
+    with path.training_run():
         generators = _generators(seed, n_models)
-        runner = _Epochs(xp, X, Y, loss_and_gradients, optimizer, batch_size, generators, n_models)
+        loss_and_gradients = path.loss_and_gradients(xp, *objective)
+        runner = _Epochs(
+            xp,
+            X,
+            Y,
+            loss_and_gradients,
+            path.samples_layout,
+            optimizer,
+            batch_size,
+            generators,
+            n_models,
+        )
         if state is None:
             state = optimizer.init(xp, params)
         history = [Snapshot(0, params)] if record_every else []

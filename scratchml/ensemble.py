@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any, Self
 
 from . import backends
-from ._training import Snapshot, gradient_descent
+from ._training import Objective, Snapshot, gradient_descent
 from ._validation import (
     as_array,
     check_feature_names,
@@ -218,9 +218,6 @@ class _Stacked(BaseEstimator):
         rate = self._per_network_array(xp, "learning_rate", X)
         l2 = self._per_network_array(xp, "l2", X)
 
-        def loss_and_gradients(p: Params, X_batch: Any, Y_batch: Any) -> tuple[Any, Params]:
-            return layers.loss_and_gradients(xp, p, X_batch, Y_batch, activations, loss_name, l2)
-
         # Diverging networks overflow on their way to being frozen: no RuntimeWarning noise.
         with backends.quiet_float_warnings():
             result = gradient_descent(
@@ -228,7 +225,7 @@ class _Stacked(BaseEstimator):
                 params,
                 X,
                 Y,
-                loss_and_gradients,
+                Objective(activations, loss_name, l2),
                 get_optimizer(self.optimizer, rate),
                 epochs=self.epochs,
                 batch_size=self.batch_size,

@@ -399,14 +399,11 @@ def _train(chunk, loss, optimizer, epochs, X, Y, **kwargs):
     _training._ChunkLength = Fixed
     try:
         params = init_params([2, 6, Y.shape[1]], ["tanh", "identity"], "auto", 0, like=X)
-
-        def loss_and_gradients(p, X_batch, Y_batch):
-            return layers.loss_and_gradients(np, p, X_batch, Y_batch, ["tanh"], loss, 0.0)
-
+        objective = _training.Objective(["tanh"], loss, 0.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return _training.gradient_descent(
-                np, params, X, Y, loss_and_gradients, optimizer, epochs, seed=0, **kwargs
+                np, params, X, Y, objective, optimizer, epochs, seed=0, **kwargs
             )
     finally:
         _training._ChunkLength = saved
@@ -508,11 +505,9 @@ def test_resuming_from_state_continues_the_run():
     first = _train(8, "binary_cross_entropy", optimizers.Adam(0.02), 20, X, Y)
     params = first.params
 
-    def loss_and_gradients(p, X_batch, Y_batch):
-        return layers.loss_and_gradients(np, p, X_batch, Y_batch, ["tanh"], "binary_cross_entropy")
-
+    objective = _training.Objective(["tanh"], "binary_cross_entropy")
     second = _training.gradient_descent(
-        np, params, X, Y, loss_and_gradients, optimizers.Adam(0.02), 20, state=first.state
+        np, params, X, Y, objective, optimizers.Adam(0.02), 20, state=first.state
     )
     assert first.loss_history + second.loss_history == whole.loss_history
     for (W, b), (W2, b2) in zip(second.params, whole.params, strict=True):

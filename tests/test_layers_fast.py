@@ -1,8 +1,9 @@
 """The speed paths equal the plain Array API math they stand in for.
 
-``scratchml._kernels`` picks, per library, how a few layer operations run (NumPy:
-column-major products, row blocks in threads); ``Reference`` is the plain math. Each
-test runs the same computation under both and compares, in float64. The short-axis
+``scratchml.speed`` picks, per library, how the network pass runs (NumPy: reused
+memory, column-major products, row blocks in threads); ``Reference`` is the plain
+math of ``nn.layers``. Each test runs the same computation under both and compares,
+in float64. The short-axis
 reductions of the losses and layers are compared with NumPy's own reductions.
 """
 
@@ -13,10 +14,11 @@ import itertools
 import numpy as np
 import pytest
 
-from scratchml import _kernels, backends
+from scratchml import backends, speed
 from scratchml.nn import layers
-from scratchml.nn.activations import ACTIVATIONS
+from scratchml.nn.activations import ACTIVATIONS, get_activation
 from scratchml.nn.losses import LOSSES, max_over_classes, sum_over_classes
+from scratchml.speed import numpy as numpy_path
 
 from .conftest import host, on
 
@@ -44,15 +46,17 @@ def _sizes(loss):
     return [2, 5, 4, n_out]
 
 
-def _run(kernels, backend, X, Y, params, acts, loss, l2):
+def _run(path, backend, X, Y, params, acts, loss, l2):
+    """The objective, gradients and logits as ``path`` computes them in a training run."""
     xp = backends.get(backend)
     params_b = [(on(backend, W), on(backend, b)) for W, b in params]
-    with _kernels.use_kernels(kernels):
-        value, grads = layers.loss_and_gradients(
-            xp, params_b, on(backend, X), on(backend, Y), acts, loss, l2
+    with path.training_run():
+        value, grads = path.loss_and_gradients(xp, acts, loss, l2)(
+            params_b, on(backend, X), on(backend, Y)
         )
-        logits, _ = layers.forward(xp, params_b, on(backend, X), acts)
-    return host(value), [(host(dW), host(db)) for dW, db in grads], host(logits)
+        grads = [(host(dW), host(db)) for dW, db in grads]  # before the next pass reuses memory
+    logits, _ = layers.forward(xp, params_b, on(backend, X), acts)
+    return host(value), grads, host(logits)
 
 
 def _assert_same(fast, reference, rtol=1e-12):
@@ -68,83 +72,83 @@ def _assert_same(fast, reference, rtol=1e-12):
 @pytest.fixture
 def small_row_blocks(monkeypatch):
     """Row blocks on tiny data: 3 uneven blocks of at least 2 rows, whatever the core count."""
-    monkeypatch.setattr(_kernels, "MIN_BLOCK_ELEMENTS", 2)
-    monkeypatch.setattr(_kernels, "_n_cores", lambda: 3)
+    monkeypatch.setattr(numpy_path, "MIN_BLOCK_ELEMENTS", 2)
+    monkeypatch.setattr(numpy_path, "_n_cores", lambda: 3)
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("l2", [0.0, 0.1])
-def test_numpy_kernels_equal_the_reference(small_row_blocks, activation, loss, l2):
+def test_numpy_path_equals_the_reference(small_row_blocks, activation, loss, l2):
     X, Y, params = _problem(loss, _sizes(loss), n_samples=11)
     acts = [activation] * (len(params) - 1)
-    fast = _run(_kernels.NumpyKernels(), "numpy", X, Y, params, acts, loss, l2)
-    reference = _run(_kernels.Reference(), "numpy", X, Y, params, acts, loss, l2)
+    fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, acts, loss, l2)
+    reference = _run(speed.Reference(), "numpy", X, Y, params, acts, loss, l2)
     _assert_same(fast, reference)
 
 
 def test_row_blocks_split_every_sample_once(small_row_blocks):
-    blocks = _kernels.NumpyKernels().row_blocks(np.zeros((11, 2)), params_ndim=2)
+    blocks = numpy_path.NumpyPath().row_blocks(np.zeros((11, 2)), params_ndim=2)
     assert len(blocks) == 3
     covered = np.concatenate([np.arange(11)[rows] for rows in blocks])
     np.testing.assert_array_equal(covered, np.arange(11))
 
 
 def test_row_blocks_only_for_large_single_networks(monkeypatch):
-    kernels = _kernels.NumpyKernels()
-    monkeypatch.setattr(_kernels, "_n_cores", lambda: 2)
-    monkeypatch.setattr(_kernels, "MIN_BLOCK_ELEMENTS", 1000)
+    path = numpy_path.NumpyPath()
+    monkeypatch.setattr(numpy_path, "_n_cores", lambda: 2)
+    monkeypatch.setattr(numpy_path, "MIN_BLOCK_ELEMENTS", 1000)
     X = np.zeros((200, 2))
-    assert len(kernels.row_blocks(X, params_ndim=2, width=10)) == 2  # 2,000 numbers
-    assert len(kernels.row_blocks(X, params_ndim=2, width=9)) == 1  # 1,800
-    assert len(kernels.row_blocks(X, params_ndim=3, width=10)) == 1  # a stack
-    monkeypatch.setattr(_kernels, "_n_cores", lambda: 1)
-    assert len(kernels.row_blocks(X, params_ndim=2, width=10)) == 1
+    assert len(path.row_blocks(X, params_ndim=2, width=10)) == 2  # 2,000 numbers
+    assert len(path.row_blocks(X, params_ndim=2, width=9)) == 1  # 1,800
+    assert len(path.row_blocks(X, params_ndim=3, width=10)) == 1  # a stack
+    monkeypatch.setattr(numpy_path, "_n_cores", lambda: 1)
+    assert len(path.row_blocks(X, params_ndim=2, width=10)) == 1
 
 
 def test_row_blocks_propagate_errors(small_row_blocks):
     def fail(rows):
         raise RuntimeError(f"block {rows.start}")
 
-    blocks = _kernels.NumpyKernels().row_blocks(np.zeros((11, 2)), params_ndim=2)
+    blocks = numpy_path.NumpyPath().row_blocks(np.zeros((11, 2)), params_ndim=2)
     with pytest.raises(RuntimeError, match="block"):
-        _kernels.NumpyKernels().map_blocks(fail, blocks)
+        numpy_path.NumpyPath().map_blocks(fail, blocks)
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_stack_fast_path_equals_reference(loss):
-    """A stack of 4 networks sharing X (the folded products) under both kernel sets."""
+    """A stack of 4 networks sharing X (the folded products) on both paths."""
     X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_models=4)
     acts = ["tanh", "relu"]
-    fast = _run(_kernels.NumpyKernels(), "numpy", X, Y, params, acts, loss, 0.05)
-    reference = _run(_kernels.Reference(), "numpy", X, Y, params, acts, loss, 0.05)
+    fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, acts, loss, 0.05)
+    reference = _run(speed.Reference(), "numpy", X, Y, params, acts, loss, 0.05)
     _assert_same(fast, reference)
 
 
 @pytest.mark.parametrize("per_network_X", [False, True])
 def test_stack_in_single_network_blocks_equals_reference(monkeypatch, per_network_X):
     """One network per block, blocks shared unevenly by 3 threads; X shared or per network."""
-    monkeypatch.setattr(_kernels, "MODEL_BLOCK_BYTES", 1)
-    monkeypatch.setattr(_kernels, "_n_cores", lambda: 3)
+    monkeypatch.setattr(numpy_path, "MODEL_BLOCK_BYTES", 1)
+    monkeypatch.setattr(numpy_path, "_n_cores", lambda: 3)
     loss = "softmax_cross_entropy"
     X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_models=5)
     if per_network_X:
         X = np.stack([X + i for i in range(5)])
     l2 = np.linspace(0.0, 0.2, 5)
-    assert len(_kernels.NumpyKernels().model_blocks(5, 9, [5, 4, 3], 8)) == 5
-    fast = _run(_kernels.NumpyKernels(), "numpy", X, Y, params, ["tanh", "sigmoid"], loss, l2)
-    reference = _run(_kernels.Reference(), "numpy", X, Y, params, ["tanh", "sigmoid"], loss, l2)
+    assert len(numpy_path.NumpyPath().model_blocks(5, 9, [5, 4, 3], 8)) == 5
+    fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, ["tanh", "sigmoid"], loss, l2)
+    reference = _run(speed.Reference(), "numpy", X, Y, params, ["tanh", "sigmoid"], loss, l2)
     _assert_same(fast, reference)
 
 
-def test_fit_is_the_same_with_either_kernel_set(small_row_blocks):
-    """A whole fit (float64, SGD) follows the same trajectory under both kernel sets."""
+def test_fit_is_the_same_on_either_path(small_row_blocks):
+    """A whole fit (float64, SGD) follows the same trajectory on both paths."""
     import scratchml as sm
 
     X, y = sm.data.spirals(60, arms=3, seed=1, dtype="float64")
     fits = []
-    for kernels in (_kernels.NumpyKernels(), _kernels.Reference()):
-        with _kernels.use_kernels(kernels):
+    for path in (numpy_path.NumpyPath(), speed.Reference()):
+        with speed.use_path(path):
             model = sm.MLPClassifier(
                 hidden_layers=(6, 6), optimizer="sgd", learning_rate=0.3, epochs=30, seed=0
             ).fit(X, y)
@@ -156,10 +160,10 @@ def test_fit_is_the_same_with_either_kernel_set(small_row_blocks):
 
 
 def test_selection_point():
-    assert isinstance(_kernels.kernels_for(backends.get("numpy")), _kernels.NumpyKernels)
-    assert type(_kernels.kernels_for(backends.get("array_api_strict"))) is _kernels.Reference
-    with _kernels.use_kernels(_kernels.Reference()):
-        assert type(_kernels.kernels_for(backends.get("numpy"))) is _kernels.Reference
+    assert isinstance(speed.path_for(backends.get("numpy")), numpy_path.NumpyPath)
+    assert type(speed.path_for(backends.get("array_api_strict"))) is speed.Reference
+    with speed.reference_only():
+        assert type(speed.path_for(backends.get("numpy"))) is speed.Reference
 
 
 # --- short-axis reductions against NumPy's own -----------------------------------------
@@ -180,33 +184,37 @@ def test_class_axis_max_and_sum_match_numpy(backend, n_classes, lead):
 
 
 @pytest.mark.parametrize("lead", [(), (3,)])
-def test_sum_over_samples_matches_numpy(backend, lead):
-    Z = np.random.default_rng(0).standard_normal((*lead, 13, 4))
-    xp = backends.get(backend)
-    np.testing.assert_allclose(
-        host(layers.sum_over_samples(xp, on(backend, Z))), Z.sum(-2), rtol=1e-13
-    )
+def test_bias_gradient_is_the_sum_over_samples(lead):
+    """db = Σ_samples dZ, in the reference and as NumPy's 1ᵀ @ dZ."""
+    rng = np.random.default_rng(0)
+    dZ = rng.standard_normal((*lead, 13, 4))
+    A, W = rng.standard_normal((*lead, 13, 3)), rng.standard_normal((*lead, 3, 4))
+    xp = backends.get("numpy")
+    _, db, _ = layers.dense_backward(xp, A, W, dZ)
+    np.testing.assert_allclose(db, dZ.sum(-2), rtol=1e-13)
+    _, db_fast, _ = numpy_path.NumpyPath().dense_backward(xp, A, W, dZ, layer=0)
+    np.testing.assert_allclose(db_fast, dZ.sum(-2), rtol=1e-13)
 
 
 def test_column_major_products_stay_column_major():
     """NumPy's products return column-major results, so later element-wise work runs fast."""
     rng = np.random.default_rng(0)
     A, W = rng.standard_normal((50, 2)), rng.standard_normal((2, 3))
-    Z = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A, W)
+    Z = numpy_path.NumpyPath().samples_matmul(backends.get("numpy"), A, W)
     assert Z.flags.f_contiguous
     np.testing.assert_allclose(Z, A @ W, rtol=1e-14)
-    W_wide = rng.standard_normal((2, _kernels.NARROW + 1))
-    Z_wide = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A, W_wide)
+    W_wide = rng.standard_normal((2, numpy_path.NARROW + 1))
+    Z_wide = numpy_path.NumpyPath().samples_matmul(backends.get("numpy"), A, W_wide)
     assert Z_wide.flags.c_contiguous
     np.testing.assert_allclose(Z_wide, A @ W_wide, rtol=1e-14)
-    A_wide = rng.standard_normal((50, _kernels.NARROW + 1))
-    W_tall = rng.standard_normal((_kernels.NARROW + 1, 3))
-    Z_from_wide = _kernels.NumpyKernels().samples_matmul(backends.get("numpy"), A_wide, W_tall)
+    A_wide = rng.standard_normal((50, numpy_path.NARROW + 1))
+    W_tall = rng.standard_normal((numpy_path.NARROW + 1, 3))
+    Z_from_wide = numpy_path.NumpyPath().samples_matmul(backends.get("numpy"), A_wide, W_tall)
     assert Z_from_wide.flags.c_contiguous
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("n_in", [1, 2, 3, 5, _kernels.THIN_MIN_DEPTH, 64])
+@pytest.mark.parametrize("n_in", [1, 2, 3, 5, numpy_path.THIN_MIN_DEPTH, 64])
 @pytest.mark.parametrize("n_out", [1, 2, 3, 4, 64])
 def test_numpy_products_equal_plain_matmul(order, n_in, n_out):
     """Every way NumPy's products are computed (BLAS, dot products, matrix-vector) is A @ B."""
@@ -215,10 +223,10 @@ def test_numpy_products_equal_plain_matmul(order, n_in, n_out):
     A = layout(rng.standard_normal((41, n_in)))
     W = rng.standard_normal((n_in, n_out))
     dZ = layout(rng.standard_normal((41, n_out)))
-    fast, xp = _kernels.NumpyKernels(), backends.get("numpy")
+    fast, xp = numpy_path.NumpyPath(), backends.get("numpy")
     np.testing.assert_allclose(fast.samples_matmul(xp, A, W), A @ W, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(fast.weight_gradient(xp, A, dZ), A.T @ dZ, rtol=1e-12, atol=1e-13)
-    with fast.reusing(_kernels.TrainingMemory(), (0, 41)):  # into buffers: the same numbers
+    with fast.reusing(numpy_path.TrainingMemory(), (0, 41)):  # into buffers: the same numbers
         np.testing.assert_allclose(fast.samples_matmul(xp, A, W), A @ W, rtol=1e-12, atol=1e-13)
 
 
@@ -268,10 +276,10 @@ def _special_values(shape, dtype, order, seed=0):
 )
 def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, order):
     xp = backends.get("numpy")
-    fast, reference = _kernels.NumpyKernels(), _kernels.Reference()
+    fast, reference = numpy_path.NumpyPath(), get_activation(name)
     Z = _special_values(shape, dtype, order)
     dA = _special_values(shape, dtype, order, seed=1)
-    memory = _kernels.TrainingMemory()
+    memory = numpy_path.TrainingMemory()
     for _ in range(2):  # fresh buffers, then the same buffers again
         # A training pass owns its Z, A and dA and may write over them (tanh does).
         Z_pass, dA_pass = Z.copy(order="K"), dA.copy(order="K")
@@ -280,8 +288,8 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
             A = A_pass.copy(order="K")
             dZ = fast.activation_backward(xp, name, dA_pass, Z_pass, A_pass)
         with np.errstate(all="ignore"):  # inf · 0 gives NaN in both
-            A_ref = reference.activation_forward(xp, name, Z)
-            dZ_ref = reference.activation_backward(xp, name, dA, Z, A_ref)
+            A_ref = reference.forward(xp, Z)
+            dZ_ref = dA * reference.derivative(xp, Z, A_ref)
         np.testing.assert_array_equal(A, A_ref)
         np.testing.assert_array_equal(np.signbit(A), np.signbit(A_ref))
         np.testing.assert_array_equal(dZ, dZ_ref)
@@ -301,10 +309,10 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
 def test_tanh_in_a_training_pass_writes_over_its_own_arrays():
     """tanh's A takes Z's memory, and its derivative takes A's: one array per layer, not three."""
     xp = backends.get("numpy")
-    fast = _kernels.NumpyKernels()
+    fast = numpy_path.NumpyPath()
     Z_given = np.asfortranarray(np.random.default_rng(0).standard_normal((50, 4)))
     Z, dA = Z_given.copy(order="K"), np.full_like(Z_given, 2.0)
-    with fast.reusing(_kernels.TrainingMemory(), (0, 50)):
+    with fast.reusing(numpy_path.TrainingMemory(), (0, 50)):
         A = fast.activation_forward(xp, "tanh", Z)
         assert np.shares_memory(A, Z)
         np.testing.assert_array_equal(A, np.tanh(Z_given))
@@ -319,9 +327,9 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
     loss = "softmax_cross_entropy"
     X, Y, params = _problem(loss, [2, 5, 4, 3], n_samples=11)
     other = [(W * 0.5, b - 1.0) for W, b in params]
-    kernels = _kernels.NumpyKernels()
+    path = numpy_path.NumpyPath()
     allocated = []
-    original_empty = _kernels.Buffers.empty
+    original_empty = numpy_path.Buffers.empty
 
     def counting_empty(self, shape, dtype):
         before = sum(len(slot) for slot in self._slots)
@@ -329,15 +337,16 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
         allocated.append(sum(len(slot) for slot in self._slots) - before)
         return buffer
 
-    with _kernels.use_kernels(kernels), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_kernels.Buffers, "empty", counting_empty)
-        patch.setattr(_kernels, "_kept_memory", None)
-        with kernels.training_run():
-            value, grads = layers.loss_and_gradients(xp, params, X, Y, ["tanh", "relu"], loss)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(numpy_path.Buffers, "empty", counting_empty)
+        patch.setattr(numpy_path, "_kept_memory", None)
+        with path.training_run():
+            loss_and_gradients = path.loss_and_gradients(xp, ["tanh", "relu"], loss, 0.0)
+            value, grads = loss_and_gradients(params, X, Y)
             first_pass_new = sum(allocated)
             kept = (value.copy(), [(dW.copy(), db.copy()) for dW, db in grads])
             allocated.clear()
-            layers.loss_and_gradients(xp, other, X, Y, ["tanh", "relu"], loss)
+            loss_and_gradients(other, X, Y)
     assert first_pass_new > 0 and len(allocated) == first_pass_new
     assert sum(allocated) == 0  # the second pass allocated nothing new
     # The first pass's results are untouched by the second pass.
@@ -345,8 +354,7 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
     for (dW, db), (dW_kept, db_kept) in zip(grads, kept[1], strict=True):
         np.testing.assert_array_equal(dW, dW_kept)
         np.testing.assert_array_equal(db, db_kept)
-    with _kernels.use_kernels(_kernels.Reference()):
-        ref_value, ref_grads = layers.loss_and_gradients(xp, params, X, Y, ["tanh", "relu"], loss)
+    ref_value, ref_grads = layers.loss_and_gradients(xp, params, X, Y, ["tanh", "relu"], loss)
     np.testing.assert_allclose(value, ref_value, rtol=1e-12)
     for (dW, db), (ref_dW, ref_db) in zip(grads, ref_grads, strict=True):
         np.testing.assert_allclose(dW, ref_dW, rtol=1e-12, atol=1e-14)
@@ -380,8 +388,8 @@ def test_numpy_loss_equals_the_reference_bit_for_bit(loss, dtype, order):
         Y = np.eye(n_outputs, dtype=dtype)[rng.integers(0, n_outputs, 60)]
     if order == "F":
         logits, Y = np.asfortranarray(logits), np.asfortranarray(Y)
-    fast = _kernels.NumpyKernels()
-    memory = _kernels.TrainingMemory()
+    fast = numpy_path.NumpyPath()
+    memory = numpy_path.TrainingMemory()
     reference = LOSSES[loss].value_and_gradient(xp, logits, Y)
     for _ in range(2):  # fresh buffers, then the same buffers again
         with fast.reusing(memory, (0, 60)):
@@ -393,18 +401,18 @@ def test_numpy_loss_equals_the_reference_bit_for_bit(loss, dtype, order):
 
 def test_a_training_run_hands_its_memory_to_the_next(monkeypatch):
     """Warm-started fits start with their arrays in place; runs at once never share memory."""
-    kernels = _kernels.NumpyKernels()
-    monkeypatch.setattr(_kernels, "_kept_memory", None)
-    with kernels.training_run() as first:
+    path = numpy_path.NumpyPath()
+    monkeypatch.setattr(numpy_path, "_kept_memory", None)
+    with path.training_run() as first:
         first.block((0, 1)).empty((4, 3), np.float64)
-        with kernels.training_run() as concurrent:  # e.g. another thread's fit
+        with path.training_run() as concurrent:  # e.g. another thread's fit
             assert concurrent is not first
-    with kernels.training_run() as second:
+    with path.training_run() as second:
         assert second is first
-    monkeypatch.setattr(_kernels, "KEPT_MEMORY_BYTES", 10)
-    with kernels.training_run() as big:
+    monkeypatch.setattr(numpy_path, "KEPT_MEMORY_BYTES", 10)
+    with path.training_run() as big:
         big.block((0, 1)).empty((4, 3), np.float64)  # 96 bytes: more than may be kept
-    with kernels.training_run() as after:
+    with path.training_run() as after:
         assert after is not big
 
 

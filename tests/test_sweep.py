@@ -64,7 +64,7 @@ def test_seeds_is_a_count_or_a_list():
         ("activation", ["tanh", "swish"], "'activation'.*swish.*relu"),
         ("width", [4, 0], "'width'"),
         ("depth", [], "'depth' is an empty list"),
-        ("optimizer", "rmsprop", "'optimizer'"),
+        ("optimizer", "no such optimizer", "'optimizer'"),
         ("learning_rate", [0.01, -1.0], "'learning_rate'"),
         ("l2", [float("nan")], "'l2'"),
         ("arms", [1], "'arms'"),

@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 
 import scratchml as sm
+from scratchml.nn.activations import ACTIVATIONS
+from scratchml.nn.init import INITS
+from scratchml.nn.optimizers import OPTIMIZERS
 
 from .conftest import on
 
@@ -109,13 +112,17 @@ def test_mixed_libraries_name_both():
         (dict(l2=-1.0), "l2 must be a non-negative number"),
         (dict(record_every=-1), "record_every must be a non-negative integer"),
         (dict(batch_size=0), "batch_size must be a positive integer"),
+        # The valid names come from the registries, and a name with spaces never joins them.
         (
-            dict(activation="swish"),
-            "activation must be one of 'identity', 'leaky_relu', 'relu', 'sigmoid', 'tanh'",
+            dict(activation="no such activation"),
+            "activation must be one of " + ", ".join(map(repr, sorted(ACTIVATIONS))),
         ),
         (dict(activation=["tanh"]), "one per hidden layer"),
-        (dict(optimizer="rmsprop"), "optimizer must be one of 'sgd', 'momentum', 'adam'"),
-        (dict(init="zeros"), "init must be one of 'auto', 'he', 'xavier'"),
+        (
+            dict(optimizer="no such optimizer"),
+            "optimizer must be one of " + ", ".join(map(repr, OPTIMIZERS)),
+        ),
+        (dict(init="no such init"), "init must be one of " + ", ".join(map(repr, INITS))),
         (dict(hidden_layers=(4, 0)), "every entry of hidden_layers must be a positive integer"),
         (dict(hidden_layers="64"), "hidden_layers must be a sequence"),
     ],

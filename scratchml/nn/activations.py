@@ -1,11 +1,25 @@
-"""Activation functions and their derivatives, written for any Array API namespace.
+"""Activation functions and their derivatives, for any Array API namespace: the one registry.
 
-Each activation is a pair: ``forward(xp, Z) -> A`` and ``derivative(xp, Z, A) -> dA/dZ``
-(element-wise; the derivative may use whichever of Z or A is cheaper).
+Each entry of ``ACTIVATIONS`` carries everything the library needs about one
+activation, so adding one is one entry here:
+
+- ``forward(xp, Z) -> A``, element-wise;
+- ``derivative(xp, Z, A) -> dA/dZ``, element-wise, from whichever of Z or A is
+  cheaper (tanh' = 1 − A², σ' = A·(1 − A), relu' = [Z > 0]);
+- ``init``: the initialisation ``init="auto"`` picks for a layer feeding it: ``"he"``
+  (variance 2 / fan_in, for half-rectified signals) or ``"xavier"`` (1 / fan_in);
+- ``gain``: the factor ``init="orthogonal"`` scales its orthogonal weights by, so a
+  signal keeps its scale through the activation (Saxe et al. 2014; PyTorch's
+  ``calculate_gain``).
+
+Speed paths may hold faster forms of some of these (NumPy writes tanh into the
+memory of its input, for example); they are checked against these definitions, and
+an activation without one runs these definitions as they are.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -13,8 +27,12 @@ LEAKY_SLOPE = 0.01
 
 
 class Activation(NamedTuple):
+    """One activation: its function, its derivative and how to initialise layers feeding it."""
+
     forward: Callable[[Any, Any], Any]
     derivative: Callable[[Any, Any, Any], Any]
+    init: str  # "he" or "xavier": what init="auto" draws
+    gain: float  # orthogonal init's gain
 
 
 def sigmoid(xp: Any, Z: Any) -> Any:
@@ -60,14 +78,14 @@ def _identity_derivative(xp: Any, Z: Any, A: Any) -> Any:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "relu": Activation(_relu, _relu_derivative),
-    "leaky_relu": Activation(_leaky_relu, _leaky_relu_derivative),
-    "sigmoid": Activation(sigmoid, _sigmoid_derivative),
-    "tanh": Activation(_tanh, _tanh_derivative),
-    "identity": Activation(_identity, _identity_derivative),
+    "relu": Activation(_relu, _relu_derivative, "he", math.sqrt(2)),
+    "leaky_relu": Activation(
+        _leaky_relu, _leaky_relu_derivative, "he", math.sqrt(2 / (1 + LEAKY_SLOPE**2))
+    ),
+    "sigmoid": Activation(sigmoid, _sigmoid_derivative, "xavier", 1.0),
+    "tanh": Activation(_tanh, _tanh_derivative, "xavier", 5 / 3),
+    "identity": Activation(_identity, _identity_derivative, "xavier", 1.0),
 }
-
-RELU_LIKE = ("relu", "leaky_relu")
 
 
 def get_activation(name: str) -> Activation:

@@ -7,12 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backends
-from .activations import RELU_LIKE
+from .activations import ACTIVATIONS
 
 INITS = ("auto", "he", "xavier", "orthogonal")
-
-# Gains that keep a signal's scale through an activation (as in Saxe et al. 2014 / PyTorch).
-ORTHOGONAL_GAINS = {"tanh": 5 / 3, "relu": math.sqrt(2), "leaky_relu": math.sqrt(2 / (1 + 0.01**2))}
 
 
 def init_scale(init: str, activation: str, fan_in: int) -> float:
@@ -22,7 +19,8 @@ def init_scale(init: str, activation: str, fan_in: int) -> float:
     signal); Xavier/Glorot (fan-in form): sqrt(1 / fan_in), for tanh, sigmoid, identity.
     """
     if init == "auto":
-        init = "he" if activation in RELU_LIKE else "xavier"
+        # The output layer's "sigmoid"/"softmax"/"identity" draw as Xavier.
+        init = ACTIVATIONS[activation].init if activation in ACTIVATIONS else "xavier"
     gain = 2.0 if init == "he" else 1.0
     return math.sqrt(gain / fan_in)
 
@@ -40,7 +38,7 @@ def init_params(
     ``activations`` has one name per layer (the output layer's included: "identity",
     "sigmoid" or "softmax"). With ``n_models`` the arrays get a leading model axis.
     ``init="orthogonal"`` draws random orthogonal weights times the activation's gain
-    (5/3 for tanh, √2 for relu): deep narrow networks keep their signal, which is what
+    (its registry entry: 5/3 for tanh, √2 for relu): deep narrow networks keep their signal, which is what
     lets a stack of 2-wide tanh layers learn (the spiral demos).
     Arrays land in the namespace, device and dtype of ``like``.
     """
@@ -53,7 +51,7 @@ def init_params(
     ):
         shape = (*lead, fan_in, fan_out)
         if init == "orthogonal":
-            gain = ORTHOGONAL_GAINS.get(activation, 1.0)
+            gain = ACTIVATIONS[activation].gain if activation in ACTIVATIONS else 1.0
             W = backends.random_orthogonal(generator, shape, like=like, gain=gain)
         else:
             scale = init_scale(init, activation, fan_in)

@@ -2,9 +2,10 @@
 
 Shapes: logits and targets are ``(..., n_samples, n_outputs)``; a loss is the mean
 over samples, so its value has shape ``(...)`` (0-d for one network).
-Every ``*_gradient`` returns ∂loss/∂logits, already divided by ``n_samples``, and
-every ``*_value_and_gradient`` returns both from one pass over the logits (training
-needs both; the shared exponentials are computed once).
+Each loss is written twice over, and only twice: its value alone (what ``loss()``
+and ``score`` need) and its value with ∂loss/∂logits from one pass over the logits
+(what training needs; the shared exponentials are computed once). The gradient is
+already divided by ``n_samples``; ``Loss.gradient`` is the second half of that pass.
 
 The class axis is short (2 to 10 classes, typically), and libraries reduce over a
 short last axis slowly (NumPy: about 40× slower than an element-wise operation of
@@ -22,10 +23,15 @@ from .activations import sigmoid
 
 
 class Loss(NamedTuple):
+    """A loss of the logits: its value, its value with its gradient, and the output function."""
+
     value: Callable[[Any, Any, Any], Any]
-    gradient: Callable[[Any, Any, Any], Any]
-    output: Callable[[Any, Any], Any]
     value_and_gradient: Callable[[Any, Any, Any], tuple[Any, Any]]
+    output: Callable[[Any, Any], Any]  # logits -> predictions (probabilities, or values)
+
+    def gradient(self, xp: Any, logits: Any, Y: Any) -> Any:
+        """∂loss/∂logits (the second half of ``value_and_gradient``)."""
+        return self.value_and_gradient(xp, logits, Y)[1]
 
 
 # Up to this many classes, the row max is a chain of element-wise maxima.
@@ -65,13 +71,8 @@ def half_squared_error(xp: Any, logits: Any, Y: Any) -> Any:
     return 0.5 * xp.mean(residual * residual, axis=(-2, -1))
 
 
-def half_squared_error_gradient(xp: Any, logits: Any, Y: Any) -> Any:
-    """∂L/∂ŷ = (ŷ − y) / (n_samples · n_outputs)."""
-    return (logits - Y) / (_n_samples(logits) * logits.shape[-1])
-
-
 def half_squared_error_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
-    """The loss and ∂L/∂ŷ, sharing the residual ŷ − y."""
+    """The loss and ∂L/∂ŷ = (ŷ − y) / (n_samples · n_outputs), sharing the residual ŷ − y."""
     residual = logits - Y
     n_terms = _n_samples(logits) * logits.shape[-1]
     return 0.5 * xp.sum(residual * residual, axis=(-2, -1)) / n_terms, residual / n_terms
@@ -87,13 +88,8 @@ def binary_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
     return _mean_over_samples(xp, softplus(xp, logits) - Y * logits)
 
 
-def binary_cross_entropy_gradient(xp: Any, logits: Any, Y: Any) -> Any:
-    """∂L/∂z = (σ(z) − y) / n_samples."""
-    return (sigmoid(xp, logits) - Y) / _n_samples(logits)
-
-
 def binary_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
-    """The loss and ∂L/∂z, sharing e^-|z| between softplus(z) and σ(z)."""
+    """The loss and ∂L/∂z = (σ(z) − y) / n_samples, sharing e^-|z| between softplus(z) and σ(z)."""
     e = xp.exp(-xp.abs(logits))
     softplus_z = xp.maximum(logits, xp.zeros_like(logits)) + xp.log1p(e)
     sigmoid_z = xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))
@@ -117,13 +113,8 @@ def softmax_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
     return -_mean_over_samples(xp, Y * log_softmax(xp, logits))
 
 
-def softmax_cross_entropy_gradient(xp: Any, logits: Any, Y: Any) -> Any:
-    """∂L/∂z = (softmax(z) − y) / n_samples."""
-    return (softmax(xp, logits) - Y) / _n_samples(logits)
-
-
 def softmax_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
-    """The loss and ∂L/∂z from one set of exponentials.
+    """The loss and ∂L/∂z = (softmax(z) − y) / n_samples, from one set of exponentials.
 
     With s = z − max z and S = Σ_k e^{s_k}: log softmax = s − log S, softmax = e^s / S.
     """
@@ -139,23 +130,12 @@ def _identity(xp: Any, logits: Any) -> Any:
 
 
 LOSSES: dict[str, Loss] = {
-    "squared_error": Loss(
-        half_squared_error,
-        half_squared_error_gradient,
-        _identity,
-        half_squared_error_value_and_gradient,
-    ),
+    "squared_error": Loss(half_squared_error, half_squared_error_value_and_gradient, _identity),
     "binary_cross_entropy": Loss(
-        binary_cross_entropy,
-        binary_cross_entropy_gradient,
-        sigmoid,
-        binary_cross_entropy_value_and_gradient,
+        binary_cross_entropy, binary_cross_entropy_value_and_gradient, sigmoid
     ),
     "softmax_cross_entropy": Loss(
-        softmax_cross_entropy,
-        softmax_cross_entropy_gradient,
-        softmax,
-        softmax_cross_entropy_value_and_gradient,
+        softmax_cross_entropy, softmax_cross_entropy_value_and_gradient, softmax
     ),
 }
 

@@ -13,7 +13,7 @@ import warnings
 from typing import Any, Self
 
 from .. import backends
-from .._training import gradient_descent
+from .._training import Objective, gradient_descent
 from .._validation import (
     check_feature_names,
     check_non_negative,
@@ -323,17 +323,12 @@ class NetworkModel(BaseEstimator):
         validation: Any = None,
         stop_early: bool = True,
     ) -> Any:
-        l2 = float(self.l2)
-
-        def loss_and_gradients(p: Params, X_batch: Any, Y_batch: Any) -> tuple[Any, Params]:
-            return layers.loss_and_gradients(xp, p, X_batch, Y_batch, activations, loss_name, l2)
-
         return gradient_descent(
             xp,
             params,
             X,
             Y,
-            loss_and_gradients,
+            Objective(activations, loss_name, float(self.l2)),
             self._make_optimizer(),
             epochs=self.epochs if epochs is None else epochs,
             batch_size=self._batch_size(),

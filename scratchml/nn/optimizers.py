@@ -39,6 +39,8 @@ def _per_network(xp: Any, rate: Any, p: Any) -> Any:
 class SGD:
     """θ ← θ − η·g."""
 
+    hyperparameters: dict[str, float] = {}  # noqa: RUF012 - beyond learning_rate, with defaults
+
     def __init__(self, learning_rate: float) -> None:
         self.learning_rate = learning_rate
 
@@ -52,6 +54,8 @@ class SGD:
 
 class Momentum:
     """Heavy-ball momentum: v ← β·v + g;  θ ← θ − η·v."""
+
+    hyperparameters = {"beta": 0.9}  # noqa: RUF012
 
     def __init__(self, learning_rate: float, beta: float = 0.9) -> None:
         self.learning_rate = learning_rate
@@ -69,8 +73,16 @@ class Momentum:
 class Adam:
     """Adam (Kingma & Ba): bias-corrected first and second moment estimates.
 
-    m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂ / (√v̂ + ε)
+    m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  m̂ = m / (1−β₁ᵗ);  v̂ = v / (1−β₂ᵗ)
+    θ ← θ − η·m̂ / (√v̂ + ε)
+
+    As the paper's own efficient form (its section 2), the two bias corrections are
+    folded into the step size, which is a number per step rather than an array:
+    η·m̂ / (√v̂ + ε) = η_t·m / (√v + ε̂) with η_t = η·√(1−β₂ᵗ) / (1−β₁ᵗ) and
+    ε̂ = ε·√(1−β₂ᵗ) — the same update, two array operations fewer per parameter.
     """
+
+    hyperparameters = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}  # noqa: RUF012
 
     def __init__(
         self,
@@ -105,11 +117,24 @@ class Adam:
         return params, (t, m, v)
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+# The registry: adding an optimizer is one class above and one entry here. Each class
+# lists its hyper-parameters beyond the learning rate, with their defaults.
+OPTIMIZERS: dict[str, type] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
-def get_optimizer(name: str, learning_rate: float) -> SGD | Momentum | Adam:
-    """The optimizer called ``name``; ValueError listing the valid names otherwise."""
+def get_optimizer(name: str, learning_rate: Any, **options: float) -> Any:
+    """The optimizer called ``name`` with ``learning_rate`` and its own ``options``.
+
+    ValueError listing the valid names for an unknown optimizer, and the valid
+    options for an unknown option.
+    """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")
-    return OPTIMIZERS[name](learning_rate)
+    cls = OPTIMIZERS[name]
+    unknown = sorted(set(options) - set(cls.hyperparameters))
+    if unknown:
+        valid = ", ".join(cls.hyperparameters) or "none"
+        raise ValueError(
+            f"optimizer {name!r} has no option {unknown[0]!r}; its options are: {valid}"
+        )
+    return cls(learning_rate, **options)

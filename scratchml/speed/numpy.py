@@ -1,12 +1,10 @@
-"""Speed paths behind the plain Array API math of ``nn/layers.py``, chosen in one place.
+"""The NumPy speed path: the network pass of ``nn.layers`` in NumPy's fastest terms.
 
-The layer math calls ``kernels_for(xp)`` for the few operations whose fastest form
-depends on the array library. ``Reference`` is the plain ``xp`` math: every backend
-can run it, tests compare every other implementation with it, and
-``use_kernels(Reference())`` forces it. Models never branch on the backend: they
-call the same methods whatever the selection returns.
+The same forward, loss and backward as ``layers.loss_and_gradients`` (the reference it
+is tested against), scheduled for NumPy: where the numbers are written, which layout
+the products return, and which blocks run in parallel.
 
-NumPy (``NumpyKernels``): a training pass over a tall, narrow matrix (30,000 samples
+NumPy (``NumpyPath``): a training pass over a tall, narrow matrix (30,000 samples
 by 2 to 64 features) is dominated by how NumPy walks memory, not by arithmetic.
 An element-wise operation that broadcasts a bias of 2 numbers over a row-major
 (n, 2) array runs its inner loop over 2 elements at a time, about 10× slower than
@@ -38,7 +36,9 @@ much as the arithmetic itself (a 2 → 64 → 64 → 3 float32 epoch on 30,000 s
 took about 45 ms with fresh arrays, about 30 ms reusing them). Nothing written there
 outlives its pass: a pass returns its loss and gradients in arrays of their own.
 Inside a pass, the activations, their derivatives and the softmax cross-entropy run
-as the reference's operations with NumPy's ``out=``, bit for bit the same numbers.
+as the reference's operations with NumPy's ``out=``, bit for bit the same numbers
+(``_FAST_ACTIVATIONS``: an activation without an entry there runs its registry
+definition as written, into fresh arrays).
 A pass owns every array it makes, so it may also write over them once they are dead:
 tanh writes A into its Z (its derivative needs only A), and the derivative 1 - A·A
 into A (backward reads a hidden layer's A for the last time there). That halves what
@@ -51,14 +51,19 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
-import os
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import array_api_compat
 import numpy as np
+
+from ..machine import usable_cores
+from ..nn import layers
+from ..nn.activations import LEAKY_SLOPE, get_activation
+from ..nn.layers import LayerCache
+from ..nn.losses import get_loss, max_over_classes, sum_over_classes
+from .reference import LossAndGradients, Params, Reference
 
 # Products whose inner and output widths are at most this come out column-major. Wider
 # ones keep BLAS's usual layout: row-major element-wise work is as fast there, and the
@@ -147,113 +152,22 @@ _training_memory: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
-def current_training_memory() -> Any:
-    """The memory of the ``training_run`` in progress, or None."""
-    return _training_memory.get()
-
-
-class Reference:
-    """The plain Array API math: what every other kernel set must equal."""
-
-    name = "reference"
-
-    def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
-        """A @ B for A (..., n_samples, k) and B (..., k, n_out) -> (..., n_samples, n_out)."""
-        return A @ B
-
-    def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
-        """Aᵀ @ dZ for A (..., n_samples, n_in) and dZ (..., n_samples, n_out)."""
-        return xp.matrix_transpose(A) @ dZ
-
-    def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
-        """Σ_samples dZ for a stack: (M, n_samples, n_out) -> (M, n_out)."""
-        return xp.sum(dZ, axis=-2)
-
-    def row_blocks(self, A: Any, params_ndim: int, width: int = 1) -> list[slice]:
-        """Slices of the sample axis of A to process separately: one block, all rows.
-
-        ``width`` is how many numbers per sample the pass writes (Σ layer widths).
-        """
-        return [slice(0, A.shape[-2])]
-
-    def model_blocks(
-        self, n_models: int, n_samples: int, widths: list[int], itemsize: int
-    ) -> list[slice]:
-        """Slices of a stack's model axis to process separately: one block, all networks."""
-        return [slice(0, n_models)]
-
-    def map_blocks(self, fn: Callable[[slice], Any], blocks: list[slice]) -> list[Any]:
-        """[fn(block) for block in blocks], one after another."""
-        return [fn(block) for block in blocks]
-
-    def samples_layout(self, A: Any) -> Any:
-        """A (n_samples, k) in the memory layout that element-wise work on it prefers."""
-        return A
-
-    def training_run(self) -> contextlib.AbstractContextManager[Any]:
-        """A training run, inside which its passes keep their arrays: here, nothing kept."""
-        return contextlib.nullcontext()
-
-    def reusing(self, memory: Any, block: Hashable) -> contextlib.AbstractContextManager[None]:
-        """Run one block's pass with the arrays it wrote last time: here, fresh arrays."""
-        return contextlib.nullcontext()
-
-    def activation_forward(self, xp: Any, name: str, Z: Any) -> Any:
-        """A = act(Z); in a training pass (``reusing``) A may take Z's memory."""
-        from .nn.activations import get_activation
-
-        return get_activation(name).forward(xp, Z)
-
-    def activation_backward(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
-        """dZ = dA * act'(Z), from the layer's Z and A; may overwrite dA, which it owns.
-
-        In a training pass (``reusing``) it may also overwrite Z and A: backward reads
-        them for the last time here.
-        """
-        from .nn.activations import get_activation
-
-        return dA * get_activation(name).derivative(xp, Z, A)
-
-    def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        """The loss of the logits and ∂loss/∂logits, in one pass."""
-        from .nn.losses import get_loss
-
-        return get_loss(name).value_and_gradient(xp, logits, Y)
-
-    def ones(self, xp: Any, shape: tuple[int, ...], dtype: Any, device: Any) -> Any:
-        """An array of ones (read only: it may be shared)."""
-        return xp.ones(shape, dtype=dtype, device=device)
-
-
-class NumpyKernels(Reference):
-    """NumPy: narrow sample-by-feature products come out feature-major (column-major)."""
+class NumpyPath(Reference):
+    """NumPy: reused memory, feature-major narrow products, blocks of rows or networks in threads."""
 
     name = "numpy"
 
-    def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
-        if A.ndim != 2 or B.ndim != 2:
-            return A @ B
-        dtype = np.result_type(A.dtype, B.dtype)
-        if max(B.shape) > NARROW:
-            return np.matmul(A, B, out=self._empty((A.shape[0], B.shape[1]), dtype))
-        # (Bᵀ @ Aᵀ)ᵀ = A @ B; the result is a column-major (n_samples, n_out) view.
-        out = self._empty((B.shape[1], A.shape[0]), dtype)
-        if 2 <= B.shape[1] <= THIN and B.shape[0] >= THIN_MIN_DEPTH:
-            # One matrix-vector product per output column (see THIN).
-            for j in range(B.shape[1]):
-                np.matmul(B[:, j], A.T, out=out[j])
-            return out.T
-        return np.matmul(B.T, A.T, out=out).T
+    # --- the interface ---------------------------------------------------------------
 
-    def samples_layout(self, A: Any) -> Any:
+    def samples_layout(self, Y: Any) -> Any:
         # Narrow targets column-major, like the logits they meet (``samples_matmul``).
-        if A.ndim == 2 and A.shape[-1] <= NARROW:
-            return np.asfortranarray(A)
-        return A
+        if Y.ndim == 2 and Y.shape[-1] <= NARROW:
+            return np.asfortranarray(Y)
+        return Y
 
     @contextlib.contextmanager
     def training_run(self) -> Iterator[Any]:
-        """Inside, ``loss_and_gradients`` passes reuse the run's memory (yielded).
+        """Inside, the run's passes reuse the run's memory (yielded).
 
         The memory is the last finished run's (or a new one), and is kept for the next
         run after: warm-started fits and ``partial_fit`` calls then start with their
@@ -273,6 +187,192 @@ class NumpyKernels(Reference):
                 with _pool_lock:
                     _kept_memory = memory
 
+    def loss_and_gradients(
+        self, xp: Any, activations: Sequence[str], loss: str, l2: Any
+    ) -> LossAndGradients:
+        """The objective and its gradients, in blocks, each pass reusing its block's memory.
+
+        One network: blocks of rows; the data loss is a mean over samples, so the
+        blocks' losses and gradients, weighted by their shares n_block / n_samples, sum
+        to the whole batch's. A stack: blocks of networks, whose results sit side by side
+        on the model axis. The L2 term is added once, after (``layers.add_l2``).
+        """
+        memory = _training_memory.get()
+
+        def pass_over(params: Params, X: Any, Y: Any, block: slice) -> tuple[Any, Params]:
+            # In training, the block's large arrays reuse the memory of its previous pass.
+            with self.reusing(memory, (block.start, block.stop)):
+                return self.data_loss_and_gradients(xp, params, X, Y, activations, loss)
+
+        def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
+            if params[0][0].ndim == 3:
+                value, grads = self._over_networks(xp, params, X, Y, pass_over)
+            else:
+                value, grads = self._over_rows(xp, params, X, Y, pass_over)
+            return layers.add_l2(xp, params, value, grads, l2)
+
+        return run
+
+    # --- blocks ----------------------------------------------------------------------
+
+    def _over_networks(self, xp: Any, params: Params, X: Any, Y: Any, pass_over: Any) -> Any:
+        """A stack in blocks of networks, their results side by side on the model axis."""
+        W_first = params[0][0]
+        widths = [W.shape[-1] for W, _ in params]
+        blocks = self.model_blocks(W_first.shape[0], X.shape[-2], widths, W_first.dtype.itemsize)
+
+        def block_of_networks(nets: slice) -> tuple[Any, Params]:
+            return pass_over(
+                [(W[nets, ...], b[nets, ...]) for W, b in params],
+                X if X.ndim == 2 else X[nets, ...],
+                Y if Y.ndim == 2 else Y[nets, ...],
+                nets,
+            )
+
+        parts = self.map_blocks(block_of_networks, blocks)
+        if len(parts) == 1:
+            return parts[0]
+        value = xp.concat([part_value for part_value, _ in parts], axis=0)
+        grads = [
+            tuple(xp.concat([part[layer][k] for _, part in parts], axis=0) for k in (0, 1))
+            for layer in range(len(params))
+        ]
+        return value, grads
+
+    def _over_rows(self, xp: Any, params: Params, X: Any, Y: Any, pass_over: Any) -> Any:
+        """One network in blocks of rows, the blocks' results weighted by their shares."""
+        n_samples = X.shape[-2]
+        width = sum(W.shape[-1] for W, _ in params)
+        blocks = self.row_blocks(X, params[0][0].ndim, width)
+        parts = self.map_blocks(
+            lambda rows: pass_over(params, X[..., rows, :], Y[..., rows, :], rows), blocks
+        )
+        if len(parts) == 1:
+            return parts[0]
+        shares = [(rows.stop - rows.start) / n_samples for rows in blocks]
+        value = _weighted_sum(shares, [part_value for part_value, _ in parts])
+        grads = [
+            tuple(_weighted_sum(shares, [part[layer][k] for _, part in parts]) for k in (0, 1))
+            for layer in range(len(params))
+        ]
+        return value, grads
+
+    # --- one pass: layers.forward, the loss, layers.backward, in NumPy's terms -----------
+
+    def data_loss_and_gradients(
+        self, xp: Any, params: Params, X: Any, Y: Any, activations: Sequence[str], loss: str
+    ) -> tuple[Any, Params]:
+        """The data loss and its gradients (no L2), as ``layers``' forward, loss, backward."""
+        caches = []
+        A = X
+        for layer, (W, b) in enumerate(params):
+            Z = self.dense_forward(xp, A, W, b)
+            is_output = layer == len(params) - 1
+            A_next = Z if is_output else self.activation_forward(xp, activations[layer], Z)
+            caches.append(LayerCache(A, Z, A_next))
+            A = A_next
+        value, dZ = self.loss_value_and_gradient(xp, loss, A, Y)
+        grads: Params = [None] * len(params)  # type: ignore[list-item]
+        for layer in range(len(params) - 1, -1, -1):
+            cache = caches[layer]
+            dW, db, dA_prev = self.dense_backward(xp, cache.A_prev, params[layer][0], dZ, layer)
+            grads[layer] = (dW, db)
+            if layer > 0:
+                before = caches[layer - 1]
+                name = activations[layer - 1]
+                dZ = self.activation_backward(xp, name, dA_prev, before.Z, before.A)
+        return value, grads
+
+    def dense_forward(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
+        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array)."""
+        if layers.is_shared_input(A_prev, W):
+            Z = layers.matmul_shared_input(xp, A_prev, W)
+        else:
+            Z = self.samples_matmul(xp, A_prev, W)
+        Z += xp.expand_dims(b, axis=-2)
+        return Z
+
+    def dense_backward(
+        self, xp: Any, A_prev: Any, W: Any, dZ: Any, layer: int
+    ) -> tuple[Any, Any, Any]:
+        """dW = A_prevᵀ @ dZ, db = 1ᵀ @ dZ, dA_prev = dZ @ Wᵀ (not for the first layer)."""
+        if layers.is_shared_input(A_prev, W):
+            dW = layers.weight_gradient_shared_input(xp, A_prev, dZ)
+        else:
+            dW = self.weight_gradient(xp, A_prev, dZ)
+        # NumPy sums a tall, narrow matrix over its rows slowly: 1ᵀ @ dZ is a product.
+        ones = self.ones((1, dZ.shape[-2]), dZ.dtype)
+        db = (ones @ dZ)[..., 0, :]
+        dA_prev = self.samples_matmul(xp, dZ, xp.matrix_transpose(W)) if layer > 0 else None
+        return dW, db, dA_prev
+
+    def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
+        """A @ B for (n_samples, k) @ (k, n_out); narrow results come out column-major."""
+        if A.ndim != 2 or B.ndim != 2:
+            return A @ B
+        dtype = np.result_type(A.dtype, B.dtype)
+        if max(B.shape) > NARROW:
+            return np.matmul(A, B, out=self._empty((A.shape[0], B.shape[1]), dtype))
+        # (Bᵀ @ Aᵀ)ᵀ = A @ B; the result is a column-major (n_samples, n_out) view.
+        out = self._empty((B.shape[1], A.shape[0]), dtype)
+        if 2 <= B.shape[1] <= THIN and B.shape[0] >= THIN_MIN_DEPTH:
+            # One matrix-vector product per output column (see THIN).
+            for j in range(B.shape[1]):
+                np.matmul(B[:, j], A.T, out=out[j])
+            return out.T
+        return np.matmul(B.T, A.T, out=out).T
+
+    def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
+        """Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
+        if A.ndim != 2 or dZ.ndim != 2:
+            return xp.matrix_transpose(A) @ dZ
+        n_in, n_out = A.shape[1], dZ.shape[1]
+        if n_in * n_out <= TINY_PRODUCT:
+            # A few long dot products: BLAS spends 3× their time packing such thin operands.
+            return xp.vecdot(A.T[:, None, :], dZ.T[None, :, :])
+        if 2 <= n_in <= THIN:  # row i of dW is dZᵀ @ A[:, i] (see THIN)
+            return xp.stack([dZ.T @ A[:, i] for i in range(n_in)])
+        if 2 <= n_out <= THIN:  # column j of dW is Aᵀ @ dZ[:, j]
+            return xp.stack([A.T @ dZ[:, j] for j in range(n_out)], axis=1)
+        return A.T @ dZ
+
+    def activation_forward(self, xp: Any, name: str, Z: Any) -> Any:
+        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
+        fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
+        if fast is None:
+            return get_activation(name).forward(xp, Z)
+        return fast(self, Z)
+
+    def activation_backward(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
+        """dZ = dA * act'(Z), written over dA (which the pass owns).
+
+        Inside a training pass the slope may be written over A as well: backward reads
+        a hidden layer's A for the last time here.
+        """
+        fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
+        if fast is None:
+            return dA * get_activation(name).derivative(xp, Z, A)
+        return np.multiply(dA, fast(self, Z, A), out=dA)
+
+    def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
+        """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
+        if name != "softmax_cross_entropy" or logits.ndim != 2:
+            return get_loss(name).value_and_gradient(xp, logits, Y)
+        # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
+        # (n_samples, n_classes) arrays written into buffers.
+        n_samples = logits.shape[0]
+        shifted = np.subtract(logits, max_over_classes(xp, logits), out=self._like(logits))
+        exp_shifted = np.exp(shifted, out=self._like(logits))
+        row_total = sum_over_classes(xp, exp_shifted)
+        log_probability = np.subtract(shifted, np.log(row_total), out=shifted)
+        per_element = np.multiply(Y, log_probability, out=shifted)
+        value = -(xp.sum(per_element, axis=(-2, -1)) / n_samples)
+        gradient = np.divide(exp_shifted, row_total, out=exp_shifted)
+        np.subtract(gradient, Y, out=gradient)
+        return value, np.divide(gradient, n_samples, out=gradient)
+
+    # --- memory ----------------------------------------------------------------------------
+
     @contextlib.contextmanager
     def reusing(self, memory: Any, block: Hashable) -> Iterator[None]:
         """Inside, this thread's large arrays come from the block's buffers of ``memory``."""
@@ -287,62 +387,8 @@ class NumpyKernels(Reference):
         finally:
             _local.buffers = saved
 
-    def activation_forward(self, xp: Any, name: str, Z: Any) -> Any:
-        # The same element-wise operations as the reference, written into a buffer.
-        if name == "tanh":
-            # In a training pass Z is the pass's own and tanh's derivative needs only A:
-            # A takes Z's memory (one array fewer for the caches to hold).
-            return np.tanh(Z, out=Z if _in_training_pass() else self._like(Z))
-        if name == "relu":
-            return np.maximum(Z, Z.dtype.type(0), out=self._like(Z))
-        if name == "leaky_relu":
-            from .nn.activations import LEAKY_SLOPE
-
-            A = np.multiply(Z, Z.dtype.type(LEAKY_SLOPE), out=self._like(Z))
-            np.copyto(A, Z, where=np.greater(Z, 0, out=self._like(Z, bool)))
-            return A
-        return super().activation_forward(xp, name, Z)
-
-    def activation_backward(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
-        # dA * act'(·) in dA's memory, with the derivative's operations in the
-        # reference's order (the same numbers, bit for bit).
-        if name == "tanh":  # dA * (1 - A·A); in a training pass A is not needed after
-            slope = np.multiply(A, A, out=A if _in_training_pass() else self._like(A))
-            np.subtract(1, slope, out=slope)
-        elif name == "sigmoid":  # dA * (A · (1 - A))
-            slope = np.subtract(1, A, out=self._like(A))
-            np.multiply(A, slope, out=slope)
-        elif name == "relu":  # dA * (Z > 0)
-            slope = np.greater(Z, 0, out=self._like(Z, bool))
-        elif name == "leaky_relu":  # dA * (1 where Z > 0, else the slope)
-            from .nn.activations import LEAKY_SLOPE
-
-            slope = self._like(Z)
-            slope[...] = LEAKY_SLOPE
-            np.copyto(slope, 1, where=np.greater(Z, 0, out=self._like(Z, bool)))
-        else:
-            return super().activation_backward(xp, name, dA, Z, A)
-        return np.multiply(dA, slope, out=dA)
-
-    def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        if name != "softmax_cross_entropy" or logits.ndim != 2:
-            return super().loss_value_and_gradient(xp, name, logits, Y)
-        # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
-        # (n_samples, n_classes) arrays written into buffers.
-        from .nn.losses import max_over_classes, sum_over_classes
-
-        n_samples = logits.shape[0]
-        shifted = np.subtract(logits, max_over_classes(xp, logits), out=self._like(logits))
-        exp_shifted = np.exp(shifted, out=self._like(logits))
-        row_total = sum_over_classes(xp, exp_shifted)
-        log_probability = np.subtract(shifted, np.log(row_total), out=shifted)
-        per_element = np.multiply(Y, log_probability, out=shifted)
-        value = -(xp.sum(per_element, axis=(-2, -1)) / n_samples)
-        gradient = np.divide(exp_shifted, row_total, out=exp_shifted)
-        np.subtract(gradient, Y, out=gradient)
-        return value, np.divide(gradient, n_samples, out=gradient)
-
-    def ones(self, xp: Any, shape: tuple[int, ...], dtype: Any, device: Any) -> Any:
+    def ones(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        """A read-only array of ones: made once per training run inside one, else fresh."""
         buffers = getattr(_local, "buffers", None)
         if buffers is None:
             return np.ones(shape, dtype)
@@ -366,26 +412,13 @@ class NumpyKernels(Reference):
         buffer = self._empty(tuple(A.shape[axis] for axis in outer_first), dtype)
         return np.transpose(buffer, np.argsort(outer_first))
 
-    def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
-        if A.ndim != 2 or dZ.ndim != 2:
-            return super().weight_gradient(xp, A, dZ)
-        n_in, n_out = A.shape[1], dZ.shape[1]
-        if n_in * n_out <= TINY_PRODUCT:
-            # A few long dot products: BLAS spends 3× their time packing such thin operands.
-            return xp.vecdot(A.T[:, None, :], dZ.T[None, :, :])
-        if 2 <= n_in <= THIN:  # row i of dW is dZᵀ @ A[:, i] (see THIN)
-            return xp.stack([dZ.T @ A[:, i] for i in range(n_in)])
-        if 2 <= n_out <= THIN:  # column j of dW is Aᵀ @ dZ[:, j]
-            return xp.stack([A.T @ dZ[:, j] for j in range(n_out)], axis=1)
-        return super().weight_gradient(xp, A, dZ)
-
-    def stack_sum_over_samples(self, xp: Any, dZ: Any) -> Any:
-        # NumPy sums over the middle axis of (M, n, narrow) slowly; 1ᵀ @ dZ is a batched matmul.
-        ones = self.ones(xp, (1, dZ.shape[-2]), dZ.dtype, None)  # made once per training run
-        return (ones @ dZ)[..., 0, :]
+    # --- blocks in threads -------------------------------------------------------------------
 
     def row_blocks(self, A: Any, params_ndim: int, width: int = 1) -> list[slice]:
-        """One block per core for a single network's large pass; else one block."""
+        """One block per core for a single network's large pass; else one block.
+
+        ``width`` is how many numbers per sample the pass writes (Σ layer widths).
+        """
         n_samples = A.shape[-2]
         n_blocks = min(_n_cores(), n_samples * width // MIN_BLOCK_ELEMENTS, n_samples)
         if A.ndim != 2 or params_ndim != 2 or n_blocks < 2:
@@ -422,6 +455,65 @@ class NumpyKernels(Reference):
         return results
 
 
+# --- NumPy forms of activations: the registry's definitions written into buffers ----------
+# Each is (forward(path, Z), slope(path, Z, A)), None where the registry's definition
+# runs as written (into fresh arrays); the same element-wise operations in the
+# same order as nn/activations.py (bit for bit the same numbers; the tests check it).
+
+
+def _tanh_forward(path: NumpyPath, Z: Any) -> Any:
+    # In a training pass Z is the pass's own and tanh's derivative needs only A:
+    # A takes Z's memory (one array fewer for the caches to hold).
+    return np.tanh(Z, out=Z if _in_training_pass() else path._like(Z))
+
+
+def _tanh_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # 1 - A·A
+    slope = np.multiply(A, A, out=A if _in_training_pass() else path._like(A))
+    return np.subtract(1, slope, out=slope)
+
+
+def _sigmoid_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # A · (1 - A)
+    slope = np.subtract(1, A, out=path._like(A))
+    return np.multiply(A, slope, out=slope)
+
+
+def _relu_forward(path: NumpyPath, Z: Any) -> Any:
+    return np.maximum(Z, Z.dtype.type(0), out=path._like(Z))
+
+
+def _relu_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # Z > 0
+    return np.greater(Z, 0, out=path._like(Z, bool))
+
+
+def _leaky_relu_forward(path: NumpyPath, Z: Any) -> Any:
+    A = np.multiply(Z, Z.dtype.type(LEAKY_SLOPE), out=path._like(Z))
+    np.copyto(A, Z, where=np.greater(Z, 0, out=path._like(Z, bool)))
+    return A
+
+
+def _leaky_relu_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # 1 where Z > 0, else the slope
+    slope = path._like(Z)
+    slope[...] = LEAKY_SLOPE
+    np.copyto(slope, 1, where=np.greater(Z, 0, out=path._like(Z, bool)))
+    return slope
+
+
+_FAST_ACTIVATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "tanh": (_tanh_forward, _tanh_slope),
+    "sigmoid": (None, _sigmoid_slope),
+    "relu": (_relu_forward, _relu_slope),
+    "leaky_relu": (_leaky_relu_forward, _leaky_relu_slope),
+}
+
+
+def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:
+    """Σ_i weights[i] · arrays[i]."""
+    total = weights[0] * arrays[0]
+    for weight, array in zip(weights[1:], arrays[1:], strict=True):
+        total = total + weight * array
+    return total
+
+
 _local = threading.local()  # the buffers of the pass this thread runs
 
 
@@ -436,10 +528,7 @@ KEPT_MEMORY_BYTES = 256 * 2**20
 
 
 def _n_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return usable_cores()
 
 
 _pool_lock = threading.Lock()
@@ -466,28 +555,3 @@ def _single_threaded_blas() -> Any:
         if _blas_controller is None:
             _blas_controller = threadpoolctl.ThreadpoolController()
     return _blas_controller.limit(limits=1, user_api="blas")
-
-
-_REFERENCE = Reference()
-_NUMPY = NumpyKernels()
-_forced: Reference | None = None
-
-
-def kernels_for(xp: Any) -> Reference:
-    """The kernel set for namespace ``xp``: the one selection point."""
-    if _forced is not None:
-        return _forced
-    if array_api_compat.is_numpy_namespace(xp):
-        return _NUMPY
-    return _REFERENCE
-
-
-@contextlib.contextmanager
-def use_kernels(kernels: Reference) -> Iterator[None]:
-    """Run the block with ``kernels`` for every namespace (tests force ``Reference()``)."""
-    global _forced
-    saved, _forced = _forced, kernels
-    try:
-        yield
-    finally:
-        _forced = saved

@@ -1,0 +1,77 @@
+"""Speed paths: faster forms of the network pass, per array library, behind one interface.
+
+The model math (``scratchml.nn.layers``, ``losses``, ``activations``, ``optimizers``)
+is written once in the Array API standard's functions. Some libraries run parts of
+it faster in their own terms (NumPy: reused memory, column-major products, threads
+over blocks of rows or networks). That lives here, never in the math, and is
+chosen in one place: ``path_for(xp)``.
+
+The training loop asks for the path once per run and uses three things from it:
+
+- ``path.training_run()``: a context for the run (NumPy keeps its memory there);
+- ``path.loss_and_gradients(xp, activations, loss, l2)``: the function
+  ``(params, X, Y) -> (objective, grads)`` for this run;
+- ``path.samples_layout(Y)``: targets in the memory layout the path prefers.
+
+``Reference`` is the plain math of ``layers.loss_and_gradients``: every library runs
+it, and the tests compare every other path with it (bit for bit where a path only
+changes where numbers are written, to rounding where it regroups sums). Inside
+``reference_only()`` every library runs the reference: that is the mode to step
+through the math in a debugger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import array_api_compat
+
+from .reference import Reference
+
+__all__ = ["Reference", "path_for", "reference_only", "use_path"]
+
+_REFERENCE = Reference()
+_forced: Reference | None = None
+
+
+def _numpy_path() -> Reference:
+    from .numpy import NumpyPath
+
+    global _NUMPY
+    if _NUMPY is None:
+        _NUMPY = NumpyPath()
+    return _NUMPY
+
+
+_NUMPY: Reference | None = None
+
+
+def path_for(xp: Any) -> Reference:
+    """The speed path for namespace ``xp``: the one selection point."""
+    if _forced is not None:
+        return _forced
+    if array_api_compat.is_numpy_namespace(xp):
+        return _numpy_path()
+    return _REFERENCE
+
+
+@contextlib.contextmanager
+def use_path(path: Reference) -> Iterator[None]:
+    """Inside, every library trains with ``path`` (tests force one to compare it)."""
+    global _forced
+    saved, _forced = _forced, path
+    try:
+        yield
+    finally:
+        _forced = saved
+
+
+def reference_only() -> contextlib.AbstractContextManager[None]:
+    """Inside, every library runs the plain math of ``nn.layers``: no speed path at all.
+
+    >>> with scratchml.speed.reference_only():
+    ...     clf.fit(X, y)          # steps through layers.forward / backward as written
+    """
+    return use_path(_REFERENCE)

@@ -1,0 +1,36 @@
+"""The reference path: the plain math of ``nn.layers``, as written. Every library can run it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..nn import layers
+
+Params = list[tuple[Any, Any]]
+LossAndGradients = Callable[[Params, Any, Any], tuple[Any, Params]]
+
+
+class Reference:
+    """The interface of a speed path, implemented by the plain math."""
+
+    name = "reference"
+
+    def training_run(self) -> contextlib.AbstractContextManager[Any]:
+        """A context around one training run: here, nothing to keep."""
+        return contextlib.nullcontext()
+
+    def loss_and_gradients(
+        self, xp: Any, activations: Sequence[str], loss: str, l2: Any
+    ) -> LossAndGradients:
+        """``(params, X, Y) -> (objective, grads)`` for one run: ``layers.loss_and_gradients``."""
+
+        def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
+            return layers.loss_and_gradients(xp, params, X, Y, activations, loss, l2)
+
+        return run
+
+    def samples_layout(self, Y: Any) -> Any:
+        """Targets (n_samples, k) in the layout the path's element-wise work prefers."""
+        return Y
