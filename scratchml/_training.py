@@ -22,9 +22,10 @@ from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 
-from . import backends
+from . import backends, speed
 from ._progress import ProgressBar
 from .exceptions import DivergenceError
+from .nn.parameters import ParameterLayout
 
 Params = list[tuple[Any, Any]]
 
@@ -133,16 +134,9 @@ class _NoImprovement:
         return new_best, self.count > self.patience
 
 
-def _where_models(xp: Any, mask: Any, a: Params, b: Params) -> Params:
-    """Per network of a stack: ``a`` where ``mask`` (M,) is true, else ``b``."""
-    out = []
-    for layer_a, layer_b in zip(a, b, strict=True):
-        pair = []
-        for x, y in zip(layer_a, layer_b, strict=True):
-            m = xp.reshape(mask, (mask.shape[0],) + (1,) * (x.ndim - 1))
-            pair.append(xp.where(m, x, y))
-        out.append(tuple(pair))
-    return out
+def _where_networks(xp: Any, mask: Any, a: Any, b: Any) -> Any:
+    """Per network of a stack: row of θ ``a`` (M, P) where ``mask`` (M,) is true, else ``b``'s."""
+    return xp.where(xp.reshape(mask, (mask.shape[0], 1)), a, b)
 
 
 class _Epochs:
@@ -155,6 +149,7 @@ class _Epochs:
         Y: Any,
         loss_and_gradients: Callable[[Params, Any, Any], tuple[Any, Params]],
         samples_layout: Callable[[Any], Any],
+        layout: ParameterLayout,
         optimizer: Any,
         batch_size: int | None,
         generators: Any,
@@ -163,6 +158,7 @@ class _Epochs:
         # Targets in the layout the library's element-wise work runs fastest on.
         self.xp, self.X, self.Y = xp, X, samples_layout(Y)
         self.loss_and_gradients = loss_and_gradients
+        self.layout = layout
         self.optimizer = optimizer
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
@@ -187,18 +183,16 @@ class _Epochs:
             index = xp.reshape(order + self.offsets, (-1,))
         return xp.reshape(xp.take(flat, index, axis=0), (n_models, n, A.shape[-1]))
 
-    def run(self, params: Params, state: Any) -> tuple[Params, Any, Any]:
-        """One epoch; returns ``(params, state, epoch_loss)``, the loss still on the device.
+    def run(self, theta: Any, state: Any) -> tuple[Any, Any, Any]:
+        """One epoch from parameters θ; returns ``(theta, state, epoch_loss)``, the loss on the device.
 
         The epoch loss is the sample-weighted mean of the batch losses (for full batch,
         the objective at the epoch's starting parameters).
         """
-        xp, step = self.xp, self.optimizer.step
         if self.full_batch:
-            epoch_loss, grads = self.loss_and_gradients(params, self.X, self.Y)
-            params, state = step(xp, params, grads, state)
-            return params, state, epoch_loss
-        n_samples = self.n_samples
+            epoch_loss, theta, state = self._step(theta, state, self.X, self.Y)
+            return theta, state, epoch_loss
+        xp, n_samples = self.xp, self.n_samples
         order = self.orders[self.next_order, ...]
         self.next_order += 1
         if self.per_network:
@@ -209,12 +203,18 @@ class _Epochs:
         epoch_loss = 0.0
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)
-            batch_loss, grads = self.loss_and_gradients(
-                params, X_shuffled[..., start:stop, :], Y_shuffled[..., start:stop, :]
+            batch_loss, theta, state = self._step(
+                theta, state, X_shuffled[..., start:stop, :], Y_shuffled[..., start:stop, :]
             )
             epoch_loss = epoch_loss + batch_loss * (stop - start)
-            params, state = step(xp, params, grads, state)
-        return params, state, epoch_loss / n_samples
+        return theta, state, epoch_loss / n_samples
+
+    def _step(self, theta: Any, state: Any, X: Any, Y: Any) -> tuple[Any, Any, Any]:
+        """One gradient step on a batch: ``(loss before the step, theta, state)``."""
+        xp, layout = self.xp, self.layout
+        loss, grads = self.loss_and_gradients(layout.views(xp, theta), X, Y)
+        theta, state = self.optimizer.step(xp, theta, layout.flatten(xp, grads), state)
+        return loss, theta, state
 
     # Shuffled indices of a chunk held on the device at most (int64: 32 MiB).
     MAX_PREPARED_INDICES = 2**22
@@ -320,12 +320,13 @@ def gradient_descent(
     stack = n_models is not None
     if stack and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
-    from . import speed  # here: the speed paths import the layer math, which imports this
-
     path = speed.path_for(xp)
     # Inside the run, NumPy passes write into the memory of the previous pass.
     with path.training_run():
         generators = _generators(seed, n_models)
+        # The optimizers update all parameters as one vector θ; the layers see views of it.
+        layout = ParameterLayout.of(params)
+        theta = layout.flatten(xp, params)
         loss_and_gradients = path.loss_and_gradients(xp, *objective)
         runner = _Epochs(
             xp,
@@ -333,13 +334,14 @@ def gradient_descent(
             Y,
             loss_and_gradients,
             path.samples_layout,
+            layout,
             optimizer,
             batch_size,
             generators,
             n_models,
         )
         if state is None:
-            state = optimizer.init(xp, params)
+            state = optimizer.init(xp, theta)
         history = [Snapshot(0, params)] if record_every else []
         loss_history: list[Any] = []
         validation_scores: list[float] = []
@@ -350,16 +352,17 @@ def gradient_descent(
                 n_iter_no_change if tol is not None else sys.maxsize,
                 higher_is_better=validation is not None,
             )
-        best_params = params
+        best_theta = theta
         bar = Progress(epochs, desc, progress)
         chunk = _ChunkLength(epochs, bar)
         if stack:
             # Device-side divergence bookkeeping: which networks still train, and each one's
             # last finite parameters (those its last finite epoch started from).
             alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
-            kept = params
+            kept = theta
+            frozen = np.zeros(n_models, dtype=bool)  # on the host: networks whose loss went bad
         # The parameters and optimizer state the last finished epoch started from.
-        previous_start, previous_state = params, state
+        previous_start, previous_state = theta, state
 
         epoch = 0
         while epoch < epochs:
@@ -370,28 +373,28 @@ def gradient_descent(
                 length = min(length, monitor.epochs_before_stop_possible())
                 if validation is not None:
                     length = min(length, 16)
-            chunk_start = (epoch, params, state, runner.save_rng(), previous_start, previous_state)
+            chunk_start = (epoch, theta, state, runner.save_rng(), previous_start, previous_state)
             runner.prepare(length)
             tick = time.perf_counter()
             losses, scores, candidates = [], [], []
             for _ in range(length):
                 epoch += 1
-                epoch_start, epoch_start_state = params, state
-                params, state, loss = runner.run(params, state)
+                epoch_start, epoch_start_state = theta, state
+                theta, state, loss = runner.run(theta, state)
                 if stack:
-                    finite = alive & xp.isfinite(loss)
-                    kept = _where_models(xp, finite, epoch_start, kept)
-                    params = _where_models(xp, finite, params, kept)
-                    loss = xp.where(alive, loss, xp.full_like(loss, math.nan))
-                    alive = finite
+                    # A network whose loss is not finite keeps its last finite parameters
+                    # (the ones its last finite epoch started from) from now on.
+                    alive = alive & xp.isfinite(loss)
+                    kept = _where_networks(xp, alive, epoch_start, kept)
+                    theta = _where_networks(xp, alive, theta, kept)
                 else:
                     previous_start, previous_state = epoch_start, epoch_start_state
                 losses.append(loss)
                 if validation is not None:
-                    scores.append(validation(params))
-                    candidates.append(params)
+                    scores.append(validation(layout.views(xp, theta)))
+                    candidates.append(theta)
                 if record_every and (epoch % record_every == 0 or epoch == epochs):
-                    history.append(Snapshot(epoch, params))
+                    history.append(Snapshot(epoch, layout.views(xp, theta)))
             # The one host synchronisation of the chunk (scores in float64 where the device
             # has it, so an accuracy k/n reaches the host without float32 rounding).
             if scores:
@@ -403,8 +406,12 @@ def gradient_descent(
             values, score_values = values[:length], values[length:]
 
             if stack:
-                loss_history.extend(values)
-                last = values[-1][np.isfinite(values[-1])]
+                # NaN from a network's first non-finite loss on (a frozen network's loss
+                # at its kept parameters is finite again, and is not its training loss).
+                for row in values:
+                    frozen |= ~np.isfinite(row)
+                    loss_history.append(np.where(frozen, np.nan, row))
+                last = values[-1][~frozen]
                 bar.update(
                     epoch, _show_loss(float(last.min()) if last.size else math.nan)
                 )  # the best network
@@ -416,9 +423,10 @@ def gradient_descent(
                 loss_history.extend(values[:first].tolist())
                 validation_scores.extend(score_values[:first].tolist())
                 diverged_at = chunk_start[0] + first + 1
-                params, state = _replay(runner, chunk_start, first - 1)
+                theta, state = _replay(runner, chunk_start, first - 1)
                 history = [s for s in history if s.epoch < diverged_at]
                 error = _divergence_error(diverged_at, float(values[first]), loss_history)
+                params = layout.views(xp, theta)
                 return TrainResult(params, loss_history, history, error, state, validation_scores)
 
             loss_history.extend(values.tolist())
@@ -430,31 +438,31 @@ def gradient_descent(
                 for i, value in enumerate(watched.tolist()):
                     new_best, stop = monitor.update(value)
                     if new_best and validation is not None:
-                        best_params = candidates[i]
+                        best_theta = candidates[i]
                 if stop:
                     break
 
         if stack:
-            diverged = ~backends.to_numpy(alive)
             rows = np.stack(loss_history)  # (epochs_run, M)
-            return TrainResult(params, rows, history, None, state, [], diverged)
+            return TrainResult(layout.views(xp, theta), rows, history, None, state, [], frozen)
         if validation is not None:
-            params = best_params
+            theta = best_theta
+        params = layout.views(xp, theta)
         return TrainResult(params, loss_history, history, None, state, validation_scores)
 
 
-def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Params, Any]:
-    """The parameters and optimizer state ``n_epochs`` epochs after the chunk's start.
+def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Any, Any]:
+    """The parameters θ and optimizer state ``n_epochs`` epochs after the chunk's start.
 
     Epochs are deterministic, so re-running them from the chunk's start (its parameters,
     optimizer state and random state) gives the parameters the loop passed through
     without holding on to every epoch's copy. ``n_epochs = -1`` is the epoch before.
     """
-    _, params, state, rng_state, previous_start, previous_state = chunk_start
+    _, theta, state, rng_state, previous_start, previous_state = chunk_start
     if n_epochs < 0:
         return previous_start, previous_state
     runner.restore_rng(rng_state)
     runner.prepare(n_epochs)
     for _ in range(n_epochs):
-        params, state, _ = runner.run(params, state)
-    return params, state
+        theta, state, _ = runner.run(theta, state)
+    return theta, state

@@ -1,39 +1,26 @@
-"""Optimizers: they apply gradients to parameters, functionally.
+"""Optimizers: the update rules, applied to all parameters at once as one vector θ.
 
-``state = opt.init(params)`` then ``params, state = opt.step(params, grads, state)``.
-Parameters are any nested list of (W, b) pairs; nothing is updated in place, so
-a saved reference to old parameters stays valid (this is how a diverging run
-keeps its last finite parameters).
+``state = opt.init(xp, theta)`` then ``theta, state = opt.step(xp, theta, grad, state)``,
+where θ and its gradient g hold every weight and bias of the network in one array
+(``nn.parameters``): each rule below is a few array operations, whatever the
+number of layers. Nothing is updated in place, so a saved reference to old
+parameters stays valid (this is how a diverging run keeps its last finite ones).
 
-For a stack of M networks (parameters ``W (M, n_in, n_out)``, ``b (M, n_out)``) the
-learning rate may be an array of shape (M,), one rate per network, in the
-parameters' namespace and dtype; it is broadcast over each network's arrays.
+For a stack of M networks θ is (M, P) and the learning rate may be an array of
+shape (M,), one rate per network, in θ's namespace and dtype; it multiplies each
+network's row.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-Params = list[tuple[Any, Any]]
 
-
-def _map(fn: Any, *trees: Params) -> Params:
-    """Apply ``fn`` to matching arrays of several lists of (W, b) pairs."""
-    return [
-        tuple(fn(*arrays) for arrays in zip(*layers, strict=True))
-        for layers in zip(*trees, strict=True)
-    ]  # type: ignore[misc]
-
-
-def _zeros_like(xp: Any, params: Params) -> Params:
-    return _map(xp.zeros_like, params)
-
-
-def _per_network(xp: Any, rate: Any, p: Any) -> Any:
-    """A step size that multiplies ``p``: a number as is, an (M,) array as (M, 1, ...)."""
+def per_network(xp: Any, rate: Any, theta: Any) -> Any:
+    """A step size that multiplies θ: a number as is, an (M,) array as (M, 1)."""
     if getattr(rate, "ndim", 0) == 0:
         return rate
-    return xp.reshape(rate, (rate.shape[0],) + (1,) * (p.ndim - 1))
+    return xp.reshape(rate, (rate.shape[0],) + (1,) * (theta.ndim - 1))
 
 
 class SGD:
@@ -41,15 +28,14 @@ class SGD:
 
     hyperparameters: dict[str, float] = {}  # noqa: RUF012 - beyond learning_rate, with defaults
 
-    def __init__(self, learning_rate: float) -> None:
+    def __init__(self, learning_rate: Any) -> None:
         self.learning_rate = learning_rate
 
-    def init(self, xp: Any, params: Params) -> Any:
+    def init(self, xp: Any, theta: Any) -> Any:
         return None
 
-    def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
-        lr = self.learning_rate
-        return _map(lambda p, g: p - _per_network(xp, lr, p) * g, params, grads), state
+    def step(self, xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
+        return theta - per_network(xp, self.learning_rate, theta) * grad, state
 
 
 class Momentum:
@@ -57,17 +43,16 @@ class Momentum:
 
     hyperparameters = {"beta": 0.9}  # noqa: RUF012
 
-    def __init__(self, learning_rate: float, beta: float = 0.9) -> None:
+    def __init__(self, learning_rate: Any, beta: float = 0.9) -> None:
         self.learning_rate = learning_rate
         self.beta = beta
 
-    def init(self, xp: Any, params: Params) -> Any:
-        return _zeros_like(xp, params)
+    def init(self, xp: Any, theta: Any) -> Any:
+        return xp.zeros_like(theta)
 
-    def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
-        lr, beta = self.learning_rate, self.beta
-        velocity = _map(lambda v, g: beta * v + g, state, grads)
-        return _map(lambda p, v: p - _per_network(xp, lr, p) * v, params, velocity), velocity
+    def step(self, xp: Any, theta: Any, grad: Any, velocity: Any) -> tuple[Any, Any]:
+        velocity = self.beta * velocity + grad
+        return theta - per_network(xp, self.learning_rate, theta) * velocity, velocity
 
 
 class Adam:
@@ -79,14 +64,14 @@ class Adam:
     As the paper's own efficient form (its section 2), the two bias corrections are
     folded into the step size, which is a number per step rather than an array:
     η·m̂ / (√v̂ + ε) = η_t·m / (√v + ε̂) with η_t = η·√(1−β₂ᵗ) / (1−β₁ᵗ) and
-    ε̂ = ε·√(1−β₂ᵗ) — the same update, two array operations fewer per parameter.
+    ε̂ = ε·√(1−β₂ᵗ) — the same update, two array operations fewer.
     """
 
     hyperparameters = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}  # noqa: RUF012
 
     def __init__(
         self,
-        learning_rate: float,
+        learning_rate: Any,
         beta1: float = 0.9,
         beta2: float = 0.999,
         epsilon: float = 1e-8,
@@ -96,25 +81,19 @@ class Adam:
         self.beta2 = beta2
         self.epsilon = epsilon
 
-    def init(self, xp: Any, params: Params) -> Any:
-        return (0, _zeros_like(xp, params), _zeros_like(xp, params))
+    def init(self, xp: Any, theta: Any) -> Any:
+        return (0, xp.zeros_like(theta), xp.zeros_like(theta))
 
-    def step(self, xp: Any, params: Params, grads: Params, state: Any) -> tuple[Params, Any]:
+    def step(self, xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
         t, m, v = state
         t += 1
-        b1, b2, eps = self.beta1, self.beta2, self.epsilon
-        m = _map(lambda m_, g: b1 * m_ + (1 - b1) * g, m, grads)
-        v = _map(lambda v_, g: b2 * v_ + (1 - b2) * (g * g), v, grads)
-        # Fold both bias corrections into the step size (a host scalar, or one per network).
+        b1, b2 = self.beta1, self.beta2
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * (grad * grad)
         step_size = self.learning_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)
-        eps_hat = eps * (1 - b2**t) ** 0.5
-        params = _map(
-            lambda p, m_, v_: p - _per_network(xp, step_size, p) * m_ / (xp.sqrt(v_) + eps_hat),
-            params,
-            m,
-            v,
-        )
-        return params, (t, m, v)
+        eps_hat = self.epsilon * (1 - b2**t) ** 0.5
+        theta = theta - per_network(xp, step_size, theta) * m / (xp.sqrt(v) + eps_hat)
+        return theta, (t, m, v)
 
 
 # The registry: adding an optimizer is one class above and one entry here. Each class

@@ -1,0 +1,51 @@
+"""A network's parameters as one flat vector θ, and its layers' (W, b) as views into θ.
+
+Optimizers update θ with a handful of array operations whatever the number of
+layers (one ``θ − η·g`` rather than one per array): on a GPU every array operation
+is a kernel launch, and for small networks their count is the speed. The layer math
+keeps seeing ``[(W, b), ...]``: views of θ, made without copying.
+
+For a stack of M networks θ has shape (M, P), one row of P parameters per network,
+so per-network learning rates broadcast as (M, 1) and a diverged network is one row.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+Params = list[tuple[Any, Any]]
+
+
+class ParameterLayout(NamedTuple):
+    """Where each layer's W and b sit in θ: their shapes, after ``lead`` (() or (M,))."""
+
+    lead: tuple[int, ...]
+    shapes: tuple[tuple[int, ...], ...]  # W, b, W, b, ... without the lead axes
+
+    @classmethod
+    def of(cls, params: Params) -> ParameterLayout:
+        """The layout of ``params`` (a stack's arrays carry a leading model axis)."""
+        W0 = params[0][0]
+        lead = tuple(W0.shape[:-2])
+        shapes = tuple(tuple(p.shape[len(lead) :]) for layer in params for p in layer)
+        return cls(lead, shapes)
+
+    @property
+    def size(self) -> int:
+        """P: the number of parameters of one network."""
+        return sum(math.prod(shape) for shape in self.shapes)
+
+    def flatten(self, xp: Any, params: Params) -> Any:
+        """θ: every array of ``params`` (or of gradients shaped like them) in one (*lead, P)."""
+        flat = [xp.reshape(p, (*self.lead, -1)) for layer in params for p in layer]
+        return xp.concat(flat, axis=-1)
+
+    def views(self, xp: Any, theta: Any) -> Params:
+        """[(W, b), ...] as views of θ (no copy where the library has views)."""
+        arrays, start = [], 0
+        for shape in self.shapes:
+            stop = start + math.prod(shape)
+            arrays.append(xp.reshape(theta[..., start:stop], (*self.lead, *shape)))
+            start = stop
+        return list(zip(arrays[0::2], arrays[1::2], strict=True))
