@@ -53,3 +53,30 @@ def count_kernel_ops(fn: Callable[[], Any]) -> Counter[str]:
     with torch.no_grad(), _Counter():
         fn()
     return counts
+
+
+def ops_per_epoch(fit: Callable[[int], Any], few: int = 2, many: int = 6) -> float:
+    """Kernel-launching operations per training epoch of ``fit(epochs)`` (torch tensors).
+
+    Runs ``fit`` for ``few`` and for ``many`` epochs, each as one chunk of epochs (so
+    the per-chunk work, one host read of the losses, is the same in both), and
+    returns the difference per epoch: what one more epoch costs, the set-up of a
+    run (initialisation, input checks) excluded.
+    """
+    from . import _training
+
+    class OneChunk(_training._ChunkLength):
+        def __init__(self, total: int, progress: Any) -> None:
+            super().__init__(total, progress)
+            self.length = self.cap = total
+
+        def update(self, epochs: int, seconds: float) -> None:
+            pass
+
+    saved = _training._ChunkLength
+    _training._ChunkLength = OneChunk  # type: ignore[misc]
+    try:
+        counts = [sum(count_kernel_ops(lambda e=e: fit(e)).values()) for e in (few, many)]
+    finally:
+        _training._ChunkLength = saved  # type: ignore[misc]
+    return (counts[1] - counts[0]) / (many - few)

@@ -147,8 +147,8 @@ class _Epochs:
         xp: Any,
         X: Any,
         Y: Any,
-        loss_and_gradients: Callable[[Params, Any, Any], tuple[Any, Params]],
-        samples_layout: Callable[[Any], Any],
+        path: Any,
+        objective: Objective,
         layout: ParameterLayout,
         optimizer: Any,
         batch_size: int | None,
@@ -156,10 +156,11 @@ class _Epochs:
         n_models: int | None,
     ) -> None:
         # Targets in the layout the library's element-wise work runs fastest on.
-        self.xp, self.X, self.Y = xp, X, samples_layout(Y)
-        self.loss_and_gradients = loss_and_gradients
+        self.xp, self.X, self.Y = xp, X, path.samples_layout(Y)
+        self.loss_and_gradients = path.loss_and_gradients(xp, *objective)
+        self.update = path.optimizer_step(optimizer)
         self.layout = layout
-        self.optimizer = optimizer
+        self._step = path.compile(self._plain_step)
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
         self.batch_size = batch_size
@@ -209,11 +210,11 @@ class _Epochs:
             epoch_loss = epoch_loss + batch_loss * (stop - start)
         return theta, state, epoch_loss / n_samples
 
-    def _step(self, theta: Any, state: Any, X: Any, Y: Any) -> tuple[Any, Any, Any]:
+    def _plain_step(self, theta: Any, state: Any, X: Any, Y: Any) -> tuple[Any, Any, Any]:
         """One gradient step on a batch: ``(loss before the step, theta, state)``."""
         xp, layout = self.xp, self.layout
         loss, grads = self.loss_and_gradients(layout.views(xp, theta), X, Y)
-        theta, state = self.optimizer.step(xp, theta, layout.flatten(xp, grads), state)
+        theta, state = self.update(xp, theta, layout.flatten(xp, grads), state)
         return loss, theta, state
 
     # Shuffled indices of a chunk held on the device at most (int64: 32 MiB).
@@ -327,13 +328,12 @@ def gradient_descent(
         # The optimizers update all parameters as one vector θ; the layers see views of it.
         layout = ParameterLayout.of(params)
         theta = layout.flatten(xp, params)
-        loss_and_gradients = path.loss_and_gradients(xp, *objective)
         runner = _Epochs(
             xp,
             X,
             Y,
-            loss_and_gradients,
-            path.samples_layout,
+            path,
+            objective,
             layout,
             optimizer,
             batch_size,

@@ -6,11 +6,15 @@ it faster in their own terms (NumPy: reused memory, column-major products, threa
 over blocks of rows or networks). That lives here, never in the math, and is
 chosen in one place: ``path_for(xp)``.
 
-The training loop asks for the path once per run and uses three things from it:
+The training loop asks for the path once per run and uses what it gives:
 
 - ``path.training_run()``: a context for the run (NumPy keeps its memory there);
 - ``path.loss_and_gradients(xp, activations, loss, l2)``: the function
   ``(params, X, Y) -> (objective, grads)`` for this run;
+- ``path.optimizer_step(optimizer)``: ``(xp, theta, grad, state) -> (theta, state)``
+  (PyTorch's fused updates, for example);
+- ``path.compile(step)``: the whole training step ``(theta, state, X, Y) ->
+  (loss, theta, state)``, compiled where the library compiles (JAX's ``jit``);
 - ``path.samples_layout(Y)``: targets in the memory layout the path prefers.
 
 ``Reference`` is the plain math of ``layers.loss_and_gradients``: every library runs
@@ -48,12 +52,26 @@ def _numpy_path() -> Reference:
 _NUMPY: Reference | None = None
 
 
+def _torch_path() -> Reference:
+    from .torch import TorchPath
+
+    global _TORCH
+    if _TORCH is None:
+        _TORCH = TorchPath()
+    return _TORCH
+
+
+_TORCH: Reference | None = None
+
+
 def path_for(xp: Any) -> Reference:
     """The speed path for namespace ``xp``: the one selection point."""
     if _forced is not None:
         return _forced
     if array_api_compat.is_numpy_namespace(xp):
         return _numpy_path()
+    if array_api_compat.is_torch_namespace(xp):
+        return _torch_path()
     return _REFERENCE
 
 

@@ -60,10 +60,9 @@ import numpy as np
 
 from ..machine import usable_cores
 from ..nn import layers
-from ..nn.activations import LEAKY_SLOPE, get_activation
-from ..nn.layers import LayerCache
-from ..nn.losses import get_loss
-from .reference import LossAndGradients, Params, Reference
+from ..nn.activations import LEAKY_SLOPE
+from .layerwise import Layerwise
+from .reference import LossAndGradients, Params
 
 # Up to this many classes, the row max of the logits is a chain of element-wise maxima.
 SHORT_CLASS_AXIS = 16
@@ -154,7 +153,7 @@ _training_memory: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
-class NumpyPath(Reference):
+class NumpyPath(Layerwise):
     """NumPy: reused memory, feature-major narrow products, blocks of rows or networks in threads."""
 
     name = "numpy"
@@ -259,31 +258,7 @@ class NumpyPath(Reference):
         ]
         return value, grads
 
-    # --- one pass: layers.forward, the loss, layers.backward, in NumPy's terms -----------
-
-    def data_loss_and_gradients(
-        self, xp: Any, params: Params, X: Any, Y: Any, activations: Sequence[str], loss: str
-    ) -> tuple[Any, Params]:
-        """The data loss and its gradients (no L2), as ``layers``' forward, loss, backward."""
-        caches = []
-        A = X
-        for layer, (W, b) in enumerate(params):
-            Z = self.dense_forward(xp, A, W, b)
-            is_output = layer == len(params) - 1
-            A_next = Z if is_output else self.activation_forward(xp, activations[layer], Z)
-            caches.append(LayerCache(A, Z, A_next))
-            A = A_next
-        value, dZ = self.loss_value_and_gradient(xp, loss, A, Y)
-        grads: Params = [None] * len(params)  # type: ignore[list-item]
-        for layer in range(len(params) - 1, -1, -1):
-            cache = caches[layer]
-            dW, db, dA_prev = self.dense_backward(xp, cache.A_prev, params[layer][0], dZ, layer)
-            grads[layer] = (dW, db)
-            if layer > 0:
-                before = caches[layer - 1]
-                name = activations[layer - 1]
-                dZ = self.activation_backward(xp, name, dA_prev, before.Z, before.A)
-        return value, grads
+    # --- the operations of one pass, in NumPy's terms ----------------------------------
 
     def dense_forward(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
         """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array)."""
@@ -342,7 +317,7 @@ class NumpyPath(Reference):
         """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
         if fast is None:
-            return get_activation(name).forward(xp, Z)
+            return super().activation_forward(xp, name, Z)
         return fast(self, Z)
 
     def activation_backward(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
@@ -353,13 +328,13 @@ class NumpyPath(Reference):
         """
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
         if fast is None:
-            return dA * get_activation(name).derivative(xp, Z, A)
+            return super().activation_backward(xp, name, dA, Z, A)
         return np.multiply(dA, fast(self, Z, A), out=dA)
 
     def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
         """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
         if name != "softmax_cross_entropy" or logits.ndim != 2:
-            return get_loss(name).value_and_gradient(xp, logits, Y)
+            return super().loss_value_and_gradient(xp, name, logits, Y)
         # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
         # (n_samples, n_classes) arrays written into buffers, and the two reductions over
         # the short class axis done as NumPy does them fast (see max_over_classes).

@@ -31,6 +31,14 @@ class Reference:
 
         return run
 
+    def optimizer_step(self, optimizer: Any) -> Callable[[Any, Any, Any, Any], tuple[Any, Any]]:
+        """``(xp, theta, grad, state) -> (theta, state)``: here, the optimizer's own ``step``."""
+        return optimizer.step
+
+    def compile(self, step: Callable[..., Any]) -> Callable[..., Any]:
+        """A training step ``(theta, state, X, Y) -> (loss, theta, state)``, compiled: here, as is."""
+        return step
+
     def samples_layout(self, Y: Any) -> Any:
         """Targets (n_samples, k) in the layout the path's element-wise work prefers."""
         return Y

@@ -1,0 +1,193 @@
+"""Speed paths other than NumPy's equal the reference math, and launch few operations.
+
+PyTorch's path (``scratchml.speed.torch``) computes the reference's formulas with
+fused operations; each is compared with the plain math in float64. The number of
+kernel-launching operations per epoch, counted on torch CPU tensors, is what sets
+the speed of small networks on a GPU: the counts are pinned here (as ceilings, so a
+regression fails and an improvement passes) and compared with PyTorch's own
+training loop on the same network.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import scratchml as sm
+from scratchml import backends, speed
+from scratchml.nn import optimizers
+from scratchml.nn.activations import ACTIVATIONS
+from scratchml.nn.losses import LOSSES
+
+torch = pytest.importorskip("torch", reason="the PyTorch path needs torch")
+from scratchml._opcount import count_kernel_ops, ops_per_epoch  # noqa: E402
+from scratchml.speed.torch import TorchPath  # noqa: E402
+
+
+def _problem(loss, n_models=None, per_network_X=False, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = [2, 5, 4, {"softmax_cross_entropy": 3, "binary_cross_entropy": 1}.get(loss, 2)]
+    lead = () if n_models is None else (n_models,)
+    n = 13
+    X = rng.standard_normal((*lead, n, 2) if per_network_X else (n, 2))
+    if loss == "squared_error":
+        Y = rng.standard_normal((n, sizes[-1]))
+    elif loss == "binary_cross_entropy":
+        Y = rng.integers(0, 2, (n, 1)).astype(float)
+    else:
+        Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    params = [
+        (rng.standard_normal((*lead, a, b)) * 0.7, rng.standard_normal((*lead, b)) * 0.3)
+        for a, b in itertools.pairwise(sizes)
+    ]
+    return X, Y, params
+
+
+def _torch(array):
+    return torch.asarray(np.asarray(array), dtype=torch.float64)
+
+
+def _pass(path, X, Y, params, activations, loss, l2):
+    xp = backends.get("torch")
+    params_t = [(_torch(W), _torch(b)) for W, b in params]
+    with path.training_run():
+        value, grads = path.loss_and_gradients(xp, activations, loss, l2)(
+            params_t, _torch(X), _torch(Y)
+        )
+    return value.numpy(), [(dW.numpy(), db.numpy()) for dW, db in grads]
+
+
+def _assert_close(fused, reference):
+    np.testing.assert_allclose(fused[0], reference[0], rtol=1e-12, atol=1e-14)
+    for (dW, db), (ref_dW, ref_db) in zip(fused[1], reference[1], strict=True):
+        np.testing.assert_allclose(dW, ref_dW, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(db, ref_db, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("shape", ["one network", "stack, shared X", "stack, X per network"])
+def test_torch_path_equals_the_reference(activation, loss, shape):
+    n_models = None if shape == "one network" else 3
+    X, Y, params = _problem(loss, n_models, per_network_X=shape.endswith("per network"))
+    l2 = 0.05 if n_models is None else _torch([0.0, 0.05, 0.2])
+    acts = [activation, activation]
+    fused = _pass(TorchPath(), X, Y, params, acts, loss, l2)
+    reference = _pass(speed.Reference(), X, Y, params, acts, loss, l2)
+    _assert_close(fused, reference)
+
+
+@pytest.mark.parametrize("name", sorted(optimizers.OPTIMIZERS))
+@pytest.mark.parametrize("per_network_rate", [False, True])
+def test_torch_updates_equal_the_reference_formulas(name, per_network_rate):
+    rng = np.random.default_rng(1)
+    xp = backends.get("torch")
+    rate = _torch([0.01, 0.1, 0.3]) if per_network_rate else 0.05
+    optimizer = optimizers.get_optimizer(name, rate)
+    theta = _torch(rng.standard_normal((3, 7)))
+    fused_step = TorchPath().optimizer_step(optimizer)
+    assert fused_step is not optimizer.step  # a fused form exists for every built-in rule
+    fused = reference = (theta, optimizer.init(xp, theta))
+    for _ in range(5):  # several steps: the state (moments, step count) carries over
+        grad = _torch(rng.standard_normal((3, 7)))
+        fused = fused_step(xp, *fused[:1], grad, fused[1])
+        reference = optimizer.step(xp, *reference[:1], grad, reference[1])
+        np.testing.assert_allclose(fused[0].numpy(), reference[0].numpy(), rtol=1e-13)
+
+
+def test_a_fit_on_torch_follows_the_reference():
+    X, y = sm.data.spirals(200, arms=3, seed=0, dtype="float64")
+    Xt, yt = backends.asarray(X, backend="torch"), backends.asarray(y, backend="torch")
+    kwargs = {"hidden_layers": (8, 8), "epochs": 40, "tol": None, "seed": 0}
+    fused = sm.MLPClassifier(**kwargs).fit(Xt, yt)
+    with speed.reference_only():
+        reference = sm.MLPClassifier(**kwargs).fit(Xt, yt)
+    np.testing.assert_allclose(fused.loss_history_, reference.loss_history_, rtol=1e-10)
+    for (W, _), (W_ref, _) in zip(fused.params_, reference.params_, strict=True):
+        np.testing.assert_allclose(W.numpy(), W_ref.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_the_torch_path_is_chosen_for_torch_tensors():
+    assert isinstance(speed.path_for(backends.get("torch")), TorchPath)
+    with speed.reference_only():
+        assert type(speed.path_for(backends.get("torch"))) is speed.Reference
+
+
+# --- kernel-launching operations per epoch ---------------------------------------------
+
+# Ceilings for scratchml on torch 2.13 CPU tensors (float32, full batch). PyTorch's own
+# loop on the same epoch counted 21 (SGD), 23 (momentum) and 28 (Adam) operations.
+PINNED = {
+    "mlp sgd": 24,
+    "mlp momentum": 25,
+    "mlp adam": 29,
+    "stack adam": 39,
+    "stack adam, a learning rate per network": 42,
+}
+
+
+def _spirals(arms):
+    X, y = sm.data.spirals(300, arms=arms, seed=0)
+    return backends.asarray(X, backend="torch"), backends.asarray(y, backend="torch")
+
+
+def _mlp_ops(optimizer):
+    X, y = _spirals(3)
+    return ops_per_epoch(
+        lambda epochs: sm.MLPClassifier(
+            hidden_layers=(64, 64), optimizer=optimizer, epochs=epochs, tol=None
+        ).fit(X, y)
+    )
+
+
+def _pytorch_ops(optimizer):
+    """PyTorch's own full-batch epoch: nn.Sequential, cross-entropy, a foreach optimizer."""
+    X, y = _spirals(3)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(2, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), torch.nn.Tanh(),
+        torch.nn.Linear(64, 3),
+    )  # fmt: skip
+    make = {
+        "sgd": lambda p: torch.optim.SGD(p, lr=0.01, foreach=True),
+        "momentum": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, foreach=True),
+        "adam": lambda p: torch.optim.Adam(p, lr=0.01, foreach=True),
+    }
+    opt = make[optimizer](net.parameters())
+
+    def epoch():
+        with torch.enable_grad():
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(net(X), y).backward()
+            opt.step()
+
+    epoch()  # the optimizer's state is made on its first step
+    return sum(count_kernel_ops(epoch).values())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_operations_per_epoch_of_one_network(optimizer):
+    ours, theirs = _mlp_ops(optimizer), _pytorch_ops(optimizer)
+    assert ours <= PINNED[f"mlp {optimizer}"], f"{ours} operations per epoch"
+    assert ours <= 1.5 * theirs, f"{ours} against PyTorch's {theirs}"
+
+
+@pytest.mark.parametrize("per_network_rate", [False, True])
+def test_operations_per_epoch_of_a_stack_do_not_grow_with_its_size(per_network_rate):
+    X, y = _spirals(2)
+    counts = []
+    for n_models in (4, 64):
+        rate = [0.01, 0.02] * (n_models // 2) if per_network_rate else 0.01
+        counts.append(
+            ops_per_epoch(
+                lambda epochs, m=n_models, r=rate: sm.StackedMLPClassifier(
+                    n_models=m, hidden_layers=(32, 32), learning_rate=r, epochs=epochs
+                ).fit(X, y)
+            )
+        )
+    assert counts[0] == counts[1]
+    name = "stack adam" + (", a learning rate per network" if per_network_rate else "")
+    assert counts[0] <= PINNED[name], f"{counts[0]} operations per epoch"
+    assert counts[0] <= 1.5 * _pytorch_ops("adam")
