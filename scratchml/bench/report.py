@@ -223,7 +223,8 @@ def how_to_read(rounds: int) -> list[str]:
         "is shown as *100%†*: at the ceiling, within noise. *ops / unit*: kernel-launching",
         "operations per unit of work (one epoch), counted on torch CPU tensors for scratchml on",
         "torch and for the PyTorch peer, on a small copy of the case (the count depends on the",
-        "shapes only through the code path they select). On a GPU each is a kernel launch.",
+        "shapes only through the code path they select), averaged over ten epochs, a call's",
+        "one-off setup left out. On a GPU each of them is a kernel launch.",
         "",
     ]
 
