@@ -128,7 +128,10 @@ def ratio(row: Row, other: Row) -> Ratio | None:
         if theirs > 0
     ]
     if len(rounds) >= 2 and len(row.round_medians) == len(other.round_medians):
-        return Ratio(row.median / other.median, min(rounds), max(rounds))
+        value = row.median / other.median
+        # The run's value is a ratio of medians over every call, which can fall just outside
+        # the rounds' own ratios: the range shown holds it too.
+        return Ratio(value, min(*rounds, value), max(*rounds, value))
     return Ratio(row.median / other.median)
 
 
