@@ -1,29 +1,35 @@
-"""``scratchml bench``: one quick run end to end, the report's arithmetic, and the README table."""
+"""``scratchml bench``: the report's arithmetic and words, the runner, and runs end to end."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import re
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from scratchml import bench
+from scratchml import backends, bench, cli
+from scratchml.bench import cases, environment, runner, worker
+from scratchml.bench.results import find
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-# --- the report's arithmetic, on a made-up run -----------------------------------------------
+# --- a made-up run ------------------------------------------------------------------------
 
 
-def _bench(name, median, impl, backend="numpy", device="cpu", case="spiral", dtype="float32"):
+def _entry(median, impl, backend="numpy", device="cpu", case="spiral", dtype="float32",
+           best=None, round_medians=()):  # fmt: skip
+    """One implementation's results.json entry; times per call of 10 epochs."""
     return {
-        "name": name,
+        "name": cases.label(impl, backend, device),
         "group": None,
         "extra_info": {
             "case": case,
@@ -36,76 +42,213 @@ def _bench(name, median, impl, backend="numpy", device="cpu", case="spiral", dty
             "unit": "epoch",
             "flops": 1e9,
         },
-        "stats": {"median": median, "iqr": median / 10, "rounds": 5},
+        "stats": {"median": median, "iqr": median / 10, "min": best or median, "rounds": 6},
+        "round_medians": list(round_medians),
     }
 
 
-def _run(*benches, quick=False):
+def _run(*entries, quick=False, rounds=3, operations=()):
     return {
         "datetime": "2026-01-01T00:00:00",
-        "machine_info": {"scratchml_env": {"cpu_model": "Test CPU", "logical_cpus": 2}},
-        "benchmarks": list(benches),
-        "scratchml_bench": {"name": "cpu", "quick": quick, "backends": ["numpy"]},
+        "machine_info": {
+            "scratchml_env": {"cpu_model": "Test CPU 9000", "logical_cpus": 2, "gpus": []}
+        },
+        "benchmarks": list(entries),
+        "operations": list(operations),
+        "scratchml_bench": {
+            "name": "some-folder",
+            "quick": quick,
+            "backends": ["numpy"],
+            "rounds": rounds,
+        },
     }
 
 
 MADE_UP = _run(
-    _bench("test_scratchml_epochs[numpy]", 0.20, "scratchml"),  # 20 ms per epoch
-    _bench("test_scratchml_epochs[torch]", 0.30, "scratchml", backend="torch"),
-    _bench("test_pytorch_epochs[cpu]", 0.40, "pytorch", backend="torch"),
-    _bench("test_sklearn_epochs", 0.80, "sklearn"),
-    _bench("test_gemm_ceiling[numpy]", 0.15, "gemm"),
-    _bench("test_gemm_ceiling[torch]", 0.12, "gemm", backend="torch"),
-    _bench("test_pytorch_epochs[cuda]", 0.01, "pytorch", backend="torch", device="cuda"),
-    {"name": "test_other", "group": "stacks", "extra_info": {},
-     "stats": {"median": 0.002, "iqr": 0.0001, "rounds": 9}},
-)  # fmt: skip
+    _entry(0.20, "scratchml", round_medians=(0.16, 0.20, 0.24)),  # 20 ms per epoch
+    _entry(0.30, "scratchml", backend="torch", round_medians=(0.25, 0.30, 0.45)),
+    _entry(0.40, "pytorch", backend="torch", round_medians=(0.40, 0.40, 0.40)),
+    _entry(0.80, "sklearn", round_medians=(0.80, 0.80, 0.80)),
+    _entry(0.16, "gemm", best=0.15),
+    _entry(0.13, "gemm", backend="torch", best=0.12),
+    _entry(0.01, "pytorch", backend="torch", device="cuda"),
+    operations=[
+        {"case": "spiral", "who": "scratchml · torch", "per_unit": 52},
+        {"case": "spiral", "who": "PyTorch eager", "per_unit": 26},
+    ],
+)
 
 
-def test_times_are_per_unit_and_ratios_compare_same_case_dtype_and_device():
+def test_ratios_are_scratchml_over_the_peer_on_the_same_case_dtype_and_device():
     table = bench.rows(MADE_UP)
-    numpy_row = bench._find(table, impl="scratchml", backend="numpy")
+    numpy_row = find(table, impl="scratchml", backend="numpy")
     assert numpy_row.median == pytest.approx(0.02)  # 0.2 s per call of 10 epochs
-    ratio = bench.ratios(numpy_row, table)
-    assert ratio.pytorch == pytest.approx(0.5)  # against PyTorch on the CPU, not on CUDA
-    assert ratio.sklearn == pytest.approx(0.25)
-    assert ratio.jax is None
-    assert ratio.ceiling_percent == pytest.approx(75.0)  # NumPy's ceiling, 0.15 / 0.20
-    torch_row = bench._find(table, impl="scratchml", backend="torch")
-    assert bench.ratios(torch_row, table).ceiling_percent == pytest.approx(40.0)  # torch's
-    ceiling_row = bench._find(table, impl="gemm", backend="numpy")
-    assert bench.ratios(ceiling_row, table) == bench.Ratios(None, None, None, None)
+    found = bench.ratios(numpy_row, table)
+    assert found.against["pytorch"].value == pytest.approx(0.5)  # the CPU PyTorch, not CUDA
+    assert found.against["sklearn"].value == pytest.approx(0.25)
+    assert "jax" not in found.against
+    # A peer's row carries no peer-over-peer ratio (one direction everywhere), only its share.
+    pytorch_row = find(table, impl="pytorch", device="cpu")
+    assert bench.ratios(pytorch_row, table).against == {}
+    assert bench.ratios(find(table, impl="gemm"), table) == bench.Ratios()
 
 
-def test_report_shows_every_case_with_its_ratios():
-    report = bench.render_report(MADE_UP)
-    assert "Test CPU, 2 logical cores; no GPU" in report
-    assert "## spiral: 2→64→64→3" in report
-    line = next(row for row in report.splitlines() if "**scratchml · numpy**" in row)
-    assert re.search(r"\| 20\.0 \| 2\.00 \| 50\.0 \| 0\.50× \| 0\.25× \| — \| 75% \|$", line)
-    assert "## stacks" in report  # a case without extra info gets a plain table
-    assert "Quick run" not in report
-    assert "Quick run" in bench.render_report({**MADE_UP, **_run(quick=True)})
+def test_each_ratio_has_its_range_over_rounds_and_a_flip_is_uncertain():
+    table = bench.rows(MADE_UP)
+    steady = bench.ratios(find(table, impl="scratchml", backend="numpy"), table)
+    assert steady.against["pytorch"].low == pytest.approx(0.4)  # 0.16 / 0.40
+    assert steady.against["pytorch"].high == pytest.approx(0.6)
+    assert not steady.against["pytorch"].uncertain
+    assert steady.against["pytorch"].text() == "0.50× (0.40–0.60)"
+    flipping = bench.ratios(find(table, impl="scratchml", backend="torch"), table)
+    assert flipping.against["pytorch"].low < 1 < flipping.against["pytorch"].high
+    assert flipping.against["pytorch"].uncertain
+    assert flipping.against["pytorch"].text().endswith(" uncertain")
+    # One round (or an older run without rounds): a value, no range, never "uncertain".
+    single = bench.Ratio(0.98)
+    assert single.text() == "0.98×" and not single.uncertain
 
 
-def test_a_suite_can_compare_with_its_own_implementations():
-    run = _run(
-        _bench("test_stacked", 0.10, "scratchml", case="stack"),
-        _bench("test_one_by_one", 0.40, "one-by-one", case="stack"),
+def test_gemm_share_uses_the_ceilings_best_call_and_flags_noise_above_100_percent():
+    table = bench.rows(MADE_UP)
+    share = bench.ratios(find(table, impl="scratchml", backend="numpy"), table).ceiling
+    assert share.percent == pytest.approx(75.0)  # best 0.15 / median 0.20, not 0.16 / 0.20
+    assert share.text() == "75%"
+    fast = bench.rows(_run(_entry(0.10, "scratchml"), _entry(0.13, "gemm", best=0.11)))
+    above = bench.ratios(find(fast, impl="scratchml"), fast).ceiling
+    assert above.percent > 100 and above.above_ceiling
+    assert above.text() == "100%†"  # never a share past 100% shown as a fact
+
+
+def test_report_names_the_machine_states_the_direction_and_shows_ranges_and_operations():
+    text = bench.render_report(MADE_UP)
+    title = text.splitlines()[0]
+    assert title.startswith("# ") and "Test CPU 9000" in title
+    assert "some-folder" not in title
+    assert bench.DIRECTION in text
+    assert text.index(bench.DIRECTION) < text.index("## spiral")  # stated at the top
+    assert "speed-up" not in text.lower() and "above 1: scratchml is faster" not in text
+    line = next(row for row in text.splitlines() if "**scratchml · torch**" in row)
+    assert "0.75× (0.62–1.12) uncertain" in line  # 0.30 / 0.40; rounds 0.25/0.40 … 0.45/0.40
+    assert "| ops / unit |" in text
+    assert line.rstrip().endswith("| 52 |")
+    pytorch_line = next(row for row in text.splitlines() if "| PyTorch eager |" in row)
+    assert pytorch_line.rstrip().endswith("| 26 |")
+    assert "range over the rounds" in text
+
+
+def test_targets_say_whose_they_are_and_where_they_come_from():
+    text = bench.render_report(MADE_UP)
+    assert "## The project's targets" in text
+    assert "the project's own goals" in text.lower()
+    assert "`TARGETS`" in text
+    # spiral, scratchml · torch ÷ PyTorch eager ≤ 1.0: rounds 0.62–1.12 straddle it.
+    line = next(row for row in text.splitlines() if "spiral epoch ≤ 1.0 × PyTorch" in row)
+    assert line.rstrip().endswith("| uncertain |")
+    ops = next(row for row in text.splitlines() if "kernel-launching ops per epoch" in row)
+    assert "2.00× (52 ÷ 26)" in ops and ops.rstrip().endswith("| not met |")
+    assert "## The project's targets" not in bench.render_report(
+        _run(*MADE_UP["benchmarks"], quick=True)
     )
-    stacked = bench._find(bench.rows(run), impl="scratchml")
-    assert bench.ratios(stacked, bench.rows(run)).others == {"one-by-one": pytest.approx(0.25)}
-    report = bench.render_report(run)
-    assert "| ÷ JAX | ÷ one-by-one | % GEMM ceiling |" in report
-    assert "| one-by-one · numpy | 40.0 |" in report
-    assert "| — | 0.25× | — |" in bench.readme_table(run, "report.md")
 
 
-def test_charts_are_pngs(tmp_path):
-    paths = bench.render_charts(MADE_UP, tmp_path)
-    assert [path.name for path in paths] == ["time_by_case.png", "speedup.png"]
-    for path in paths:
-        assert path.read_bytes()[:8] == PNG_MAGIC
+def test_charts_are_pngs_and_the_old_speedup_chart_goes(tmp_path):
+    (tmp_path / bench.RESULTS_JSON).write_text(json.dumps(MADE_UP))
+    (tmp_path / "speedup.png").write_bytes(PNG_MAGIC)  # left by an older version
+    written = bench.render(tmp_path)
+    assert [path.name for path in written] == [
+        "results.json", "report.md", "time_by_case.png", "ratios.png",
+    ]  # fmt: skip
+    for name in ("time_by_case.png", "ratios.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+    assert not (tmp_path / "speedup.png").exists()
+
+
+def test_results_assemble_every_round_of_an_implementation():
+    records = [
+        {"id": f"r{r}", "kind": "times", "case": "tiny", "title": "t", "dtype": "float32",
+         "unit": "epoch", "flops": 1.0, "impl": "scratchml", "backend": "numpy",
+         "device": "cpu", "per_call": 2, "round": r, "times": times}
+        for r, times in [(1, [0.2, 0.4, 0.3]), (2, [0.6, 0.8])]
+    ] + [{"id": "o", "kind": "ops", "case": "tiny", "who": "PyTorch eager", "per_unit": 26}]  # fmt: skip
+    data = runner.assemble(records)
+    (entry,) = data["benchmarks"]
+    assert entry["round_medians"] == pytest.approx([0.3, 0.7])
+    assert entry["stats"]["rounds"] == 5 and entry["stats"]["min"] == pytest.approx(0.2)
+    (row,) = bench.rows(data)
+    assert row.round_medians == pytest.approx((0.15, 0.35))  # per epoch
+    assert data["operations"] == [{"case": "tiny", "who": "PyTorch eager", "per_unit": 26}]
+
+
+def test_gpu_results_folder_is_named_after_the_whole_model(monkeypatch):
+    monkeypatch.setattr(
+        environment, "usable_gpus", lambda: ["NVIDIA H100 80GB HBM3, driver 580.1, 81559 MiB"]
+    )
+    assert environment.machine_kind() == "gpu-h100-80gb-hbm3"
+    monkeypatch.setattr(environment, "usable_gpus", lambda: [])
+    assert environment.machine_kind() == "cpu"
+
+
+def test_array_api_strict_is_timed_only_when_asked(monkeypatch):
+    monkeypatch.setattr(backends, "available", lambda: ["numpy", "array_api_strict", "torch"])
+    assert environment.default_backends() == ["numpy", "torch"]
+
+
+def test_an_unusable_backend_is_refused_by_name_before_anything_runs(monkeypatch, tmp_path, capsys):
+    real = backends.why_unavailable
+    monkeypatch.setattr(
+        backends, "why_unavailable", lambda name: "no GPU here" if name == "cupy" else real(name)
+    )
+    out = tmp_path / "never"
+    code = cli.main(["bench", "--backend", "cupy", "--out", str(out)])
+    assert code == 2
+    assert "backend 'cupy' is not usable here: no GPU here" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--case", "huge"], "unknown case 'huge'; valid cases are tiny, spiral"),
+        (["--rounds", "0"], "rounds must be a positive integer; got 0"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(tmp_path, capsys, flags, message):
+    out = tmp_path / "never"
+    assert cli.main(["bench", "--quick", "--out", str(out), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_stack_peers_initialise_inside_their_timed_call_like_scratchml(monkeypatch):
+    """The same work for every implementation: each timed call starts from the host."""
+    pytest.importorskip("torch")
+    from scratchml.bench.cases import stacks
+
+    made = []
+    original = stacks.host_parameters
+    monkeypatch.setattr(stacks, "host_parameters", lambda work: made.append(1) or original(work))
+    work = stacks.StackWorkload("stack-test", 4, (4,), 32, 2, 1, 4, "cpu")
+    timed = stacks._pytorch(work)()
+    assert made == []  # nothing drawn while preparing
+    timed()
+    timed()
+    assert len(made) == 2  # drawn again in every timed call, as scratchml's fit does
+
+
+def test_operation_counts_are_per_epoch_and_need_only_torch_cpu():
+    pytest.importorskip("torch")
+    if backends.why_unavailable("torch"):
+        pytest.skip(backends.why_unavailable("torch"))
+    (case,) = cases.build(["numpy"], quick=True, only=["spiral"], dtypes=["float32"])
+    counts = {who: count() for who, count in case.op_counts.items()}
+    assert set(counts) == {"scratchml · torch", "PyTorch eager"}
+    assert all(value > 0 for value in counts.values()), counts
+    # Same work per epoch: the same order of magnitude (the ratio is what the report shows).
+    assert 0.5 < counts["scratchml · torch"] / counts["PyTorch eager"] < 10, counts
+
+
+# --- the committed reports and the README ---------------------------------------------------
 
 
 def test_readme_block_is_replaced_between_the_markers(tmp_path):
@@ -119,17 +262,16 @@ def test_readme_block_is_replaced_between_the_markers(tmp_path):
     assert bench.update_readme(readme, results)
     text = readme.read_text()
     assert text.startswith("# x\n\nbefore\n") and text.endswith("\nafter\n")
-    assert "old" not in text
-    assert "| spiral | numpy | 20.0 ms / epoch | 0.50× | 0.25× | — | 75% |" in text
+    assert "\nold\n" not in text
+    assert " ".join(text.split()).count(bench.DIRECTION) == 1  # stated once, at the top
+    assert "| spiral | numpy | 20.0 ms / epoch | 0.50× (0.40–0.60) |" in text
     assert "[full report](results/cpu/report.md)" in text
+    assert "Test CPU 9000" in text
     assert "quick" not in text.split(bench.README_START)[1]  # quick runs stay out
     assert not bench.update_readme(readme, results)  # already up to date
     readme.write_text("no markers\n")
     with pytest.raises(ValueError, match="bench-table:start"):
         bench.update_readme(readme, results)
-
-
-# --- the committed reports and the README ---------------------------------------------------
 
 
 def test_readme_table_is_rendered_from_the_committed_reports():
@@ -142,105 +284,165 @@ def test_readme_table_is_rendered_from_the_committed_reports():
 
 
 def test_committed_reports_match_their_results():
-    for path in bench.committed_results():
+    found = bench.committed_results()
+    assert found, "no committed report under benchmarks/results/"
+    for path in found:
         data = json.loads(path.read_text())
-        assert (path.parent / "report.md").read_text() == bench.render_report(data)
-        for chart in ("time_by_case.png", "speedup.png"):
+        assert (path.parent / "report.md").read_text() == bench.render_report(data), (
+            f"{path.parent}/report.md is stale: scratchml bench --render-only --out {path.parent}"
+        )
+        for chart in ("time_by_case.png", "ratios.png"):
             assert (path.parent / chart).read_bytes()[:8] == PNG_MAGIC
 
 
-def test_benchmarks_stay_out_of_the_default_test_run():
+def test_the_cases_are_not_collected_as_tests():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert config["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
+    assert not list((ROOT / "scratchml" / "bench").rglob("test_*.py"))
 
 
-def test_unusable_backend_is_refused_by_name():
-    result = subprocess.run(
-        [sys.executable, "-m", "scratchml", "bench", "--backend", "cupy", "--out", "unused"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    if not bench.backends.why_unavailable("cupy"):
-        pytest.skip("cupy is usable here")
-    assert result.returncode == 2
-    assert "backend 'cupy' is not usable here" in result.stderr
-    assert not (ROOT / "unused").exists()
+# --- runs end to end ----------------------------------------------------------------------
 
 
-# --- one quick run, end to end ---------------------------------------------------------------
-
-
+@pytest.mark.slow
 def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
-    # One test, not several sharing a fixture: under pytest-xdist each worker would run it.
     from PIL import Image
 
+    out = tmp_path / "out"
+    # This checkout's scratchml, run from a folder that is not the checkout.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "scratchml", "bench", "--quick", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+        [sys.executable, "-m", "scratchml", "bench", "--quick", "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        env={**os.environ, "PYTHONPATH": path},
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    data = json.loads((tmp_path / "results.json").read_text())
+    data = json.loads((out / "results.json").read_text())
     table = bench.rows(data)
-    report = (tmp_path / "report.md").read_text()
-    assert report == bench.render_report(data)
-    assert "Quick run" in report
-    for case in ("tiny", "spiral", "wide", "normal"):
-        assert f"## {case}: " in report
-        for dtype in ("float32", "float64"):
-            found = bench._find(table, case=case, dtype=dtype, impl="scratchml", backend="numpy")
-            assert found is not None and found.median > 0
-    assert "scikit-learn" in report and "GEMM ceiling · numpy" in report
-    for row in table:  # cases of every suite in benchmarks/, the stacked networks' included
-        assert (f"## {row.case}: " if row.case else f"## {row.group or 'ungrouped'}") in report
-    assert len(re.findall(r"ms / |ms per call", result.stdout)) == len(table)  # a line per case
+    text = (out / "report.md").read_text()
+    assert text == bench.render_report(data)
+    assert "Quick run" in text and bench.DIRECTION in text
+    for case in ("tiny", "spiral", "wide", "stack-8", "stack-16", "normal"):
+        assert f"## {case}: " in text
+        found = find(table, case=case, dtype="float32", impl="scratchml", backend="numpy")
+        assert found is not None and found.median > 0
+    assert "scikit-learn" in text and "GEMM ceiling · numpy" in text
+    assert not any(row.backend == "array_api_strict" for row in table)  # not asked for
+    if not backends.why_unavailable("torch"):
+        assert find(table, case="stack-8", impl="pytorch-stacked") is not None
+        assert "| ops / unit |" in text
+    if cases.importable("jax"):
+        assert find(table, case="stack-8", impl="jax-vmap") is not None
+    timed = [line.split()[:2] for line in result.stdout.splitlines() if " ms / " in line]
+    assert len(timed) == len(table)  # one progress line per measurement
     # Each case's implementations run back to back: one stretch of lines per (case, dtype).
-    timed = [line.split()[:2] for line in result.stdout.splitlines() if " ms " in line]
     stretches = [tuple(key) for key, _ in itertools.groupby(timed)]
     assert len(stretches) == len(set(stretches)), stretches
-    for chart in ("time_by_case.png", "speedup.png"):
-        with Image.open(tmp_path / chart) as image:
+    for chart in ("time_by_case.png", "ratios.png"):
+        with Image.open(out / chart) as image:
             assert image.format == "PNG" and image.width > 600 and image.height > 300
+    assert not list(tmp_path.glob("*.jsonl")) and not (out / bench.CASES_JSONL).exists()
 
 
-def test_an_interrupted_run_resumes_with_the_cases_it_timed(tmp_path):
-    """Each case is kept as soon as it is timed; ``resume`` times only the others."""
+@pytest.mark.slow
+def test_rounds_and_an_interrupted_run_resumes_with_what_it_measured(tmp_path):
+    """Each measurement is kept as soon as it is taken; ``resume`` takes only the others."""
     import io
 
-    def run(*, resume, only):
+    def run(*, resume, rounds=2):
         output = io.StringIO()
         code = bench.run(
-            ["numpy"], quick=True, out=tmp_path, pytest_args=["-k", only], stream=output,
-            resume=resume,
+            ["numpy"], quick=True, out=tmp_path, stream=output, resume=resume, rounds=rounds,
+            only=["tiny"], dtypes=["float32"],
         )  # fmt: skip
         return code, output.getvalue()
 
-    # A stale case from an earlier, interrupted run is dropped by a run that starts over.
-    stale = {"fullname": "benchmarks/test_training.py::gone", "name": "gone", "stats": {}}
-    (tmp_path / bench.CASES_JSONL).write_text(json.dumps(stale) + "\n")
-    code, _ = run(resume=False, only="tiny and float32")
-    assert code == 0 and not (tmp_path / bench.CASES_JSONL).exists()
-    first = json.loads((tmp_path / bench.RESULTS_JSON).read_text())["benchmarks"]
-    assert first and all("float32" in case["name"] for case in first)
-    assert "gone" not in [case["name"] for case in first]
-
-    # As if the run had died after its float32 cases, in the middle of writing one more line.
-    lines = [json.dumps(case) for case in first] + ['{"fullname": "benchmarks/test_tr']
-    (tmp_path / bench.CASES_JSONL).write_text("\n".join(lines))
-    (tmp_path / bench.RESULTS_JSON).unlink()
-    code, output = run(resume=True, only="tiny")
+    code, output = run(resume=False)
     assert code == 0, output
-    assert f"resuming: {len(first)} cases already timed" in output
-    timed_now = [line for line in output.splitlines() if " ms / " in line]
-    assert timed_now and all("float64" in line for line in timed_now)
+    first = json.loads((tmp_path / bench.RESULTS_JSON).read_text())
+    row = find(bench.rows(first), impl="scratchml")
+    assert len(row.round_medians) == 2  # two rounds, each with its own median
+    assert "(round 2/2)" in output
+    assert "(" in next(line for line in (tmp_path / "report.md").read_text().splitlines()
+                       if "**scratchml · numpy**" in line)  # fmt: skip
+
+    # As if the run had died during round 2, in the middle of writing one more line.
+    records = [
+        {"id": worker.measurement_id(case, implementation, 1), "kind": "times",
+         "case": case.name, "title": case.title, "dtype": case.dtype, "unit": case.unit,
+         "flops": case.flops, "impl": implementation.impl, "backend": implementation.backend,
+         "device": implementation.device, "per_call": implementation.per_call, "round": 1,
+         "times": [1.0]}
+        for case in cases.build(["numpy"], True, ["tiny"], ["float32"])
+        for implementation in case.implementations
+    ]  # fmt: skip
+    lines = [json.dumps(record) for record in records]
+    (tmp_path / bench.CASES_JSONL).write_text("\n".join(lines) + '\n{"id": "tiny/flo')
+    (tmp_path / bench.RESULTS_JSON).unlink()
+    code, output = run(resume=True)
+    assert code == 0, output
+    assert f"resuming: {len(records)} measurements already taken" in output
+    assert "(round 1/2)" not in output and "(round 2/2)" in output
     data = json.loads((tmp_path / bench.RESULTS_JSON).read_text())
-    by_name = {case["name"]: case for case in data["benchmarks"]}
-    for case in first:  # kept as they were timed, not timed again
-        assert by_name[case["name"]]["stats"]["median"] == case["stats"]["median"]
-    assert len(by_name) == len(first) + len(timed_now)
-    assert f"(resumed: {len(first)} of them" in (tmp_path / "report.md").read_text()
+    for entry in data["benchmarks"]:  # round 1 kept as it was measured, not taken again
+        assert entry["round_medians"][0] == 1.0
+    assert f"(resumed: {len(records)} measurements" in (tmp_path / "report.md").read_text()
     assert not (tmp_path / bench.CASES_JSONL).exists()
+
+
+def _source_copy(destination: Path) -> Path:
+    """The files a wheel is built from, copied (a build must not write into the checkout)."""
+    destination.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, destination / name)
+    shutil.copytree(
+        ROOT / "scratchml", destination / "scratchml", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return destination
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_runs_the_quick_benchmark_from_an_empty_folder(tmp_path):
+    """pip install "scratchml[bench]" then `scratchml bench --quick`, away from the checkout.
+
+    The fresh environment sees this environment's libraries (NumPy, torch, ...) through a
+    .pth file, so nothing is downloaded; scratchml itself comes from the wheel.
+    """
+    source = _source_copy(tmp_path / "source")
+    dist = tmp_path / "dist"
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(source)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = dist.glob("scratchml-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    Path(site, "_libraries_of_the_test_run.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [*pip, "--python", str(python), "install", "--no-index", "-q", f"{wheel}[bench]"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    where = subprocess.run(
+        [str(python), "-c", "import scratchml; print(scratchml.__file__)"],
+        capture_output=True, text=True, cwd=empty, env=env, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert Path(where).resolve().is_relative_to(venv.resolve()), where
+    assert not Path(where).resolve().is_relative_to(ROOT)
+    script = venv / ("Scripts/scratchml.exe" if os.name == "nt" else "bin/scratchml")
+    result = subprocess.run(
+        [str(script), "bench", "--quick", "--out", "X"],
+        capture_output=True, text=True, cwd=empty, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert (empty / "X" / "report.md").exists()
+    assert "## tiny: " in (empty / "X" / "report.md").read_text()

@@ -1,0 +1,131 @@
+"""The benchmark cases: what is timed, on which implementations, with which peers.
+
+A :class:`Case` is one workload in one dtype (a network's training epochs, a stack of
+networks, a linear-regression fit); its :class:`Implementation`\\ s are the ways of doing
+that same work — scratchml on each selected backend, the peers (PyTorch, scikit-learn,
+JAX), and the GEMM ceiling (the workload's matrix products alone). Every implementation
+of a case does the same work on the same data: only the timed call differs.
+
+An implementation's ``prepare()`` does everything that is not timed (data on the device,
+model built, JIT compiled) and returns the timed call, which does ``per_call`` units of
+work and waits for the device before returning. It may raise :class:`UnavailableError` to say
+why it cannot run here (no JAX GPU, say); the runner then skips it with that reason.
+
+A case may also count *kernel-launching operations per unit of work*
+(``Case.op_counts``: who → a function returning the count), on torch CPU tensors with
+:func:`scratchml._opcount.count_kernel_ops`. The count depends on the shapes only
+through the code path they select, so it is taken on a small copy of the case.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .. import environment
+
+
+class UnavailableError(Exception):
+    """An implementation that cannot run here (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One way of doing a case's work, and the untimed setup that returns its timed call."""
+
+    impl: str  # "scratchml", a peer ("pytorch", "sklearn", "jax", "pytorch-stacked", ...), "gemm"
+    backend: str  # scratchml's backend, or the library a peer or ceiling computes with
+    device: str  # "cpu" or "cuda"
+    prepare: Callable[[], Callable[[], object]]
+    per_call: float  # units of work one timed call does
+
+    @property
+    def label(self) -> str:
+        """Who runs it, in words: "scratchml · numpy", "PyTorch eager (cuda)", ..."""
+        return label(self.impl, self.backend, self.device)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One workload in one dtype, with every implementation that does it."""
+
+    name: str
+    title: str
+    dtype: str
+    unit: str  # "epoch", "fit", "epoch of all networks"
+    flops: float | None  # matmul floating-point operations per unit
+    calls: int  # timed calls per implementation over the whole run (split over rounds)
+    implementations: list[Implementation]
+    op_counts: dict[str, Callable[[], float]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}/{self.dtype}"
+
+
+# What each implementation is called in reports; the ratios' columns use these names.
+PEER_NAMES = {
+    "pytorch": "PyTorch eager",
+    "sklearn": "scikit-learn",
+    "jax": "JAX jit",
+    "pytorch-stacked": "PyTorch stacked (bmm)",
+    "jax-vmap": "JAX vmap+jit",
+    "one-by-one": "one by one",
+}
+
+
+def label(impl: str | None, backend: str | None, device: str | None) -> str:
+    """Who ran a row, in words: "scratchml · numpy", "GEMM ceiling · torch (cuda)", ..."""
+    on_gpu = " (cuda)" if device == "cuda" else ""
+    if impl == "scratchml":
+        return f"scratchml · {backend}{on_gpu}"
+    if impl == "gemm":
+        return f"GEMM ceiling · {backend}{on_gpu}"
+    if impl == "one-by-one":
+        return f"one by one · {backend}{on_gpu}"
+    if impl in PEER_NAMES:
+        return PEER_NAMES[impl] + on_gpu
+    return f"{impl} · {backend}{on_gpu}"
+
+
+def importable(module: str) -> bool:
+    """True when ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def build(
+    backend_names: Sequence[str],
+    quick: bool,
+    only: Sequence[str] = (),
+    dtypes: Sequence[str] = (),
+) -> list[Case]:
+    """Every case of a run, in run order: training epochs, stacks, the normal-equation fit.
+
+    ``backend_names`` are the scratchml backends to time; peers run on the devices those
+    backends use. ``only`` keeps the cases with those names, ``dtypes`` those dtypes
+    (both: everything when empty).
+    """
+    from . import linear, stacks, training
+
+    devices = sorted({environment.device_of(name) for name in backend_names})
+    found = [
+        *training.cases(backend_names, devices, quick),
+        *stacks.cases(backend_names, devices, quick),
+        *linear.cases(backend_names, devices, quick),
+    ]
+    return [
+        case
+        for case in found
+        if (not only or case.name in only) and (not dtypes or case.dtype in dtypes)
+    ]
+
+
+def names(quick: bool = False) -> list[str]:
+    """The case names a run can select with ``--case``."""
+    from . import linear, stacks, training
+
+    return [*training.names(quick), *stacks.names(quick), *linear.names()]

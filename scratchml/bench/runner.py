@@ -1,0 +1,246 @@
+"""Run the cases in a worker process, then write results.json, report.md and the charts.
+
+Each measurement is appended to ``OUT/cases.jsonl`` as soon as it is taken; the files a
+reader sees are written once the run is complete (``cases.jsonl`` is then removed). A
+run that dies part way keeps its measurements there, and ``resume=True`` takes only the
+others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .. import backends
+from .._files import complete_lines, write_atomically
+from . import cases, environment
+from .results import median_of, summary
+
+CASES_JSONL = "cases.jsonl"
+RESULTS_JSON = "results.json"
+EXIT_FAILURES = 3  # the worker finished, but some implementation raised an error
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+# In a source checkout the committed reports live next to the package.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+
+
+def default_out(quick: bool) -> Path:
+    """Where a run writes without ``--out``.
+
+    A quick run: a temporary folder. A full run: ``benchmarks/results/<machine>`` in a
+    source checkout, else ``./scratchml-bench/<machine>``.
+    """
+    kind = environment.machine_kind()
+    if quick:
+        return Path(tempfile.gettempdir()) / "scratchml-bench-quick" / kind
+    if RESULTS_DIR.is_dir():
+        return RESULTS_DIR / kind
+    return Path("scratchml-bench") / kind
+
+
+def check_settings(
+    backend_names: Sequence[str],
+    only: Sequence[str],
+    dtypes: Sequence[str],
+    rounds: int,
+    quick: bool,
+) -> None:
+    """Refuse what cannot run, naming the argument and what was expected."""
+    for name in backend_names:
+        if name not in backends.BACKENDS:
+            raise ValueError(
+                f"unknown backend {name!r}; valid backends are {', '.join(backends.BACKENDS)}"
+            )
+        reason = backends.why_unavailable(name)
+        if reason:
+            raise ValueError(f"backend {name!r} is not usable here: {reason}")
+    valid = cases.names(quick)
+    unknown = [name for name in only if name not in valid]
+    if unknown:
+        raise ValueError(f"unknown case {unknown[0]!r}; valid cases are {', '.join(valid)}")
+    for dtype in dtypes:
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ValueError(f"rounds must be a positive integer; got {rounds!r}")
+
+
+def worker_environment(threads: int | None) -> dict[str, str]:
+    """The worker's environment: thread caps (before the libraries start), no GPU grab."""
+    # A run started from inside a pytest-xdist worker must not look like one.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST")}
+    env["MPLBACKEND"] = "Agg"
+    # JAX would otherwise take 75% of the GPU's memory at its first use, leaving the cases
+    # that run after it (CuPy, PyTorch, the stacked networks) short.
+    env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    if threads is not None:
+        env.update({name: str(threads) for name in _THREAD_VARIABLES})
+        if threads == 1:
+            env["XLA_FLAGS"] = (
+                env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+            ).strip()
+    # The worker imports this very scratchml, wherever it was imported from.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
+
+
+def run(
+    backend_names: Sequence[str] | None = None,
+    quick: bool = False,
+    out: Path | None = None,
+    note: str | None = None,
+    threads: int | None = None,
+    stream: TextIO | None = None,
+    resume: bool = False,
+    rounds: int | None = None,
+    only: Sequence[str] = (),
+    dtypes: Sequence[str] = (),
+) -> int:
+    """Time the cases, then write results.json, report.md and the charts into ``out``.
+
+    ``backend_names``: the scratchml backends to time (default: every usable one but
+    array_api_strict). ``threads`` caps every library's CPU threads (OpenMP, BLAS, XLA);
+    None leaves the libraries' defaults, except in a quick run, which uses one.
+    ``rounds``: how many times every case is timed, each round after the other (default
+    3, or 1 with ``quick``). ``resume`` keeps the measurements an interrupted run left in
+    ``out/cases.jsonl`` and takes only the others. ``only``/``dtypes`` select cases.
+
+    Returns the exit code: 0 when every case ran, 1 when some failed (the report then
+    holds those that ran) or the run died (its measurements are kept for ``resume``).
+    """
+    stream = stream if stream is not None else sys.stdout
+    names = list(backend_names) if backend_names else environment.default_backends()
+    rounds = rounds if rounds is not None else (1 if quick else 3)
+    check_settings(names, only, dtypes, rounds, quick)
+    out = Path(out) if out is not None else default_out(quick)
+    out.mkdir(parents=True, exist_ok=True)
+    records = out / CASES_JSONL
+    if not resume:
+        records.unlink(missing_ok=True)
+    kept = len(complete_lines(records, repair=True))
+    if quick and threads is None:
+        # A quick run checks that everything runs; one thread per library keeps it quick
+        # (and sane) on a machine whose cores are busy with other work.
+        threads = 1
+    env_info = environment.environment_info()
+    print(
+        f"scratchml bench: {'quick' if quick else 'full'} run, {rounds} round(s), scratchml on "
+        f"{', '.join(names)} ({environment.machine_line(env_info['scratchml_env'])}) -> {out}",
+        file=stream,
+        flush=True,
+    )
+    if kept:
+        print(f"  resuming: {kept} measurements already taken in {records}", file=stream)
+    settings = {
+        "backends": names,
+        "quick": quick,
+        "rounds": rounds,
+        "cases": list(only),
+        "dtypes": list(dtypes),
+        "records": str(records.resolve()),
+    }
+    started = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-m", "scratchml.bench.worker", json.dumps(settings)],
+        cwd=out,
+        env=worker_environment(threads),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            print("  " + line.rstrip(), file=stream, flush=True)
+    seconds = time.perf_counter() - started
+    measured = [json.loads(line) for line in complete_lines(records)]
+    if not any(record["kind"] == "times" for record in measured):
+        print(f"the run timed nothing (worker exit code {process.returncode})", file=stream)
+        return 1
+    if process.returncode not in (0, EXIT_FAILURES):
+        print(
+            f"the run stopped (worker exit code {process.returncode}) after {len(measured)} "
+            f"measurements; they are kept in {records}: run again with --resume to take the rest",
+            file=stream,
+        )
+        return 1
+    shown = ["scratchml bench"]
+    shown += [f"--backend {name}" for name in backend_names or []]
+    shown += ["--quick"] if quick else []
+    shown += [f"--threads {threads}"] if threads is not None and not quick else []
+    shown += [f"--rounds {rounds}"] if rounds != (1 if quick else 3) else []
+    shown += [f"--case {name}" for name in only] + [f"--dtype {dtype}" for dtype in dtypes]
+    data = assemble(measured)
+    data["machine_info"] = env_info
+    data["datetime"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    data["scratchml_bench"] = {
+        "name": out.name,
+        "quick": quick,
+        "backends": names,
+        "command": " ".join(shown),
+        "seconds": seconds,
+        "threads": threads,
+        "rounds": rounds,
+        "note": note,
+        "resumed": kept,
+    }
+    write_atomically(out / RESULTS_JSON, json.dumps(data, indent=1) + "\n")
+    records.unlink()
+    from .report import render
+
+    written = render(out)
+    print(f"wrote {', '.join(str(path) for path in written)} in {seconds:.0f} s", file=stream)
+    return 0 if process.returncode == 0 else 1
+
+
+def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """results.json's content from the records: one entry per implementation of a case,
+    its calls of every round together, and each round's median."""
+    entries: dict[tuple, dict[str, Any]] = {}
+    ops = []
+    for record in measured:
+        if record["kind"] == "ops":
+            ops.append({key: record[key] for key in ("case", "who", "per_unit")})
+            continue
+        key = tuple(record[k] for k in ("case", "dtype", "impl", "backend", "device"))
+        entry = entries.setdefault(
+            key,
+            {
+                "name": cases.label(record["impl"], record["backend"], record["device"]),
+                "fullname": "|".join(key),
+                "group": None,
+                "extra_info": {
+                    k: record[k]
+                    for k in (
+                        "case",
+                        "title",
+                        "impl",
+                        "backend",
+                        "device",
+                        "dtype",
+                        "per_call",
+                        "unit",
+                        "flops",
+                    )
+                },
+                "by_round": {},
+            },
+        )
+        entry["by_round"].setdefault(record["round"], []).extend(record["times"])
+    benchmarks = []
+    for entry in entries.values():
+        by_round = entry.pop("by_round")
+        times = [t for r in sorted(by_round) for t in by_round[r]]
+        entry["stats"] = {**summary(times), "data": times}
+        entry["round_medians"] = [median_of(by_round[r]) for r in sorted(by_round)]
+        benchmarks.append(entry)
+    return {"benchmarks": benchmarks, "operations": ops}
