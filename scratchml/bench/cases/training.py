@@ -430,13 +430,13 @@ def _op_counts(work: Workload) -> dict:
 def per_epoch(run) -> float:
     """Operations per epoch: the count of 12 epochs less that of 2, over 10.
 
-    The difference leaves out what a call does once (input checks, initialisation), and
-    ten epochs average out what the training loop does once per chunk of epochs.
+    Each run is one chunk of epochs (``_opcount.ops_per_epoch``), so the difference
+    leaves out exactly what a call does once (input checks, initialisation, one host
+    read of the losses), whatever the machine's speed.
     """
-    from ..._opcount import count_kernel_ops
+    from ..._opcount import ops_per_epoch
 
-    few, many = (sum(count_kernel_ops(lambda e=e: run(e)).values()) for e in (2, 12))
-    return (many - few) / 10
+    return ops_per_epoch(run, few=2, many=12)
 
 
 def _count_scratchml(work: Workload) -> float:
