@@ -240,6 +240,13 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             file=sys.stderr,
         )
         return 130
+    except KeyboardInterrupt:  # after training, while the report was being drawn
+        print(
+            f"\ninterrupted while writing the report; every network is saved in {out}; "
+            f"draw it again with:\n    scratchml sweep --resume --out {out}",
+            file=sys.stderr,
+        )
+        return 130
     except (ValueError, TypeError, FileExistsError, ImportError) as exc:
         return fail(2, str(exc))
     except OSError as exc:  # an unwritable folder, an unreachable scheduler
