@@ -19,11 +19,17 @@ def durable_append(path: str | Path, text: str) -> None:
         os.fsync(file.fileno())
 
 
-def write_atomically(path: str | Path, text: str) -> None:
-    """Replace ``path`` by ``text``: a crash leaves the old file or the new one, never half."""
+def write_atomically(path: str | Path, text: str | bytes) -> None:
+    """Replace ``path`` by ``text`` (or bytes): a crash leaves the old file or the new one."""
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8", newline="") as file:
+    binary = isinstance(text, bytes)
+    with open(
+        partial,
+        "wb" if binary else "w",
+        encoding=None if binary else "utf-8",
+        newline=None if binary else "",
+    ) as file:
         file.write(text)
         file.flush()
         os.fsync(file.fileno())

@@ -4,6 +4,12 @@ scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR
                         [--small] [--seed N]
 scratchml backends
 scratchml sweep [--config sweep.toml] [--depth 1 2 3] [--width 2 4 8] ... [--out DIR] [--resume]
+scratchml bench [--quick] [--backend NAME] [--out DIR] ...
+
+Every parser refuses abbreviated flags (``--seed`` is not ``--seeds``), shows its
+defaults in ``--help``, and prints its own usage with its errors. Exit codes: 0 done,
+1 a failure of the environment (an unwritable folder, an unreachable scheduler),
+2 a usage error, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,23 +18,41 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from . import backends
 
 
-def _parser() -> argparse.ArgumentParser:
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` after each flag's help, except where there is nothing to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in help_text:
+            return help_text
+        return super()._get_help_string(action)
+
+
+def _subparser(commands: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    return commands.add_parser(name, allow_abbrev=False, formatter_class=_HelpFormatter, **kwargs)
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser, and each subcommand's parser by name."""
+    from . import __version__, bench
     from .demos import DEMOS
     from .demos._common import DEFAULT_OUT
 
     parser = argparse.ArgumentParser(
-        prog="scratchml", description="Machine learning from scratch on the Array API standard."
+        prog="scratchml",
+        description="Machine learning from scratch on the Array API standard.",
+        allow_abbrev=False,
+        formatter_class=_HelpFormatter,
     )
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"scratchml {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="run a demo of the original collection and write its pictures"
+    demo = _subparser(
+        commands, "demo", help="run a demo of the original collection and write its pictures"
     )
     demo.add_argument("name", help=f"one of: {', '.join(DEMOS)}, or 'all'")
     demo.add_argument(
@@ -37,8 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out",
         default=DEFAULT_OUT,
-        help=f"folder for the pictures (default: ./{DEFAULT_OUT}; the committed pictures "
-        "are remade with --out demos/results)",
+        help="folder for the pictures (the committed pictures are remade with --out demos/results)",
     )
     demo.add_argument(
         "--small",
@@ -47,16 +70,197 @@ def _parser() -> argparse.ArgumentParser:
         "trained models",
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed for data and initialisation")
-    commands.add_parser("backends", help="list the array backends usable here")
-    from .sweep import add_command as add_sweep_command
-
-    add_sweep_command(commands)
-    from . import bench
-
-    bench.add_arguments(
-        commands.add_parser("bench", help="run the benchmarks; write a report and charts")
+    listing = _subparser(commands, "backends", help="list the array backends usable here")
+    sweep = _subparser(
+        commands,
+        "sweep",
+        help="train a grid of spiral networks as stacks; results, configurations, pictures",
+        description="Train every network of a grid on spirals, as stacks of same-shape "
+        "networks, and report per configuration (every key but the seed) how reliably it "
+        "separates them. List flags take several values; flags override --config; with "
+        "--resume, the grid and settings not given are the stored ones.",
     )
-    return parser
+    add_sweep_arguments(sweep)
+    bench_parser = _subparser(
+        commands, "bench", help="run the benchmarks; write a report and charts"
+    )
+    bench.add_arguments(bench_parser)
+    return parser, {"demo": demo, "backends": listing, "sweep": sweep, "bench": bench_parser}
+
+
+# --- scratchml sweep ----------------------------------------------------------------------------
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``scratchml sweep`` flags (grid flags show the grid's defaults)."""
+    from .nn.activations import ACTIVATIONS
+    from .nn.optimizers import OPTIMIZERS
+    from .sweep import DEFAULT_EPOCHS, DEFAULT_GRID, DEFAULT_THRESHOLD
+
+    def default(key: str) -> str:
+        value = DEFAULT_GRID[key]
+        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return f" (default: {shown})"
+
+    add = parser.add_argument
+    add("--config", metavar="FILE", help="a TOML file of grid keys and settings")
+    grid = parser.add_argument_group("the grid (each flag takes one or more values)")
+    grid.add_argument(
+        "--arms", type=int, nargs="+", metavar="N", help="spiral arms (classes)" + default("arms")
+    )
+    grid.add_argument(
+        "--turns", type=float, nargs="+", metavar="T", help="turns of each arm" + default("turns")
+    )
+    grid.add_argument(
+        "--noise", type=float, nargs="+", metavar="SD", help="point noise" + default("noise")
+    )
+    grid.add_argument(
+        "--n-samples",
+        type=int,
+        nargs="+",
+        dest="n_samples",
+        metavar="N",
+        help="training points" + default("n_samples"),
+    )
+    grid.add_argument(
+        "--depth", type=int, nargs="+", metavar="N", help="hidden layers" + default("depth")
+    )
+    grid.add_argument(
+        "--width", type=int, nargs="+", metavar="N", help="units per layer" + default("width")
+    )
+    grid.add_argument(
+        "--activation",
+        nargs="+",
+        metavar="NAME",
+        help=f"{', '.join(sorted(ACTIVATIONS))}" + default("activation"),
+    )
+    grid.add_argument(
+        "--optimizer",
+        nargs="+",
+        metavar="NAME",
+        help=f"{', '.join(OPTIMIZERS)}" + default("optimizer"),
+    )
+    grid.add_argument(
+        "--learning-rate",
+        type=float,
+        nargs="+",
+        dest="learning_rate",
+        metavar="RATE",
+        help="learning rates" + default("learning_rate"),
+    )
+    grid.add_argument(
+        "--l2", type=float, nargs="+", metavar="PENALTY", help="L2 penalties" + default("l2")
+    )
+    grid.add_argument(
+        "--seeds", type=int, metavar="N", help="network seeds 0 … N−1" + default("seeds")
+    )
+    settings = parser.add_argument_group("settings shared by every network")
+    settings.add_argument(
+        "--epochs", type=int, metavar="N", help=f"epochs per network (default: {DEFAULT_EPOCHS})"
+    )
+    settings.add_argument(
+        "--batch-size",
+        type=int,
+        dest="batch_size",
+        metavar="N",
+        help="mini-batch size (default: full batch)",
+    )
+    settings.add_argument(
+        "--backend", choices=backends.BACKENDS, help="array library (default: numpy)"
+    )
+    settings.add_argument(
+        "--curve-every",
+        type=int,
+        dest="curve_every",
+        metavar="K",
+        help="keep each network's loss every K epochs (default: about 100 points per curve)",
+    )
+    run = parser.add_argument_group("running and reporting")
+    run.add_argument("--out", metavar="DIR", help="the sweep's folder (default: sweeps/latest)")
+    run.add_argument("--resume", action="store_true", help="continue the sweep in --out")
+    run.add_argument(
+        "--extend",
+        action="store_true",
+        help="resume with a bigger grid: per key, the stored values plus the new ones",
+    )
+    run.add_argument(
+        "--chunk-size",
+        type=int,
+        dest="chunk_size",
+        metavar="N",
+        help="most networks per stack (default: fits half the free memory, a few seconds)",
+    )
+    run.add_argument(
+        "--dask",
+        metavar="ADDRESS|local:N",
+        help="a dask.distributed scheduler's ADDRESS, or local:N worker processes",
+    )
+    run.add_argument(
+        "--threshold",
+        type=float,
+        metavar="ACC",
+        help=f"test accuracy a seed must reach to count as a success (default: "
+        f"{DEFAULT_THRESHOLD})",
+    )
+    run.add_argument(
+        "--by",
+        nargs="+",
+        metavar="KEY",
+        help="keys that make panels in the pictures; the other varying keys make one "
+        "picture each (default: the network's keys as panels, the data's as pictures)",
+    )
+
+
+def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``scratchml sweep``: 0 done, 1 environment failure, 2 usage error, 130 Ctrl-C."""
+    from .sweep import GRID_KEYS, SETTING_KEYS, SweepInterrupted, load_config, run
+
+    def fail(code: int, message: str) -> int:
+        if code == 2:
+            parser.print_usage(sys.stderr)
+        print(f"scratchml sweep: error: {message}", file=sys.stderr)
+        return code
+
+    try:
+        config = load_config(args.config) if args.config else {}
+    except ValueError as exc:
+        return fail(2, str(exc))
+    for key in (*GRID_KEYS, *SETTING_KEYS, "out", "dask", "chunk_size", "threshold", "by"):
+        value = getattr(args, key, None)
+        if value is not None:
+            config[key] = value
+    grid = {key: config.pop(key) for key in GRID_KEYS if key in config}
+    out = config.pop("out", "sweeps/latest")
+    try:
+        result = run(grid or None, out, resume=args.resume, extend=args.extend, **config)
+    except SweepInterrupted as stop:
+        print(
+            f"\ninterrupted: {stop.rows_saved} of {stop.n_networks} networks saved in "
+            f"{stop.out / 'results.csv'}; continue with:\n    {stop.resume_command}",
+            file=sys.stderr,
+        )
+        return 130
+    except KeyboardInterrupt:  # after training, while the report was being drawn
+        print(
+            f"\ninterrupted while writing the report; every network is saved in {out}; "
+            f"draw it again with:\n    scratchml sweep --resume --out {out}",
+            file=sys.stderr,
+        )
+        return 130
+    except (ValueError, TypeError, FileExistsError, ImportError) as exc:
+        return fail(2, str(exc))
+    except OSError as exc:  # an unwritable folder, an unreachable scheduler
+        return fail(1, str(exc))
+    print(
+        f"{result.n_networks} networks ({result.n_trained} trained now, "
+        f"{result.network_epochs_per_second:,.0f} network-epochs/s)"
+    )
+    for path in (result.results, result.configs, *result.pictures, result.summary):
+        print(f"    wrote {path}")
+    return 0
+
+
+# --- scratchml demo, backends -------------------------------------------------------------------
 
 
 def _run_demos(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -109,19 +313,19 @@ def _list_backends() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scratchml`` console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    parser, subparsers = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # a misspelt flag: the subcommand's own usage, not the top-level one
+        subparsers[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "backends":
         return _list_backends()
     if args.command == "sweep":
-        from .sweep import command as sweep_command
-
-        return sweep_command(args)
+        return _sweep(args, subparsers["sweep"])
     if args.command == "bench":
         from . import bench
 
         return bench.main(args)
-    return _run_demos(args, parser)
+    return _run_demos(args, subparsers["demo"])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from .animations import (
 )
 from .boundary import decision_boundary, loss_curve, plane_grid, save_decision_boundary
 from .graph import network_graph
-from .sweep import sweep_heatmap
+from .sweep import sweep_curves, sweep_heatmap, sweep_pictures
 
 __all__ = [
     "decision_boundary",
@@ -21,7 +21,9 @@ __all__ = [
     "regression_animation",
     "save_decision_boundary",
     "save_figure",
+    "sweep_curves",
     "sweep_heatmap",
+    "sweep_pictures",
     "unit_ball",
     "unit_norm_animation",
 ]

@@ -1,0 +1,96 @@
+"""Sweeps: a grid of spiral networks, trained as stacks, with resumable results.
+
+A sweep asks how the data (``arms``, ``turns``, ``noise``, ``n_samples``) and the network
+(``depth``, ``width``, ``activation``, ``optimizer``, ``learning_rate``, ``l2``, ``seeds``)
+decide whether a network separates the spirals, and how reliably over seeds. The grid is
+the product of the values given for each key; every point of it is one network.
+Networks sharing a data set and an architecture differ only in learning rate, L2 and
+seed, so they are trained together as one ``StackedMLPClassifier``: a *chunk*.
+
+Nothing is lost: every chunk's rows are appended to ``results.csv`` and synced before
+the next chunk is reported, with its loss curves and best models; ``resume=True``
+trains only the networks without a row. Chunks are made the same way on every run
+(the grid, settings and chunk size are kept in ``sweep.json``), data and networks are
+seeded from the grid alone, and the finished file is sorted in grid order, so a resumed
+sweep ends with the same rows as an uninterrupted one (all columns but ``seconds``).
+Chunks run in this process, or on a ``dask.distributed`` cluster: the same rows.
+
+    from scratchml import sweep
+    sweep.run({"depth": [1, 2, 3], "width": [2, 4, 8], "seeds": 4}, out="sweeps/first")
+    data = sweep.load("sweeps/first")       # rows, configs (DataFrames with pandas), curves
+    refit = sweep.model_for(data.rows.iloc[0])   # the estimator and data of a row
+
+The modules: ``grid`` (keys, checks, expansion, TOML), ``chunks`` (sizes, training one
+stack, executors), ``files`` (results.csv, sweep.json, curves, models), ``report``
+(configurations, configs.csv, summary.md), ``runner`` (``run``), ``loading``.
+"""
+
+from .chunks import (
+    CHUNK_FLOPS,
+    Chunk,
+    ChunkResult,
+    default_chunk_size,
+    make_chunks,
+    n_parameters,
+    network_bytes,
+    network_epoch_flops,
+    train_chunk,
+)
+from .files import COLUMNS, KEY_COLUMNS, METRIC_COLUMNS, read_results
+from .grid import (
+    ARCHITECTURE_KEYS,
+    DATA_KEYS,
+    DEFAULT_EPOCHS,
+    DEFAULT_GRID,
+    DEFAULT_THRESHOLD,
+    GRID_KEYS,
+    SETTING_KEYS,
+    Network,
+    Settings,
+    check_grid,
+    check_settings,
+    expand,
+    load_config,
+)
+from .loading import Refit, SweepData, load, model_for
+from .report import CONFIG_COLUMNS, configurations
+from .runner import SweepInterrupted, SweepResult, report, run
+
+__all__ = [
+    "ARCHITECTURE_KEYS",
+    "CHUNK_FLOPS",
+    "COLUMNS",
+    "CONFIG_COLUMNS",
+    "DATA_KEYS",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_GRID",
+    "DEFAULT_THRESHOLD",
+    "GRID_KEYS",
+    "KEY_COLUMNS",
+    "METRIC_COLUMNS",
+    "SETTING_KEYS",
+    "Chunk",
+    "ChunkResult",
+    "Network",
+    "Refit",
+    "Settings",
+    "SweepData",
+    "SweepInterrupted",
+    "SweepResult",
+    "check_grid",
+    "check_settings",
+    "configurations",
+    "default_chunk_size",
+    "expand",
+    "load",
+    "load_config",
+    "make_chunks",
+    "model_for",
+    "n_parameters",
+    "network_bytes",
+    "network_epoch_flops",
+    "read_results",
+    "report",
+    "run",
+    "train_chunk",
+]

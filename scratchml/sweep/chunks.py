@@ -1,0 +1,390 @@
+"""Chunks: the networks of one data set and one architecture, trained as one stack.
+
+This is the one place that builds a stack. A chunk runs in this process or as a Dask
+task on another machine, so it returns everything the client writes: the rows, the
+loss curves, and the model files of the best network of each configuration it holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .. import backends, data
+from .files import config_key, model_file_name, network_row
+from .grid import ARCHITECTURE_KEYS, DATA_KEYS, Network, Settings
+
+# A chunk holds at most this much work (network-epoch flops), so that rows reach
+# results.csv and the progress bar moves every few seconds; a GPU does ~1000× more.
+CHUNK_FLOPS = {"cpu": 3e10, "gpu": 2e13}
+# Never use more than this share of the device's free memory for one chunk.
+MEMORY_SHARE = 0.5
+
+
+class Chunk(NamedTuple):
+    """Networks of one data set and one architecture, trained as one stack."""
+
+    index: int  # position among all chunks of the grid
+    networks: tuple[Network, ...]
+
+
+class ChunkResult(NamedTuple):
+    """What training a chunk gives back: rows, curves, best models, and its cost."""
+
+    index: int
+    rows: list[dict[str, str]]
+    curve_epochs: np.ndarray  # (P,) epochs (1-based) at which the losses were kept
+    curves: np.ndarray  # (M, P) each network's training loss at those epochs
+    models: dict[tuple[str, ...], tuple[tuple, str, bytes]]  # config → (rank, file name, bytes)
+    network_epochs: int  # Σ epochs run over the chunk's networks
+    splits: int  # times the chunk was halved after running out of device memory
+
+
+def stack_key(network: Network) -> tuple[Any, ...]:
+    """What all networks of one stack share: the data set and the architecture."""
+    return network[: len(DATA_KEYS) + len(ARCHITECTURE_KEYS)]
+
+
+def make_chunks(networks: Sequence[Network], chunk_size: int) -> list[Chunk]:
+    """Cut networks (in grid order) into stacks of one data set and one architecture.
+
+    A group of G networks becomes ⌈G / chunk_size⌉ chunks of nearly equal size (130
+    networks with chunk_size 128 make 65 + 65, not 128 + 2). The result depends only on
+    the networks and ``chunk_size``: a resumed sweep makes the same chunks.
+
+    Raises
+    ------
+    ValueError
+        If ``chunk_size`` is not a positive integer.
+    """
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, numbers.Integral)
+        or chunk_size < 1
+    ):
+        raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    chunks: list[Chunk] = []
+    for _, group in itertools.groupby(networks, key=stack_key):
+        members = tuple(group)
+        pieces = math.ceil(len(members) / chunk_size)
+        bounds = [round(k * len(members) / pieces) for k in range(pieces + 1)]
+        for start, stop in itertools.pairwise(bounds):
+            chunks.append(Chunk(len(chunks), members[start:stop]))
+    return chunks
+
+
+def layer_sizes(network: Network) -> list[int]:
+    """Units per layer, inputs to outputs (two classes: one sigmoid logit)."""
+    outputs = 1 if network.arms == 2 else network.arms
+    return [2, *([network.width] * network.depth), outputs]
+
+
+def n_parameters(network: Network) -> int:
+    """Weights and biases of one network: Σ (n_in + 1)·n_out."""
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(layer_sizes(network)))
+
+
+def network_bytes(network: Network, settings: Settings) -> int:
+    """Estimated device memory one network of a stack needs while it trains.
+
+    Parameters P live about 8 times (weights, gradients, two Adam moments, the last
+    finite copy, temporaries); each layer keeps about 4 arrays of (n_samples, n_out)
+    (Z, A and their gradients). Scoring runs on all n_samples rows.
+    """
+    itemsize = 4 if settings.dtype == "float32" else 8
+    activations = 4 * network.n_samples * sum(layer_sizes(network)[1:])
+    return itemsize * (8 * n_parameters(network) + activations)
+
+
+def network_epoch_flops(network: Network) -> float:
+    """Flops of one epoch of one network: forward + backward ≈ 6 · n · Σ n_in·n_out."""
+    sizes = layer_sizes(network)
+    return 6.0 * network.n_samples * sum(a * b for a, b in itertools.pairwise(sizes))
+
+
+def default_chunk_size(
+    networks: Sequence[Network],
+    settings: Settings,
+    free_bytes: int | None,
+    on_gpu: bool | None = None,
+) -> int:
+    """The largest stack that fits in half of ``free_bytes`` and holds a few seconds of work.
+
+    Parameters
+    ----------
+    networks : sequence of Network
+    settings : Settings
+    free_bytes : int or None
+        The device's free memory (``backends.free_memory``), or None when it is not
+        known (workers of a cluster): then only the work cap applies.
+    on_gpu : bool, optional
+        Whether the networks train on a GPU (a bigger work cap); by default, for CuPy.
+
+    Returns
+    -------
+    int
+    """
+    if not networks:
+        return 1
+    if on_gpu is None:
+        on_gpu = settings.backend == "cupy"
+    work_cap = CHUNK_FLOPS["gpu" if on_gpu else "cpu"]
+    size = 1 << 16
+    for network in {stack_key(n): n for n in networks}.values():
+        size = min(size, int(work_cap / (settings.epochs * network_epoch_flops(network))))
+        if free_bytes is not None:
+            size = min(size, int(MEMORY_SHARE * free_bytes / network_bytes(network, settings)))
+    return max(1, size)
+
+
+def work(chunk: Chunk, settings: Settings) -> float:
+    """Estimated flops to train a chunk (for the ETA)."""
+    return settings.epochs * sum(network_epoch_flops(n) for n in chunk.networks)
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+def spirals(network: Network, settings: Settings, seed: int) -> tuple[Any, Any]:
+    """The spirals a network trains (``seed = data_seed``) or is tested on (``data_seed + 1``)."""
+    return data.spirals(
+        n_samples=network.n_samples,
+        arms=network.arms,
+        turns=network.turns,
+        noise=network.noise,
+        seed=seed,
+        dtype=settings.dtype,
+        backend=settings.backend,
+    )
+
+
+def last_finite(history: np.ndarray) -> np.ndarray:
+    """The last finite value of each column of (epochs, M); NaN where there is none."""
+    finite = np.isfinite(history)
+    last = np.where(finite.any(axis=0), history.shape[0] - 1 - np.argmax(finite[::-1], axis=0), 0)
+    values = history[last, np.arange(history.shape[1])]
+    return np.where(finite.any(axis=0), values, np.nan)
+
+
+def curve_points(epochs_run: int, step: int) -> np.ndarray:
+    """0-based epochs kept in a loss curve: every ``step``-th, and always the last."""
+    points = list(range(step - 1, epochs_run, step))
+    if not points or points[-1] != epochs_run - 1:
+        points.append(epochs_run - 1)
+    return np.array(points, dtype=np.int64)
+
+
+def rank(row: dict[str, str]) -> tuple[float, float, int]:
+    """Order of networks within a configuration: the best has the largest rank.
+
+    Highest test accuracy, then lowest final loss, then lowest seed.
+    """
+    loss = float(row["final_loss"])
+    return (
+        float(row["test_accuracy"]),
+        -loss if math.isfinite(loss) else -math.inf,
+        -int(row["seed"]),
+    )
+
+
+def _model_bytes(model: Any) -> bytes:
+    """A fitted network as the bytes of its scratchml model file (``io.save``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.npz"
+        model.save(path)
+        return path.read_bytes()
+
+
+def fit_stack(networks: Sequence[Network], settings: Settings) -> ChunkResult:
+    """Train networks of one data set and one architecture as one stack (chunk index -1)."""
+    from ..ensemble import StackedMLPClassifier
+
+    start = time.perf_counter()
+    first = networks[0]
+    X, y = spirals(first, settings, settings.data_seed)
+    X_test, y_test = spirals(first, settings, settings.data_seed + 1)
+    stack = StackedMLPClassifier(
+        n_models=len(networks),
+        hidden_layers=(first.width,) * first.depth,
+        activation=first.activation,
+        optimizer=first.optimizer,
+        learning_rate=[n.learning_rate for n in networks],
+        l2=[n.l2 for n in networks],
+        seed=[n.seed for n in networks],
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+    ).fit(X, y)
+    history = np.asarray(stack.loss_history_, dtype=np.float64).reshape(-1, len(networks))
+    final_loss = last_finite(history)
+    train_accuracy = np.asarray(stack.score(X, y))
+    test_accuracy = np.asarray(stack.score(X_test, y_test))
+    diverged = np.asarray(stack.diverged_, dtype=bool)
+    seconds = (time.perf_counter() - start) / len(networks)
+    rows = [
+        network_row(
+            network,
+            settings,
+            final_loss=final_loss[i],
+            # Accuracies are k / n: six decimals show them whole, without float32 noise.
+            train_accuracy=round(float(train_accuracy[i]), 6),
+            test_accuracy=round(float(test_accuracy[i]), 6),
+            diverged=diverged[i],
+            seconds=f"{seconds:.4g}",
+        )
+        for i, network in enumerate(networks)
+    ]
+    points = curve_points(history.shape[0], settings.curve_step)
+    best: dict[tuple[str, ...], int] = {}
+    for i, row in enumerate(rows):
+        key = config_key(row)
+        if key not in best or rank(row) > rank(rows[best[key]]):
+            best[key] = i
+    models = {
+        key: (rank(rows[i]), model_file_name(rows[i]), _model_bytes(stack.model(i)))
+        for key, i in best.items()
+    }
+    return ChunkResult(
+        -1,
+        rows,
+        points + 1,
+        history[points].T.astype(np.float32),
+        models,
+        history.shape[0] * len(networks),
+        0,
+    )
+
+
+def _merge(a: ChunkResult, b: ChunkResult) -> ChunkResult:
+    """Two halves of a chunk as one result (the better model of a configuration in both)."""
+    models = dict(a.models)
+    for key, entry in b.models.items():
+        if key not in models or entry[0] > models[key][0]:
+            models[key] = entry
+    return ChunkResult(
+        a.index,
+        a.rows + b.rows,
+        a.curve_epochs,
+        np.concatenate([a.curves, b.curves]),
+        models,
+        a.network_epochs + b.network_epochs,
+        a.splits + b.splits + 1,
+    )
+
+
+def _fit_halving(networks: Sequence[Network], settings: Settings) -> ChunkResult:
+    """``fit_stack``, halving the stack each time the device runs out of memory."""
+    try:
+        return fit_stack(networks, settings)
+    except Exception as exc:
+        if len(networks) < 2 or not backends.is_out_of_memory(exc):
+            raise
+    half = len(networks) // 2
+    return _merge(_fit_halving(networks[:half], settings), _fit_halving(networks[half:], settings))
+
+
+def train_chunk(chunk: Chunk, settings: Settings) -> ChunkResult:
+    """Train one chunk (in this process or on a Dask worker).
+
+    On device out-of-memory (``backends.is_out_of_memory``) the stack is halved, and
+    halved again, until it fits.
+
+    Parameters
+    ----------
+    chunk : Chunk
+    settings : Settings
+
+    Returns
+    -------
+    ChunkResult
+        The rows in the chunk's order, the loss curves, the best model of each
+        configuration the chunk holds.
+    """
+    return _fit_halving(chunk.networks, settings)._replace(index=chunk.index)
+
+
+# --- executors: this process, or a dask.distributed cluster --------------------------------
+
+# How long to try to reach a Dask scheduler before giving up.
+DASK_CONNECT_SECONDS = 10.0
+
+
+def in_process(chunks: Sequence[Chunk], settings: Settings) -> Iterator[ChunkResult]:
+    """Chunks trained one after the other, here."""
+    for chunk in chunks:
+        yield train_chunk(chunk, settings)
+
+
+def import_distributed() -> Any:
+    """The dask.distributed module; ImportError naming the extra that installs it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            "running a sweep on Dask needs dask.distributed: pip install 'scratchml[distributed]'"
+        ) from exc
+    return distributed
+
+
+def local_workers(address: Any) -> int:
+    """N for ``local:N`` (a local cluster), 0 for a scheduler address; ValueError otherwise."""
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"dask must be a scheduler address or local:N; got {address!r}")
+    if not address.startswith("local:"):
+        return 0
+    count = address.removeprefix("local:")
+    if not count.isdigit() or int(count) < 1:
+        raise ValueError(f"dask must be ADDRESS or local:N with N ≥ 1 workers; got {address!r}")
+    return int(count)
+
+
+class DaskExecutor:
+    """A client of a running scheduler (``ADDRESS``) or of a new local cluster (``local:N``).
+
+    Connecting happens on creation, so an unreachable scheduler is found before any
+    file is written; ``close`` closes the client, and the cluster if it made one.
+    """
+
+    def __init__(self, address: str) -> None:
+        distributed = import_distributed()
+        workers = local_workers(address)
+        self.address = address
+        self.cluster = None
+        if workers:
+            self.cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = distributed.Client(self.cluster)
+            return
+        try:
+            self.client = distributed.Client(address, timeout=DASK_CONNECT_SECONDS)
+        except Exception as exc:  # distributed raises OSError, TimeoutError, ValueError, ...
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConnectionError(
+                f"cannot reach the Dask scheduler at {address}: {reason}"
+            ) from None
+
+    def run(self, chunks: Sequence[Chunk], settings: Settings) -> Iterator[ChunkResult]:
+        """Chunks as Dask tasks, one per chunk; results as they complete, in any order."""
+        from distributed import as_completed
+
+        futures = [self.client.submit(train_chunk, chunk, settings, pure=False) for chunk in chunks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+                future.release()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

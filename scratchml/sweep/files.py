@@ -1,0 +1,215 @@
+"""What a sweep keeps on disk, and how each file survives a crash.
+
+``OUT/results.csv``      one row per network, appended and synced per chunk (the commit point)
+``OUT/sweep.json``       the grid and settings the rows belong to, the chunk size
+``OUT/curves/*.npz``     each network's loss every k epochs, one file per chunk
+``OUT/models/*.npz``     the best network of each configuration, as a scratchml model file
+
+A chunk's curves and model files are written (atomically) before its rows are appended:
+a network with a row always has its curve and, if it is the best of its
+configuration, its model file. Files written for rows that never made it are simply
+written again, identically, when the chunk is trained again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._files import complete_lines, durable_append, write_atomically
+from .grid import CONFIG_FIELDS, NETWORK_FIELDS, Network, Settings
+
+KEY_COLUMNS = (*NETWORK_FIELDS, "epochs", "batch_size", "dtype", "data_seed", "backend")
+METRIC_COLUMNS = ("final_loss", "train_accuracy", "test_accuracy", "diverged", "seconds")
+COLUMNS = KEY_COLUMNS + METRIC_COLUMNS
+
+RESULTS_FILE = "results.csv"
+SETTINGS_FILE = "sweep.json"
+CURVES_DIR = "curves"
+MODELS_DIR = "models"
+
+
+def format_cell(value: Any) -> str:
+    """One cell of results.csv: exact round trip for floats, plain text for the rest."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (numbers.Integral, np.integer)):
+        return str(int(value))
+    if isinstance(value, (numbers.Real, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def network_row(network: Network, settings: Settings, **metrics: Any) -> dict[str, str]:
+    """A row of results.csv: the network, the settings that decide it, and ``metrics``."""
+    row = {
+        **network._asdict(),
+        "epochs": settings.epochs,
+        "batch_size": settings.batch_size,
+        "dtype": settings.dtype,
+        "data_seed": settings.data_seed,
+        "backend": settings.backend,
+    }
+    return {column: format_cell(value) for column, value in {**row, **metrics}.items()}
+
+
+def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """What identifies a row's network: its key columns, as text."""
+    return tuple(format_cell(row[column]) for column in KEY_COLUMNS)
+
+
+def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """What identifies a row's configuration: its key columns but the seed."""
+    return tuple(format_cell(row[column]) for column in KEY_COLUMNS if column != "seed")
+
+
+def model_file_name(row: Mapping[str, Any]) -> str:
+    """The model file of a network: its configuration and seed, readable, e.g.
+    ``arms2-turns1.5-noise0.05-n400-depth3-width8-tanh-adam-lr0.01-l2_0.0-seed3.npz``."""
+    cell = {key: format_cell(row[key]) for key in (*CONFIG_FIELDS, "seed")}
+    return (
+        f"arms{cell['arms']}-turns{cell['turns']}-noise{cell['noise']}-n{cell['n_samples']}-"
+        f"depth{cell['depth']}-width{cell['width']}-{cell['activation']}-{cell['optimizer']}-"
+        f"lr{cell['learning_rate']}-l2_{cell['l2']}-seed{cell['seed']}.npz"
+    )
+
+
+# --- results.csv ------------------------------------------------------------------------------
+
+
+def rows_text(rows: Iterable[Mapping[str, str]], header: bool = False) -> str:
+    """Rows as CSV text (with the header line if asked)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def read_results(path: str | Path, repair: bool = False) -> list[dict[str, str]]:
+    """The complete rows of a results.csv, as dicts of strings.
+
+    Parameters
+    ----------
+    path : str or Path
+        A sweep's results.csv.
+    repair : bool
+        Also cut a torn last line (a write the process was killed in) from the file,
+        so that appending goes on cleanly. Without it the torn line is only ignored.
+
+    Returns
+    -------
+    list of dict
+        One dict per complete row, column → text; [] for a missing or empty file.
+
+    Raises
+    ------
+    ValueError
+        If the header is not a sweep's.
+    """
+    lines = complete_lines(path, repair=repair)
+    if not lines:
+        return []
+    header = next(csv.reader([lines[0]]))
+    if tuple(header) != COLUMNS:
+        raise ValueError(
+            f"{path} is not a results file of this version of scratchml's sweeps: its columns "
+            f"are {', '.join(header)}; expected {', '.join(COLUMNS)}. Use another --out."
+        )
+    return [
+        dict(zip(COLUMNS, cells, strict=True))
+        for cells in csv.reader(lines[1:])
+        if len(cells) == len(COLUMNS)
+    ]
+
+
+def append_rows(path: Path, rows: Sequence[Mapping[str, str]]) -> None:
+    """Append rows to results.csv and wait until they are on disk (the header first if new)."""
+    new = not path.exists() or path.stat().st_size == 0
+    durable_append(path, rows_text(rows, header=new))
+
+
+def write_sorted(path: Path, rows: list[dict[str, str]], order: Sequence[tuple[str, ...]]) -> None:
+    """Rewrite results.csv in grid order, atomically."""
+    rank = {key: i for i, key in enumerate(order)}
+    rows = sorted(rows, key=lambda row: rank.get(row_key(row), len(rank)))
+    write_atomically(path, rows_text(rows, header=True))
+
+
+# --- sweep.json -------------------------------------------------------------------------------
+
+
+def read_stored(out: Path) -> dict[str, Any]:
+    """What sweep.json holds ({} when there is none)."""
+    path = out / SETTINGS_FILE
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} cannot be read as a sweep's settings: {exc}") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} is not a sweep's settings file")
+    return stored
+
+
+def write_stored(out: Path, grid: Mapping[str, list[Any]], settings: Settings, chunk_size: int):
+    """Write sweep.json: the grid, the settings and the chunk size."""
+    stored = {"grid": dict(grid), "settings": asdict(settings), "chunk_size": chunk_size}
+    write_atomically(out / SETTINGS_FILE, json.dumps(stored, indent=2) + "\n")
+
+
+# --- curves and model files -------------------------------------------------------------------
+
+
+def write_curves(
+    out: Path, rows: Sequence[Mapping[str, str]], epochs: np.ndarray, losses: np.ndarray
+) -> Path:
+    """Save the loss curves of a chunk's networks: ``losses`` (M, P) at ``epochs`` (P,).
+
+    The file is named after its networks, so a chunk trained again writes the same file.
+    """
+    keys = np.array(["\t".join(row_key(row)) for row in rows])
+    name = hashlib.sha1("\n".join(keys.tolist()).encode()).hexdigest()[:16]
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        keys=keys,
+        epoch=np.asarray(epochs, dtype=np.int64),
+        loss=np.asarray(losses, dtype=np.float32),
+    )
+    path = out / CURVES_DIR / f"chunk-{name}.npz"
+    path.parent.mkdir(exist_ok=True)
+    write_atomically(path, buffer.getvalue())
+    return path
+
+
+def read_curves(out: Path) -> dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]]:
+    """Row key → (epochs, losses) for every network whose curve is saved in ``out``."""
+    curves: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+    for path in sorted((out / CURVES_DIR).glob("chunk-*.npz")):
+        with np.load(path, allow_pickle=False) as saved:
+            epochs, losses = saved["epoch"], saved["loss"]
+            for key, loss in zip(saved["keys"].tolist(), losses, strict=True):
+                curves.setdefault(tuple(key.split("\t")), (epochs, loss))
+    return curves
+
+
+def write_model(out: Path, name: str, content: bytes) -> Path:
+    """Save a model file's bytes (as ``io.save`` wrote them) under OUT/models."""
+    path = out / MODELS_DIR / name
+    path.parent.mkdir(exist_ok=True)
+    write_atomically(path, content)
+    return path

@@ -1,0 +1,320 @@
+"""What a sweep's rows say: one row per configuration (configs.csv), summary.md, pictures.
+
+A *configuration* is every grid key but the seed: its networks differ only by their
+initial weights (and mini-batch order). "Reliable" means reaching the test-accuracy
+``threshold`` on every seed; the success rate is the share of seeds that reach it.
+Everything here is computed from the rows it is given, so a report always describes
+exactly the rows it shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import platform
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import backends, machine
+from .._files import write_atomically
+from .chunks import n_parameters, rank
+from .files import KEY_COLUMNS, config_key, format_cell, model_file_name
+from .grid import CONFIG_FIELDS, DATA_KEYS, GRID_KEYS, Network, Settings
+
+CONFIGS_FILE = "configs.csv"
+SUMMARY_FILE = "summary.md"
+CURVES_PICTURE = "curves.png"
+
+_INTEGERS = {"arms", "n_samples", "depth", "width", "seed", "epochs", "data_seed"}
+_FLOATS = {
+    "turns", "noise", "learning_rate", "l2", "final_loss", "train_accuracy", "test_accuracy",
+    "seconds",
+}  # fmt: skip
+
+CONFIG_COLUMNS = (
+    *(c for c in KEY_COLUMNS if c != "seed"),
+    "n_parameters",
+    "seeds",
+    "threshold",
+    "success_rate",
+    "mean_test_accuracy",
+    "min_test_accuracy",
+    "max_test_accuracy",
+    "mean_train_accuracy",
+    "mean_final_loss",
+    "diverged",
+    "best_seed",
+    "model_file",
+)
+
+
+def parse_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of results.csv (text) with its values as Python ints, floats, bools and None."""
+    parsed: dict[str, Any] = {}
+    for column, value in row.items():
+        text = format_cell(value)
+        if column in _INTEGERS:
+            parsed[column] = int(text)
+        elif column in _FLOATS:
+            parsed[column] = float(text)
+        elif column == "batch_size":
+            parsed[column] = None if text in ("", "nan", "None") else int(float(text))
+        elif column == "diverged":
+            parsed[column] = text == "True"
+        else:
+            parsed[column] = text
+    return parsed
+
+
+def as_rows(results: Any) -> list[dict[str, Any]]:
+    """Rows as parsed dicts, from a list of mappings or a pandas DataFrame."""
+    if hasattr(results, "to_dict") and hasattr(results, "columns"):
+        results = results.to_dict("records")
+    return [parse_row(row) for row in results]
+
+
+def network_of(row: Mapping[str, Any]) -> Network:
+    """The grid point of a (parsed) row."""
+    return Network(*(row[field] for field in Network._fields))
+
+
+def configurations(
+    rows: Iterable[Mapping[str, Any]], threshold: float = 0.95
+) -> list[dict[str, Any]]:
+    """One entry per configuration of ``rows``, in the rows' order, with its seeds' statistics.
+
+    Parameters
+    ----------
+    rows : iterable of mapping
+        Rows of results.csv (text or parsed).
+    threshold : float
+        Test accuracy a seed must reach to count as a success.
+
+    Returns
+    -------
+    list of dict
+        ``CONFIG_COLUMNS``: the configuration's keys, its parameter count, seeds, the
+        success rate, mean / min / max test accuracy over seeds, mean train accuracy and
+        final loss, how many seeds diverged, the best seed and its model file's name.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        parsed = parse_row(row)
+        groups.setdefault(config_key(parsed), []).append(parsed)
+    configs = []
+    for group in groups.values():
+        test = np.array([r["test_accuracy"] for r in group])
+        losses = np.array([r["final_loss"] for r in group])
+        best = max(group, key=lambda r: rank({k: format_cell(v) for k, v in r.items()}))
+        entry = {c: group[0][c] for c in KEY_COLUMNS if c != "seed"}
+        entry.update(
+            n_parameters=n_parameters(network_of(group[0])),
+            seeds=len(group),
+            threshold=threshold,
+            success_rate=float(np.mean(test >= threshold)),
+            mean_test_accuracy=float(test.mean()),
+            min_test_accuracy=float(test.min()),
+            max_test_accuracy=float(test.max()),
+            mean_train_accuracy=float(np.mean([r["train_accuracy"] for r in group])),
+            mean_final_loss=float(np.mean(losses)) if np.isfinite(losses).all() else math.nan,
+            diverged=sum(r["diverged"] for r in group),
+            best_seed=best["seed"],
+            model_file=f"models/{model_file_name(best)}",
+        )
+        configs.append(entry)
+    return configs
+
+
+def configs_text(configs: Sequence[Mapping[str, Any]]) -> str:
+    """configs.csv's text: a header and one line per configuration."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CONFIG_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for config in configs:
+        cells = {}
+        for column, value in config.items():
+            if isinstance(value, float) and column not in CONFIG_FIELDS and column != "threshold":
+                cells[column] = f"{value:.6g}"  # statistics: six significant digits
+            else:
+                cells[column] = format_cell(value)
+        writer.writerow(cells)
+    return buffer.getvalue()
+
+
+# --- summary.md ------------------------------------------------------------------------------
+
+
+def _data_setting(config: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(config[key] for key in DATA_KEYS)
+
+
+def _setting_title(setting: Sequence[Any]) -> str:
+    arms, turns, noise, n_samples = setting
+    return f"{arms} arms, {turns:g} turns, noise {noise:g}, {n_samples} training points"
+
+
+_TABLE_KEYS = ("depth", "width", "activation", "optimizer", "learning_rate", "l2")
+
+
+def _config_table(configs: Sequence[Mapping[str, Any]]) -> list[str]:
+    head = [*_TABLE_KEYS, "parameters", "success", "mean", "min", "max", "model"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in configs:
+        successes = round(c["success_rate"] * c["seeds"])
+        cells = [format_cell(c[k]) for k in _TABLE_KEYS]
+        cells += [
+            str(c["n_parameters"]),
+            f"{successes}/{c['seeds']}",
+            f"{c['mean_test_accuracy']:.3f}",
+            f"{c['min_test_accuracy']:.3f}",
+            f"{c['max_test_accuracy']:.3f}",
+            f"[seed {c['best_seed']}]({c['model_file']})",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def grid_of(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The values each grid key takes in ``rows``, sorted (``seeds``: the seeds present)."""
+    values: dict[str, set[Any]] = {key: set() for key in GRID_KEYS}
+    for row in rows:
+        for key in GRID_KEYS:
+            values[key].add(row["seed" if key == "seeds" else key])
+    return {key: sorted(v) for key, v in values.items()}
+
+
+def summary_text(
+    rows: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    *,
+    threshold: float,
+    grid_size: int,
+    pictures: Sequence[Path] = (),
+    run_line: str = "",
+    top: int = 5,
+) -> str:
+    """summary.md: the grid of the rows, then per data setting the smallest reliable and the
+    best configurations, totals, throughput and the machine."""
+    rows = as_rows(rows)
+    lines = ["# Sweep summary", "", "## Grid (the values in results.csv)", ""]
+    lines += ["| key | values |", "|---|---|"]
+    for key, values in grid_of(rows).items():
+        if key == "seeds" and len(values) > 4:
+            shown = f"{len(values)} seeds, {values[0]} … {values[-1]}"
+        else:
+            shown = ", ".join(format_cell(v) for v in values)
+        lines.append(f"| {key} | {shown} |")
+    batch = (
+        "full batch" if settings.batch_size is None else f"mini-batches of {settings.batch_size}"
+    )
+    coverage = "every network of the grid" if len(rows) == grid_size else f"of {grid_size}"
+    lines += [
+        "",
+        f"{len(rows)} networks ({coverage}) in {len(configs)} configurations; "
+        f"{settings.epochs} epochs, {batch}, {settings.dtype}, backend {settings.backend}; "
+        f"training data seed {settings.data_seed}, test data a held-out draw with seed "
+        f"{settings.data_seed + 1}.",
+        "",
+        f"A configuration is every grid key but the seed. **Reliable**: test accuracy ≥ "
+        f"{threshold:g} on every seed; *success* counts the seeds that reach it.",
+        "",
+    ]
+    by_setting: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for config in configs:
+        by_setting.setdefault(_data_setting(config), []).append(config)
+    for setting, group in by_setting.items():
+        reliable = [c for c in group if c["success_rate"] == 1.0]
+        lines += [f"## {_setting_title(setting)}", ""]
+        lines.append(
+            f"{len(reliable)} of {len(group)} configurations reach {threshold:g} on every seed."
+        )
+        lines.append("")
+        if reliable:
+            smallest = sorted(
+                reliable,
+                key=lambda c: (c["n_parameters"], c["depth"], -c["mean_test_accuracy"]),
+            )
+            lines += ["Smallest reliable networks (fewest parameters):", ""]
+            lines += [*_config_table(smallest[:top]), ""]
+        else:
+            closest = sorted(group, key=lambda c: (-c["success_rate"], -c["min_test_accuracy"]))
+            lines += ["None is reliable; the closest (most seeds reaching it):", ""]
+            lines += [*_config_table(closest[:top]), ""]
+        best = sorted(group, key=lambda c: (-c["mean_test_accuracy"], -c["min_test_accuracy"]))
+        lines += ["Best by mean test accuracy over seeds:", ""]
+        lines += [*_config_table(best[:top]), ""]
+    test = np.array([r["test_accuracy"] for r in rows])
+    lines += ["## Totals", ""]
+    if len(rows):
+        lines += [
+            f"- test accuracy: mean {test.mean():.3f}, median {np.median(test):.3f}, "
+            f"best {test.max():.3f}",
+            f"- diverged: {sum(r['diverged'] for r in rows)} of {len(rows)} networks",
+            f"- stack training time over all rows (sum of `seconds`): "
+            f"{sum(r['seconds'] for r in rows):.1f} s",
+        ]
+    if run_line:
+        lines.append(f"- {run_line}")
+    if pictures:
+        lines += ["", "## Pictures", ""]
+        lines += [f"- [{path.name}]({path.name})" for path in pictures]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"- backend {settings.backend}: {_device(settings.backend)}",
+        f"- Python {platform.python_version()}, NumPy {np.__version__}, {platform.platform()}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _device(backend: str) -> str:
+    gpu = backends.gpu_name(backend)
+    return gpu if gpu else machine.cpu_description()
+
+
+def write_report(
+    out: Path,
+    rows: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    *,
+    threshold: float,
+    grid_size: int,
+    by: Sequence[str] | None = None,
+    curves: Mapping[tuple[str, ...], tuple[np.ndarray, np.ndarray]] | None = None,
+    run_line: str = "",
+) -> list[Path]:
+    """Write configs.csv, the pictures and summary.md for ``rows``; the paths written.
+
+    Pictures from an earlier report are removed first, so that every picture in ``out``
+    shows the rows of this one.
+    """
+    from ..viz.sweep import sweep_curves, sweep_pictures
+
+    configs = configurations(rows, threshold)
+    write_atomically(out / CONFIGS_FILE, configs_text(configs))
+    for old in [*out.glob("heatmap*.png"), *out.glob("success*.png"), out / CURVES_PICTURE]:
+        old.unlink(missing_ok=True)
+    pictures = sweep_pictures(rows, out, threshold=threshold, by=by)
+    if curves:
+        pictures.append(sweep_curves(rows, curves, out / CURVES_PICTURE))
+    summary = out / SUMMARY_FILE
+    write_atomically(
+        summary,
+        summary_text(
+            rows,
+            configs,
+            settings,
+            threshold=threshold,
+            grid_size=grid_size,
+            pictures=pictures,
+            run_line=run_line,
+        ),
+    )
+    return [out / CONFIGS_FILE, *pictures, summary]
