@@ -19,24 +19,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
 from . import backends
-from ._training import Objective, Snapshot, gradient_descent
+from ._training import Snapshot
 from ._validation import (
     as_array,
-    check_feature_names,
     check_non_negative,
     check_positive,
-    check_same_namespace,
-    check_X,
     feature_names,
-    to_float,
 )
-from .base import BaseEstimator
-from .nn import MLPClassifier, MLPRegressor, layers
+from .nn import MLPClassifier, MLPRegressor
 from .nn.estimators import reject_unknown_arguments
-from .nn.losses import get_loss
+from .nn.model import ClassifierMixin, NetworkModel, RegressorMixin
 from .nn.optimizers import get_optimizer
 
 Params = list[tuple[Any, Any]]
@@ -46,8 +41,12 @@ def _is_sequence(value: Any) -> bool:
     return hasattr(value, "__len__") and not isinstance(value, (str, bytes))
 
 
-class _Stacked(BaseEstimator):
-    """M networks of one architecture trained at once (see the classifier / regressor)."""
+class _Stacked(NetworkModel):
+    """M networks of one architecture trained at once (see the classifier / regressor).
+
+    The estimator plumbing is ``NetworkModel``'s, one network's: this class overrides
+    only what the model axis changes.
+    """
 
     _single_class: type  # MLPClassifier or MLPRegressor: what network i becomes
 
@@ -135,21 +134,80 @@ class _Stacked(BaseEstimator):
                 raise TypeError(f"{where}: {exc}") from exc
         self._single(0)._validate_hyperparameters()
 
-    def _fitted_marker(self) -> str:
-        return "params_"
+    @property
+    def _n_networks(self) -> int:  # type: ignore[override]
+        return self._n_models()
+
+    def _hidden_sizes(self) -> list[int]:
+        return self._single(0)._hidden_sizes()
+
+    def _hidden_activations(self) -> list[str]:
+        return self._single(0)._hidden_activations()
+
+    def _batch_size(self) -> int | None:
+        return self.batch_size
+
+    def _generator(self) -> Any:
+        # Network i's generator draws its weights, then shuffles its mini-batches: as alone.
+        return [backends.rng(seed) for seed in self._per_network("seed")]
+
+    def _initial_params(self, sizes: list[int], like: Any, generators: Any) -> Params:
+        """Each network's initial draw, as it would be alone, stacked on the model axis.
+
+        The draws (float64, as a single fit makes them) are stacked on the host and
+        moved once per array, not once per network.
+        """
+        template = self._single(0)
+        host = backends.asarray([[0.0]], dtype="float64")
+        host_xp = backends.namespace(host)
+        networks = [template._initial_params(sizes, host, g) for g in generators]
+        return [
+            tuple(
+                backends.asarray(host_xp.stack([net[k][j] for net in networks]), like=like)
+                for j in (0, 1)
+            )
+            for k in range(len(sizes) - 1)
+        ]
+
+    def _make_optimizer(self, like: Any = None) -> Any:
+        xp = backends.namespace(like)
+        return get_optimizer(self.optimizer, self._per_network_array(xp, "learning_rate", like))
+
+    def _l2_value(self, like: Any) -> Any:
+        return self._per_network_array(backends.namespace(like), "l2", like)
+
+    def _per_network_array(self, xp: Any, name: str, like: Any) -> Any:
+        """A per-network value: a Python float when all networks share it, else an (M,) array."""
+        values = [float(v) for v in self._per_network(name)]
+        if all(v == values[0] for v in values):
+            return values[0]
+        return backends.asarray(values, like=like)
+
+    def _record_losses(self, result: Any, continuing: bool) -> None:
+        self.loss_history_ = result.loss_history  # NumPy (epochs_run, M), NaN once diverged
+        self.diverged_ = result.diverged
+        self.n_iter_ = result.loss_history.shape[0]
+
+    def _host_score(self, value: Any) -> Any:
+        return backends.to_numpy(value)
+
+    def _progress_desc(self) -> str:
+        return f"{type(self).__name__} ({self._n_models()} networks)"
 
     # --- data ------------------------------------------------------------------------------
-    def _check_fit_data(self, template: Any, X: Any, y: Any) -> tuple[Any, Any, Any, dict]:
-        """Validate (X, y) of a stack: X (n, d) or (M, n, d); y (n, ...) or (M, n, ...).
+    def _fit_data(
+        self, X: Any, y: Any, continuing: bool, one_epoch: bool, classes: Any
+    ) -> tuple[Any, Any, Any, str, dict[str, Any]]:
+        """Check and encode (X, y) of a stack: X (n, d) or (M, n, d); y (n, ...) or (M, n, ...).
 
-        Returns ``(xp, X, Y, attrs)``: X floating, in its own shape; Y the encoded
-        targets (n, k) shared or (M, n, k) per network; ``attrs`` the fitted target
+        Returns ``(xp, X, Y, loss name, attrs)``: X floating, in its own shape; Y the
+        encoded targets (n, k) shared or (M, n, k) per network; ``attrs`` the fitted
         attributes (``classes_``, ...), found from all networks' targets together.
         """
         n_models = self._n_models()
         names = feature_names(X)
         X = as_array(X, "X")
-        y = as_array(y, "y", labels=template._estimator_type == "classifier")
+        y = as_array(y, "y", labels=self._estimator_type == "classifier")
         per_network_X = X.ndim == 3
         if per_network_X and X.shape[0] != n_models:
             raise ValueError(
@@ -180,124 +238,55 @@ class _Stacked(BaseEstimator):
             if not per_network_X:  # X shared: check it once per network's targets
                 xp = backends.namespace(X)
                 X_flat = xp.concat([X] * n_models, axis=0) if X.ndim == 2 else X
-        xp, X_flat, y_flat, _ = template._check_fit_data(X_flat, y_flat)
-        Y, loss_name, target_attrs = template._encode_fit_targets(xp, X_flat, y_flat)
+        xp, X_flat, y_flat, _ = self._check_fit_data(X_flat, y_flat)
+        Y, loss_name, target_attrs = self._encode_fit_targets(xp, X_flat, y_flat)
         if per_network_y:
             Y = xp.reshape(Y, (n_models, -1, Y.shape[-1]))
         X = xp.reshape(X_flat, (n_models, -1, X_flat.shape[-1])) if per_network_X else None
         if X is None:
             X = X_flat[:n_samples, ...] if per_network_y else X_flat
-        attrs = {"feature_names_in_": names, **target_attrs, "loss_name_": loss_name}
-        return xp, X, Y, attrs
-
-    # --- fitting ---------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> Self:
-        """Train the M networks on X ((n, d) shared, or (M, n, d)) and y; returns self."""
-        self._validate_hyperparameters()
-        n_models = self._n_models()
-        template = self._single(0)
-        activations = template._hidden_activations()
-        xp, X, Y, attrs = self._check_fit_data(template, X, y)
-        loss_name = attrs.pop("loss_name_")
-        sizes = [X.shape[-1], *template._hidden_sizes(), Y.shape[-1]]
-
-        # Network i's generator draws its weights, then shuffles its mini-batches: as alone.
-        # The draws (float64, as a single fit makes them) are stacked on the host and
-        # moved once per array, not once per network.
-        generators = [backends.rng(seed) for seed in self._per_network("seed")]
-        host = backends.asarray([[0.0]], dtype="float64")
-        host_xp = backends.namespace(host)
-        networks = [template._initial_params(sizes, host, g) for g in generators]
-        params = [
-            tuple(
-                backends.asarray(host_xp.stack([net[k][j] for net in networks]), like=X)
-                for j in (0, 1)
-            )
-            for k in range(len(sizes) - 1)
-        ]
-        rate = self._per_network_array(xp, "learning_rate", X)
-        l2 = self._per_network_array(xp, "l2", X)
-
-        # Diverging networks overflow on their way to being frozen: no RuntimeWarning noise.
-        with backends.quiet_float_warnings():
-            result = gradient_descent(
-                xp,
-                params,
-                X,
-                Y,
-                Objective(activations, loss_name, l2),
-                get_optimizer(self.optimizer, rate),
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                seed=generators,
-                record_every=self.record_every,
-                progress=bool(self.progress),
-                desc=f"{type(self).__name__} ({n_models} networks)",
-                n_models=n_models,
-            )
-
-        self.n_features_in_ = X.shape[-1]
-        for name, value in attrs.items():
-            if name == "feature_names_in_" and value is None:
-                self.__dict__.pop(name, None)
-            else:
-                setattr(self, name, value)
-        self.activations_ = activations
-        self.loss_name_ = loss_name
-        self.params_ = result.params
-        self.loss_history_ = result.loss_history
-        self.diverged_ = result.diverged
-        self.history_ = result.history
-        self.n_iter_ = result.loss_history.shape[0]
-        return self
-
-    def _per_network_array(self, xp: Any, name: str, like: Any) -> Any:
-        """A per-network value: a Python float when all networks share it, else an (M,) array."""
-        values = [float(v) for v in self._per_network(name)]
-        if all(v == values[0] for v in values):
-            return values[0]
-        return backends.asarray(values, like=like)
+        return xp, X, Y, loss_name, {"feature_names_in_": names, **target_attrs}
 
     # --- using the fitted stack --------------------------------------------------------
-    def _check_input(self, X: Any) -> tuple[Any, Any]:
-        """X (n, d) shared or (M, n, d) per network, checked and in the parameters' dtype."""
-        self._check_fitted()
-        check_feature_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
+    def _check_X(self, X: Any) -> tuple[Any, Any]:
+        """X (n, d) shared or (M, n, d) per network, with the fitted number of features."""
         X = as_array(X, "X")
-        W0 = self.params_[0][0]
-        if X.ndim == 3:
-            if X.shape[0] != W0.shape[0]:
-                raise ValueError(
-                    f"X of shape (n_models, n_samples, n_features) must have n_models = "
-                    f"{W0.shape[0]}; got shape {tuple(X.shape)}"
-                )
-            xp = backends.namespace(X)
-            n_models, n_samples, n_features = X.shape
-            xp, flat = check_X(
-                xp.reshape(X, (n_models * n_samples, n_features)), n_features=self.n_features_in_
+        if X.ndim != 3:
+            return super()._check_X(X)
+        n_models = self.params_[0][0].shape[0]
+        if X.shape[0] != n_models:
+            raise ValueError(
+                f"X of shape (n_models, n_samples, n_features) must have n_models = "
+                f"{n_models}; got shape {tuple(X.shape)}"
             )
-            X = xp.reshape(flat, (n_models, n_samples, n_features))
-        else:
-            xp, X = check_X(X, n_features=self.n_features_in_)
-        check_same_namespace(X, W0)
-        return xp, to_float(xp, X, W0.dtype)
+        xp = backends.namespace(X)
+        n_models, n_samples, n_features = X.shape
+        xp, flat = super()._check_X(xp.reshape(X, (n_models * n_samples, n_features)))
+        return xp, xp.reshape(flat, (n_models, n_samples, n_features))
 
-    def _logits(self, X: Any) -> tuple[Any, Any]:
-        xp, X = self._check_input(X)
-        logits, _ = layers.forward(xp, self.params_, X, self.activations_)
-        return xp, logits  # (M, n, n_outputs)
-
-    def _targets(self, xp: Any, y: Any, n_samples: int) -> Any:
-        """y (n, ...) shared or (M, n, ...) per network, as an array beside the model."""
-        y = as_array(y, "y")
+    def _check_targets(self, X: Any, y: Any) -> Any:
+        """y (n, ...) shared or (M, n, ...) per network, beside X and in its library."""
+        y = as_array(y, "y", labels=self._estimator_type == "classifier")
+        n_samples = X.shape[-2]
         if y.shape[0] != n_samples and not (
-            y.ndim >= 2 and y.shape[0] == self.n_models and y.shape[1] == n_samples
+            y.ndim >= 2 and y.shape[0] == self.params_[0][0].shape[0] and y.shape[1] == n_samples
         ):
             raise ValueError(
                 f"y must have {n_samples} samples (shape (n_samples, ...) or "
                 f"(n_models, n_samples, ...)); got shape {tuple(y.shape)}"
             )
+        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
         return y
+
+    def _check_pair(self, X: Any, y: Any, method: str = "score") -> tuple[Any, Any, Any]:
+        """Validate (X, y) for the fitted stack; y encoded as in training, shared or per network."""
+        xp, X = self._check_input(X, method)
+        y = self._check_targets(X, y)
+        one_network_ndim = 1 if self._estimator_type == "classifier" else self.y_ndim_
+        if y.ndim <= one_network_ndim:
+            return xp, X, self._encode_targets(xp, y, X.dtype)
+        Y = self._encode_targets(xp, xp.reshape(y, (-1, *y.shape[2:])), X.dtype)
+        return xp, X, xp.reshape(Y, (y.shape[0], y.shape[1], Y.shape[-1]))
 
     def model(self, i: int) -> Any:
         """Network i as a fitted MLPClassifier / MLPRegressor: it predicts, saves, loads, plots.
@@ -353,7 +342,7 @@ class _Stacked(BaseEstimator):
         return self.model(self.best_index(X, y))
 
 
-class StackedMLPClassifier(_Stacked):
+class StackedMLPClassifier(_Stacked, ClassifierMixin):
     """M multi-layer perceptron classifiers of one architecture, trained at once.
 
     Parameters are those of ``MLPClassifier`` after ``n_models``; ``learning_rate``,
@@ -365,62 +354,19 @@ class StackedMLPClassifier(_Stacked):
     Fitted: ``params_`` [(W (M, n_in, n_out), b (M, n_out)), ...], ``classes_``
     (shared by all networks), ``loss_history_`` NumPy (epochs_run, M) (NaN after a
     network diverged), ``diverged_`` NumPy bool (M,), ``history_``, ``n_iter_``.
+    ``predict`` gives (M, n) labels, ``predict_proba`` (M, n, n_classes), ``score``
+    and ``loss`` a NumPy array (M,).
     """
 
     _single_class = MLPClassifier
-    _estimator_type = "classifier"
-
-    def predict_proba(self, X: Any) -> Any:
-        """Class probabilities of each network, shape (M, n_samples, n_classes)."""
-        xp, logits = self._logits(X)
-        probabilities = get_loss(self.loss_name_).output(xp, logits)
-        if self.classes_.shape[0] == 2:
-            return xp.concat([1 - probabilities, probabilities], axis=-1)
-        return probabilities
-
-    def predict(self, X: Any) -> Any:
-        """Each network's most probable class label per sample, shape (M, n_samples)."""
-        xp, logits = self._logits(X)
-        if self.classes_.shape[0] == 2:
-            index = xp.astype(logits[..., 0] > 0, xp.int64)
-        else:
-            index = xp.argmax(logits, axis=-1)
-        labels = xp.take(self.classes_, xp.reshape(index, (-1,)))
-        return xp.reshape(labels, index.shape)
-
-    def score(self, X: Any, y: Any) -> Any:
-        """Accuracy of each network, a NumPy array (M,)."""
-        predicted = self.predict(X)
-        xp = backends.namespace(predicted)
-        y = self._targets(xp, y, predicted.shape[-1])
-        correct = xp.sum(xp.astype(predicted == y, xp.int64), axis=-1)
-        return backends.to_numpy(correct) / predicted.shape[-1]
 
 
-class StackedMLPRegressor(_Stacked):
+class StackedMLPRegressor(_Stacked, RegressorMixin):
     """M multi-layer perceptron regressors of one architecture, trained at once.
 
     As ``StackedMLPClassifier``, with ``MLPRegressor``'s loss: y is (n,) or
-    (n, n_outputs) shared, or (M, n) / (M, n, n_outputs) per network.
+    (n, n_outputs) shared, or (M, n) / (M, n, n_outputs) per network. ``score`` is
+    each network's R², a NumPy array (M,).
     """
 
     _single_class = MLPRegressor
-    _estimator_type = "regressor"
-
-    def predict(self, X: Any) -> Any:
-        """Each network's predictions: (M, n_samples), or (M, n_samples, n_outputs)."""
-        _xp, prediction = self._logits(X)
-        return prediction[..., 0] if self.y_ndim_ == 1 else prediction
-
-    def score(self, X: Any, y: Any) -> Any:
-        """R² of each network (averaged over outputs), a NumPy array (M,)."""
-        xp, X = self._check_input(X)
-        prediction, _ = layers.forward(xp, self.params_, X, self.activations_)
-        Y = to_float(xp, self._targets(xp, y, prediction.shape[-2]), prediction.dtype)
-        if self.y_ndim_ == 1:  # targets (n,) or (M, n): one output column
-            Y = xp.expand_dims(Y, axis=-1)
-        ss_res = xp.sum((Y - prediction) ** 2, axis=-2)
-        ss_tot = xp.sum((Y - xp.mean(Y, axis=-2, keepdims=True)) ** 2, axis=-2)
-        safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
-        r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, ss_res.dtype))
-        return backends.to_numpy(xp.mean(r2, axis=-1))

@@ -25,7 +25,7 @@ class _LinearModel(NetworkModel):
         reject_unknown_arguments(cls, args, kwargs)
         return super().__new__(cls)
 
-    def _make_optimizer(self) -> Any:
+    def _make_optimizer(self, like: Any = None) -> Any:
         return SGD(float(self.learning_rate))
 
     def _train(

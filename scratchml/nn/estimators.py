@@ -139,7 +139,7 @@ class _MLP(NetworkModel):
             check_choice(name, "activation", tuple(sorted(ACTIVATIONS)))
         return list(names)
 
-    def _make_optimizer(self) -> Any:
+    def _make_optimizer(self, like: Any = None) -> Any:
         return get_optimizer(self.optimizer, float(self.learning_rate))
 
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:

@@ -12,7 +12,7 @@ import numbers
 import warnings
 from typing import Any, Self
 
-from .. import backends
+from .. import backends, metrics
 from .._training import Objective, gradient_descent
 from .._validation import (
     check_feature_names,
@@ -39,7 +39,16 @@ Params = list[tuple[Any, Any]]
 
 
 class NetworkModel(BaseEstimator):
-    """Base of the estimators: subclasses say which layers, optimizer and targets they use."""
+    """Base of the estimators, one network or a stack of M: fit, loss, gradients, targets.
+
+    Subclasses say which layers, optimizer and targets they use. A stack
+    (``scratchml.ensemble``) is this same plumbing with a model axis: it overrides
+    only what the axis changes (its data's shapes, one generator and one initial draw
+    per network, per-network learning rates and penalties, scores as arrays).
+    """
+
+    # A stack of networks sets this: arrays carry a leading model axis.
+    _n_networks: int | None = None
 
     # Set by the classifier / regressor mixins.
     _loss_for: Any
@@ -51,7 +60,7 @@ class NetworkModel(BaseEstimator):
     def _hidden_activations(self) -> list[str]:
         return []
 
-    def _make_optimizer(self) -> Any:
+    def _make_optimizer(self, like: Any = None) -> Any:
         raise NotImplementedError
 
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:
@@ -108,14 +117,9 @@ class NetworkModel(BaseEstimator):
         """fit, warm-started fit and partial_fit (``one_epoch``: one pass, no early stopping)."""
         self._validate_hyperparameters()
         activations = self._hidden_activations()
-        xp, X, y, input_attrs = self._check_fit_data(X, y)
         continuing = continue_training and hasattr(self, "params_")
-        if continuing:
-            X = self._check_continuation(xp, X)
-        Y, loss_name, target_attrs = self._encode_fit_targets(
-            xp, X, y, **self._classes_for(xp, y, continuing, one_epoch, classes)
-        )
-        sizes = [X.shape[1], *self._hidden_sizes(), Y.shape[1]]
+        xp, X, Y, loss_name, fitted_attrs = self._fit_data(X, y, continuing, one_epoch, classes)
+        sizes = [X.shape[-1], *self._hidden_sizes(), Y.shape[-1]]
         if continuing:
             self._check_same_architecture(sizes)
             # A different seed per continued run, so mini-batches are not reshuffled alike.
@@ -126,7 +130,7 @@ class NetworkModel(BaseEstimator):
                 state = None  # the optimizer was changed: start its state afresh
             state = None if state is None else state[1]
         else:
-            generator = backends.rng(self._seed())
+            generator = self._generator()
             params, state = self._initial_params(sizes, X, generator), None
         validation = None
         if getattr(self, "early_stopping", False) and not one_epoch:
@@ -148,15 +152,13 @@ class NetworkModel(BaseEstimator):
             )
 
         # Only now, with training done, does the model change.
-        self.n_features_in_ = X.shape[1]
-        self._set_fitted_attributes({**input_attrs, **target_attrs})
+        self.n_features_in_ = X.shape[-1]
+        self._set_fitted_attributes(fitted_attrs)
         self.activations_ = activations
         self.loss_name_ = loss_name
         self.params_ = result.params
-        previous = self.loss_history_ if continuing else []
-        self.loss_history_ = [*previous, *result.loss_history]
+        self._record_losses(result, continuing)
         self.history_ = result.history
-        self.n_iter_ = (self.n_iter_ if continuing else 0) + len(result.loss_history)
         if result.state is not None:
             self._optimizer_state_ = (self._optimizer_name(), result.state)
         if validation is not None:
@@ -187,6 +189,32 @@ class NetworkModel(BaseEstimator):
                 sklearn_flavour(ConvergenceWarning),
                 stacklevel=3,
             )
+
+    def _fit_data(
+        self, X: Any, y: Any, continuing: bool, one_epoch: bool, classes: Any
+    ) -> tuple[Any, Any, Any, str, dict[str, Any]]:
+        """Check and encode the training data once: ``(xp, X, Y, loss name, fitted attrs)``."""
+        xp, X, y, input_attrs = self._check_fit_data(X, y)
+        if continuing:
+            X = self._check_continuation(xp, X)
+        Y, loss_name, target_attrs = self._encode_fit_targets(
+            xp, X, y, **self._classes_for(xp, y, continuing, one_epoch, classes)
+        )
+        return xp, X, Y, loss_name, {**input_attrs, **target_attrs}
+
+    def _generator(self) -> Any:
+        """The host random generator that draws the initial weights, then the mini-batches."""
+        return backends.rng(self._seed())
+
+    def _record_losses(self, result: Any, continuing: bool) -> None:
+        """``loss_history_`` (one float per epoch, across warm-started fits) and ``n_iter_``."""
+        previous = self.loss_history_ if continuing else []
+        self.loss_history_ = [*previous, *result.loss_history]
+        self.n_iter_ = (self.n_iter_ if continuing else 0) + len(result.loss_history)
+
+    def _host_score(self, value: Any) -> Any:
+        """A score computed on the device, for the caller: a float (a stack: NumPy (M,))."""
+        return float(value)
 
     def _optimizer_name(self) -> str:
         return str(getattr(self, "optimizer", "sgd"))
@@ -287,24 +315,17 @@ class NetworkModel(BaseEstimator):
         X_valid, Y_valid = xp.take(X, valid_index, axis=0), xp.take(Y, valid_index, axis=0)
 
         if self._estimator_type == "classifier":
-            binary = Y.shape[1] == 1
-            truth = Y_valid[:, 0] > 0.5 if binary else xp.argmax(Y_valid, axis=1)
+            truth = _class_index(xp, Y_valid)
 
             def validation(params: Params) -> Any:
                 logits, _ = layers.forward(xp, params, X_valid, activations)
-                predicted = logits[:, 0] > 0 if binary else xp.argmax(logits, axis=1)
-                return xp.mean(xp.astype(predicted == truth, X.dtype))
+                return metrics.accuracy(xp, _class_index(xp, logits, logits=True), truth)
 
         else:
-            ss_tot = xp.sum((Y_valid - xp.mean(Y_valid, axis=0)) ** 2, axis=0)
-            safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
 
             def validation(params: Params) -> Any:
                 prediction, _ = layers.forward(xp, params, X_valid, activations)
-                ss_res = xp.sum((Y_valid - prediction) ** 2, axis=0)
-                # R², as score(): a constant target scores 1 if predicted exactly, else 0.
-                r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, X.dtype))
-                return xp.mean(r2)
+                return metrics.r2_score(xp, Y_valid, prediction)
 
         return xp.take(X, train_index, axis=0), xp.take(Y, train_index, axis=0), validation
 
@@ -328,19 +349,27 @@ class NetworkModel(BaseEstimator):
             params,
             X,
             Y,
-            Objective(activations, loss_name, float(self.l2)),
-            self._make_optimizer(),
+            Objective(activations, loss_name, self._l2_value(X)),
+            self._make_optimizer(X),
             epochs=self.epochs if epochs is None else epochs,
             batch_size=self._batch_size(),
             seed=generator,
             record_every=self.record_every,
             progress=bool(getattr(self, "progress", False)),
-            desc=type(self).__name__,
+            desc=self._progress_desc(),
             state=state,
             tol=getattr(self, "tol", None) if stop_early else None,
             n_iter_no_change=getattr(self, "n_iter_no_change", 10),
             validation=validation,
+            n_models=self._n_networks,
         )
+
+    def _progress_desc(self) -> str:
+        return type(self).__name__
+
+    def _l2_value(self, like: Any) -> Any:
+        """The L2 penalty as the math takes it (a stack: one per network)."""
+        return float(self.l2)
 
     # --- checking input ----------------------------------------------------------------
     def _check_fit_data(self, X: Any, y: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -374,10 +403,14 @@ class NetworkModel(BaseEstimator):
         """
         self._check_fitted()
         check_feature_names(getattr(self, "feature_names_in_", None), X, type(self).__name__)
-        xp, X = check_X(X, n_features=self.n_features_in_, estimator=type(self).__name__)
+        xp, X = self._check_X(X)
         W0 = self.params_[0][0]
         check_same_namespace(X, W0, method=f"{type(self).__name__}.{method}()")
         return xp, to_float(xp, X, W0.dtype)
+
+    def _check_X(self, X: Any) -> tuple[Any, Any]:
+        """X (n_samples, n_features) with the fitted number of features (a stack: or (M, n, d))."""
+        return check_X(X, n_features=self.n_features_in_, estimator=type(self).__name__)
 
     def _logits(self, X: Any, method: str = "predict") -> tuple[Any, Any]:
         xp, X = self._check_input(X, method)
@@ -405,27 +438,35 @@ class NetworkModel(BaseEstimator):
     def loss(self, X: Any, y: Any) -> float:
         """The training objective on (X, y): mean data loss plus (l2/2)·Σ‖W‖²."""
         xp, X, Y = self._check_pair(X, y, "loss")
-        value = layers.objective(
-            xp, self.params_, X, Y, self.activations_, self.loss_name_, self.l2
-        )
-        return float(value)
+        l2 = self._l2_value(X)
+        value = layers.objective(xp, self.params_, X, Y, self.activations_, self.loss_name_, l2)
+        return self._host_score(value)
 
     def gradients(self, X: Any, y: Any) -> Params:
         """What backprop computes: [(dW, db), ...] of the objective, shaped like ``params_``."""
         xp, X, Y = self._check_pair(X, y, "gradients")
         _, grads = layers.loss_and_gradients(
-            xp, self.params_, X, Y, self.activations_, self.loss_name_, float(self.l2)
+            xp, self.params_, X, Y, self.activations_, self.loss_name_, self._l2_value(X)
         )
         return grads
+
+
+def _class_index(xp: Any, Z: Any, logits: bool = False) -> Any:
+    """The class index of each sample, from one-hot targets / a 0-1 column, or from logits."""
+    if Z.shape[-1] == 1:
+        return xp.astype(Z[..., 0] > (0 if logits else 0.5), xp.int64)
+    return xp.argmax(Z, axis=-1)
 
 
 class ClassifierMixin:
     """Targets are class labels: one-hot for softmax, a 0/1 column for two classes.
 
-    Labels may be anything NumPy can sort (strings, booleans, integers, integral
-    floats, objects) for NumPy input, and numbers for other libraries. They are
-    encoded once, in ``fit``: the model math sees class indices only, ``classes_``
-    keeps the labels and ``predict`` returns them.
+    Two classes train one logit z = P(class 1) on the logit scale (a sigmoid output
+    and the binary cross-entropy), not two softmax columns carrying the same
+    information. Labels may be anything NumPy can sort (strings, booleans,
+    integers, integral floats, objects) for NumPy input, and numbers for other
+    libraries. They are encoded once, in ``fit``: the model math sees class indices
+    only, ``classes_`` keeps the labels and ``predict`` returns them.
     """
 
     _multi_output = False
@@ -445,32 +486,39 @@ class ClassifierMixin:
         return encoded[:, 1:] if classes.shape[0] == 2 else encoded
 
     def predict_proba(self, X: Any) -> Any:
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+
+        A stack gives (M, n_samples, n_classes).
+        """
         xp, logits = self._logits(X, "predict_proba")
         probabilities = get_loss(self.loss_name_).output(xp, logits)
         if self.classes_.shape[0] == 2:
-            return xp.concat([1 - probabilities, probabilities], axis=1)
+            return xp.concat([1 - probabilities, probabilities], axis=-1)
         return probabilities
 
-    def _predict_index(self, xp: Any, X: Any) -> Any:
-        """The index into ``classes_`` of each sample's most probable class (X checked)."""
+    def _predict_labels(self, xp: Any, X: Any) -> Any:
+        """The most probable class label of each sample (X checked)."""
         logits, _ = layers.forward(xp, self.params_, X, self.activations_)
-        if self.classes_.shape[0] == 2:
-            return xp.astype(logits[:, 0] > 0, xp.int64)
-        return xp.argmax(logits, axis=1)
+        index = _class_index(xp, logits, logits=True)
+        labels = decode_labels(xp, self.classes_, xp.reshape(index, (-1,)))
+        return xp.reshape(labels, index.shape) if index.ndim > 1 else labels
 
     def predict(self, X: Any) -> Any:
-        """The most probable class label of each sample, shape (n_samples,), from ``classes_``."""
-        xp, X = self._check_input(X)
-        return decode_labels(xp, self.classes_, self._predict_index(xp, X))
+        """The most probable class label of each sample, shape (n_samples,), from ``classes_``.
 
-    def score(self, X: Any, y: Any) -> float:
-        """Accuracy: the fraction of samples whose label is predicted right (exact: count / n)."""
+        A stack gives (M, n_samples).
+        """
+        xp, X = self._check_input(X)
+        return self._predict_labels(xp, X)
+
+    def score(self, X: Any, y: Any) -> Any:
+        """Accuracy: the fraction of samples whose label is predicted right (exact: count / n).
+
+        A float; a stack gives one per network, a NumPy array (M,).
+        """
         xp, X = self._check_input(X, "score")
         y = self._check_targets(X, y)
-        predicted = decode_labels(xp, self.classes_, self._predict_index(xp, X))
-        n_correct = int(xp.sum(xp.astype(predicted == y, xp.int64)))
-        return n_correct / y.shape[0]
+        return self._host_score(metrics.accuracy(xp, self._predict_labels(xp, X), y))
 
 
 class RegressorMixin:
@@ -481,30 +529,26 @@ class RegressorMixin:
 
     def _encode_fit_targets(self, xp: Any, X: Any, y: Any) -> tuple[Any, str, dict[str, Any]]:
         Y = self._encode_targets(xp, y, X.dtype)
-        return Y, "squared_error", {"n_outputs_": Y.shape[1], "y_ndim_": y.ndim}
+        return Y, "squared_error", {"n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         y = to_float(xp, y, dtype)
         return y if y.ndim == 2 else xp.reshape(y, (-1, 1))
 
     def predict(self, X: Any) -> Any:
-        """Predicted targets: (n_samples,) if fitted on 1-D y, else (n_samples, n_outputs)."""
-        _xp, prediction = self._logits(X)
-        return prediction[:, 0] if self.y_ndim_ == 1 else prediction
+        """Predicted targets: (n_samples,) if fitted on 1-D y, else (n_samples, n_outputs).
 
-    def score(self, X: Any, y: Any) -> float:
+        A stack gives (M, n_samples) or (M, n_samples, n_outputs).
+        """
+        _xp, prediction = self._logits(X)
+        return prediction[..., 0] if self.y_ndim_ == 1 else prediction
+
+    def score(self, X: Any, y: Any) -> Any:
         """Coefficient of determination R² = 1 − SS_res / SS_tot, averaged over outputs.
 
-        The sums are taken in float64 where the device has it, so a float32 model's
-        score is not float32 rounding.
+        A float (in float64 where the device has it); a stack gives one per network,
+        a NumPy array (M,).
         """
         xp, X, Y = self._check_pair(X, y)
         prediction, _ = layers.forward(xp, self.params_, X, self.activations_)
-        wide = backends.widest_float(xp, backends.device(X))
-        Y, prediction = xp.astype(Y, wide), xp.astype(prediction, wide)
-        ss_res = xp.sum((Y - prediction) ** 2, axis=0)
-        ss_tot = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
-        # A constant target has SS_tot = 0: score 1 if predicted exactly, else 0 (as scikit-learn).
-        safe = xp.where(ss_tot > 0, ss_tot, xp.ones_like(ss_tot))
-        r2 = xp.where(ss_tot > 0, 1 - ss_res / safe, xp.astype(ss_res == 0, ss_res.dtype))
-        return float(xp.mean(r2))
+        return self._host_score(metrics.r2_score(xp, Y, prediction))
