@@ -157,10 +157,7 @@ class _Epochs:
     ) -> None:
         # Targets in the layout the library's element-wise work runs fastest on.
         self.xp, self.X, self.Y = xp, X, path.samples_layout(Y)
-        self.loss_and_gradients = path.loss_and_gradients(xp, *objective)
-        self.update = path.optimizer_step(optimizer)
-        self.layout = layout
-        self._step = path.compile(self._plain_step)
+        self._step = path.training_step(xp, objective, layout, optimizer)
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
         self.batch_size = batch_size
@@ -209,13 +206,6 @@ class _Epochs:
             )
             epoch_loss = epoch_loss + batch_loss * (stop - start)
         return theta, state, epoch_loss / n_samples
-
-    def _plain_step(self, theta: Any, state: Any, X: Any, Y: Any) -> tuple[Any, Any, Any]:
-        """One gradient step on a batch: ``(loss before the step, theta, state)``."""
-        xp, layout = self.xp, self.layout
-        loss, grads = self.loss_and_gradients(layout.views(xp, theta), X, Y)
-        theta, state = self.update(xp, theta, layout.flatten(xp, grads), state)
-        return loss, theta, state
 
     # Shuffled indices of a chunk held on the device at most (int64: 32 MiB).
     MAX_PREPARED_INDICES = 2**22

@@ -13,8 +13,9 @@ The training loop asks for the path once per run and uses what it gives:
   ``(params, X, Y) -> (objective, grads)`` for this run;
 - ``path.optimizer_step(optimizer)``: ``(xp, theta, grad, state) -> (theta, state)``
   (PyTorch's fused updates, for example);
-- ``path.compile(step)``: the whole training step ``(theta, state, X, Y) ->
-  (loss, theta, state)``, compiled where the library compiles (JAX's ``jit``);
+- ``path.training_step(xp, objective, layout, optimizer)``: the whole step
+  ``(theta, state, X, Y) -> (loss, theta, state)`` built from the two above, and
+  compiled where the library compiles (JAX's ``jit``);
 - ``path.samples_layout(Y)``: targets in the memory layout the path prefers.
 
 ``Reference`` is the plain math of ``layers.loss_and_gradients``: every library runs

@@ -35,8 +35,23 @@ class Reference:
         """``(xp, theta, grad, state) -> (theta, state)``: here, the optimizer's own ``step``."""
         return optimizer.step
 
-    def compile(self, step: Callable[..., Any]) -> Callable[..., Any]:
-        """A training step ``(theta, state, X, Y) -> (loss, theta, state)``, compiled: here, as is."""
+    def training_step(
+        self, xp: Any, objective: Any, layout: Any, optimizer: Any
+    ) -> Callable[[Any, Any, Any, Any], tuple[Any, Any, Any]]:
+        """One gradient step on a batch: ``(theta, state, X, Y) -> (loss, theta, state)``.
+
+        ``objective`` is (activations, loss, l2); ``layout`` maps the flat parameter
+        vector θ to the layers' (W, b) views (``nn.parameters``). The loss is the
+        objective at the step's starting parameters.
+        """
+        loss_and_gradients = self.loss_and_gradients(xp, *objective)
+        update = self.optimizer_step(optimizer)
+
+        def step(theta: Any, state: Any, X: Any, Y: Any) -> tuple[Any, Any, Any]:
+            loss, grads = loss_and_gradients(layout.views(xp, theta), X, Y)
+            theta, state = update(xp, theta, layout.flatten(xp, grads), state)
+            return loss, theta, state
+
         return step
 
     def samples_layout(self, Y: Any) -> Any:
