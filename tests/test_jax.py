@@ -317,3 +317,39 @@ def test_networks_fit_score_and_stack_without_warnings_in_32_bit_mode():
         "jax",
         "int32",
     ]
+
+
+# ---------------------------------------------------------------------------
+# The command line and sweeps take --backend jax
+
+
+@pytest.mark.slow
+def test_demo_trains_on_jax(tmp_path):
+    from scratchml.cli import main
+    from scratchml.demos import DEMOS
+
+    numpy_run = DEMOS["logistic_classification"](
+        backend="numpy", out=tmp_path / "np", size="small", progress=False
+    )
+    command = ["demo", "logistic_classification", "--backend", "jax", "--small"]
+    assert main([*command, "--out", str(tmp_path / "jax")]) == 0
+    jax_run = DEMOS["logistic_classification"](
+        backend="jax", out=tmp_path / "again", size="small", progress=False
+    )
+    assert backends.backend_name(jax_run.model.params_[0][0]) == "jax"
+    for (W, b), (Wj, bj) in zip(numpy_run.model.params_, jax_run.model.params_, strict=True):
+        np.testing.assert_allclose(host(Wj), W, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(host(bj), b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_sweep_runs_on_jax(tmp_path):
+    from scratchml import sweep
+
+    grid = {"n_samples": 40, "turns": 0.5, "depth": [1], "width": [2, 3], "seeds": 2}
+    on_jax = sweep.run(grid, tmp_path / "jax", epochs=3, backend="jax", progress=False)
+    on_numpy = sweep.run(grid, tmp_path / "numpy", epochs=3, backend="numpy", progress=False)
+    assert on_jax.n_trained == on_numpy.n_trained == 4
+    jax_rows = on_jax.results.read_text().splitlines()
+    numpy_rows = on_numpy.results.read_text().splitlines()
+    assert jax_rows[0] == numpy_rows[0] and len(jax_rows) == len(numpy_rows)
