@@ -425,7 +425,11 @@ def label_classes(xp: Any, y: Any) -> Any:
 
 
 def label_indices(xp: Any, classes: Any, y: Any) -> Any:
-    """Index of each label of y in ``classes`` (int64, y's namespace); unknown labels refused."""
+    """Index of each label of y in ``classes``; unknown labels refused.
+
+    The indices are in the namespace's default index dtype (int64; int32 on JAX
+    without x64, where an int64 request would warn and be cut to int32 anyway).
+    """
     check_same_namespace(y, classes, "y")
     try:
         index = xp.searchsorted(classes, y)
@@ -438,7 +442,7 @@ def label_indices(xp: Any, classes: Any, y: Any) -> Any:
             "y holds labels the model was not fitted on; "
             f"known classes are {backends.to_numpy(classes).tolist()}"
         )
-    return xp.astype(index, xp.int64)
+    return xp.astype(index, backends.default_index(xp, backends.device(index)))
 
 
 def decode_labels(xp: Any, classes: Any, index: Any) -> Any:

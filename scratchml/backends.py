@@ -2,9 +2,10 @@
 
 Models never branch on the backend: they call ``xp = namespace(X, y)`` and then
 use only functions of the Python Array API standard on ``xp``. Everything that
-differs between NumPy, CuPy, PyTorch and array-api-strict (how to find a
+differs between NumPy, CuPy, PyTorch, JAX and array-api-strict (how to find a
 namespace, how to copy to the host, how to wait for a GPU, where random numbers
-come from) lives here.
+come from) lives here. JAX's ``jax.numpy`` follows the standard itself; its arrays
+are immutable, and it computes in float32 and int32 unless ``jax_enable_x64`` is on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-BACKENDS: tuple[str, ...] = ("numpy", "array_api_strict", "torch", "cupy")
+BACKENDS: tuple[str, ...] = ("numpy", "array_api_strict", "torch", "cupy", "jax")
 
 # The namespace module each backend name stands for (array-api-compat wraps the
 # libraries that do not follow the standard to the letter).
@@ -26,6 +27,7 @@ _NAMESPACE_MODULES = {
     "array_api_strict": "array_api_strict",
     "torch": "array_api_compat.torch",
     "cupy": "array_api_compat.cupy",
+    "jax": "jax.numpy",  # the standard's namespace itself since JAX 0.4.32
 }
 
 
@@ -37,6 +39,8 @@ def _library_of(x: Any) -> str | None:
         return "cupy"
     if array_api_compat.is_torch_array(x):
         return "torch"
+    if array_api_compat.is_jax_array(x):
+        return "jax"
     if array_api_compat.is_array_api_obj(x):
         space = x.__array_namespace__()
         if array_api_compat.is_array_api_strict_namespace(space):
@@ -71,7 +75,7 @@ def namespace(*arrays: Any) -> Any:
         name = _library_of(x)
         if name is None:
             raise TypeError(
-                f"expected arrays (numpy, cupy, torch or array_api_strict), got {type(x).__name__}"
+                f"expected arrays (numpy, cupy, torch, jax or array_api_strict), got {type(x).__name__}"
             )
         found.setdefault(name, x)
     if not found:
@@ -144,6 +148,47 @@ def _torch_usable() -> tuple[bool, str]:
     return True, ""
 
 
+JAX_EXTRAS_HINT = "install scratchml[jax] (JAX's CPU build; see JAX's guide for its GPU builds)"
+
+
+@functools.cache
+def _jax_usable() -> tuple[bool, str]:
+    """Whether JAX runs here; if not, one line saying why and what to do."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ModuleNotFoundError as exc:
+        if exc.name in ("jax", "jaxlib", None) or (exc.name or "").startswith(("jax", "jaxlib")):
+            return False, f"JAX is not installed; {JAX_EXTRAS_HINT}"
+        return False, f"JAX is installed but cannot be imported ({_first_line(exc)})"
+    except Exception as exc:  # a jax and jaxlib that do not match, a broken plugin
+        return False, f"JAX is installed but cannot be imported ({_first_line(exc)})"
+    if not hasattr(jnp, "__array_namespace_info__"):
+        return False, (
+            f"JAX {jax.__version__} is too old: jax.numpy follows the Array API standard "
+            f"from JAX 0.4.32 on; {JAX_EXTRAS_HINT}"
+        )
+    try:
+        value = float(jnp.sum(jnp.arange(3.0) * 2))
+    except Exception as exc:
+        return False, f"JAX cannot compute on its default device ({_first_line(exc)})"
+    if value != 6.0:
+        return False, "JAX computed a wrong result on its default device"
+    return True, ""
+
+
+def jax_x64_enabled() -> bool:
+    """True if JAX is imported and computes in 64 bits (``jax_enable_x64``); False otherwise.
+
+    Without it JAX has float32 and int32 only: its default float and integer dtypes,
+    and the widest it can hold.
+    """
+    import sys
+
+    jax = sys.modules.get("jax")
+    return bool(jax is not None and jax.config.read("jax_enable_x64"))
+
+
 def why_unavailable(name: str) -> str:
     """Empty string if backend ``name`` is usable here, else the reason it is not."""
     _check_name(name)
@@ -151,6 +196,8 @@ def why_unavailable(name: str) -> str:
         return _cupy_usable()[1]
     if name == "torch":
         return _torch_usable()[1]
+    if name == "jax":
+        return _jax_usable()[1]
     if name == "array_api_strict":
         try:
             importlib.import_module("array_api_strict")
@@ -170,7 +217,7 @@ def _check_name(name: str) -> None:
 
 
 def get(name: str) -> Any:
-    """The Array API namespace of backend ``name`` ("numpy", "cupy", "torch", "array_api_strict")."""
+    """The Array API namespace of backend ``name`` ("numpy", "cupy", "torch", "jax", "array_api_strict")."""
     _check_name(name)
     reason = why_unavailable(name)
     if reason:
@@ -185,6 +232,19 @@ def _resolve_dtype(xp: Any, dtype: Any) -> Any:
     if dtype not in valid:
         raise ValueError(f"unknown dtype {dtype!r}; valid dtypes are {', '.join(valid)}")
     return getattr(xp, dtype)
+
+
+def _check_jax_dtype(dtype: Any) -> None:
+    """A 64-bit dtype on JAX needs ``jax_enable_x64``; without it JAX would quietly
+    compute in 32 bits, so say how to turn it on instead."""
+    if dtype is None or jax_x64_enabled():
+        return
+    if np.dtype(dtype).itemsize == 8 and np.dtype(dtype).kind in "fiu":
+        raise ValueError(
+            f"dtype {np.dtype(dtype).name} on backend 'jax' needs JAX's 64-bit mode: run "
+            "jax.config.update('jax_enable_x64', True) at startup (or set JAX_ENABLE_X64=1); "
+            "without it JAX computes in float32 and int32"
+        )
 
 
 def _resolve_device(name: str, device: Any) -> Any:
@@ -202,7 +262,30 @@ def _resolve_device(name: str, device: Any) -> Any:
         return cupy.cuda.Device(index)
     if name == "numpy" and device == "cpu":
         return "cpu"
+    if name == "jax":
+        return _jax_device(device)
     raise ValueError(f"device {device!r} is not valid for backend {name!r}")
+
+
+def _jax_device(device: str) -> Any:
+    """A JAX device from "cpu", "gpu", "cuda:1", ... (the platform's first device by default)."""
+    import jax
+
+    platform, _, index = device.partition(":")
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device {device!r} is not available to JAX here ({_first_line(exc)})"
+        ) from exc
+    if not index.isdigit() or int(index) >= len(devices):
+        if index:
+            raise ValueError(
+                f"device {device!r} is not valid for backend 'jax': it has {len(devices)} "
+                f"{platform} device(s)"
+            )
+        return devices[0]
+    return devices[int(index)]
 
 
 def asarray(
@@ -242,6 +325,8 @@ def asarray(
             dtype = like.dtype
     if name == "numpy" and source in (None, "numpy"):
         return np.asarray(obj, dtype=dtype)
+    if name == "jax":
+        _check_jax_dtype(dtype)
     return xp.asarray(obj, dtype=dtype, device=device)
 
 
@@ -256,6 +341,8 @@ def to_numpy(x: Any) -> np.ndarray:
         return x.detach().cpu().numpy()
     if name == "array_api_strict":
         return np.from_dlpack(x)
+    if name == "jax":
+        return np.array(x)  # np.asarray would give a read-only view of JAX's buffer
     return np.asarray(x)
 
 
@@ -270,6 +357,8 @@ def synchronize(x: Any = None) -> None:
         import torch
 
         torch.cuda.synchronize(x.device)
+    elif name == "jax":
+        x.block_until_ready()  # JAX dispatches asynchronously, on CPU too
 
 
 def widest_float(xp: Any, device: Any = None) -> Any:
@@ -292,6 +381,11 @@ def quiet_float_warnings() -> Any:
 def default_float(xp: Any, device: Any = None) -> Any:
     """The namespace's default real floating dtype (what integer input is promoted to)."""
     return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+
+
+def default_index(xp: Any, device: Any = None) -> Any:
+    """The namespace's default dtype for indices and class labels (int64; JAX: int32 unless x64)."""
+    return xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
 
 
 # ---------------------------------------------------------------------------
@@ -339,11 +433,15 @@ def random_orthogonal(
 
 
 def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
-    """A random permutation of ``range(n)`` made on the host, as an index array beside ``like``."""
+    """A random permutation of ``range(n)`` made on the host, as an index array beside ``like``.
+
+    Its dtype is the namespace's default index dtype (int64; int32 on JAX without x64).
+    """
     order = generator.permutation(n)
     name = backend_name(like)
     xp = get(name)
-    return xp.asarray(order, dtype=xp.int64, device=array_api_compat.device(like))
+    where = array_api_compat.device(like)
+    return xp.asarray(order, dtype=default_index(xp, where), device=where)
 
 
 # ---------------------------------------------------------------------------
@@ -370,6 +468,10 @@ def free_memory(name: str) -> int | None:
 
             if torch.cuda.is_available():
                 return int(torch.cuda.mem_get_info()[0])
+        if name == "jax" and _jax_usable()[0]:
+            free = _jax_free_memory()
+            if free is not None:
+                return free
         try:
             import psutil
 
@@ -378,6 +480,28 @@ def free_memory(name: str) -> int | None:
             return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (OSError, ValueError, RuntimeError, AttributeError):
         return None
+
+
+def _jax_free_memory() -> int | None:
+    """Bytes JAX's allocator can still hand out on its default device; None on CPU
+    (where JAX reports no memory statistics and available RAM is the answer)."""
+    import jax
+
+    device = jax.devices()[0]
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if not stats or "bytes_limit" not in stats:
+        return None
+    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+
+
+def _is_jax_out_of_memory(exc: BaseException) -> bool:
+    """XLA reports an allocation failure as a RuntimeError whose text says RESOURCE_EXHAUSTED
+    (``jax.errors.JaxRuntimeError``; ``XlaRuntimeError`` in older releases)."""
+    import sys
+
+    return (
+        "jax" in sys.modules and isinstance(exc, RuntimeError) and "RESOURCE_EXHAUSTED" in str(exc)
+    )
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -391,6 +515,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
         return True
     cupy = sys.modules.get("cupy")
     if cupy is not None and isinstance(exc, cupy.cuda.memory.OutOfMemoryError):
+        return True
+    if _is_jax_out_of_memory(exc):
         return True
     torch = sys.modules.get("torch")
     oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
@@ -413,6 +539,20 @@ def gpu_name(name: str) -> str | None:
             if torch.cuda.is_available():
                 props = torch.cuda.get_device_properties(torch.cuda.current_device())
                 return f"{props.name}, {props.total_memory / 2**30:.0f} GiB"
+        if name == "jax" and _jax_usable()[0]:
+            return _jax_gpu_name()
     except Exception:  # a broken driver: describe the machine as CPU-only
         return None
     return None
+
+
+def _jax_gpu_name() -> str | None:
+    """JAX's default device when it is an accelerator (its kind and memory), else None."""
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        return None
+    stats = device.memory_stats() or {}
+    limit = stats.get("bytes_limit")
+    return f"{device.device_kind}, {limit / 2**30:.0f} GiB" if limit else str(device.device_kind)

@@ -2,7 +2,8 @@
 
 Everything is drawn on the host with a seeded NumPy Generator, vectorised, and
 then moved to the requested backend, so one seed gives the same data everywhere.
-Features come in ``dtype`` (float32 by default); class labels are int64.
+Features come in ``dtype`` (float32 by default); class labels in the backend's
+default index dtype: int64, or int32 on JAX unless ``jax_enable_x64`` is on.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from ._validation import check_non_negative, check_positive
 def _deliver(
     X: np.ndarray, y: np.ndarray, dtype: str, backend: str, device: Any
 ) -> tuple[Any, Any]:
-    y_dtype = "int64" if np.issubdtype(y.dtype, np.integer) else dtype
-    return (
-        backends.asarray(X, backend=backend, dtype=dtype, device=device),
-        backends.asarray(y, backend=backend, dtype=y_dtype, device=device),
-    )
+    X = backends.asarray(X, backend=backend, dtype=dtype, device=device)
+    if np.issubdtype(y.dtype, np.integer):
+        xp = backends.namespace(X)
+        y_dtype = backends.default_index(xp, backends.device(X))
+    else:
+        y_dtype = dtype
+    return X, backends.asarray(y, backend=backend, dtype=y_dtype, device=device)
 
 
 def _split_evenly(n_samples: int, n_groups: int) -> np.ndarray:

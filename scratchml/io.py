@@ -212,7 +212,9 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
     """Restore a model written by ``save`` onto ``backend`` (any of backends.available()).
 
     Refuses pickled, corrupt, truncated and foreign files with a ValueError that says why.
-    Snapshots (``history_``) are not saved; ``loss_history_`` is.
+    Snapshots (``history_``) are not saved; ``loss_history_`` is. On JAX without its
+    64-bit mode, a float64 model is loaded in float32 (and integer labels in int32),
+    as JAX makes every array it is given.
     """
     path = Path(path)
     metadata, arrays = _read(path)

@@ -9,8 +9,16 @@ import pytest
 
 from scratchml import backends
 
-# cupy needs a working GPU; torch tests run on its CPU build when it is installed.
-ALL_BACKENDS = ("numpy", "array_api_strict", "torch", "cupy")
+# cupy needs a working GPU; torch and jax tests run on their CPU builds when installed.
+ALL_BACKENDS = backends.BACKENDS
+
+# JAX computes in 32 bits unless its 64-bit mode is on; the suite checks gradients in
+# float64 on every backend, so it turns that mode on (tests/test_jax.py checks JAX's
+# 32-bit defaults in a fresh interpreter).
+if not backends.why_unavailable("jax"):
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
 
 
 def _backend_params():

@@ -183,7 +183,7 @@ def test_cli_unknown_demo_lists_the_valid_ones(capsys):
 
 def test_cli_unknown_backend_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["demo", "unit_norms", "--backend", "jax"])
+        main(["demo", "unit_norms", "--backend", "mxnet"])
     assert exit_info.value.code == 2
     assert "numpy" in capsys.readouterr().err
 

@@ -21,7 +21,7 @@ def _fitted_models(backend):
     yield sm.LinearRegression(l2=0.1).fit(Xb, on(backend, np.stack([X[:, 0], X[:, 1]], 1)))
 
 
-@pytest.mark.parametrize("target", ["numpy", "array_api_strict", "torch"])
+@pytest.mark.parametrize("target", ["numpy", "array_api_strict", "torch", "jax"])
 def test_round_trip_across_backends(backend, target, tmp_path):
     if sm.backends.why_unavailable(target):
         pytest.skip(f"{target} not usable: {sm.backends.why_unavailable(target)}")

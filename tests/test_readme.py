@@ -22,6 +22,8 @@ NOT_IN_MAIN_INSTALL = (
     "scipy",
     "pandas",
     "torch",
+    "jax",
+    "jaxlib",
     "cupy",
     "hypothesis",
     "pytest",
