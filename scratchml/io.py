@@ -213,6 +213,24 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
 
     Refuses pickled, corrupt, truncated and foreign files with a ValueError that says why.
     Snapshots (``history_``) are not saved; ``loss_history_`` is.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``save``.
+    backend : str
+        The array library to put the parameters in ("numpy", "cupy", "torch", ...).
+    device : optional
+        Where the parameters (and ``classes_``) live: a library device object
+        (``scratchml.backends.device(X)``) or a name such as "cuda:1" (CuPy, torch) or
+        "device1" (array-api-strict). None: the library's default (for CuPy, the current
+        GPU). The model then takes data on that device only; data on another device gets
+        a ValueError saying how to move it.
+
+    Returns
+    -------
+    estimator
+        The fitted model, of the class that was saved.
     """
     path = Path(path)
     metadata, arrays = _read(path)
