@@ -170,6 +170,7 @@ def test_make_pipeline_with_a_scaler():
     assert pipeline.score(X, y) == alone.score(scaled, y)
 
 
+@pytest.mark.slow
 def test_grid_search_in_two_processes():
     X, y = _classification()
     search = GridSearchCV(
@@ -211,6 +212,7 @@ def test_clone_gives_an_unfitted_copy_with_the_same_parameters():
         copy.predict(np.zeros((1, 2)))
 
 
+@pytest.mark.slow
 def test_array_api_dispatch_pipeline_runs_on_torch():
     """scikit-learn's Array-API-aware scaler and a scratchml model, torch tensors end to end."""
     if sm.backends.why_unavailable("torch"):
