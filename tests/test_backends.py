@@ -552,3 +552,25 @@ def test_out_of_memory_as_the_cause_of_another_error():
     except ValueError as wrapped:
         assert backends.is_out_of_memory(wrapped)
     assert not backends.is_out_of_memory(ValueError("training chunk 3 failed"))
+
+
+# ---------------------------------------------------------------------------
+# SCRATCHML_REQUIRE_BACKENDS: which skips become failures
+
+
+@pytest.mark.parametrize(
+    ("reason", "required", "expected"),
+    [
+        ("cupy not usable: CuPy is installed but this machine has no CUDA GPU", ["cupy"], "cupy"),
+        ("could not import 'cupy': No module named 'cupy'", ["cupy"], "cupy"),
+        ("CuPy cannot reach a GPU (CUDARuntimeError: ...)", ["cupy"], "cupy"),
+        ("torch sees no CUDA device", ["torch"], "torch"),
+        ("cupy is usable here", ["cupy"], None),  # a skip because the backend works
+        ("jax not usable: not installed", ["cupy"], None),  # not a required backend
+        ("expected_failed_checks needs scikit-learn 1.6 or newer", ["cupy"], None),
+    ],
+)
+def test_required_backend_skips_fail_only_when_the_backend_is_missing(reason, required, expected):
+    from .conftest import skip_means_missing
+
+    assert skip_means_missing(reason, required) == expected
