@@ -454,6 +454,9 @@ _OUT_OF_MEMORY_MARKERS = (
 )
 
 
+_GPU_MODULES = ("cupy", "cupy_backends", "cupyx", "torch", "jax", "jaxlib")
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True if ``exc`` says a device (or the host) ran out of memory for an array.
 
@@ -486,6 +489,11 @@ def _is_out_of_memory_error(exc: BaseException) -> bool:
     for oom in (cupy_oom, torch_oom):
         if isinstance(oom, type) and isinstance(exc, oom):
             return True
+    # The message decides only for the errors GPU libraries raise (RuntimeError subclasses,
+    # or types of their modules): a ValueError that merely says "out of memory" is not one.
+    module = type(exc).__module__.split(".")[0]
+    if not isinstance(exc, RuntimeError) and module not in _GPU_MODULES:
+        return False
     text = f"{type(exc).__name__}: {exc}".lower()
     return any(marker in text for marker in _OUT_OF_MEMORY_MARKERS)
 

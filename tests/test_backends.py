@@ -515,6 +515,7 @@ NOT_OUT_OF_MEMORY = {
         "jaxlib.xla_extension", "XlaRuntimeError", "INVALID_ARGUMENT: bad shapes"
     ),
     "key": KeyError("W0"),
+    "value-error-text": ValueError("out of memory"),  # not raised by a GPU library
 }
 
 
