@@ -167,8 +167,12 @@ class _Epochs:
             n = self.n_samples
             # Row offsets of network m in a flattened (M·n, ...) array.
             self.offsets = backends.asarray(
-                np.arange(n_models).reshape(-1, 1) * n, dtype="int64", like=X
+                np.arange(n_models).reshape(-1, 1) * n, dtype=self._index_dtype(), like=X
             )
+
+    def _index_dtype(self) -> Any:
+        """Indices in the library's own index dtype (int32 on JAX without 64-bit mode)."""
+        return backends.default_index(self.xp, backends.device(self.X))
 
     def _shuffled(self, A: Any, order: Any) -> Any:
         """Rows of A in each network's order: (M, n, k) from A (n, k) or (M, n, k)."""
@@ -233,7 +237,7 @@ class _Epochs:
             draws = [[g.permutation(n) for g in self.generators] for _ in range(n_epochs)]
         else:
             draws = [self.generators.permutation(n) for _ in range(n_epochs)]
-        self.orders = backends.asarray(np.asarray(draws), dtype="int64", like=self.X)
+        self.orders = backends.asarray(np.asarray(draws), dtype=self._index_dtype(), like=self.X)
         self.next_order = 0
 
     def save_rng(self) -> Any:

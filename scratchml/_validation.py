@@ -361,8 +361,15 @@ class MixedLibrariesError(TypeError, ValueError):
     """
 
 
+class MixedDevicesError(ValueError):
+    """Arrays on one device given to a model whose parameters live on another.
+
+    A ValueError, as scikit-learn's Array API tools raise for arrays on different devices.
+    """
+
+
 def check_same_namespace(X: Any, fitted: Any, name: str = "X", method: str = "") -> None:
-    """Prediction input must come from the library the model lives in.
+    """Prediction input must come from the library, and live on the device, of the model.
 
     ``method`` ("MLPClassifier.predict()") is named in the message when given.
     """
@@ -374,6 +381,16 @@ def check_same_namespace(X: Any, fitted: Any, name: str = "X", method: str = "")
             f"({where} must use the same namespace as fit); convert {name} with "
             f"scratchml.backends.asarray({name}, backend={model_lib!r}) "
             "or load the model on the other backend"
+        )
+    data_device, model_device = backends.device(X), backends.device(fitted)
+    if data_device != model_device:
+        where = f"{method} input" if method else "input"
+        raise MixedDevicesError(
+            f"{name} is on device {data_device} but the model's parameters are on device "
+            f"{model_device} ({where} must be on the model's device); move {name} there with "
+            f"scratchml.backends.asarray({name}, like=model.params_[0][0]), or load the model "
+            f"onto {name}'s device with scratchml.load(path, backend={model_lib!r}, "
+            f"device=scratchml.backends.device({name}))"
         )
 
 

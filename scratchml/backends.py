@@ -10,8 +10,11 @@ are immutable, and it computes in float32 and int32 unless ``jax_enable_x64`` is
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import importlib
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -264,6 +267,10 @@ def _resolve_device(name: str, device: Any) -> Any:
         return "cpu"
     if name == "jax":
         return _jax_device(device)
+    if name == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict.Device(device)
     raise ValueError(f"device {device!r} is not valid for backend {name!r}")
 
 
@@ -327,7 +334,8 @@ def asarray(
         return np.asarray(obj, dtype=dtype)
     if name == "jax":
         _check_jax_dtype(dtype)
-    return xp.asarray(obj, dtype=dtype, device=device)
+    with _cupy_device_context(name, device):
+        return xp.asarray(obj, dtype=dtype, device=device)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -438,89 +446,154 @@ def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
     Its dtype is the namespace's default index dtype (int64; int32 on JAX without x64).
     """
     order = generator.permutation(n)
-    name = backend_name(like)
-    xp = get(name)
-    where = array_api_compat.device(like)
-    return xp.asarray(order, dtype=default_index(xp, where), device=where)
+    xp = get(backend_name(like))
+    return asarray(order, like=like, dtype=default_index(xp, array_api_compat.device(like)))
 
 
 # ---------------------------------------------------------------------------
 # Device memory, for sizing work (sweeps cut their stacks to fit).
 
+# Libraries whose memory ``free_memory`` can read.
+_MEMORY_LIBRARIES = ("numpy", "array_api_strict", "torch", "cupy", "jax")
 
-def free_memory(name: str) -> int | None:
-    """Bytes free for new arrays on backend ``name``'s default device; None if unknown.
 
-    GPU (cupy, or torch with CUDA): the device's free memory plus what the library's
-    memory pool holds but does not use. CPU: available RAM.
-    """
+def _host_free_memory() -> int:
+    """Available RAM in bytes."""
     import os
 
-    _check_name(name)
     try:
-        if name == "cupy" and _cupy_usable()[0]:
-            import cupy
+        import psutil
 
-            pool = cupy.get_default_memory_pool()
-            return int(cupy.cuda.runtime.memGetInfo()[0]) + int(pool.free_bytes())
-        if name == "torch" and _torch_usable()[0]:
-            import torch
-
-            if torch.cuda.is_available():
-                return int(torch.cuda.mem_get_info()[0])
-        if name == "jax" and _jax_usable()[0]:
-            free = _jax_free_memory()
-            if free is not None:
-                return free
-        try:
-            import psutil
-
-            return int(psutil.virtual_memory().available)
-        except ImportError:
-            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (OSError, ValueError, RuntimeError, AttributeError):
-        return None
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
-def _jax_free_memory() -> int | None:
-    """Bytes JAX's allocator can still hand out on its default device; None on CPU
-    (where JAX reports no memory statistics and available RAM is the answer)."""
+def _torch_free_memory(device: Any) -> int:
+    """Free bytes where torch puts new tensors: a CUDA device's free memory plus the
+    blocks torch's caching allocator holds but no tensor uses; RAM for the CPU."""
+    import torch
+
+    device = torch.get_default_device() if device is None else torch.device(device)
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return _host_free_memory()
+    free, _total = torch.cuda.mem_get_info(device)
+    cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    return int(free) + int(cached)
+
+
+def _jax_free_memory(device: Any) -> int:
+    """Free bytes on a JAX device: the allocator's limit minus what is in use (GPU);
+    RAM when the device keeps no statistics (CPU)."""
     import jax
 
-    device = jax.devices()[0]
-    stats = device.memory_stats() if device.platform != "cpu" else None
+    device = jax.devices()[0] if device is None else device
+    stats = device.memory_stats() if hasattr(device, "memory_stats") else None
     if not stats or "bytes_limit" not in stats:
-        return None
+        return _host_free_memory()
     return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
 
 
-def _is_jax_out_of_memory(exc: BaseException) -> bool:
-    """XLA reports an allocation failure as a RuntimeError whose text says RESOURCE_EXHAUSTED
-    (``jax.errors.JaxRuntimeError``; ``XlaRuntimeError`` in older releases)."""
-    import sys
+def _cupy_free_memory(device: Any) -> int:
+    """Free bytes on a CuPy device: the driver's free memory plus CuPy's pool's free blocks."""
+    import cupy
 
-    return (
-        "jax" in sys.modules and isinstance(exc, RuntimeError) and "RESOURCE_EXHAUSTED" in str(exc)
-    )
+    index = getattr(device, "id", device)
+    with cupy.cuda.Device(index):
+        pool = cupy.get_default_memory_pool()
+        return int(cupy.cuda.runtime.memGetInfo()[0]) + int(pool.free_bytes())
+
+
+def free_memory(name: str, device: Any = None) -> int | None:
+    """Bytes free for new arrays of backend ``name`` on ``device``; None if unknown.
+
+    Parameters
+    ----------
+    name : str
+        A backend name ("numpy", "cupy", "torch", "jax", "array_api_strict").
+    device : optional
+        The device the arrays will live on (``backends.device(X)``). None: the
+        library's default device (for torch, ``torch.get_default_device()``: the CPU
+        unless a program chose CUDA; for CuPy, the current device).
+
+    Returns
+    -------
+    int or None
+        GPU: the device's free memory plus what the library's allocator holds but
+        does not use (CuPy's memory pool, torch's caching allocator; for JAX, the
+        allocator's limit minus the bytes in use). CPU: available RAM.
+    """
+    if name not in _MEMORY_LIBRARIES:
+        raise ValueError(
+            f"unknown backend {name!r}; valid backends are {', '.join(_MEMORY_LIBRARIES)}"
+        )
+    try:
+        if name == "cupy" and _cupy_usable()[0]:
+            return _cupy_free_memory(device)
+        if name == "torch" and _torch_usable()[0]:
+            return _torch_free_memory(device)
+        if name == "jax" and "jax" in sys.modules:  # only a program using JAX asks
+            return _jax_free_memory(device)
+        return _host_free_memory()
+    except (OSError, ValueError, RuntimeError, AttributeError, TypeError):
+        return None
+
+
+# What the libraries say when an allocation fails: CuPy's pool and the CUDA runtime and
+# driver, the CUDA libraries' handles and workspaces (cuBLAS, cuSOLVER, cuFFT, cuRAND,
+# cuSPARSE: *_STATUS_ALLOC_FAILED), torch ("CUDA out of memory"), XLA ("RESOURCE_EXHAUSTED").
+_OUT_OF_MEMORY_MARKERS = (
+    "out of memory",
+    "_status_alloc_failed",
+    "cudaerrormemoryallocation",
+    "cuda_error_out_of_memory",
+    "resource_exhausted",
+    "resource exhausted",
+)
+
+
+_GPU_MODULES = ("cupy", "cupy_backends", "cupyx", "torch", "jax", "jaxlib")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """True if ``exc`` says a device (or the host) ran out of memory for an array.
 
+    Recognises NumPy's MemoryError, CuPy's ``OutOfMemoryError``, CUDA runtime, driver and
+    library allocation failures (``CUBLAS_STATUS_ALLOC_FAILED``, ``CUSOLVER_STATUS_ALLOC_FAILED``,
+    ``cudaErrorMemoryAllocation``, ...), ``torch.OutOfMemoryError`` and JAX's
+    ``RESOURCE_EXHAUSTED`` runtime errors, also when raised as the cause of another error.
     Only libraries already imported can have raised it, so none is imported here.
     """
-    import sys
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if _is_out_of_memory_error(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
+
+def _is_out_of_memory_error(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):  # NumPy's allocation failures subclass it
         return True
     cupy = sys.modules.get("cupy")
-    if cupy is not None and isinstance(exc, cupy.cuda.memory.OutOfMemoryError):
-        return True
-    if _is_jax_out_of_memory(exc):
-        return True
+    cupy_oom = getattr(
+        getattr(getattr(cupy, "cuda", None), "memory", None), "OutOfMemoryError", None
+    )
     torch = sys.modules.get("torch")
-    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
-    return oom is not None and isinstance(exc, oom)
+    torch_oom = getattr(torch, "OutOfMemoryError", None) or getattr(
+        getattr(torch, "cuda", None), "OutOfMemoryError", None
+    )
+    for oom in (cupy_oom, torch_oom):
+        if isinstance(oom, type) and isinstance(exc, oom):
+            return True
+    # The message decides only for the errors GPU libraries raise (RuntimeError subclasses,
+    # or types of their modules): a ValueError that merely says "out of memory" is not one.
+    module = type(exc).__module__.split(".")[0]
+    if not isinstance(exc, RuntimeError) and module not in _GPU_MODULES:
+        return False
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(marker in text for marker in _OUT_OF_MEMORY_MARKERS)
 
 
 def gpu_name(name: str) -> str | None:
@@ -556,3 +629,114 @@ def _jax_gpu_name() -> str | None:
     stats = device.memory_stats() or {}
     limit = stats.get("bytes_limit")
     return f"{device.device_kind}, {limit / 2**30:.0f} GiB" if limit else str(device.device_kind)
+
+
+# ---------------------------------------------------------------------------
+# Devices: several GPUs in one machine
+
+
+def on_device_of(*arrays: Any) -> contextlib.AbstractContextManager[Any]:
+    """A context in which new arrays land on the device of ``arrays`` (the first array given).
+
+    CuPy creates arrays on its *current* device, and its creation functions (``zeros``,
+    ``ones``, ``arange``, ...) ignore ``device=``; inside this context the current device is
+    the data's, so a fit on ``cuda:1`` makes everything on ``cuda:1``. For every other library
+    it does nothing (they honour ``device=``, which scratchml always passes).
+
+    Examples
+    --------
+    >>> with backends.on_device_of(X):  # doctest: +SKIP
+    ...     model.fit(X, y)
+    """
+    for x in arrays:
+        if x is None or isinstance(x, (bool, int, float, complex)):
+            continue
+        if _library_of(x) == "cupy":
+            import cupy
+
+            return cupy.cuda.Device(_cupy_device_index(array_api_compat.device(x)))
+        break
+    return contextlib.nullcontext()
+
+
+def _cupy_device_index(device: Any) -> int:
+    """The index of a CuPy device given as ``cupy.cuda.Device``, an int or "cuda:N"."""
+    if isinstance(device, str):
+        return int(device.split(":")[1]) if ":" in device else 0
+    return int(getattr(device, "id", device))
+
+
+def _cupy_device_context(name: str, device: Any) -> contextlib.AbstractContextManager[Any]:
+    """CuPy's device ``device`` made current (for CuPy calls that ignore ``device=``)."""
+    if name != "cupy" or device is None:
+        return contextlib.nullcontext()
+    import cupy
+
+    return cupy.cuda.Device(_cupy_device_index(device))
+
+
+# ---------------------------------------------------------------------------
+# The NVIDIA driver, and the CuPy extra that matches it
+
+
+def driver_cuda_version() -> tuple[int, int] | None:
+    """The newest CUDA version the installed NVIDIA driver supports, e.g. (13, 0); None without one.
+
+    Asks the driver library itself (``cuDriverGetVersion`` in libcuda), else reads the
+    "CUDA Version" that ``nvidia-smi`` prints.
+    """
+    for library in ("libcuda.so.1", "libcuda.so", "nvcuda.dll", "libcuda.dylib"):
+        try:
+            cuda = ctypes.CDLL(library)
+        except OSError:
+            continue
+        version = ctypes.c_int(0)
+        try:
+            if cuda.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value > 0:
+                return version.value // 1000, version.value % 1000 // 10
+        except AttributeError:
+            continue
+    return _nvidia_smi_cuda_version()
+
+
+def _nvidia_smi_cuda_version() -> tuple[int, int] | None:
+    import re
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        text = subprocess.run(
+            ["nvidia-smi"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def cuda_extra(version: tuple[int, int] | None) -> str | None:
+    """The scratchml extra whose CuPy runs on a driver supporting CUDA ``version``.
+
+    CuPy's ``cuda13x`` build needs a driver for CUDA 13, ``cuda12x`` one for CUDA 12 (a newer
+    driver runs both: the newest matching build is named). None: no driver, or one too old.
+    """
+    if version is None or version[0] < 12:
+        return None
+    return "cuda13" if version[0] >= 13 else "cuda12"
+
+
+def driver_summary() -> str:
+    """One line on the NVIDIA driver and the extra (``pip install "scratchml[cudaXX]"``) to use."""
+    version = driver_cuda_version()
+    if version is None:
+        return "no NVIDIA driver found: CuPy (the cuda12/cuda13 extras) needs an NVIDIA GPU and its driver"
+    extra = cuda_extra(version)
+    cuda = f"{version[0]}.{version[1]}"
+    if extra is None:
+        return (
+            f"the NVIDIA driver supports CUDA {cuda}; CuPy needs CUDA 12 or newer: "
+            "update the driver, then install scratchml[cuda12] or scratchml[cuda13]"
+        )
+    return f"the NVIDIA driver supports CUDA {cuda}: install scratchml[{extra}] for CuPy"

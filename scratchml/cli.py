@@ -305,9 +305,11 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 
 
 def _list_backends() -> int:
+    """One line per backend (usable, or why not), then the NVIDIA driver and its CuPy extra."""
     for name in backends.BACKENDS:
         reason = backends.why_unavailable(name)
         print(f"{name:18} {'usable' if not reason else 'not usable: ' + reason}")
+    print(f"{'(NVIDIA driver)':18} {backends.driver_summary()}")
     return 0
 
 

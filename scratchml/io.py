@@ -215,6 +215,24 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
     Snapshots (``history_``) are not saved; ``loss_history_`` is. On JAX without its
     64-bit mode, a float64 model is loaded in float32 (and integer labels in int32),
     as JAX makes every array it is given.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``save``.
+    backend : str
+        The array library to put the parameters in ("numpy", "cupy", "torch", ...).
+    device : optional
+        Where the parameters (and ``classes_``) live: a library device object
+        (``scratchml.backends.device(X)``) or a name such as "cuda:1" (CuPy, torch) or
+        "device1" (array-api-strict). None: the library's default (for CuPy, the current
+        GPU). The model then takes data on that device only; data on another device gets
+        a ValueError saying how to move it.
+
+    Returns
+    -------
+    estimator
+        The fitted model, of the class that was saved.
     """
     path = Path(path)
     metadata, arrays = _read(path)

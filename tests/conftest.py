@@ -1,8 +1,18 @@
-"""Shared fixtures: every test that takes ``backend`` runs on each usable array library."""
+"""Shared fixtures: every test that takes ``backend`` runs on each usable array library.
+
+Two environment variables serve a run on a GPU machine:
+
+- ``SCRATCHML_REQUIRE_BACKENDS=cupy,torch`` stops the run at once when a named backend is
+  not usable, and fails any test that skips because one of them is missing, so a run that
+  claims "all CuPy cases ran" cannot skip one quietly.
+- ``SCRATCHML_TEST_TORCH_DEVICE=cuda`` makes CUDA torch's default device, so every torch
+  tensor the tests make (``backends.asarray(..., backend="torch")``) lives on the GPU.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -20,6 +30,18 @@ if not backends.why_unavailable("jax"):
 
     jax.config.update("jax_enable_x64", True)
 
+REQUIRED_BACKENDS = [
+    name.strip() for name in os.environ.get("SCRATCHML_REQUIRE_BACKENDS", "").split(",") if name
+]
+TORCH_DEVICE = os.environ.get("SCRATCHML_TEST_TORCH_DEVICE", "")
+
+# A skip that names a required backend and says it is missing (not, say, "cupy is usable here").
+_MISSING = re.compile(
+    r"not usable|not installed|not importable|could not import|no module named|no usable"
+    r"|no cuda|sees no|cannot reach|cannot be imported|no gpu",
+    re.IGNORECASE,
+)
+
 
 def _backend_params():
     params = []
@@ -30,11 +52,51 @@ def _backend_params():
     return params
 
 
-# On a GPU machine, SCRATCHML_REQUIRE_BACKENDS=cupy turns every skip that names a required
-# backend into a failure, so a run that claims "all CuPy cases ran" cannot skip one quietly.
-REQUIRED_BACKENDS = [
-    name for name in os.environ.get("SCRATCHML_REQUIRE_BACKENDS", "").split(",") if name
-]
+def _required_but_unusable() -> list[str]:
+    """One line per backend named in SCRATCHML_REQUIRE_BACKENDS that cannot run here."""
+    problems = []
+    for name in REQUIRED_BACKENDS:
+        if name not in ALL_BACKENDS:
+            problems.append(f"{name}: not a backend ({', '.join(ALL_BACKENDS)})")
+        elif backends.why_unavailable(name):
+            problems.append(f"{name}: {backends.why_unavailable(name)}")
+    if TORCH_DEVICE:
+        import torch
+
+        try:
+            torch.empty(0, device=TORCH_DEVICE)
+        except (RuntimeError, AssertionError) as exc:
+            problems.append(f"SCRATCHML_TEST_TORCH_DEVICE={TORCH_DEVICE}: {exc}")
+    return problems
+
+
+def pytest_configure(config):
+    problems = _required_but_unusable()
+    if problems:
+        raise pytest.UsageError(
+            "a backend this run requires is not usable:\n  " + "\n  ".join(problems)
+        )
+    if TORCH_DEVICE:
+        import torch
+
+        torch.set_default_device(TORCH_DEVICE)
+
+
+def pytest_report_header(config):
+    lines = [f"scratchml backends usable here: {', '.join(backends.available())}"]
+    if REQUIRED_BACKENDS:
+        lines.append(f"required backends: {', '.join(REQUIRED_BACKENDS)}")
+    if TORCH_DEVICE:
+        lines.append(f"torch tensors on: {TORCH_DEVICE}")
+    return lines
+
+
+def skip_means_missing(reason: str, required: list[str]) -> str | None:
+    """The required backend a skip reason says is missing, or None."""
+    for name in required:
+        if name.lower() in reason.lower() and _MISSING.search(reason):
+            return name
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -43,10 +105,10 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if REQUIRED_BACKENDS and report.skipped:
         reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
-        missing = [name for name in REQUIRED_BACKENDS if name in reason]
+        missing = skip_means_missing(reason, REQUIRED_BACKENDS)
         if missing:
             report.outcome = "failed"
-            report.longrepr = f"required backend {missing[0]} was skipped: {reason}"
+            report.longrepr = f"required backend {missing} was skipped: {reason}"
 
 
 @pytest.fixture(params=_backend_params())

@@ -1,5 +1,6 @@
 import sys
 import types
+import typing
 import warnings
 
 import numpy as np
@@ -80,9 +81,56 @@ def test_asarray_rejects_unknown_dtype():
         backends.asarray([1.0], dtype="float16x")
 
 
-def test_synchronize_is_safe_everywhere(backend):
-    backends.synchronize(on(backend, [1.0]))
+class _Recorder:
+    """Counts calls of the device functions a fake library stands in for."""
+
+    def __init__(self):
+        self.calls = []
+
+    def record(self, what):
+        def call(*args, **kwargs):
+            self.calls.append((what, args))
+
+        return call
+
+
+def _fake_gpu_libraries(monkeypatch, recorder):
+    """Fake cupy and torch modules whose waiting functions record their calls."""
+    stream = types.SimpleNamespace(synchronize=recorder.record("cupy stream"))
+    cupy = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(get_current_stream=lambda: stream),
+    )
+    torch = types.SimpleNamespace(cuda=types.SimpleNamespace(synchronize=recorder.record("torch")))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setitem(sys.modules, "torch", torch)
+
+
+def test_synchronize_waits_on_the_gpu_array_device(monkeypatch):
+    recorder = _Recorder()
+    _fake_gpu_libraries(monkeypatch, recorder)
+    cuda_tensor = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda", index=1))
+    cpu_tensor = types.SimpleNamespace(device=types.SimpleNamespace(type="cpu", index=None))
+    libraries = {id(cuda_tensor): "torch", id(cpu_tensor): "torch"}
+    cupy_array = object()
+    libraries[id(cupy_array)] = "cupy"
+    monkeypatch.setattr(backends, "_library_of", lambda x: libraries.get(id(x)))
+
+    backends.synchronize(cupy_array)
+    assert recorder.calls == [("cupy stream", ())]
+    backends.synchronize(cuda_tensor)
+    assert recorder.calls[-1] == ("torch", (cuda_tensor.device,))
+    backends.synchronize(cpu_tensor)  # a CPU tensor has nothing to wait for
     backends.synchronize(None)
+    assert len(recorder.calls) == 2
+
+
+@pytest.mark.parametrize("cpu_backend", ["numpy", "array_api_strict"])
+def test_synchronize_on_cpu_arrays_calls_no_gpu_library(monkeypatch, cpu_backend):
+    recorder = _Recorder()
+    x = on(cpu_backend, [1.0])
+    _fake_gpu_libraries(monkeypatch, recorder)
+    backends.synchronize(x)
+    assert recorder.calls == []
 
 
 def test_random_draws_identical_on_every_backend(backend):
@@ -162,10 +210,75 @@ def test_cli_backends_one_line_each(capsys):
 
     assert main(["backends"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[0] for line in lines] == list(backends.BACKENDS)
-    for line, name in zip(lines, backends.BACKENDS, strict=True):
+    assert len(lines) == len(backends.BACKENDS) + 1
+    assert [line.split()[0] for line in lines[:-1]] == list(backends.BACKENDS)
+    for line, name in zip(lines, backends.BACKENDS, strict=False):
         reason = backends.why_unavailable(name)
         assert line.endswith(reason or "usable")
+    assert lines[-1].startswith("(NVIDIA driver)")
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ((13, 0), "supports CUDA 13.0: install scratchml[cuda13]"),
+        ((12, 8), "supports CUDA 12.8: install scratchml[cuda12]"),
+        ((11, 4), "update the driver"),
+        (None, "no NVIDIA driver found"),
+    ],
+    ids=["cuda13", "cuda12", "too-old", "no-driver"],
+)
+def test_cli_backends_names_the_extra_for_the_driver(monkeypatch, capsys, version, expected):
+    from scratchml.cli import main
+
+    monkeypatch.setattr(backends, "driver_cuda_version", lambda: version)
+    assert main(["backends"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert expected in last
+
+
+def test_cuda_extra_follows_the_drivers_cuda_major():
+    assert backends.cuda_extra((13, 1)) == "cuda13"
+    assert backends.cuda_extra((14, 0)) == "cuda13"  # the newest build a newer driver runs
+    assert backends.cuda_extra((12, 0)) == "cuda12"
+    assert backends.cuda_extra((11, 8)) is None
+    assert backends.cuda_extra(None) is None
+
+
+def test_driver_cuda_version_asks_libcuda(monkeypatch):
+    class FakeLibcuda:
+        @staticmethod
+        def cuDriverGetVersion(pointer):
+            pointer._obj.value = 12040  # what CUDA 12.4's driver reports
+            return 0  # CUDA_SUCCESS
+
+    opened = []
+
+    def fake_cdll(name):
+        opened.append(name)
+        return FakeLibcuda()
+
+    monkeypatch.setattr(backends.ctypes, "CDLL", fake_cdll)
+    assert backends.driver_cuda_version() == (12, 4)
+    assert opened == ["libcuda.so.1"]
+
+
+def test_driver_cuda_version_falls_back_to_nvidia_smi(monkeypatch):
+    import shutil
+    import subprocess
+
+    def no_library(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    header = "| NVIDIA-SMI 580.95.05    Driver Version: 580.95.05    CUDA Version: 13.0     |"
+    monkeypatch.setattr(backends.ctypes, "CDLL", no_library)
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+    monkeypatch.setattr(
+        subprocess, "run", lambda *a, **k: types.SimpleNamespace(stdout=header, returncode=0)
+    )
+    assert backends.driver_cuda_version() == (13, 0)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert backends.driver_cuda_version() is None
 
 
 def test_cli_version(capsys):
@@ -206,3 +319,259 @@ def test_widest_float_is_float64_on_cpu(backend):
     xp = backends.get(backend)
     x = on(backend, [1.0], dtype="float32")
     assert backends.widest_float(xp, backends.device(x)) == xp.float64
+
+
+# ---------------------------------------------------------------------------
+# Devices: arrays land on their inputs' device
+
+
+def test_asarray_and_random_draws_follow_a_second_device():
+    """array-api-strict has a second device: everything made ``like=x`` must land on it."""
+    strict = pytest.importorskip("array_api_strict")
+    device1 = strict.Device("device1")
+    x = backends.asarray(np.zeros((2, 2)), backend="array_api_strict", device="device1")
+    assert backends.device(x) == device1
+    made = [
+        backends.asarray(np.ones(3), like=x),
+        backends.random_normal(backends.rng(0), (2, 3), like=x),
+        backends.random_orthogonal(backends.rng(0), (3, 3), like=x),
+        backends.permutation(backends.rng(0), 4, like=x),
+    ]
+    assert [backends.device(a) for a in made] == [device1] * len(made)
+
+
+class _FakeCupyDevice:
+    """Stands in for cupy.cuda.Device: a context that makes device ``id`` current."""
+
+    current = 0
+    entered: typing.ClassVar[list[int]] = []
+
+    def __init__(self, id=None):
+        self.id = _FakeCupyDevice.current if id is None else int(id)
+
+    def __enter__(self):
+        self._previous = _FakeCupyDevice.current
+        _FakeCupyDevice.current = self.id
+        _FakeCupyDevice.entered.append(self.id)
+        return self
+
+    def __exit__(self, *exc):
+        _FakeCupyDevice.current = self._previous
+
+
+def test_on_device_of_enters_the_cupy_arrays_device(monkeypatch):
+    """CuPy's creation functions use the current device: the context makes it the data's."""
+    fake_cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(Device=_FakeCupyDevice))
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(_FakeCupyDevice, "entered", [])
+    array_on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
+    monkeypatch.setattr(
+        backends, "_library_of", lambda x: "cupy" if x is array_on_gpu1 else "numpy"
+    )
+    assert _FakeCupyDevice.current == 0
+    with backends.on_device_of(None, array_on_gpu1):
+        assert _FakeCupyDevice.current == 1
+    assert _FakeCupyDevice.current == 0
+    assert _FakeCupyDevice.entered == [1]
+
+
+def test_on_device_of_makes_the_arrays_device_current(monkeypatch, backend):
+    x = on(backend, [1.0])
+    if backend == "cupy":  # a real GPU: the current device is the array's inside
+        import cupy
+
+        with backends.on_device_of(x):
+            assert cupy.cuda.Device().id == x.device.id
+        return
+    monkeypatch.setitem(sys.modules, "cupy", None)  # importing CuPy would fail
+    with backends.on_device_of(x) as entered:
+        assert entered is None
+
+
+# ---------------------------------------------------------------------------
+# GPU memory: what is free, and which errors mean "out of memory"
+
+
+def _fake_torch(default_device, free, reserved, allocated):
+    def device(spec):
+        kind, _, index = str(spec).partition(":")
+        return types.SimpleNamespace(type=kind, index=int(index) if index else None)
+
+    cuda = types.SimpleNamespace(
+        is_available=lambda: True,
+        mem_get_info=lambda device=None: (free, 80 * 2**30),
+        memory_reserved=lambda device=None: reserved,
+        memory_allocated=lambda device=None: allocated,
+    )
+    return types.SimpleNamespace(
+        device=device, get_default_device=lambda: device(default_device), cuda=cuda
+    )
+
+
+@pytest.fixture
+def host_memory(monkeypatch):
+    monkeypatch.setattr(backends, "_host_free_memory", lambda: 123)
+    return 123
+
+
+def test_torch_free_memory_counts_the_caching_allocators_free_blocks(monkeypatch, host_memory):
+    fake = _fake_torch("cuda:0", free=1000, reserved=700, allocated=200)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    monkeypatch.setattr(backends, "_torch_usable", lambda: (True, ""))
+    # Free on the device, plus what torch reserved but no tensor uses (700 - 200).
+    assert backends.free_memory("torch") == 1000 + 500
+    assert backends.free_memory("torch", device="cuda:1") == 1500
+    assert backends.free_memory("torch", device="cpu") == host_memory
+
+
+def test_torch_free_memory_is_ram_when_tensors_live_on_the_cpu(monkeypatch, host_memory):
+    fake = _fake_torch("cpu", free=1000, reserved=700, allocated=200)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    monkeypatch.setattr(backends, "_torch_usable", lambda: (True, ""))
+    assert backends.free_memory("torch") == host_memory
+
+
+def test_jax_free_memory_reads_the_device_statistics(monkeypatch, host_memory):
+    gpu = types.SimpleNamespace(
+        memory_stats=lambda: {"bytes_limit": 10_000, "bytes_in_use": 2_500, "peak": 9}
+    )
+    cpu = types.SimpleNamespace(memory_stats=lambda: None)  # XLA's CPU keeps none
+    monkeypatch.setitem(sys.modules, "jax", types.SimpleNamespace(devices=lambda: [gpu]))
+    assert backends.free_memory("jax") == 7_500
+    assert backends.free_memory("jax", device=cpu) == host_memory
+
+
+def test_cupy_free_memory_adds_the_pools_free_blocks(monkeypatch):
+    pool = types.SimpleNamespace(free_bytes=lambda: 300)
+    fake_cupy = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(
+            Device=_FakeCupyDevice,
+            runtime=types.SimpleNamespace(memGetInfo=lambda: (4_000, 8_000)),
+        ),
+        get_default_memory_pool=lambda: pool,
+    )
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(backends, "_cupy_usable", lambda: (True, ""))
+    monkeypatch.setattr(_FakeCupyDevice, "entered", [])
+    assert backends.free_memory("cupy", device=_FakeCupyDevice(1)) == 4_300
+    assert _FakeCupyDevice.entered == [1]  # the memory of the data's GPU, not GPU 0's
+
+
+def test_free_memory_on_cpu_backends_and_unknown_names():
+    assert backends.free_memory("numpy") > 0
+    with pytest.raises(ValueError, match=r"unknown backend 'tpu'.*numpy"):
+        backends.free_memory("tpu")
+
+
+def _library_error(module, name, message, base=RuntimeError):
+    """An exception class as a GPU library defines it (its module and name), raised with message."""
+    error_type = type(name, (base,), {"__module__": module})
+    return error_type(message)
+
+
+OUT_OF_MEMORY = {
+    "cupy-pool": _library_error(
+        "cupy.cuda.memory", "OutOfMemoryError", "Out of memory allocating 4,294,967,296 bytes"
+    ),
+    "cublas": _library_error(
+        "cupy_backends.cuda.libs.cublas", "CUBLASError", "CUBLAS_STATUS_ALLOC_FAILED"
+    ),
+    "cusolver": _library_error(
+        "cupy_backends.cuda.libs.cusolver", "CUSOLVERError", "CUSOLVER_STATUS_ALLOC_FAILED"
+    ),
+    "cuda-runtime": _library_error(
+        "cupy_backends.cuda.api.runtime",
+        "CUDARuntimeError",
+        "cudaErrorMemoryAllocation: out of memory",
+    ),
+    "cuda-driver": _library_error(
+        "cupy_backends.cuda.api.driver",
+        "CUDADriverError",
+        "CUDA_ERROR_OUT_OF_MEMORY: out of memory",
+    ),
+    "torch": _library_error(
+        "torch", "OutOfMemoryError", "CUDA out of memory. Tried to allocate 2.00 GiB"
+    ),
+    "torch-cublas": RuntimeError(
+        "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"
+    ),
+    "jax": _library_error(
+        "jaxlib.xla_extension",
+        "XlaRuntimeError",
+        "RESOURCE_EXHAUSTED: Out of memory while trying to allocate 17179869184 bytes.",
+    ),
+    "numpy": MemoryError("Unable to allocate 8.00 GiB for an array"),
+}
+
+NOT_OUT_OF_MEMORY = {
+    "shapes": ValueError("matmul: Input operand 1 has a mismatch in its core dimension"),
+    "cublas-execution": _library_error(
+        "cupy_backends.cuda.libs.cublas", "CUBLASError", "CUBLAS_STATUS_EXECUTION_FAILED"
+    ),
+    "no-device": _library_error(
+        "cupy_backends.cuda.api.runtime", "CUDARuntimeError", "cudaErrorNoDevice"
+    ),
+    "jax-invalid": _library_error(
+        "jaxlib.xla_extension", "XlaRuntimeError", "INVALID_ARGUMENT: bad shapes"
+    ),
+    "key": KeyError("W0"),
+    "value-error-text": ValueError("out of memory"),  # not raised by a GPU library
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_MEMORY))
+def test_every_out_of_memory_error_is_recognised(name):
+    assert backends.is_out_of_memory(OUT_OF_MEMORY[name])
+
+
+@pytest.mark.parametrize("name", list(NOT_OUT_OF_MEMORY))
+def test_other_errors_are_not_out_of_memory(name):
+    assert not backends.is_out_of_memory(NOT_OUT_OF_MEMORY[name])
+
+
+def test_the_libraries_own_out_of_memory_types_are_recognised(monkeypatch):
+    class PoolOutOfMemoryError(Exception):  # CuPy's type says nothing about memory in its text
+        pass
+
+    fake_cupy = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(
+            memory=types.SimpleNamespace(OutOfMemoryError=PoolOutOfMemoryError)
+        )
+    )
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    assert backends.is_out_of_memory(PoolOutOfMemoryError("4294967296 bytes"))
+    torch = pytest.importorskip("torch")
+    assert backends.is_out_of_memory(torch.OutOfMemoryError("2 GiB"))
+
+
+def test_out_of_memory_as_the_cause_of_another_error():
+    try:
+        try:
+            raise OUT_OF_MEMORY["cublas"]
+        except RuntimeError as cause:
+            raise ValueError("training chunk 3 failed") from cause
+    except ValueError as wrapped:
+        assert backends.is_out_of_memory(wrapped)
+    assert not backends.is_out_of_memory(ValueError("training chunk 3 failed"))
+
+
+# ---------------------------------------------------------------------------
+# SCRATCHML_REQUIRE_BACKENDS: which skips become failures
+
+
+@pytest.mark.parametrize(
+    ("reason", "required", "expected"),
+    [
+        ("cupy not usable: CuPy is installed but this machine has no CUDA GPU", ["cupy"], "cupy"),
+        ("could not import 'cupy': No module named 'cupy'", ["cupy"], "cupy"),
+        ("CuPy cannot reach a GPU (CUDARuntimeError: ...)", ["cupy"], "cupy"),
+        ("torch sees no CUDA device", ["torch"], "torch"),
+        ("cupy is usable here", ["cupy"], None),  # a skip because the backend works
+        ("jax not usable: not installed", ["cupy"], None),  # not a required backend
+        ("expected_failed_checks needs scikit-learn 1.6 or newer", ["cupy"], None),
+    ],
+)
+def test_required_backend_skips_fail_only_when_the_backend_is_missing(reason, required, expected):
+    from .conftest import skip_means_missing
+
+    assert skip_means_missing(reason, required) == expected

@@ -49,7 +49,15 @@ def test_every_demo_of_the_collection_is_registered():
     }
 
 
-@pytest.mark.parametrize("name", list(DEMOS))
+# Demos that take seconds even at their reduced size run only in the full suite.
+SLOW_DEMOS = {"two_spirals", "three_spirals", "linear_regression"}
+
+
+def _demo_params(names):
+    return [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_DEMOS else []) for n in names]
+
+
+@pytest.mark.parametrize("name", _demo_params(DEMOS))
 def test_demo_writes_its_pictures(name, tmp_path):
     result = DEMOS[name](out=tmp_path, size="small", progress=False)
     assert result.name == name and result.files
@@ -64,7 +72,7 @@ def test_demo_writes_its_pictures(name, tmp_path):
         assert np.isfinite(value)
 
 
-@pytest.mark.parametrize("name", [n for n in DEMOS if n != "unit_norms"])
+@pytest.mark.parametrize("name", _demo_params([n for n in DEMOS if n != "unit_norms"]))
 def test_strict_arrays_give_the_same_pictures_data(name, tmp_path):
     numpy_run = DEMOS[name](backend="numpy", out=tmp_path / "np", size="small", progress=False)
     strict_run = DEMOS[name](
@@ -77,8 +85,11 @@ def test_strict_arrays_give_the_same_pictures_data(name, tmp_path):
     for (W, b), (sW, sb) in zip(numpy_run.model.params_, strict_run.model.params_, strict=True):
         np.testing.assert_allclose(sm.backends.to_numpy(sW), W, rtol=rtol, atol=rtol / 10)
         np.testing.assert_allclose(sm.backends.to_numpy(sb), b, rtol=rtol, atol=rtol / 10)
-    np.testing.assert_allclose(
-        strict_run.model.loss_history_, numpy_run.model.loss_history_, rtol=rtol
+    # The fitted objective agrees; the number of iterations may not (a solver that stops at
+    # a tolerance, like Newton's, can take one step more where another BLAS rounds
+    # differently), so the histories are compared by their last value, not their length.
+    assert strict_run.model.loss_history_[-1] == pytest.approx(
+        numpy_run.model.loss_history_[-1], rel=rtol
     )
     assert strict_run.metrics.keys() == numpy_run.metrics.keys()
     for key, value in numpy_run.metrics.items():
@@ -108,6 +119,7 @@ def test_spiral_candidates_keep_the_lowest_loss_as_a_fitted_classifier(arms, tmp
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arms", [2, 3])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_small_spiral_demos_are_trained(arms, seed, tmp_path):
@@ -122,12 +134,9 @@ def test_small_spiral_demos_are_trained(arms, seed, tmp_path):
     assert result.model.score(X, y) == result.metrics["training_accuracy"]
 
 
-def test_the_kept_candidate_is_the_network_fitted_alone():
-    """Candidate i of the stack is MLPClassifier fitted alone with seed candidates·seed + i."""
-    config, seed = SMALL[2], 1
-    X, y = sm.data.spirals(config.n_samples, arms=2, turns=config.turns, seed=seed)
-    fitted = fit_candidates(X, y, config, seed=seed, progress=False)
-    alone = sm.MLPClassifier(
+def _fitted_alone(config, X, y, seed):
+    """One spiral candidate fitted alone, as fit_candidates fits each of its stack."""
+    return sm.MLPClassifier(
         hidden_layers=(2,) * config.depth,
         activation="tanh",
         learning_rate=config.learning_rate,
@@ -135,9 +144,17 @@ def test_the_kept_candidate_is_the_network_fitted_alone():
         epochs=config.epochs,
         batch_size=config.batch_size,
         init="orthogonal",
-        seed=config.candidates * seed + fitted.best,
+        seed=seed,
         tol=None,
     ).fit(X, y)
+
+
+def test_the_kept_candidate_is_the_network_fitted_alone():
+    """Candidate i of the stack is MLPClassifier fitted alone with seed candidates·seed + i."""
+    config, seed = SMALL[2], 1
+    X, y = sm.data.spirals(config.n_samples, arms=2, turns=config.turns, seed=seed)
+    fitted = fit_candidates(X, y, config, seed=seed, progress=False)
+    alone = _fitted_alone(config, X, y, seed=config.candidates * seed + fitted.best)
     for (W, b), (aW, ab) in zip(fitted.model.params_, alone.params_, strict=True):
         np.testing.assert_allclose(W, aW, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(b, ab, rtol=1e-4, atol=1e-5)
@@ -150,12 +167,18 @@ def test_loss_spikes_count_each_excursion_above_twice_the_best_once():
     assert count_loss_spikes([0.5]) == 0
 
 
+@pytest.mark.slow
 def test_spiral_candidates_are_independent_networks():
     """Training M networks as one stack gives each what training it alone would."""
-    config = SMALL[2]
-    X, y = sm.data.spirals(config.n_samples, arms=2, turns=config.turns, seed=5)
-    fitted = fit_candidates(X, y, config, seed=5, progress=False)
-    assert len(set(np.round(fitted.loss_histories[-1], 6))) == config.candidates
+    config, seed = SMALL[2], 5
+    X, y = sm.data.spirals(config.n_samples, arms=2, turns=config.turns, seed=seed)
+    fitted = fit_candidates(X, y, config, seed=seed, progress=False)
+    for i in range(config.candidates):
+        alone = _fitted_alone(config, X, y, seed=config.candidates * seed + i)
+        np.testing.assert_allclose(
+            fitted.loss_histories[:, i], alone.loss_history_, rtol=1e-4, atol=1e-6
+        )
+        assert fitted.accuracies[i] == pytest.approx(alone.score(X, y), abs=1 / len(y))
 
 
 def test_cli_runs_a_demo_and_says_what_it_wrote(tmp_path, capsys):
@@ -165,6 +188,7 @@ def test_cli_runs_a_demo_and_says_what_it_wrote(tmp_path, capsys):
     assert (tmp_path / "unit_norms.gif").exists()
 
 
+@pytest.mark.slow
 def test_cli_prints_the_spiral_accuracy(tmp_path, capsys):
     assert main(["demo", "two_spirals", "--out", str(tmp_path), "--small", "--seed", "1"]) == 0
     printed = capsys.readouterr().out
@@ -188,12 +212,13 @@ def test_cli_unknown_backend_is_refused(capsys):
     assert "numpy" in capsys.readouterr().err
 
 
-def test_cli_unusable_backend_says_why(capsys):
-    if not sm.backends.why_unavailable("cupy"):
-        pytest.skip("cupy is usable here")
+def test_cli_unusable_backend_says_why(monkeypatch, capsys):
+    monkeypatch.setattr(
+        sm.backends, "why_unavailable", lambda name: "no GPU here" if name == "cupy" else ""
+    )
     with pytest.raises(SystemExit):
         main(["demo", "unit_norms", "--backend", "cupy", "--small"])
-    assert "not usable" in capsys.readouterr().err
+    assert "backend 'cupy' is not usable here: no GPU here" in capsys.readouterr().err
 
 
 def test_cli_lists_backends(capsys):
@@ -202,6 +227,7 @@ def test_cli_lists_backends(capsys):
     assert "numpy" in printed and "array_api_strict" in printed
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "scratchml", "demo", "unit_norms", "--small", "--out", tmp_path],

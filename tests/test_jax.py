@@ -279,11 +279,6 @@ def test_load_without_x64_computes_in_float32(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="scores, binary predictions, stratified splits and mini-batch/stack index "
-    "arrays still ask for int64, which JAX without 64-bit mode warns about or cannot hold",
-    strict=False,
-)
 def test_networks_fit_score_and_stack_without_warnings_in_32_bit_mode():
     out = _without_x64(
         """

@@ -179,3 +179,46 @@ def test_data_generators_check_arguments():
         sm.data.correlated_normal(10, n_features=3, correlation=-0.9)
     with pytest.raises(ValueError, match="unknown backend 'tensorflow'"):
         sm.data.blobs(10, backend="tensorflow")
+
+
+# ---------------------------------------------------------------------------
+# Data on another device than the model (array-api-strict has a second device)
+
+
+def _on_device(array, device):
+    return sm.backends.asarray(array, backend="array_api_strict", device=device)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS, ids=IDS)
+def test_data_on_another_device_says_how_to_move_it(make):
+    pytest.importorskip("array_api_strict")
+    X, y = sm.data.blobs(20, centers=2, seed=0, dtype="float64")
+    model = make().fit(_on_device(X, None), _on_device(y, None))
+    X1 = _on_device(X, "device1")
+    with pytest.raises(ValueError) as caught:
+        model.predict(X1)
+    message = str(caught.value)
+    assert "device1" in message and "CPU_DEVICE" in message
+    assert "scratchml.backends.asarray(X, like=model.params_[0][0])" in message
+    # The advice works: moved next to the model, the same data predicts.
+    moved = sm.backends.asarray(X1, like=model.params_[0][0])
+    np.testing.assert_array_equal(
+        sm.backends.to_numpy(model.predict(moved)),
+        sm.backends.to_numpy(model.predict(_on_device(X, None))),
+    )
+
+
+def test_a_model_loaded_onto_another_device_says_how_to_load_it(tmp_path):
+    strict = pytest.importorskip("array_api_strict")
+    X, y = sm.data.blobs(30, centers=3, seed=0, dtype="float64")
+    path = sm.MLPClassifier(hidden_layers=(4,), epochs=5).fit(X, y).save(tmp_path / "m.npz")
+    loaded = sm.load(path, backend="array_api_strict", device="device1")
+    assert sm.backends.device(loaded.params_[0][0]) == strict.Device("device1")
+    assert sm.backends.device(loaded.classes_) == strict.Device("device1")
+    with pytest.raises(ValueError, match=r"scratchml\.load\(path, backend='array_api_strict'"):
+        loaded.predict(_on_device(X, None))
+    # Given data on its own device, the loaded model predicts what the saved one did.
+    predicted = loaded.predict(_on_device(X, "device1"))
+    assert sm.backends.device(predicted) == strict.Device("device1")
+    again = sm.load(path)
+    np.testing.assert_array_equal(sm.backends.to_numpy(predicted), again.predict(X))

@@ -133,8 +133,8 @@ def backward(
 
 
 def is_penalised(l2: Any) -> bool:
-    """False for a zero penalty; an array of per-network penalties counts as present."""
-    return getattr(l2, "ndim", 0) > 0 or l2 != 0
+    """False for a zero number; an array (per-network penalties, or one traced value) is present."""
+    return hasattr(l2, "ndim") or l2 != 0
 
 
 def _per_network_l2(xp: Any, l2: Any) -> Any:

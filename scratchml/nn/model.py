@@ -287,7 +287,8 @@ class NetworkModel(BaseEstimator):
         if self._estimator_type == "classifier":
             one_hot_Y = Y if Y.shape[1] > 1 else xp.concat([1 - Y, Y], axis=1)
             label = xp.argmax(one_hot_Y, axis=1)
-            counts = xp.astype(xp.sum(one_hot_Y, axis=0), xp.int64)
+            index = backends.default_index(xp, backends.device(X))
+            counts = xp.astype(xp.sum(one_hot_Y, axis=0), index)
             if int(xp.min(counts)) < 2:
                 raise ValueError(
                     "early_stopping holds out samples of every class, so each class needs "
@@ -295,7 +296,7 @@ class NetworkModel(BaseEstimator):
                 )
             # Shuffle, then group by class (stable: each class stays shuffled).
             order = xp.take(order, xp.argsort(xp.take(label, order), stable=True))
-            wanted = xp.astype(xp.round(fraction * xp.astype(counts, X.dtype)), xp.int64)
+            wanted = xp.astype(xp.round(fraction * xp.astype(counts, X.dtype)), index)
             wanted = xp.minimum(xp.maximum(wanted, xp.ones_like(counts)), counts - 1)
             ordered_label = xp.take(label, order)
             first_of_class = xp.cumulative_sum(counts) - counts
@@ -454,7 +455,8 @@ class NetworkModel(BaseEstimator):
 def _class_index(xp: Any, Z: Any, logits: bool = False) -> Any:
     """The class index of each sample, from one-hot targets / a 0-1 column, or from logits."""
     if Z.shape[-1] == 1:
-        return xp.astype(Z[..., 0] > (0 if logits else 0.5), xp.int64)
+        index = backends.default_index(xp, backends.device(Z))
+        return xp.astype(Z[..., 0] > (0 if logits else 0.5), index)
     return xp.argmax(Z, axis=-1)
 
 

@@ -65,6 +65,18 @@ def _torch_path() -> Reference:
 _TORCH: Reference | None = None
 
 
+def _jax_path() -> Reference:
+    from .jax import JaxPath
+
+    global _JAX
+    if _JAX is None:
+        _JAX = JaxPath()
+    return _JAX
+
+
+_JAX: Reference | None = None
+
+
 def path_for(xp: Any) -> Reference:
     """The speed path for namespace ``xp``: the one selection point."""
     if _forced is not None:
@@ -73,6 +85,8 @@ def path_for(xp: Any) -> Reference:
         return _numpy_path()
     if array_api_compat.is_torch_namespace(xp):
         return _torch_path()
+    if array_api_compat.is_jax_namespace(xp):
+        return _jax_path()
     return _REFERENCE
 
 

@@ -1,0 +1,125 @@
+"""JAX trains with compiled steps, and they give the eager (reference) path's results.
+
+``scratchml.speed.jax`` compiles each training step with ``jax.jit``. Everything the
+training loop decides from the losses (divergence, ``tol`` stopping, early
+stopping, a stack's frozen networks) must come out exactly as on the eager path
+(``speed.reference_only()``), and compiled steps must be reused across fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scratchml as sm
+from scratchml import backends, speed
+from scratchml.exceptions import DivergenceError
+
+pytestmark = pytest.mark.skipif(
+    bool(backends.why_unavailable("jax")), reason=f"jax: {backends.why_unavailable('jax')}"
+)
+
+
+def _jax_data(n=150, arms=3, seed=0):
+    X, y = sm.data.spirals(n, arms=arms, seed=seed, dtype="float64")
+    return backends.asarray(X, backend="jax"), backends.asarray(y, backend="jax")
+
+
+def _both(make, X, y):
+    """The same estimator fitted on the compiled path and on the eager reference."""
+    from scratchml.speed.jax import JaxPath
+
+    assert isinstance(speed.path_for(backends.namespace(X)), JaxPath)
+    compiled = make().fit(X, y)
+    with speed.reference_only():
+        eager = make().fit(X, y)
+    return compiled, eager
+
+
+def _assert_same_fit(compiled, eager, rtol=1e-9, params_rtol=1e-8):
+    """Equal up to rounding: XLA fuses operations, so it rounds in other places."""
+    np.testing.assert_allclose(
+        np.asarray(compiled.loss_history_), np.asarray(eager.loss_history_), rtol=rtol
+    )
+    for (W, b), (W_ref, b_ref) in zip(compiled.params_, eager.params_, strict=True):
+        for got, want in ((W, W_ref), (b, b_ref)):
+            want = backends.to_numpy(want)
+            atol = params_rtol * np.abs(want).max()  # rounding is relative to the largest
+            np.testing.assert_allclose(backends.to_numpy(got), want, rtol=params_rtol, atol=atol)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("batch_size", [None, 40])
+@pytest.mark.parametrize("l2", [0.0, 1e-3])
+def test_compiled_fit_equals_the_eager_fit(optimizer, batch_size, l2):
+    X, y = _jax_data()
+    kwargs = {"hidden_layers": (8, 8), "optimizer": optimizer, "epochs": 30, "tol": None}
+    compiled, eager = _both(
+        lambda: sm.MLPClassifier(batch_size=batch_size, l2=l2, seed=1, **kwargs), X, y
+    )
+    _assert_same_fit(compiled, eager)
+
+
+def test_tol_and_early_stopping_stop_at_the_same_epoch():
+    X, y = _jax_data()
+    for kwargs in ({"tol": 1e-2, "n_iter_no_change": 3}, {"early_stopping": True}):
+        compiled, eager = _both(
+            lambda kw=kwargs: sm.MLPClassifier(hidden_layers=(6,), epochs=300, **kw), X, y
+        )
+        assert compiled.n_iter_ == eager.n_iter_
+        _assert_same_fit(compiled, eager)
+
+
+def test_divergence_is_caught_at_the_same_epoch_with_the_same_parameters():
+    X, _ = _jax_data()
+    errors, models = [], []
+    for context in (speed.use_path(speed.path_for(backends.namespace(X))), speed.reference_only()):
+        model = sm.MLPRegressor(
+            hidden_layers=(16,), optimizer="sgd", learning_rate=50.0, epochs=400, tol=None
+        )
+        with context, pytest.raises(DivergenceError) as caught:
+            model.fit(X, X[:, 0] * 1e3)
+        errors.append(caught.value)
+        models.append(model)
+    assert errors[0].epoch == errors[1].epoch
+    # Fifty epochs of explosive growth amplify the rounding differences of fusion.
+    _assert_same_fit(*models, rtol=1e-5, params_rtol=1e-5)
+
+
+def test_a_stack_freezes_the_same_networks():
+    X, _ = _jax_data(arms=2)
+    rates = [0.01, 0.05, 200.0, 2000.0]
+    compiled, eager = _both(
+        lambda: sm.StackedMLPRegressor(
+            n_models=4, hidden_layers=(16,), optimizer="sgd", learning_rate=rates, epochs=100
+        ),
+        X,
+        X[:, 0] * 10,
+    )
+    np.testing.assert_array_equal(compiled.diverged_, eager.diverged_)
+    assert compiled.diverged_.any() and not compiled.diverged_.all()
+    # Each diverged network froze at the same epoch; the others trained alike.
+    np.testing.assert_array_equal(np.isnan(compiled.loss_history_), np.isnan(eager.loss_history_))
+    kept = ~compiled.diverged_
+    np.testing.assert_allclose(
+        compiled.loss_history_[:, kept], eager.loss_history_[:, kept], rtol=1e-9
+    )
+
+
+def test_steps_compile_once_per_architecture():
+    from scratchml.speed import jax as jax_path
+
+    X, y = _jax_data()
+    kwargs = {"hidden_layers": (5, 7), "epochs": 3, "tol": None}
+    sm.MLPClassifier(learning_rate=0.01, **kwargs).fit(X, y)
+    before = len(jax_path._COMPILED)
+    # Another learning rate, another seed, a warm start and partial_fit: the same step.
+    sm.MLPClassifier(learning_rate=0.05, seed=3, **kwargs).fit(X, y)
+    warm = sm.MLPClassifier(warm_start=True, **kwargs).fit(X, y)
+    warm.fit(X, y)
+    online = sm.MLPClassifier(**kwargs)
+    for _ in range(3):
+        online.partial_fit(X, y, classes=[0, 1, 2])
+    assert len(jax_path._COMPILED) == before
+    sm.MLPClassifier(hidden_layers=(5, 8), epochs=3).fit(X, y)  # another architecture
+    assert len(jax_path._COMPILED) == before + 1
