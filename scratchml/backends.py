@@ -440,8 +440,7 @@ def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
     order = generator.permutation(n)
     name = backend_name(like)
     xp = get(name)
-    where = array_api_compat.device(like)
-    return xp.asarray(order, dtype=default_index(xp, where), device=where)
+    return xp.asarray(order, dtype=default_index(xp), device=array_api_compat.device(like))
 
 
 # ---------------------------------------------------------------------------
