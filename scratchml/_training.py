@@ -172,7 +172,7 @@ class _Epochs:
 
     def _index_dtype(self) -> Any:
         """Indices in the library's own index dtype (int32 on JAX without 64-bit mode)."""
-        return backends.default_index(self.xp, backends.device(self.X))
+        return backends.default_index(self.xp)
 
     def _shuffled(self, A: Any, order: Any) -> Any:
         """Rows of A in each network's order: (M, n, k) from A (n, k) or (M, n, k)."""

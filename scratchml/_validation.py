@@ -459,7 +459,7 @@ def label_indices(xp: Any, classes: Any, y: Any) -> Any:
             "y holds labels the model was not fitted on; "
             f"known classes are {backends.to_numpy(classes).tolist()}"
         )
-    return xp.astype(index, backends.default_index(xp, backends.device(index)))
+    return xp.astype(index, backends.default_index(xp))
 
 
 def decode_labels(xp: Any, classes: Any, index: Any) -> Any:

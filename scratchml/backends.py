@@ -446,8 +446,7 @@ def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
     Its dtype is the namespace's default index dtype (int64; int32 on JAX without x64).
     """
     order = generator.permutation(n)
-    xp = get(backend_name(like))
-    return asarray(order, like=like, dtype=default_index(xp, array_api_compat.device(like)))
+    return asarray(order, like=like, dtype=default_index(get(backend_name(like))))
 
 
 # ---------------------------------------------------------------------------

@@ -22,8 +22,7 @@ def _deliver(
 ) -> tuple[Any, Any]:
     X = backends.asarray(X, backend=backend, dtype=dtype, device=device)
     if np.issubdtype(y.dtype, np.integer):
-        xp = backends.namespace(X)
-        y_dtype = backends.default_index(xp, backends.device(X))
+        y_dtype = backends.default_index(backends.namespace(X))
     else:
         y_dtype = dtype
     return X, backends.asarray(y, backend=backend, dtype=y_dtype, device=device)

@@ -9,7 +9,7 @@ from typing import Any, Self
 from .._validation import check_choice, check_positive
 from .activations import ACTIVATIONS
 from .init import INITS, init_params
-from .model import ClassifierMixin, NetworkModel, Params, RegressorMixin
+from .model import ClassifierMixin, NetworkModel, Params, RegressorMixin, on_the_data_device
 from .optimizers import OPTIMIZERS, get_optimizer
 
 # What scikit-learn calls the same things: the slips a scikit-learn user makes first.
@@ -94,6 +94,7 @@ class _MLP(NetworkModel):
         self.validation_fraction = validation_fraction
         self.warm_start = warm_start
 
+    @on_the_data_device
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
         """One epoch on (X, y), continuing from the current parameters; returns self.
 

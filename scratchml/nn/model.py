@@ -7,6 +7,7 @@ math, losses and training loop as the deep models.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -36,6 +37,21 @@ from . import layers
 from .losses import get_loss
 
 Params = list[tuple[Any, Any]]
+
+
+def on_the_data_device(method: Any) -> Any:
+    """Run ``method(self, X, ...)`` with X's device current (CuPy makes arrays there).
+
+    Every array a fit or a prediction makes must land on its input's device; CuPy's
+    creation functions ignore ``device=`` and use the current device instead.
+    """
+
+    @functools.wraps(method)
+    def on_device(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        with backends.on_device_of(X):
+            return method(self, X, *args, **kwargs)
+
+    return on_device
 
 
 class NetworkModel(BaseEstimator):
@@ -98,6 +114,7 @@ class NetworkModel(BaseEstimator):
     def _fitted_marker(self) -> str:
         return "params_"
 
+    @on_the_data_device
     def fit(self, X: Any, y: Any) -> Self:
         """Learn the parameters from X (n_samples, n_features) and y; returns self.
 
@@ -287,7 +304,7 @@ class NetworkModel(BaseEstimator):
         if self._estimator_type == "classifier":
             one_hot_Y = Y if Y.shape[1] > 1 else xp.concat([1 - Y, Y], axis=1)
             label = xp.argmax(one_hot_Y, axis=1)
-            index = backends.default_index(xp, backends.device(X))
+            index = backends.default_index(xp)
             counts = xp.astype(xp.sum(one_hot_Y, axis=0), index)
             if int(xp.min(counts)) < 2:
                 raise ValueError(
@@ -436,6 +453,7 @@ class NetworkModel(BaseEstimator):
         backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
         return y
 
+    @on_the_data_device
     def loss(self, X: Any, y: Any) -> float:
         """The training objective on (X, y): mean data loss plus (l2/2)·Σ‖W‖²."""
         xp, X, Y = self._check_pair(X, y, "loss")
@@ -443,6 +461,7 @@ class NetworkModel(BaseEstimator):
         value = layers.objective(xp, self.params_, X, Y, self.activations_, self.loss_name_, l2)
         return self._host_score(value)
 
+    @on_the_data_device
     def gradients(self, X: Any, y: Any) -> Params:
         """What backprop computes: [(dW, db), ...] of the objective, shaped like ``params_``."""
         xp, X, Y = self._check_pair(X, y, "gradients")
@@ -455,7 +474,7 @@ class NetworkModel(BaseEstimator):
 def _class_index(xp: Any, Z: Any, logits: bool = False) -> Any:
     """The class index of each sample, from one-hot targets / a 0-1 column, or from logits."""
     if Z.shape[-1] == 1:
-        index = backends.default_index(xp, backends.device(Z))
+        index = backends.default_index(xp)
         return xp.astype(Z[..., 0] > (0 if logits else 0.5), index)
     return xp.argmax(Z, axis=-1)
 
@@ -487,6 +506,7 @@ class ClassifierMixin:
         encoded = one_hot(xp, label_indices(xp, classes, y), classes.shape[0], dtype)
         return encoded[:, 1:] if classes.shape[0] == 2 else encoded
 
+    @on_the_data_device
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
 
@@ -505,6 +525,7 @@ class ClassifierMixin:
         labels = decode_labels(xp, self.classes_, xp.reshape(index, (-1,)))
         return xp.reshape(labels, index.shape) if index.ndim > 1 else labels
 
+    @on_the_data_device
     def predict(self, X: Any) -> Any:
         """The most probable class label of each sample, shape (n_samples,), from ``classes_``.
 
@@ -513,6 +534,7 @@ class ClassifierMixin:
         xp, X = self._check_input(X)
         return self._predict_labels(xp, X)
 
+    @on_the_data_device
     def score(self, X: Any, y: Any) -> Any:
         """Accuracy: the fraction of samples whose label is predicted right (exact: count / n).
 
@@ -537,6 +559,7 @@ class RegressorMixin:
         y = to_float(xp, y, dtype)
         return y if y.ndim == 2 else xp.reshape(y, (-1, 1))
 
+    @on_the_data_device
     def predict(self, X: Any) -> Any:
         """Predicted targets: (n_samples,) if fitted on 1-D y, else (n_samples, n_outputs).
 
@@ -545,6 +568,7 @@ class RegressorMixin:
         _xp, prediction = self._logits(X)
         return prediction[..., 0] if self.y_ndim_ == 1 else prediction
 
+    @on_the_data_device
     def score(self, X: Any, y: Any) -> Any:
         """Coefficient of determination R² = 1 − SS_res / SS_tot, averaged over outputs.
 
