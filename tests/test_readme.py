@@ -95,3 +95,15 @@ def test_exactly_two_setup_commands():
     assert len(commands) == 2
     assert "scratchml demo all" in commands[0]
     assert "pytest" in commands[1]
+
+
+def test_the_main_command_writes_where_git_does_not_look():
+    """Running the main job never changes a clone: its default folder is ignored by git."""
+    main = re.findall(r"```bash\n(python3 -m venv .*?)\n```", README)[0]
+    assert "--out" not in main  # the default folder, ./scratchml-demos/
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "scratchml-demos/two_spirals.gif"], cwd=ROOT
+    )
+    assert ignored.returncode == 0
