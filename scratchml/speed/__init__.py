@@ -28,6 +28,7 @@ through the math in a debugger.
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,42 +40,14 @@ __all__ = ["Reference", "path_for", "reference_only", "use_path"]
 
 _REFERENCE = Reference()
 _forced: Reference | None = None
+# Each library's path, made on first use (importing it imports its library).
+_PATHS: dict[str, Reference] = {}
 
 
-def _numpy_path() -> Reference:
-    from .numpy import NumpyPath
-
-    global _NUMPY
-    if _NUMPY is None:
-        _NUMPY = NumpyPath()
-    return _NUMPY
-
-
-_NUMPY: Reference | None = None
-
-
-def _torch_path() -> Reference:
-    from .torch import TorchPath
-
-    global _TORCH
-    if _TORCH is None:
-        _TORCH = TorchPath()
-    return _TORCH
-
-
-_TORCH: Reference | None = None
-
-
-def _jax_path() -> Reference:
-    from .jax import JaxPath
-
-    global _JAX
-    if _JAX is None:
-        _JAX = JaxPath()
-    return _JAX
-
-
-_JAX: Reference | None = None
+def _path(module: str, name: str) -> Reference:
+    if module not in _PATHS:
+        _PATHS[module] = getattr(importlib.import_module(f".{module}", __name__), name)()
+    return _PATHS[module]
 
 
 def path_for(xp: Any) -> Reference:
@@ -82,11 +55,11 @@ def path_for(xp: Any) -> Reference:
     if _forced is not None:
         return _forced
     if array_api_compat.is_numpy_namespace(xp):
-        return _numpy_path()
+        return _path("numpy", "NumpyPath")
     if array_api_compat.is_torch_namespace(xp):
-        return _torch_path()
+        return _path("torch", "TorchPath")
     if array_api_compat.is_jax_namespace(xp):
-        return _jax_path()
+        return _path("jax", "JaxPath")
     return _REFERENCE
 
 
