@@ -83,7 +83,8 @@ def test_dry_run_commands_are_offline_and_gpu_bound(tmp_path):
     assert "torch.set_default_device(" in commands["demo-torch"]
     assert "--backend cupy --backend torch" in commands["bench"]
     assert f"--out {tmp_path}" in commands["bench"] and "--resume" in commands["bench"]
-    assert "spiral or wide or _gpu" in commands["bench"]
+    for case in ("spiral", "wide", "stack-32-gpu"):
+        assert f"--case {case}" in commands["bench"]
 
 
 def test_a_spent_budget_leaves_the_other_steps_out_of_time(tmp_path):
