@@ -180,6 +180,20 @@ def test_results_assemble_every_round_of_an_implementation():
     assert data["operations"] == [{"case": "tiny", "who": "PyTorch eager", "per_unit": 26}]
 
 
+def test_compile_times_reach_the_report():
+    records = [
+        {"id": "t", "kind": "times", "case": "spiral", "title": "t", "dtype": "float32",
+         "unit": "epoch", "flops": 1.0, "impl": "scratchml", "backend": "jax",
+         "device": "cpu", "per_call": 1, "round": 1, "times": [0.01, 0.02]},
+        {"id": "c", "kind": "compile", "case": "spiral", "who": "scratchml · jax", "seconds": 1.5},
+    ]  # fmt: skip
+    data = {**_run(), **runner.assemble(records)}
+    assert data["compile_times"] == [{"case": "spiral", "who": "scratchml · jax", "seconds": 1.5}]
+    assert "compile time" in bench.render_report(data) and "scratchml · jax 1.50 s" in (
+        bench.render_report(data)
+    )
+
+
 def test_gpu_results_folder_is_named_after_the_whole_model(monkeypatch):
     monkeypatch.setattr(
         environment, "usable_gpus", lambda: ["NVIDIA H100 80GB HBM3, driver 580.1, 81559 MiB"]

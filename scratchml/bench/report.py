@@ -109,6 +109,8 @@ TARGETS = [
     Target("tiny", "cpu", "torch", "pytorch", 1.0, "tiny epoch ≤ 1.0 × PyTorch eager's", "accelerator path"),
     Target("spiral", "cpu", "torch", "operations", 1.5, "spiral: kernel-launching ops per epoch ≤ 1.5 × PyTorch eager's", "accelerator path"),
     Target("stack-8", "cpu", "numpy", "jax-vmap", 2.0, "stack-8 fit ≤ 2 × JAX vmap+jit's", "stacks"),
+    Target("spiral", "cpu", "jax", "jax", 1.15, "spiral epoch on JAX ≤ 1.15 × a hand-written jax.jit step's", "JAX"),
+    Target("stack-16", "cpu", "jax", "jax-vmap", 1.15, "stack-16 fit on JAX ≤ 1.15 × JAX vmap+jit's", "JAX"),
     Target("spiral", "cuda", None, "pytorch", 1.0, "spiral epoch ≤ 1.0 × PyTorch eager CUDA's", "GPU path"),
     Target("wide", "cuda", None, "pytorch", 1.0, "wide epoch ≤ 1.0 × PyTorch eager CUDA's", "GPU path"),
 ]  # fmt: skip
@@ -118,7 +120,8 @@ TARGETS_INTRO = [
     "NumPy path (against PyTorch eager and scikit-learn on a CPU, and the share of the GEMM",
     "ceiling), for the accelerator path (scratchml on torch against PyTorch eager: time, and",
     "kernel-launching operations per epoch, which set the speed on a GPU), for stacks (against",
-    "the hand-written JAX `vmap` + `jit` loop a sweep user would otherwise write), and for the",
+    "the hand-written JAX `vmap` + `jit` loop a sweep user would otherwise write), for JAX",
+    "(scratchml's compiled steps against hand-written `jax.jit` and `vmap` + `jit`), and for the",
     "GPU. They are defined in `scratchml/bench/report.py` (`TARGETS`) and checked here against",
     "this run's float32 rows. *met* or *not met* holds in every round; *uncertain*: the range",
     "over rounds straddles the goal.",
@@ -276,6 +279,7 @@ def render_report(data: dict[str, Any]) -> str:
         lines += _case_table(
             case, [row for row in known if row.case == case], table, counts.get(case, {})
         )
+        lines += _compile_line(data, case)
     lines += _notes(table)
     lines += _other_groups([row for row in table if row.case is None])
     lines += [
@@ -287,6 +291,19 @@ def render_report(data: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _compile_line(data: dict[str, Any], case: str) -> list[str]:
+    """The case's first-call compile times (scratchml on JAX), if the run took them."""
+    compiled = [e for e in data.get("compile_times", []) if e["case"] == case]
+    if not compiled:
+        return []
+    return [
+        "First call's compile time (a cold two-epoch fit less a warm one, median of 3): "
+        + "; ".join(f"{e['who']} {e['seconds']:.2f} s" for e in compiled)
+        + ".",
+        "",
+    ]
 
 
 def _case_table(

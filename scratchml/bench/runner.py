@@ -206,10 +206,13 @@ def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
     """results.json's content from the records: one entry per implementation of a case,
     its calls of every round together, and each round's median."""
     entries: dict[tuple, dict[str, Any]] = {}
-    ops = []
+    ops, compile_times = [], []
     for record in measured:
         if record["kind"] == "ops":
             ops.append({key: record[key] for key in ("case", "who", "per_unit")})
+            continue
+        if record["kind"] == "compile":
+            compile_times.append({key: record[key] for key in ("case", "who", "seconds")})
             continue
         key = tuple(record[k] for k in ("case", "dtype", "impl", "backend", "device"))
         entry = entries.setdefault(
@@ -243,4 +246,4 @@ def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
         entry["stats"] = {**summary(times), "data": times}
         entry["round_medians"] = [median_of(by_round[r]) for r in sorted(by_round)]
         benchmarks.append(entry)
-    return {"benchmarks": benchmarks, "operations": ops}
+    return {"benchmarks": benchmarks, "operations": ops, "compile_times": compile_times}

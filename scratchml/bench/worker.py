@@ -123,6 +123,7 @@ def run(settings: dict[str, Any]) -> int:
                 print(_line(case, implementation, statistics.median(times), shown), flush=True)
             if round_number == 1:
                 failed += _count_operations(case, records, done)
+                failed += _time_compilation(case, records, done)
     return EXIT_FAILURES if failed else 0
 
 
@@ -147,6 +148,27 @@ def _count_operations(case: Case, records: Path, done: set[str]) -> int:
             f"{case.name:<13} {'':<8} {who:<30} {per_unit:>9.0f} kernel ops / {case.unit}",
             flush=True,
         )
+    return failed
+
+
+def _time_compilation(case: Case, records: Path, done: set[str]) -> int:
+    """The first call's compile time, once per case name; returns the failures."""
+    failed = 0
+    for who, measure in case.compile_times.items():
+        key = f"compile|{case.name}|{who}"
+        if key in done:
+            continue
+        done.add(key)
+        try:
+            seconds = float(measure())
+        except Exception:
+            failed += 1
+            print(f"{case.name:<13} timing the compilation of {who} FAILED", flush=True)
+            traceback.print_exc(file=sys.stdout)
+            continue
+        record = {"id": key, "kind": "compile", "case": case.name, "who": who, "seconds": seconds}
+        durable_append(records, json.dumps(record) + "\n")
+        print(f"{case.name:<13} {'':<8} {who:<30} {seconds:>9.2f} s to compile", flush=True)
     return failed
 
 

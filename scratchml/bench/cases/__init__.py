@@ -15,11 +15,17 @@ A case may also count *kernel-launching operations per unit of work*
 (``Case.op_counts``: who → a function returning the count), on torch CPU tensors with
 :func:`scratchml._opcount.count_kernel_ops`. The count depends on the shapes only
 through the code path they select, so it is taken on a small copy of the case.
+
+And where a library compiles (scratchml on JAX), the *first call's compile time*
+(``Case.compile_times``): the median over three tries of a cold fit (every compiled step
+and JAX's caches cleared) less the same fit warm.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import statistics
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -58,6 +64,7 @@ class Case:
     calls: int  # timed calls per implementation over the whole run (split over rounds)
     implementations: list[Implementation]
     op_counts: dict[str, Callable[[], float]] = field(default_factory=dict)
+    compile_times: dict[str, Callable[[], float]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -129,3 +136,22 @@ def names(quick: bool = False) -> list[str]:
     from . import linear, stacks, training
 
     return [*training.names(quick), *stacks.names(quick), *linear.names()]
+
+
+def compile_seconds(fit: Callable[[], object], tries: int = 3) -> float:
+    """A cold fit's seconds less a warm one's, median over ``tries``: JAX's compile time."""
+    import jax
+
+    from ...speed import jax as jax_path
+
+    gaps = []
+    for _ in range(tries):
+        jax_path._COMPILED.clear()
+        jax.clear_caches()
+        start = time.perf_counter()
+        fit()
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        fit()
+        gaps.append(cold - (time.perf_counter() - start))
+    return statistics.median(gaps)

@@ -31,7 +31,7 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import Case, Implementation, UnavailableError, importable
+from . import Case, Implementation, UnavailableError, compile_seconds, importable
 from .training import jax_device, on, per_epoch
 
 LEARNING_RATE = 0.01
@@ -107,6 +107,7 @@ def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> 
                 calls=work.calls,
                 implementations=_implementations(work, ours),
                 op_counts=_op_counts(work),
+                compile_times=_compile_times(work, ours),
             )
         )
     return found
@@ -314,3 +315,20 @@ def _op_counts(work: StackWorkload) -> dict:
 
         counts["scratchml · torch"] = scratchml
     return counts
+
+
+def _compile_times(work: StackWorkload, ours: Sequence[str]) -> dict:
+    """scratchml on JAX: the first fit's compile time (two epochs, cold less warm)."""
+    if "jax" not in ours:
+        return {}
+
+    def scratchml() -> float:
+        X, y = _data(work, "jax")
+
+        def fit():
+            stack = _stack(work, 2).fit(X, y)
+            environment.wait(stack.params_[0][0])
+
+        return compile_seconds(fit)
+
+    return {"scratchml · jax": scratchml}

@@ -25,7 +25,7 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import Case, Implementation, UnavailableError, importable
+from . import Case, Implementation, UnavailableError, compile_seconds, importable
 
 DTYPES = ("float32", "float64")
 
@@ -113,6 +113,7 @@ def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> 
                     calls=work.calls,
                     implementations=_implementations(work, dtype, backend_names, devices),
                     op_counts=_op_counts(work),
+                    compile_times=_compile_times(work, dtype, backend_names),
                 )
             )
     return found
@@ -167,6 +168,7 @@ def _scratchml_model(work: Workload):
 
 def _scratchml(work, dtype, backend, device):
     def prepare():
+        _x64_for(backend, dtype)
         X, y = data(work, dtype, backend, device)
         model = _scratchml_model(work).fit(X, y).set_params(epochs=work.epochs)
 
@@ -177,6 +179,32 @@ def _scratchml(work, dtype, backend, device):
         return train
 
     return prepare
+
+
+def _x64_for(backend: str, dtype: str) -> None:
+    """JAX's 64-bit mode for a float64 case on JAX (as the JAX peer turns it on)."""
+    if backend == "jax" and dtype == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+
+
+def _compile_times(work: Workload, dtype: str, backend_names: Sequence[str]) -> dict:
+    """scratchml on JAX: the first fit's compile time (two epochs, cold less warm)."""
+    if "jax" not in backend_names or sm.backends.why_unavailable("jax"):
+        return {}
+
+    def scratchml() -> float:
+        _x64_for("jax", dtype)
+        X, y = data(work, dtype, "jax", environment.device_of("jax"))
+
+        def fit():
+            model = _scratchml_model(work).set_params(epochs=2, warm_start=False).fit(X, y)
+            environment.wait(model.params_[-1][0])
+
+        return compile_seconds(fit)
+
+    return {"scratchml · jax": scratchml}
 
 
 # --- PyTorch eager -------------------------------------------------------------------
