@@ -20,7 +20,7 @@ import scratchml  # noqa: E402
 
 project = "scratchml"
 author = "scratchml contributors"
-copyright = "scratchml contributors"  # noqa: A001
+copyright = "scratchml contributors"
 release = version = scratchml.__version__
 
 extensions = [
@@ -141,4 +141,3 @@ def _skip_submodule_aliases(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-process-docstring", _note_module, priority=100)
     app.connect("autodoc-skip-member", _skip_submodule_aliases)
-
