@@ -1,10 +1,10 @@
-"""The ``scratchml`` command (also ``python -m scratchml``).
+"""The ``scratchml`` command (also ``python -m scratchml``)::
 
-scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR]
-                        [--small] [--seed N]
-scratchml backends
-scratchml sweep [--config sweep.toml] [--depth 1 2 3] [--width 2 4 8] ... [--out DIR] [--resume]
-scratchml bench [--quick] [--backend NAME] [--out DIR] ...
+    scratchml demo NAME|all [--backend numpy|cupy|torch|array_api_strict] [--out DIR]
+                            [--small] [--seed N]
+    scratchml backends
+    scratchml sweep [--config sweep.toml] [--depth 1 2 3] [--width 2 4 8] ... [--out DIR] [--resume]
+    scratchml bench [--quick] [--backend NAME] [--out DIR] ...
 
 Every parser refuses abbreviated flags (``--seed`` is not ``--seeds``), shows its
 defaults in ``--help``, and prints its own usage with its errors. Exit codes: 0 done,

@@ -17,10 +17,12 @@ STALE_FILES = ("speedup.png",)  # charts of earlier versions, replaced by ratios
 
 
 def run_info(data: dict[str, Any]) -> dict[str, Any]:
+    """The run's own settings (rounds, threads, note) from a results.json ``data``."""
     return data.get("scratchml_bench", {})
 
 
 def env(data: dict[str, Any]) -> dict[str, Any]:
+    """The environment (devices, library versions) recorded in a results.json ``data``."""
     return data.get("machine_info", {}).get("scratchml_env", {})
 
 
@@ -36,6 +38,7 @@ def title(data: dict[str, Any]) -> str:
 
 
 def ms(seconds: float) -> str:
+    """``seconds`` as milliseconds, with as many digits as a report needs."""
     value = seconds * 1e3
     if value >= 100:
         return f"{value:,.0f}"
@@ -47,6 +50,7 @@ def ms(seconds: float) -> str:
 
 
 def gflops(row: Row) -> str:
+    """The row's arithmetic rate in GFLOP/s, or "—" without a flop count."""
     if not row.flops or row.median <= 0:
         return "—"
     return f"{row.flops / row.median / 1e9:.1f}"
@@ -139,6 +143,7 @@ def _verdict(
 
 
 def targets(table: list[Row], counts: dict[str, dict[str, float]]) -> list[str]:
+    """The lines of the report's targets table: each speed goal checked against the run."""
     found = []
     for target in TARGETS:
         for row in table:
@@ -194,6 +199,7 @@ def targets(table: list[Row], counts: dict[str, dict[str, float]]) -> list[str]:
 
 
 def how_to_read(rounds: int) -> list[str]:
+    """The report's "how to read" paragraphs, for a run of ``rounds`` rounds."""
     spread = (
         f"The run timed every case in {rounds} separate rounds, one after the other; a ratio "
         "shows the run's value (medians over all rounds) and, in brackets, its range over the "

@@ -147,6 +147,7 @@ class Share:
         return self.percent > 100
 
     def text(self) -> str:
+        """'76%', or '100%†' for a share measured above the ceiling (noise)."""
         return "100%†" if self.above_ceiling else f"{self.percent:.0f}%"
 
 
@@ -188,6 +189,7 @@ def peers(table: Iterable[Row]) -> list[str]:
 
 
 def peer_name(impl: str) -> str:
+    """The display name of implementation ``impl`` (e.g. "PyTorch eager"); ``impl`` itself if unnamed."""
     return cases.PEER_NAMES.get(impl, impl)
 
 
@@ -197,6 +199,7 @@ def ordered(values: Iterable[Any]) -> list[Any]:
 
 
 def median_of(values: list[float]) -> float:
+    """The median of ``values``."""
     return statistics.median(values)
 
 

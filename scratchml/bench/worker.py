@@ -41,6 +41,7 @@ def done_ids(path: Path) -> set[str]:
 
 
 def measurement_id(case: Case, implementation: Implementation, round_number: int) -> str:
+    """A measurement's key in ``cases.jsonl``: case, implementation, backend, device and round."""
     return (
         f"{case.key}|{implementation.impl}|{implementation.backend}|{implementation.device}"
         f"|round{round_number}"
@@ -173,6 +174,7 @@ def _time_compilation(case: Case, records: Path, done: set[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of the worker process: run the JSON job in ``argv[0]``; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     return run(json.loads(argv[0]))
 

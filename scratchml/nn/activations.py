@@ -36,7 +36,7 @@ class Activation(NamedTuple):
 
 
 def sigmoid(xp: Any, Z: Any) -> Any:
-    """σ(z) = 1 / (1 + e^-z), computed without overflow: e^-|z| never exceeds 1."""
+    """σ(z) = 1 / (1 + e^-z), computed without overflow: ``e^-|z|`` never exceeds 1."""
     e = xp.exp(-xp.abs(Z))
     return xp.where(Z >= 0, 1 / (1 + e), e / (1 + e))
 

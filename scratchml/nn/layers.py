@@ -2,7 +2,7 @@
 
 Parameters are ``W: (..., n_in, n_out)`` and ``b: (..., n_out)``; activations are
 ``A: (..., n_samples, n_features)``. A leading model axis ``M`` trains M networks at
-once with this same code. Per dense layer, with act the layer's activation:
+once with this same code. Per dense layer, with act the layer's activation::
 
     forward:   Z = A_prev @ W + b              A = act(Z)   (the last layer: logits)
     backward:  dZ = dA * act'(Z)               (the last layer: dZ = ∂loss/∂logits)
@@ -109,10 +109,12 @@ def backward(
 ) -> Params:
     """Backpropagate ∂loss/∂logits through the network; returns [(dW, db), ...] like params.
 
-    Per layer, from the last to the first:
+    Per layer, from the last to the first::
+
         dZ = dA * act'(Z)           (the output layer has dZ = d_logits)
         dW = A_prevᵀ @ dZ           db = Σ_samples dZ
         dA_prev = dZ @ Wᵀ
+
     These are the data loss's gradients; ``loss_and_gradients`` adds the L2 term.
     """
     grads: Params = [None] * len(params)  # type: ignore[list-item]

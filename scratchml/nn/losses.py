@@ -51,7 +51,7 @@ def half_squared_error_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple
 
 
 def softplus(xp: Any, Z: Any) -> Any:
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|."""
+    """``log(1 + e^z) = max(z, 0) + log1p(e^-|z|)``: no overflow for large ``|z|``."""
     return xp.maximum(Z, xp.zeros_like(Z)) + xp.log1p(xp.exp(-xp.abs(Z)))
 
 
@@ -61,7 +61,7 @@ def binary_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
 
 
 def binary_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
-    """The loss and ∂L/∂z = (σ(z) − y) / n_samples, sharing e^-|z| between softplus(z) and σ(z)."""
+    """The loss and ∂L/∂z = (σ(z) − y) / n_samples, sharing ``e^-|z|`` between softplus(z) and σ(z)."""
     e = xp.exp(-xp.abs(logits))
     softplus_z = xp.maximum(logits, xp.zeros_like(logits)) + xp.log1p(e)
     r = 1 / (1 + e)  # σ(|z|)

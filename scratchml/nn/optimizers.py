@@ -32,9 +32,11 @@ class SGD:
         self.learning_rate = learning_rate
 
     def init(self, xp: Any, theta: Any) -> Any:
+        """No state: plain gradient descent remembers nothing."""
         return None
 
     def step(self, xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
+        """One update; returns ``(theta, state)``."""
         return theta - per_network(xp, self.learning_rate, theta) * grad, state
 
 
@@ -48,9 +50,11 @@ class Momentum:
         self.beta = beta
 
     def init(self, xp: Any, theta: Any) -> Any:
+        """The velocity v, zeros like θ."""
         return xp.zeros_like(theta)
 
     def step(self, xp: Any, theta: Any, grad: Any, velocity: Any) -> tuple[Any, Any]:
+        """One update; returns ``(theta, velocity)``."""
         velocity = self.beta * velocity + grad
         return theta - per_network(xp, self.learning_rate, theta) * velocity, velocity
 
@@ -82,9 +86,11 @@ class Adam:
         self.epsilon = epsilon
 
     def init(self, xp: Any, theta: Any) -> Any:
+        """``(t, m, v)``: the step count and the two moment estimates, zeros like θ."""
         return (0, xp.zeros_like(theta), xp.zeros_like(theta))
 
     def step(self, xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
+        """One update; returns ``(theta, (t, m, v))``."""
         t, m, v = state
         t += 1
         b1, b2 = self.beta1, self.beta2

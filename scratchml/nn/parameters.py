@@ -37,7 +37,7 @@ class ParameterLayout(NamedTuple):
         return sum(math.prod(shape) for shape in self.shapes)
 
     def flatten(self, xp: Any, params: Params) -> Any:
-        """θ: every array of ``params`` (or of gradients shaped like them) in one (*lead, P)."""
+        """θ: every array of ``params`` (or of gradients shaped like them) in one ``(*lead, P)``."""
         flat = [xp.reshape(p, (*self.lead, -1)) for layer in params for p in layer]
         return xp.concat(flat, axis=-1)
 

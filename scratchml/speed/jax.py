@@ -34,6 +34,7 @@ class JaxPath(Reference):
     def training_step(
         self, xp: Any, objective: Any, layout: Any, optimizer: Any
     ) -> Callable[[Any, Any, Any, Any], tuple[Any, Any, Any]]:
+        """The whole step, compiled with ``jax.jit`` (see ``Reference.training_step``)."""
         activations, loss, l2 = objective
         penalised = layers.is_penalised(l2)
         kind = type(optimizer)

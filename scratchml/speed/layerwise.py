@@ -25,6 +25,8 @@ class Layerwise(Reference):
     def loss_and_gradients(
         self, xp: Any, activations: Sequence[str], loss: str, l2: Any
     ) -> LossAndGradients:
+        """The objective and its gradients, layer by layer through this path's operations."""
+
         def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
             value, grads = self.data_loss_and_gradients(xp, params, X, Y, activations, loss)
             return layers.add_l2(xp, params, value, grads, l2)

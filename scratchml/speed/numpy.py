@@ -124,6 +124,7 @@ class Buffers:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by the buffers."""
         arrays = [*self._ones.values()] + [b for slot in self._slots for b in slot.values()]
         return sum(array.nbytes for array in arrays)
 
@@ -143,12 +144,14 @@ class TrainingMemory:
         self._blocks: dict[Hashable, Buffers] = {}
 
     def block(self, key: Hashable) -> Buffers:
+        """The buffers of block ``key`` (made on first use)."""
         if key not in self._blocks:
             self._blocks[key] = Buffers()
         return self._blocks[key]
 
     @property
     def nbytes(self) -> int:
+        """Bytes held by every block's buffers."""
         return sum(buffers.nbytes for buffers in self._blocks.values())
 
 
@@ -166,6 +169,7 @@ class NumpyPath(Layerwise):
     # --- the interface ---------------------------------------------------------------
 
     def samples_layout(self, Y: Any) -> Any:
+        """``Y`` column-major when it is narrow, like the logits it meets."""
         # Narrow targets column-major, like the logits they meet (``samples_matmul``).
         if Y.ndim == 2 and Y.shape[-1] <= NARROW:
             return np.asfortranarray(Y)

@@ -51,6 +51,7 @@ class TorchPath(Layerwise):
     name = "torch"
 
     def dense_forward(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
+        """Z = A_prev @ W + b as one ``torch.addmm`` / ``baddbmm`` where it applies."""
         if layers.is_shared_input(A_prev, W):
             return super().dense_forward(xp, A_prev, W, b)
         if W.ndim == 2:
@@ -58,14 +59,17 @@ class TorchPath(Layerwise):
         return torch.baddbmm(b.unsqueeze(-2), A_prev, W)
 
     def activation_forward(self, xp: Any, name: str, Z: Any) -> Any:
+        """act(Z) with torch's own kernel where it has one."""
         fused = _FORWARD.get(name)
         return fused(Z) if fused else super().activation_forward(xp, name, Z)
 
     def activation_backward(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
+        """dA * act'(Z) with torch's own backward kernel where it has one."""
         fused = _BACKWARD.get(name)
         return fused(dA, Z, A) if fused else super().activation_backward(xp, name, dA, Z, A)
 
     def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
+        """The loss and ∂loss/∂logits with torch's fused functions."""
         n_samples = logits.shape[-2]
         if name == "softmax_cross_entropy":
             # L = −mean_s Σ_k y_k log softmax(z)_k;  ∂L/∂z = (softmax(z) − y) / n
@@ -82,6 +86,7 @@ class TorchPath(Layerwise):
         return super().loss_value_and_gradient(xp, name, logits, Y)
 
     def optimizer_step(self, optimizer: Any) -> Callable[[Any, Any, Any, Any], tuple[Any, Any]]:
+        """The update with torch's fused element-wise functions (``add`` with ``alpha``, ``lerp``, ``addcmul``)."""
         fused = _FUSED_UPDATES.get(type(optimizer))
         if fused is None:
             return optimizer.step

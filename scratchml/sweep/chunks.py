@@ -385,6 +385,7 @@ class DaskExecutor:
                 future.cancel()
 
     def close(self) -> None:
+        """Close the client (and the local cluster this executor started)."""
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

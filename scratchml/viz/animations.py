@@ -321,11 +321,11 @@ def regression_animation(
 
 
 def unit_ball(p: float, n_points: int = 800) -> np.ndarray:
-    """Points (m, 2) around the whole unit p-norm circle {x ∈ R² : |x₁|^p + |x₂|^p = 1}.
+    """Points (m, 2) around the whole unit p-norm circle ``{x ∈ R² : |x₁|^p + |x₂|^p = 1}``.
 
     m = 4·⌊n_points/4⌋ + 1 (closed: the last point repeats the first). The curve is
-    parametrised as x = (sgn cos φ·|cos φ|^(2/p), sgn sin φ·|sin φ|^(2/p)): every point
-    satisfies the equation exactly (|cos φ|² + |sin φ|² = 1), the four axis points are
+    parametrised as ``x = (sgn cos φ·|cos φ|^(2/p), sgn sin φ·|sin φ|^(2/p))``: every point
+    satisfies the equation exactly (``|cos φ|² + |sin φ|² = 1``), the four axis points are
     hit for every p, and nothing overflows, since only numbers ≤ 1 are raised to a power.
     Points crowd where the curve bends (the spikes of p < 1, the corners of large p).
     """

@@ -47,9 +47,9 @@ def network_graph(
 
     Nodes stand in one column per layer, vertically centred. Each weight W[i, j] is an
     edge from node i of one layer to node j of the next, coloured on a diverging colormap
-    centred at 0 (red positive, blue negative), thicker and more opaque as |W[i, j]|
+    centred at 0 (red positive, blue negative), thicker and more opaque as ``|W[i, j]|``
     grows; strong edges are drawn on top. Nodes are filled with their bias on the same
-    scale (symmetric, ± the largest |W|). All edges are one LineCollection. Arrays of any backend; each is copied to the host once.
+    scale (symmetric, ± the largest ``|W|``). All edges are one LineCollection. Arrays of any backend; each is copied to the host once.
     Writes a PNG and returns its path when ``path`` is given, else returns the Axes.
     """
     weights = [host(W).astype(np.float64) for W, _ in params]

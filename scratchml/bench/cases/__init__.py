@@ -13,7 +13,7 @@ why it cannot run here (no JAX GPU, say); the runner then skips it with that rea
 
 A case may also count *kernel-launching operations per unit of work*
 (``Case.op_counts``: who → a function returning the count), on torch CPU tensors with
-:func:`scratchml._opcount.count_kernel_ops`. The count depends on the shapes only
+``scratchml._opcount.count_kernel_ops``. The count depends on the shapes only
 through the code path they select, so it is taken on a small copy of the case.
 
 And where a library compiles (scratchml on JAX), the *first call's compile time*
@@ -68,6 +68,7 @@ class Case:
 
     @property
     def key(self) -> str:
+        """``name/dtype``: the case's key in results and reports."""
         return f"{self.name}/{self.dtype}"
 
 

@@ -20,10 +20,12 @@ N_FEATURES = 50
 
 
 def names() -> list[str]:
+    """The names of the linear-model cases."""
     return ["normal"]
 
 
 def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> list[Case]:
+    """The normal-equation cases for ``backend_names`` on ``devices`` (smaller with ``quick``)."""
     n = 2_000 if quick else 20_000
     calls = 3 if quick else 30
     found = []

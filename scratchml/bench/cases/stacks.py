@@ -51,6 +51,7 @@ class StackWorkload:
 
     @property
     def title(self) -> str:
+        """One line saying what the stack is: networks, widths, activation, optimizer."""
         widths = "→".join(str(width) for width in (2, *self.hidden, 2))
         return (
             f"{self.n_models:,} networks {widths} tanh, Adam, full batch, "
@@ -88,10 +89,12 @@ def _workloads(quick: bool) -> list[StackWorkload]:
 
 
 def names(quick: bool) -> list[str]:
+    """The names of the stack cases (the small ones with ``quick``)."""
     return [work.name for work in _workloads(quick)]
 
 
 def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> list[Case]:
+    """The stack cases for ``backend_names`` on ``devices`` (smaller with ``quick``)."""
     found = []
     for work in _workloads(quick):
         if work.device not in devices:

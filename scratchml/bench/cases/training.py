@@ -44,12 +44,14 @@ class Workload:
 
     @property
     def title(self) -> str:
+        """One line saying what the network and data are."""
         widths = "→".join(str(width) for width in self.sizes)
         data = "three-arm spiral points" if self.data == "spirals" else "rows"
         return f"{widths} tanh, softmax cross-entropy, {self.n_samples:,} {data}"
 
     @property
     def layers(self) -> list[tuple[int, int]]:
+        """``(n_in, n_out)`` of every dense layer."""
         return list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
 
     @property
@@ -75,6 +77,7 @@ FULL = {
 
 
 def names(quick: bool) -> list[str]:
+    """The names of the training cases (the small ones with ``quick``)."""
     return list(QUICK if quick else FULL)
 
 
