@@ -25,7 +25,7 @@ import numpy as np
 from . import backends, speed
 from ._progress import ProgressBar
 from .exceptions import DivergenceError
-from .nn.parameters import ParameterLayout
+from .nn.parameters import ParameterLayout, keep_finite_networks
 
 Params = list[tuple[Any, Any]]
 
@@ -134,11 +134,6 @@ class _NoImprovement:
         return new_best, self.count > self.patience
 
 
-def _where_networks(xp: Any, mask: Any, a: Any, b: Any) -> Any:
-    """Per network of a stack: row of θ ``a`` (M, P) where ``mask`` (M,) is true, else ``b``'s."""
-    return xp.where(xp.reshape(mask, (mask.shape[0], 1)), a, b)
-
-
 class _Epochs:
     """Runs epochs: full batch, or shuffled mini-batches (one shuffle, or one per network)."""
 
@@ -158,8 +153,12 @@ class _Epochs:
         # Targets in the layout the library's element-wise work runs fastest on.
         self.xp, self.X, self.Y = xp, X, path.samples_layout(Y)
         self._step = path.training_step(xp, objective, layout, optimizer)
+        self.stack = n_models is not None
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
+        if self.stack and self.full_batch:
+            # One step is the epoch: it also freezes the networks that diverged.
+            self._guarded_step = path.training_step(xp, objective, layout, optimizer, True)
         self.batch_size = batch_size
         self.generators = generators  # one Generator, or a list of M (one shuffle per network)
         self.per_network = isinstance(generators, list)
@@ -184,6 +183,19 @@ class _Epochs:
             flat = xp.reshape(A, (n_models * n, A.shape[-1]))
             index = xp.reshape(order + self.offsets, (-1,))
         return xp.reshape(xp.take(flat, index, axis=0), (n_models, n, A.shape[-1]))
+
+    def run_stack(self, theta: Any, state: Any, alive: Any, kept: Any) -> tuple[Any, ...]:
+        """One epoch of a stack: ``(theta, state, loss, alive, kept)``; a network whose loss
+        is not finite is frozen at its last finite parameters (``kept``) from now on."""
+        if self.full_batch:
+            loss, theta, state, alive, kept = self._guarded_step(
+                theta, state, self.X, self.Y, alive, kept
+            )
+            return theta, state, loss, alive, kept
+        start = theta
+        theta, state, loss = self.run(theta, state)
+        alive, theta, kept = keep_finite_networks(self.xp, alive, loss, start, theta, kept)
+        return theta, state, loss, alive, kept
 
     def run(self, theta: Any, state: Any) -> tuple[Any, Any, Any]:
         """One epoch from parameters θ; returns ``(theta, state, epoch_loss)``, the loss on the device.
@@ -373,16 +385,11 @@ def gradient_descent(
             losses, scores, candidates = [], [], []
             for _ in range(length):
                 epoch += 1
-                epoch_start, epoch_start_state = theta, state
-                theta, state, loss = runner.run(theta, state)
                 if stack:
-                    # A network whose loss is not finite keeps its last finite parameters
-                    # (the ones its last finite epoch started from) from now on.
-                    alive = alive & xp.isfinite(loss)
-                    kept = _where_networks(xp, alive, epoch_start, kept)
-                    theta = _where_networks(xp, alive, theta, kept)
+                    theta, state, loss, alive, kept = runner.run_stack(theta, state, alive, kept)
                 else:
-                    previous_start, previous_state = epoch_start, epoch_start_state
+                    previous_start, previous_state = theta, state
+                    theta, state, loss = runner.run(theta, state)
                 losses.append(loss)
                 if validation is not None:
                     scores.append(validation(layout.views(xp, theta)))

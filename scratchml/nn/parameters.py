@@ -49,3 +49,18 @@ class ParameterLayout(NamedTuple):
             arrays.append(xp.reshape(theta[..., start:stop], (*self.lead, *shape)))
             start = stop
         return list(zip(arrays[0::2], arrays[1::2], strict=True))
+
+
+def keep_finite_networks(
+    xp: Any, alive: Any, loss: Any, start: Any, theta: Any, kept: Any
+) -> tuple[Any, Any, Any]:
+    """A stack's networks whose loss is not finite keep their last finite parameters.
+
+    ``start`` is θ (M, P) the epoch started from, ``theta`` where it ended, ``loss`` (M,)
+    the epoch's loss at ``start``, ``kept`` each network's last parameters with a finite
+    loss, ``alive`` (M,) which networks still train. Returns ``(alive, theta, kept)``.
+    """
+    alive = alive & xp.isfinite(loss)
+    rows = xp.reshape(alive, (alive.shape[0], 1))
+    kept = xp.where(rows, start, kept)
+    return alive, xp.where(rows, theta, kept), kept

@@ -32,24 +32,25 @@ class JaxPath(Reference):
     name = "jax"
 
     def training_step(
-        self, xp: Any, objective: Any, layout: Any, optimizer: Any
-    ) -> Callable[[Any, Any, Any, Any], tuple[Any, Any, Any]]:
+        self, xp: Any, objective: Any, layout: Any, optimizer: Any, guarded: bool = False
+    ) -> Callable[..., tuple[Any, ...]]:
         """The whole step, compiled with ``jax.jit`` (see ``Reference.training_step``)."""
         activations, loss, l2 = objective
         penalised = layers.is_penalised(l2)
         kind = type(optimizer)
         hyperparameters = tuple((name, getattr(optimizer, name)) for name in kind.hyperparameters)
-        key = (tuple(activations), loss, penalised, layout, kind, hyperparameters)
+        key = (tuple(activations), loss, penalised, layout, kind, hyperparameters, guarded)
         compiled = _COMPILED.get(key)
         if compiled is None:
             reference = super().training_step
 
-            def step(theta: Any, state: Any, X: Any, Y: Any, rate: Any, l2: Any) -> Any:
+            def step(rate: Any, l2: Any, *arrays: Any) -> Any:
                 rule = kind(rate, **dict(hyperparameters))
-                return reference(xp, (activations, loss, l2), layout, rule)(theta, state, X, Y)
+                objective = (activations, loss, l2)
+                return reference(xp, objective, layout, rule, guarded)(*arrays)
 
             compiled = _COMPILED[key] = jax.jit(step)
         rate = optimizer.learning_rate
         # A penalty goes in as an array (a traced value, not a constant baked into the code).
         l2_value = xp.asarray(l2) if penalised else 0.0
-        return lambda theta, state, X, Y: compiled(theta, state, X, Y, rate, l2_value)
+        return lambda *arrays: compiled(rate, l2_value, *arrays)

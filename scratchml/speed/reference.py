@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..nn import layers
+from ..nn.parameters import keep_finite_networks
 
 Params = list[tuple[Any, Any]]
 LossAndGradients = Callable[[Params, Any, Any], tuple[Any, Params]]
@@ -36,13 +37,17 @@ class Reference:
         return optimizer.step
 
     def training_step(
-        self, xp: Any, objective: Any, layout: Any, optimizer: Any
-    ) -> Callable[[Any, Any, Any, Any], tuple[Any, Any, Any]]:
+        self, xp: Any, objective: Any, layout: Any, optimizer: Any, guarded: bool = False
+    ) -> Callable[..., tuple[Any, ...]]:
         """One gradient step on a batch: ``(theta, state, X, Y) -> (loss, theta, state)``.
 
         ``objective`` is (activations, loss, l2); ``layout`` maps the flat parameter
         vector θ to the layers' (W, b) views (``nn.parameters``). The loss is the
         objective at the step's starting parameters.
+
+        ``guarded``: a full-batch step of a stack, which also freezes the networks whose
+        loss is not finite (``nn.parameters.keep_finite_networks``):
+        ``(theta, state, X, Y, alive, kept) -> (loss, theta, state, alive, kept)``.
         """
         loss_and_gradients = self.loss_and_gradients(xp, *objective)
         update = self.optimizer_step(optimizer)
@@ -52,7 +57,15 @@ class Reference:
             theta, state = update(xp, theta, layout.flatten(xp, grads), state)
             return loss, theta, state
 
-        return step
+        if not guarded:
+            return step
+
+        def guarded_step(theta: Any, state: Any, X: Any, Y: Any, alive: Any, kept: Any) -> Any:
+            loss, new_theta, state = step(theta, state, X, Y)
+            alive, new_theta, kept = keep_finite_networks(xp, alive, loss, theta, new_theta, kept)
+            return loss, new_theta, state, alive, kept
+
+        return guarded_step
 
     def samples_layout(self, Y: Any) -> Any:
         """Targets (n_samples, k) in the layout the path's element-wise work prefers."""
