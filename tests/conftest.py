@@ -82,6 +82,22 @@ def pytest_configure(config):
         torch.set_default_device(TORCH_DEVICE)
 
 
+def pytest_collection_modifyitems(config, items):
+    """JAX cases on a CPU are slow: JAX compiles each operation and each training step on
+    first use (seconds per test). The quick inner loop (``pytest -m "not slow"``) leaves
+    them to the full run; on a JAX GPU they run in both."""
+    if backends.why_unavailable("jax"):
+        return
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "jax":
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config):
     lines = [f"scratchml backends usable here: {', '.join(backends.available())}"]
     if REQUIRED_BACKENDS:

@@ -86,7 +86,7 @@ def test_ci_runs_the_readme_test_command():
         text=True,
         check=True,
     ).stdout.strip()
-    assert found.endswith("python -m pytest")
+    assert found.endswith("python -m pytest -n auto")
     assert found in README
 
 
