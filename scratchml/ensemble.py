@@ -31,6 +31,7 @@ from ._validation import (
 )
 from .nn import MLPClassifier, MLPRegressor
 from .nn.estimators import reject_unknown_arguments
+from .nn.init import init_params
 from .nn.model import ClassifierMixin, NetworkModel, RegressorMixin
 from .nn.optimizers import get_optimizer
 
@@ -157,10 +158,14 @@ class _Stacked(NetworkModel):
         The draws (float64, as a single fit makes them) are stacked on the host and
         moved once per array, not once per network.
         """
-        template = self._single(0)
         host = backends.asarray([[0.0]], dtype="float64")
         host_xp = backends.namespace(host)
-        networks = [template._initial_params(sizes, host, g) for g in generators]
+        # MLPClassifier's draw (``_MLP._initial_params``), without re-reading the
+        # hyper-parameters for each network.
+        layer_activations = [*self._hidden_activations(), "identity"]
+        networks = [
+            init_params(sizes, layer_activations, self.init, g, like=host) for g in generators
+        ]
         return [
             tuple(
                 backends.asarray(host_xp.stack([net[k][j] for net in networks]), like=like)

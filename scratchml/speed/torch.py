@@ -4,7 +4,8 @@ On a GPU every operation is a kernel launch with a fixed host cost, so for the
 small networks users sweep the number of operations per epoch is the speed.
 PyTorch has single operations for several of the reference's small chains:
 
-- ``addmm`` / ``baddbmm``: Z = A @ W + b in one operation instead of two;
+- ``addmm`` / ``baddbmm``: Z = A @ W + b in one operation instead of two (a narrow
+  layer's W, and its dW, in the layout BLAS runs fast, as ``torch.nn.Linear`` keeps them);
 - ``tanh_backward``, ``sigmoid_backward``, ``threshold_backward`` (relu),
   ``leaky_relu_backward``: dZ = dA * act'(Z) in one instead of two or three;
 - ``log_softmax``: the softmax cross-entropy from one normalisation;
@@ -55,8 +56,24 @@ class TorchPath(Layerwise):
         if layers.is_shared_input(A_prev, W):
             return super().dense_forward(xp, A_prev, W, b)
         if W.ndim == 2:
+            if _narrow(W):
+                # Column-major, as torch.nn.Linear keeps its weights: for a 64 → 3 layer on
+                # 30,000 rows (one thread) 1.4 ms against 3.8 ms, for one tiny copy.
+                W = W.mT.contiguous().mT
             return torch.addmm(b, A_prev, W)
         return torch.baddbmm(b.unsqueeze(-2), A_prev, W)
+
+    def dense_backward(
+        self, xp: Any, A_prev: Any, W: Any, dZ: Any, layer: int
+    ) -> tuple[Any, Any, Any]:
+        """dW, db, dA_prev; a narrow layer's dW in the form BLAS runs fast."""
+        if not (A_prev.ndim == 2 and W.ndim == 2 and _narrow(W)):
+            return super().dense_backward(xp, A_prev, W, dZ, layer)
+        # dW = A_prevᵀ @ dZ computed as (dZᵀ @ A_prev)ᵀ: for a narrow output BLAS runs this
+        # form far faster (64 → 3 on 30,000 rows: 0.6 ms against 4.8 ms); the same numbers.
+        dW = (dZ.mT @ A_prev).mT
+        dA_prev = dZ @ W.mT if layer > 0 else None
+        return dW, torch.sum(dZ, dim=-2), dA_prev
 
     def activation_forward(self, xp: Any, name: str, Z: Any) -> Any:
         """act(Z) with torch's own kernel where it has one."""
@@ -91,6 +108,11 @@ class TorchPath(Layerwise):
         if fused is None:
             return optimizer.step
         return lambda xp, theta, grad, state: fused(optimizer, xp, theta, grad, state)
+
+
+def _narrow(W: Any) -> bool:
+    """A layer with fewer outputs than inputs (a network's output layer, typically)."""
+    return W.shape[-1] < W.shape[-2]
 
 
 def _is_scalar(rate: Any) -> bool:
