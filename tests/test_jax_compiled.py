@@ -15,9 +15,12 @@ import scratchml as sm
 from scratchml import backends, speed
 from scratchml.exceptions import DivergenceError
 
-pytestmark = pytest.mark.skipif(
-    bool(backends.why_unavailable("jax")), reason=f"jax: {backends.why_unavailable('jax')}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        bool(backends.why_unavailable("jax")), reason=f"jax: {backends.why_unavailable('jax')}"
+    ),
+    pytest.mark.slow,  # each test compiles JAX steps: seconds on a CPU
+]
 
 
 def _jax_data(n=150, arms=3, seed=0):

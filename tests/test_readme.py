@@ -55,6 +55,7 @@ def _imports(block):
     return {m.split(".")[0] for m in re.findall(r"^(?:from|import) (\w[\w.]*)", block, flags=re.M)}
 
 
+@pytest.mark.slow  # each block runs in its own interpreter
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_python_blocks_run(index):
     """Each block runs as a script of its own (SciPy's Array API switch set, as documented)."""
