@@ -87,8 +87,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="cases",
         metavar="NAME",
-        help="time only this case (repeat for several): tiny, spiral, wide, stack-8, stack-16, "
-        "stack-32-gpu, normal",
+        help="time only this case (repeat for several): tiny, spiral, spiral-256, wide, stack-8, "
+        "stack-16, stack-32-gpu, normal",
     )
     parser.add_argument(
         "--dtype", action="append", dest="dtypes", choices=("float32", "float64"),

@@ -111,6 +111,7 @@ TARGETS = [
     Target("wide", "cpu", "numpy", "ceiling", 90.0, "wide epoch ≥ 90% of the GEMM ceiling", "NumPy path"),
     Target("spiral", "cpu", "torch", "pytorch", 1.0, "spiral epoch ≤ 1.0 × PyTorch eager's", "accelerator path"),
     Target("tiny", "cpu", "torch", "pytorch", 1.0, "tiny epoch ≤ 1.0 × PyTorch eager's", "accelerator path"),
+    Target("spiral-256", "cpu", "torch", "pytorch", 1.0, "spiral-256 epoch ≤ 1.0 × PyTorch eager's", "accelerator path"),
     Target("spiral", "cpu", "torch", "operations", 1.5, "spiral: kernel-launching ops per epoch ≤ 1.5 × PyTorch eager's", "accelerator path"),
     Target("stack-8", "cpu", "numpy", "jax-vmap", 2.0, "stack-8 fit ≤ 2 × JAX vmap+jit's", "stacks"),
     Target("spiral", "cpu", "jax", "jax", 1.15, "spiral epoch on JAX ≤ 1.15 × a hand-written jax.jit step's", "JAX"),

@@ -68,11 +68,14 @@ QUICK = {
     "tiny": Workload("tiny", (2, 2, 2, 2, 2, 3), 2_000, "spirals", 0.1, epochs=5, calls=3),
     "spiral": Workload("spiral", (2, 64, 64, 3), 2_000, "spirals", 0.1, epochs=3, calls=3),
     "wide": Workload("wide", (128, 256, 256, 10), 256, "blobs", 0.01, epochs=1, calls=3),
+    "spiral-256": Workload("spiral-256", (2, 64, 64, 3), 256, "spirals", 0.1, epochs=20, calls=3),
 }
 FULL = {
     "tiny": Workload("tiny", (2, 2, 2, 2, 2, 3), 30_000, "spirals", 0.1, epochs=20, calls=9),
     "spiral": Workload("spiral", (2, 64, 64, 3), 30_000, "spirals", 0.1, epochs=5, calls=9),
     "wide": Workload("wide", (1024, 2048, 2048, 10), 4_096, "blobs", 0.01, epochs=1, calls=3),
+    # The spiral network on a small batch: where per-operation overhead, not arithmetic, rules.
+    "spiral-256": Workload("spiral-256", (2, 64, 64, 3), 256, "spirals", 0.1, epochs=200, calls=9),
 }
 
 
