@@ -309,11 +309,6 @@ def asarray(
     Without ``backend`` or ``like`` the result is a NumPy array.
     Arrays of another library cross through one host copy.
     """
-    host_to_host = type(obj) is np.ndarray and type(like) is np.ndarray
-    if host_to_host and backend is None and dtype is None and device is None:
-        # A stack's initial draws, network by network: nothing to look up.
-        same_kind = obj.dtype.kind == like.dtype.kind == "f"
-        return obj.astype(like.dtype, copy=False) if same_kind else obj
     if like is not None:
         if backend is not None:
             raise ValueError("give either backend= or like=, not both")

@@ -31,11 +31,6 @@ class ParameterLayout(NamedTuple):
         shapes = tuple(tuple(p.shape[len(lead) :]) for layer in params for p in layer)
         return cls(lead, shapes)
 
-    @property
-    def size(self) -> int:
-        """P: the number of parameters of one network."""
-        return sum(math.prod(shape) for shape in self.shapes)
-
     def flatten(self, xp: Any, params: Params) -> Any:
         """θ: every array of ``params`` (or of gradients shaped like them) in one ``(*lead, P)``."""
         flat = [xp.reshape(p, (*self.lead, -1)) for layer in params for p in layer]
