@@ -123,53 +123,36 @@ def run(settings: dict[str, Any]) -> int:
                 shown = f"  (round {round_number}/{rounds})" if rounds > 1 else ""
                 print(_line(case, implementation, statistics.median(times), shown), flush=True)
             if round_number == 1:
-                failed += _count_operations(case, records, done)
-                failed += _time_compilation(case, records, done)
+                failed += _measure_once(case, records, done)
     return EXIT_FAILURES if failed else 0
 
 
-def _count_operations(case: Case, records: Path, done: set[str]) -> int:
-    """Kernel-launching operations per unit, once per case name; returns the failures."""
+def _measure_once(case: Case, records: Path, done: set[str]) -> int:
+    """Kernel-launching operations per unit and first-call compile times, once per case name
+    (the float64 copy of a case shares them); returns the failures."""
+    measures = [
+        ("ops", "per_unit", who, count, f"{{:>9.0f}} kernel ops / {case.unit}", "counting the operations of")
+        for who, count in case.op_counts.items()
+    ] + [
+        ("compile", "seconds", who, time_it, "{:>9.2f} s to compile", "timing the compilation of")
+        for who, time_it in case.compile_times.items()
+    ]  # fmt: skip
     failed = 0
-    for who, count in case.op_counts.items():
-        key = f"ops|{case.name}|{who}"
-        if key in done:
-            continue
-        done.add(key)  # the float64 copy of the case shares the count
-        try:
-            per_unit = float(count())
-        except Exception:
-            failed += 1
-            print(f"{case.name:<13} counting the operations of {who} FAILED", flush=True)
-            traceback.print_exc(file=sys.stdout)
-            continue
-        record = {"id": key, "kind": "ops", "case": case.name, "who": who, "per_unit": per_unit}
-        durable_append(records, json.dumps(record) + "\n")
-        print(
-            f"{case.name:<13} {'':<8} {who:<30} {per_unit:>9.0f} kernel ops / {case.unit}",
-            flush=True,
-        )
-    return failed
-
-
-def _time_compilation(case: Case, records: Path, done: set[str]) -> int:
-    """The first call's compile time, once per case name; returns the failures."""
-    failed = 0
-    for who, measure in case.compile_times.items():
-        key = f"compile|{case.name}|{who}"
+    for kind, field, who, measure, shown, doing in measures:
+        key = f"{kind}|{case.name}|{who}"
         if key in done:
             continue
         done.add(key)
         try:
-            seconds = float(measure())
+            value = float(measure())
         except Exception:
             failed += 1
-            print(f"{case.name:<13} timing the compilation of {who} FAILED", flush=True)
+            print(f"{case.name:<13} {doing} {who} FAILED", flush=True)
             traceback.print_exc(file=sys.stdout)
             continue
-        record = {"id": key, "kind": "compile", "case": case.name, "who": who, "seconds": seconds}
+        record = {"id": key, "kind": kind, "case": case.name, "who": who, field: value}
         durable_append(records, json.dumps(record) + "\n")
-        print(f"{case.name:<13} {'':<8} {who:<30} {seconds:>9.2f} s to compile", flush=True)
+        print(f"{case.name:<13} {'':<8} {who:<30} " + shown.format(value), flush=True)
     return failed
 
 
