@@ -65,7 +65,9 @@ class TrainResult(NamedTuple):
     diverged: Any = None  # stacks: NumPy bool (M,), the networks frozen after a non-finite loss
 
 
-def Progress(total: int, desc: str, enabled: bool, stream: TextIO | None = None) -> ProgressBar:
+def training_progress(
+    total: int, desc: str, enabled: bool, stream: TextIO | None = None
+) -> ProgressBar:
     """The progress bar of a training run: epochs done out of ``total``, with the loss."""
     return ProgressBar(total, desc, "epochs", enabled, stream)
 
@@ -306,9 +308,9 @@ def gradient_descent(
     """Train ``params`` for up to ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
 
     One network: ``X (n, d)``, ``Y (n, k)``; ``objective`` says what it minimises, and the
-    array library's speed path (``scratchml.speed``, chosen once here) computes it. A non-finite epoch loss ends training with the parameters of the last epoch
-    whose loss was finite (the parameters that epoch started from) and a DivergenceError
-    to raise.
+    array library's speed path (``scratchml.speed``, chosen once here) computes it. A
+    non-finite epoch loss ends training with the parameters of the last epoch whose loss
+    was finite (the parameters that epoch started from) and a DivergenceError to raise.
 
     A stack of ``n_models = M`` networks: parameters ``(M, n_in, n_out)``, ``X (n, d)``
     shared or ``(M, n, d)``, ``Y (n, k)`` or ``(M, n, k)``, losses of shape ``(M,)``. ``seed``
@@ -359,7 +361,7 @@ def gradient_descent(
                 higher_is_better=validation is not None,
             )
         best_theta = theta
-        bar = Progress(epochs, desc, progress)
+        bar = training_progress(epochs, desc, progress)
         chunk = _ChunkLength(epochs, bar)
         if stack:
             # Device-side divergence bookkeeping: which networks still train, and each one's

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import backends
-from ._training import Progress, Snapshot, TrainResult
+from ._progress import ProgressBar
+from ._training import Snapshot, TrainResult, training_progress
 from ._validation import check_choice
 from .nn import layers
 from .nn.estimators import reject_unknown_arguments
@@ -181,7 +182,7 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
             max_iter=self.epochs,
             tol=0.0 if self.tol is None else float(self.tol),
             record_every=self.record_every,
-            progress=Progress(self.epochs, type(self).__name__, bool(self.progress)),
+            progress=training_progress(self.epochs, type(self).__name__, bool(self.progress)),
         )
 
 
@@ -238,7 +239,7 @@ def _newton(
     max_iter: int,
     tol: float,
     record_every: int,
-    progress: Progress,
+    progress: ProgressBar,
 ) -> TrainResult:
     """Damped Newton from ``params``: at most ``max_iter`` steps; see LogisticRegression.
 
