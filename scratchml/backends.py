@@ -417,8 +417,7 @@ def random_normal(
     scale: float = 1.0,
 ) -> Any:
     """Normal draws N(0, scale²) made on the host and moved next to ``like`` (its dtype)."""
-    values = generator.standard_normal(tuple(shape)) * scale
-    return asarray(values, like=like)
+    return asarray(generator.standard_normal(tuple(shape)) * scale, like=like)
 
 
 def random_orthogonal(
@@ -431,13 +430,20 @@ def random_orthogonal(
 
     Works on stacks (..., rows, cols); the sign fix makes the draw uniform (Haar).
     """
+    return asarray(orthogonal_draws(generator, shape, gain), like=like)
+
+
+def orthogonal_draws(
+    generator: np.random.Generator, shape: Sequence[int], gain: float = 1.0
+) -> np.ndarray:
+    """``random_orthogonal``'s values as a host float64 NumPy array."""
     rows, cols = shape[-2], shape[-1]
     draws = generator.standard_normal(tuple(shape))
     tall = draws if rows >= cols else np.swapaxes(draws, -1, -2)
     q, r = np.linalg.qr(tall)
     q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
     values = q if rows >= cols else np.swapaxes(q, -1, -2)
-    return asarray(gain * values, like=like)
+    return gain * values
 
 
 def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:

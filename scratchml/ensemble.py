@@ -21,6 +21,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from . import backends
 from ._training import Snapshot
 from ._validation import (
@@ -31,7 +33,7 @@ from ._validation import (
 )
 from .nn import MLPClassifier, MLPRegressor
 from .nn.estimators import reject_unknown_arguments
-from .nn.init import init_params
+from .nn.init import host_params
 from .nn.model import ClassifierMixin, NetworkModel, RegressorMixin
 from .nn.optimizers import get_optimizer
 
@@ -158,17 +160,13 @@ class _Stacked(NetworkModel):
         The draws (float64, as a single fit makes them) are stacked on the host and
         moved once per array, not once per network.
         """
-        host = backends.asarray([[0.0]], dtype="float64")
-        host_xp = backends.namespace(host)
         # MLPClassifier's draw (``_MLP._initial_params``), without re-reading the
         # hyper-parameters for each network.
         layer_activations = [*self._hidden_activations(), "identity"]
-        networks = [
-            init_params(sizes, layer_activations, self.init, g, like=host) for g in generators
-        ]
+        networks = [host_params(sizes, layer_activations, self.init, g) for g in generators]
         return [
             tuple(
-                backends.asarray(host_xp.stack([net[k][j] for net in networks]), like=like)
+                backends.asarray(np.stack([net[k][j] for net in networks]), like=like)
                 for j in (0, 1)
             )
             for k in range(len(sizes) - 1)

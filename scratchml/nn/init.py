@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .. import backends
 from .activations import ACTIVATIONS
 
@@ -42,8 +44,19 @@ def init_params(
     lets a stack of 2-wide tanh layers learn (the spiral demos).
     Arrays land in the namespace, device and dtype of ``like``.
     """
+    host = host_params(layer_sizes, activations, init, seed, n_models)
+    return [tuple(backends.asarray(p, like=like) for p in layer) for layer in host]  # type: ignore[misc]
+
+
+def host_params(
+    layer_sizes: Sequence[int],
+    activations: Sequence[str],
+    init: str,
+    seed: Any,
+    n_models: int | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``init_params``' draws as host float64 NumPy arrays (a stack stacks these, then moves once)."""
     generator = backends.rng(seed)
-    xp = backends.namespace(like)
     lead = () if n_models is None else (n_models,)
     params = []
     for fan_in, fan_out, activation in zip(
@@ -52,10 +65,8 @@ def init_params(
         shape = (*lead, fan_in, fan_out)
         if init == "orthogonal":
             gain = ACTIVATIONS[activation].gain if activation in ACTIVATIONS else 1.0
-            W = backends.random_orthogonal(generator, shape, like=like, gain=gain)
+            W = backends.orthogonal_draws(generator, shape, gain=gain)
         else:
-            scale = init_scale(init, activation, fan_in)
-            W = backends.random_normal(generator, shape, like=like, scale=scale)
-        b = xp.zeros((*lead, fan_out), dtype=like.dtype, device=backends.device(like))
-        params.append((W, b))
+            W = generator.standard_normal(shape) * init_scale(init, activation, fan_in)
+        params.append((W, np.zeros((*lead, fan_out))))
     return params
