@@ -126,3 +126,32 @@ def test_steps_compile_once_per_architecture():
     assert len(jax_path._COMPILED) == before
     sm.MLPClassifier(hidden_layers=(5, 8), epochs=3).fit(X, y)  # another architecture
     assert len(jax_path._COMPILED) == before + 1
+
+
+@pytest.mark.parametrize("batch_size", [None, 50])
+def test_a_stack_in_blocks_of_networks_equals_the_eager_stack(monkeypatch, batch_size):
+    """On a CPU the compiled pass runs blocks of networks (and a smaller last block)."""
+    from scratchml.speed import jax as jax_path
+
+    X, y = _jax_data(arms=2)
+    # A step's samples x 8 wide x 8 bytes: two networks a block, so 7 networks are 3 blocks + 1.
+    monkeypatch.setattr(jax_path, "BLOCK_BYTES", 2 * (batch_size or 150) * 8 * 8)
+    monkeypatch.setattr(jax_path, "_COMPILED", {})
+    traced = []
+    real_map = jax_path.jax.lax.map
+    monkeypatch.setattr(jax_path.jax.lax, "map", lambda f, xs: traced.append(1) or real_map(f, xs))
+    compiled, eager = _both(
+        lambda: sm.StackedMLPClassifier(
+            n_models=7,
+            hidden_layers=(8, 8),
+            learning_rate=[0.01 * (i + 1) for i in range(7)],
+            l2=[0.0, 1e-3, 0.0, 1e-2, 0.0, 0.0, 1e-4],
+            batch_size=batch_size,
+            epochs=20,
+        ),
+        X,
+        y,
+    )
+    assert traced, "the compiled pass did not run in blocks"
+    np.testing.assert_allclose(compiled.loss_history_, eager.loss_history_, rtol=1e-9)
+    _assert_same_fit(compiled, eager)

@@ -10,20 +10,31 @@ optimizers that return new state.
 Compiled steps are kept per network shape, loss, activations and optimizer rule,
 with the learning rate and the L2 penalty as arguments: warm-started fits,
 ``partial_fit`` calls and a sweep's stacks of one architecture compile once.
+
+On a CPU, a stack's pass runs over blocks of networks (``jax.lax.map``), as the
+NumPy path does: XLA runs each operation over the whole array it is given, and a
+whole stack's activations (M · n_samples · width numbers) do not fit in cache, so
+every element-wise pass would go to memory. A block's arrays stay in cache. On a
+GPU the whole stack is one pass: there the parallelism is the speed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 
 from ..nn import layers
-from .reference import Reference
+from .reference import LossAndGradients, Params, Reference
 
 # (activations, loss, penalised, layout, optimizer class, its hyper-parameters) -> jitted step
 _COMPILED: dict[tuple[Any, ...], Any] = {}
+
+# The activations of one block of networks (n_samples x the widest layer, per network)
+# on a CPU. Measured on 2 cores, one XLA thread (256 networks 2-16-16-1 on 1,000 points,
+# float32, loss and gradients): 55 ms as one pass; 27-30 ms in blocks of 0.5-4 MiB.
+BLOCK_BYTES = 2**20
 
 
 class JaxPath(Reference):
@@ -42,15 +53,74 @@ class JaxPath(Reference):
         key = (tuple(activations), loss, penalised, layout, kind, hyperparameters, guarded)
         compiled = _COMPILED.get(key)
         if compiled is None:
-            reference = super().training_step
 
-            def step(rate: Any, l2: Any, *arrays: Any) -> Any:
+            def step(rate: Any, l2: Any, *arrays: Any, on_cpu: bool) -> Any:
                 rule = kind(rate, **dict(hyperparameters))
                 objective = (activations, loss, l2)
-                return reference(xp, objective, layout, rule, guarded)(*arrays)
+                path = _NetworkBlocks() if on_cpu else self
+                return Reference.training_step(path, xp, objective, layout, rule, guarded)(*arrays)
 
-            compiled = _COMPILED[key] = jax.jit(step)
+            compiled = _COMPILED[key] = jax.jit(step, static_argnames="on_cpu")
         rate = optimizer.learning_rate
         # A penalty goes in as an array (a traced value, not a constant baked into the code).
         l2_value = xp.asarray(l2) if penalised else 0.0
-        return lambda *arrays: compiled(rate, l2_value, *arrays)
+        on_cpu: list[bool] = []  # where the run's arrays are, learnt at its first step
+
+        def run(*arrays: Any) -> Any:
+            if not on_cpu:
+                on_cpu.append(all(d.platform == "cpu" for d in arrays[0].devices()))
+            return compiled(rate, l2_value, *arrays, on_cpu=on_cpu[0])
+
+        return run
+
+
+class _NetworkBlocks(JaxPath):
+    """The pass of a stack on a CPU: blocks of networks whose activations fit in cache."""
+
+    def loss_and_gradients(
+        self, xp: Any, activations: Sequence[str], loss: str, l2: Any
+    ) -> LossAndGradients:
+        whole = super().loss_and_gradients(xp, activations, loss, l2)
+
+        def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
+            W0 = params[0][0]
+            if W0.ndim < 3:
+                return whole(params, X, Y)  # one network
+            n_models = W0.shape[0]
+            widest = max(W.shape[-1] for W, _ in params) if params else 1
+            per_network = X.shape[-2] * max(widest, X.shape[-1]) * X.dtype.itemsize
+            size = max(1, BLOCK_BYTES // per_network)
+            n_blocks = n_models // size
+            if n_blocks < 2:
+                return whole(params, X, Y)
+            # Per-network arrays split along the model axis; a shared X or Y is shared.
+            networks = (params, X if X.ndim == 3 else None, Y if Y.ndim == 3 else None)
+            penalties = l2 if getattr(l2, "ndim", 0) == 1 else None
+
+            def block(start: int, stop: int | None, reshape: bool) -> tuple[Any, Params]:
+                def part(a: Any) -> Any:
+                    a = a[start:stop]
+                    return xp.reshape(a, (n_blocks, size, *a.shape[1:])) if reshape else a
+
+                return jax.tree.map(part, (networks, penalties))
+
+            def one_block(part: Any) -> tuple[Any, Params]:
+                (p, X_part, Y_part), l2_part = part
+                pass_ = super(_NetworkBlocks, self).loss_and_gradients(
+                    xp, activations, loss, l2 if l2_part is None else l2_part
+                )
+                return pass_(p, X if X_part is None else X_part, Y if Y_part is None else Y_part)
+
+            full = n_blocks * size
+            value, grads = jax.lax.map(one_block, block(0, full, reshape=True))
+            value, grads = jax.tree.map(
+                lambda a: xp.reshape(a, (full, *a.shape[2:])), (value, grads)
+            )
+            if full < n_models:  # the networks left over: one smaller block
+                rest = one_block(block(full, None, reshape=False))
+                value, grads = jax.tree.map(
+                    lambda a, b: xp.concat([a, b], axis=0), (value, grads), rest
+                )
+            return value, grads
+
+        return run
