@@ -136,8 +136,103 @@ class _NoImprovement:
         return new_best, self.count > self.patience
 
 
+class EpochPlan(NamedTuple):
+    """What one epoch is: one full-batch step, or shuffled mini-batches; one network or a stack."""
+
+    n_samples: int
+    batch_size: int | None  # None: the epoch is one full-batch step
+    stack: bool
+    per_network: bool  # a stack whose networks shuffle with generators of their own
+
+
+def run_epoch(
+    xp: Any,
+    path: Any,
+    steps: tuple[Any, Any],
+    plan: EpochPlan,
+    theta: Any,
+    state: Any,
+    X: Any,
+    Y: Any,
+    order: Any,
+    offsets: Any,
+    alive: Any,
+    kept: Any,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """One epoch from parameters θ: ``(theta, state, loss, alive, kept)``, all on the device.
+
+    ``steps`` are the path's training step and (a full-batch stack's) guarded step.
+    Mini-batches: the rows of X and Y in ``order`` (one shuffle (n,), or one per network
+    (M, n) with ``offsets``), cut into batches of ``plan.batch_size`` (the last one
+    smaller); ``path.scan`` runs the step over the full batches. The epoch loss is the
+    sample-weighted mean of the batch losses (full batch: the objective at the epoch's
+    starting parameters). A stack's networks whose loss is not finite are frozen at
+    their last finite parameters (``kept``); ``alive`` says which still train.
+    """
+    step, guarded_step = steps
+    if plan.batch_size is None:
+        if plan.stack:
+            loss, theta, state, alive, kept = guarded_step(theta, state, X, Y, alive, kept)
+        else:
+            loss, theta, state = step(theta, state, X, Y)
+        return theta, state, loss, alive, kept
+    if plan.per_network:
+        X_shuffled, Y_shuffled = _shuffled(xp, X, order, offsets), _shuffled(xp, Y, order, offsets)
+    else:
+        X_shuffled, Y_shuffled = xp.take(X, order, axis=-2), xp.take(Y, order, axis=-2)
+    n, size = plan.n_samples, plan.batch_size
+    n_full = n // size
+
+    def batch_step(carry: tuple[Any, Any, Any], batch: tuple[Any, Any]) -> tuple[Any, Any, Any]:
+        theta, state, total = carry
+        batch_loss, theta, state = step(theta, state, *batch)
+        return theta, state, total + batch_loss * batch[0].shape[-2]
+
+    start = theta
+    total = xp.zeros_like(theta[..., 0])  # shape () or (M,): one loss per network
+    full = (
+        _full_batches(xp, X_shuffled, n_full, size),
+        _full_batches(xp, Y_shuffled, n_full, size),
+    )
+    theta, state, total = path.scan(batch_step, (theta, state, total), full)
+    if n_full * size < n:  # the last, smaller batch
+        tail = (X_shuffled[..., n_full * size :, :], Y_shuffled[..., n_full * size :, :])
+        theta, state, total = batch_step((theta, state, total), tail)
+    loss = total / n
+    if plan.stack:
+        alive, theta, kept = keep_finite_networks(xp, alive, loss, start, theta, kept)
+    return theta, state, loss, alive, kept
+
+
+def _shuffled(xp: Any, A: Any, order: Any, offsets: Any) -> Any:
+    """Rows of A in each network's order: (M, n, k) from A (n, k) or (M, n, k).
+
+    ``offsets`` (M, 1) are the row offsets of network m in a flattened (M·n, k) array.
+    """
+    n_models, n = order.shape
+    if A.ndim == 2:
+        flat, index = A, xp.reshape(order, (-1,))
+    else:
+        flat = xp.reshape(A, (n_models * n, A.shape[-1]))
+        index = xp.reshape(order + offsets, (-1,))
+    return xp.reshape(xp.take(flat, index, axis=0), (n_models, n, A.shape[-1]))
+
+
+def _full_batches(xp: Any, A: Any, n_batches: int, size: int) -> Any:
+    """The first ``n_batches · size`` rows of A (..., n, k) as batches: (n_batches, ..., size, k)."""
+    lead = A.shape[:-2]
+    batches = xp.reshape(A[..., : n_batches * size, :], (*lead, n_batches, size, A.shape[-1]))
+    if not lead:
+        return batches
+    return xp.permute_dims(batches, (len(lead), *range(len(lead)), len(lead) + 1, len(lead) + 2))
+
+
 class _Epochs:
-    """Runs epochs: full batch, or shuffled mini-batches (one shuffle, or one per network)."""
+    """Runs chunks of epochs: full batch, or shuffled mini-batches (one shuffle, or one per network).
+
+    Libraries that compile (JAX) run a chunk of full-batch epochs as one compiled loop,
+    and a mini-batch epoch as one compiled function; the others run ``run_epoch`` as is.
+    """
 
     def __init__(
         self,
@@ -153,77 +248,71 @@ class _Epochs:
         n_models: int | None,
     ) -> None:
         # Targets in the layout the library's element-wise work runs fastest on.
-        self.xp, self.X, self.Y = xp, X, path.samples_layout(Y)
-        self._step = path.training_step(xp, objective, layout, optimizer)
+        self.xp, self.X, self.Y, self.path = xp, X, path.samples_layout(Y), path
         self.stack = n_models is not None
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
-        if self.stack and self.full_batch:
-            # One step is the epoch: it also freezes the networks that diverged.
-            self._guarded_step = path.training_step(xp, objective, layout, optimizer, True)
-        self.batch_size = batch_size
         self.generators = generators  # one Generator, or a list of M (one shuffle per network)
         self.per_network = isinstance(generators, list)
-        if self.per_network:
+        self.plan = EpochPlan(
+            self.n_samples,
+            None if self.full_batch else batch_size,
+            self.stack,
+            self.per_network and not self.full_batch,
+        )
+        self.offsets = None
+        if self.plan.per_network:
             n = self.n_samples
             # Row offsets of network m in a flattened (M·n, ...) array.
             self.offsets = backends.asarray(
                 np.arange(n_models).reshape(-1, 1) * n, dtype=self._index_dtype(), like=X
             )
+        self.compiled = path.training_epochs(
+            xp, objective, layout, optimizer, run_epoch, self.plan, _ChunkLength.MAX_EPOCHS
+        )
+        if self.compiled is None:
+            guarded = self.stack and self.full_batch  # one step is the epoch: it also freezes
+            self.steps = (
+                path.training_step(xp, objective, layout, optimizer),
+                path.training_step(xp, objective, layout, optimizer, True) if guarded else None,
+            )
+        self.orders = None
 
     def _index_dtype(self) -> Any:
         """Indices in the library's own index dtype (int32 on JAX without 64-bit mode)."""
         return backends.default_index(self.xp)
 
-    def _shuffled(self, A: Any, order: Any) -> Any:
-        """Rows of A in each network's order: (M, n, k) from A (n, k) or (M, n, k)."""
-        xp = self.xp
-        n_models, n = order.shape
-        if A.ndim == 2:
-            flat, index = A, xp.reshape(order, (-1,))
-        else:
-            flat = xp.reshape(A, (n_models * n, A.shape[-1]))
-            index = xp.reshape(order + self.offsets, (-1,))
-        return xp.reshape(xp.take(flat, index, axis=0), (n_models, n, A.shape[-1]))
+    def run_chunk(
+        self, n_epochs: int, theta: Any, state: Any, alive: Any = None, kept: Any = None
+    ) -> tuple[Any, ...]:
+        """``n_epochs`` epochs (their shuffles drawn by ``prepare``) from θ.
 
-    def run_stack(self, theta: Any, state: Any, alive: Any, kept: Any) -> tuple[Any, ...]:
-        """One epoch of a stack: ``(theta, state, loss, alive, kept)``; a network whose loss
-        is not finite is frozen at its last finite parameters (``kept``) from now on."""
-        if self.full_batch:
-            loss, theta, state, alive, kept = self._guarded_step(
-                theta, state, self.X, self.Y, alive, kept
-            )
-            return theta, state, loss, alive, kept
-        start = theta
-        theta, state, loss = self.run(theta, state)
-        alive, theta, kept = keep_finite_networks(self.xp, alive, loss, start, theta, kept)
-        return theta, state, loss, alive, kept
-
-    def run(self, theta: Any, state: Any) -> tuple[Any, Any, Any]:
-        """One epoch from parameters θ; returns ``(theta, state, epoch_loss)``, the loss on the device.
-
-        The epoch loss is the sample-weighted mean of the batch losses (for full batch,
-        the objective at the epoch's starting parameters).
+        Returns ``(theta, state, losses, alive, kept, last_start)``: ``losses`` an array on
+        the device whose first ``n_epochs`` rows are the epochs' losses, ``last_start`` the
+        parameters and optimizer state the last epoch started from.
         """
-        if self.full_batch:
-            epoch_loss, theta, state = self._step(theta, state, self.X, self.Y)
-            return theta, state, epoch_loss
-        xp, n_samples = self.xp, self.n_samples
-        order = self.orders[self.next_order, ...]
-        self.next_order += 1
-        if self.per_network:
-            X_shuffled, Y_shuffled = self._shuffled(self.X, order), self._shuffled(self.Y, order)
-        else:
-            X_shuffled = xp.take(self.X, order, axis=-2)
-            Y_shuffled = xp.take(self.Y, order, axis=-2)
-        epoch_loss = 0.0
-        for start in range(0, n_samples, self.batch_size):
-            stop = min(start + self.batch_size, n_samples)
-            batch_loss, theta, state = self._step(
-                theta, state, X_shuffled[..., start:stop, :], Y_shuffled[..., start:stop, :]
-            )
-            epoch_loss = epoch_loss + batch_loss * (stop - start)
-        return theta, state, epoch_loss / n_samples
+        if self.compiled is not None and self.full_batch:
+            return self.compiled(theta, state, self.X, self.Y, None, None, alive, kept, n_epochs)
+        losses = []
+        for _ in range(n_epochs):
+            last_start = (theta, state)
+            order = None
+            if not self.full_batch:
+                order = self.orders[self.next_order, ...]
+                self.next_order += 1
+            if self.compiled is not None:
+                orders = self.xp.expand_dims(order, axis=0)  # a chunk of one epoch
+                theta, state, loss, alive, kept, _ = self.compiled(
+                    theta, state, self.X, self.Y, orders, self.offsets, alive, kept, 1
+                )
+                loss = loss[0, ...]
+            else:
+                theta, state, loss, alive, kept = run_epoch(
+                    self.xp, self.path, self.steps, self.plan, theta, state,
+                    self.X, self.Y, order, self.offsets, alive, kept,
+                )  # fmt: skip
+            losses.append(loss)
+        return theta, state, self.xp.stack(losses), alive, kept, last_start
 
     # Shuffled indices of a chunk held on the device at most (int64: 32 MiB).
     MAX_PREPARED_INDICES = 2**22
@@ -369,6 +458,8 @@ def gradient_descent(
             alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
             kept = theta
             frozen = np.zeros(n_models, dtype=bool)  # on the host: networks whose loss went bad
+        else:
+            alive = kept = None
         # The parameters and optimizer state the last finished epoch started from.
         previous_start, previous_state = theta, state
 
@@ -384,27 +475,36 @@ def gradient_descent(
             chunk_start = (epoch, theta, state, runner.save_rng(), previous_start, previous_state)
             runner.prepare(length)
             tick = time.perf_counter()
-            losses, scores, candidates = [], [], []
-            for _ in range(length):
-                epoch += 1
-                if stack:
-                    theta, state, loss, alive, kept = runner.run_stack(theta, state, alive, kept)
+            if validation is None and not record_every:
+                theta, state, losses, alive, kept, last_start = runner.run_chunk(
+                    length, theta, state, alive, kept
+                )
+                epoch += length
+                # The one host synchronisation of the chunk.
+                values = backends.to_numpy(losses[:length, ...])
+            else:  # epoch by epoch: each one's parameters are scored or recorded
+                losses, scores, candidates = [], [], []
+                for _ in range(length):
+                    epoch += 1
+                    theta, state, loss, alive, kept, last_start = runner.run_chunk(
+                        1, theta, state, alive, kept
+                    )
+                    losses.append(loss[0, ...])
+                    if validation is not None:
+                        scores.append(validation(layout.views(xp, theta)))
+                        candidates.append(theta)
+                    if record_every and (epoch % record_every == 0 or epoch == epochs):
+                        history.append(Snapshot(epoch, layout.views(xp, theta)))
+                # The one host synchronisation of the chunk (scores in float64 where the
+                # device has it, so an accuracy k/n reaches the host without float32 rounding).
+                if scores:
+                    wide = backends.widest_float(xp, backends.device(X))
+                    values = xp.stack([xp.astype(v, wide) for v in losses + scores])
                 else:
-                    previous_start, previous_state = theta, state
-                    theta, state, loss = runner.run(theta, state)
-                losses.append(loss)
-                if validation is not None:
-                    scores.append(validation(layout.views(xp, theta)))
-                    candidates.append(theta)
-                if record_every and (epoch % record_every == 0 or epoch == epochs):
-                    history.append(Snapshot(epoch, layout.views(xp, theta)))
-            # The one host synchronisation of the chunk (scores in float64 where the device
-            # has it, so an accuracy k/n reaches the host without float32 rounding).
-            if scores:
-                wide = backends.widest_float(xp, backends.device(X))
-                values = backends.to_numpy(xp.stack([xp.astype(v, wide) for v in losses + scores]))
-            else:
-                values = backends.to_numpy(xp.stack(losses))
+                    values = xp.stack(losses)
+                values = backends.to_numpy(values)
+            if not stack:
+                previous_start, previous_state = last_start
             chunk.update(length, time.perf_counter() - tick)
             values, score_values = values[:length], values[length:]
 
@@ -464,8 +564,9 @@ def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Any, An
     _, theta, state, rng_state, previous_start, previous_state = chunk_start
     if n_epochs < 0:
         return previous_start, previous_state
+    if n_epochs == 0:
+        return theta, state
     runner.restore_rng(rng_state)
     runner.prepare(n_epochs)
-    for _ in range(n_epochs):
-        theta, state, _ = runner.run(theta, state)
+    theta, state, *_ = runner.run_chunk(n_epochs, theta, state)
     return theta, state

@@ -405,9 +405,16 @@ def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A host random generator from a seed (an existing Generator is passed through)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    check_seed(seed)
     return np.random.default_rng(seed)
+
+
+def check_seed(seed: Any) -> None:
+    """TypeError unless ``seed`` is an int, a NumPy Generator or None (what ``rng`` takes)."""
+    if isinstance(seed, np.random.Generator) or seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
 
 
 def random_normal(

@@ -131,7 +131,7 @@ class _Stacked(NetworkModel):
             check_non_negative(l2, f"{name}[{i}]" if name else "l2")
         for i, seed in enumerate(self._per_network("seed")):
             try:
-                backends.rng(seed)
+                backends.check_seed(seed)  # without drawing a generator per network
             except TypeError as exc:
                 where = f"seed[{i}]" if _is_sequence(self.seed) else "seed"
                 raise TypeError(f"{where}: {exc}") from exc

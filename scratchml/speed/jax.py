@@ -38,7 +38,7 @@ BLOCK_BYTES = 2**20
 
 
 class JaxPath(Reference):
-    """JAX arrays: the reference step, compiled."""
+    """JAX arrays: the reference step, compiled; full-batch epochs as one compiled loop."""
 
     name = "jax"
 
@@ -46,30 +46,97 @@ class JaxPath(Reference):
         self, xp: Any, objective: Any, layout: Any, optimizer: Any, guarded: bool = False
     ) -> Callable[..., tuple[Any, ...]]:
         """The whole step, compiled with ``jax.jit`` (see ``Reference.training_step``)."""
+
+        def step(path: Reference, xp: Any, objective: Any, rule: Any, *arrays: Any) -> Any:
+            return Reference.training_step(path, xp, objective, layout, rule, guarded)(*arrays)
+
+        return self._compiled(("step", guarded), step, xp, objective, layout, optimizer)
+
+    def training_epochs(
+        self,
+        xp: Any,
+        objective: Any,
+        layout: Any,
+        optimizer: Any,
+        epoch: Callable[..., tuple[Any, ...]],
+        plan: Any,
+        capacity: int,
+    ) -> Callable[..., tuple[Any, ...]]:
+        """Epochs in one compiled call (see ``Reference.training_epochs``).
+
+        A ``jax.lax.fori_loop`` whose length is an argument, not a constant: chunks of any
+        length run the one compiled loop. Each epoch's loss is written into a buffer of
+        ``capacity`` rows (one row for a mini-batch epoch), read by the host after the call.
+        """
+        rows = capacity if plan.batch_size is None else 1
+        guarded = plan.stack and plan.batch_size is None
+
+        def epochs(path: Reference, xp: Any, objective: Any, rule: Any, *arrays: Any) -> Any:
+            theta, state, X, Y, orders, offsets, alive, kept, n_epochs = arrays
+            steps = (
+                Reference.training_step(path, xp, objective, layout, rule),
+                Reference.training_step(path, xp, objective, layout, rule, True)
+                if guarded
+                else None,
+            )
+
+            def body(i: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
+                theta, state, losses, alive, kept, _ = carry
+                order = None if orders is None else orders[i, ...]
+                new_theta, new_state, loss, alive, kept = epoch(
+                    xp, path, steps, plan, theta, state, X, Y, order, offsets, alive, kept
+                )
+                losses = losses.at[i].set(loss)
+                return new_theta, new_state, losses, alive, kept, (theta, state)
+
+            losses = xp.zeros((rows, *theta.shape[:-1]), dtype=theta.dtype)
+            carry = (theta, state, losses, alive, kept, (theta, state))
+            return jax.lax.fori_loop(0, n_epochs, body, carry)
+
+        key = ("epochs", epoch, plan, rows)
+        return self._compiled(key, epochs, xp, objective, layout, optimizer)
+
+    def scan(self, body: Callable[[Any, Any], Any], carry: Any, xs: tuple[Any, ...]) -> Any:
+        """``jax.lax.scan``: the body is traced and compiled once, whatever the length."""
+        return jax.lax.scan(lambda c, x: (body(c, x), None), carry, xs)[0]
+
+    def _compiled(
+        self,
+        what: tuple[Any, ...],
+        function: Callable[..., Any],
+        xp: Any,
+        objective: Any,
+        layout: Any,
+        optimizer: Any,
+    ) -> Callable[..., Any]:
+        """``function(path, xp, objective, rule, *arrays)`` compiled, for this run's rate and l2.
+
+        Kept per (what, activations, loss, penalised, layout, optimizer rule and its
+        hyper-parameters); the learning rate and the penalty are traced arguments.
+        """
         activations, loss, l2 = objective
         penalised = layers.is_penalised(l2)
         kind = type(optimizer)
         hyperparameters = tuple((name, getattr(optimizer, name)) for name in kind.hyperparameters)
-        key = (tuple(activations), loss, penalised, layout, kind, hyperparameters, guarded)
+        key = (what, tuple(activations), loss, penalised, layout, kind, hyperparameters)
         compiled = _COMPILED.get(key)
         if compiled is None:
 
-            def step(rate: Any, l2: Any, *arrays: Any, on_cpu: bool) -> Any:
+            def run_compiled(rate: Any, l2: Any, *arrays: Any, on_cpu: bool) -> Any:
                 rule = kind(rate, **dict(hyperparameters))
-                objective = (activations, loss, l2)
                 path = _NetworkBlocks() if on_cpu else self
-                return Reference.training_step(path, xp, objective, layout, rule, guarded)(*arrays)
+                return function(path, xp, (activations, loss, l2), rule, *arrays)
 
-            compiled = _COMPILED[key] = jax.jit(step, static_argnames="on_cpu")
+            compiled = _COMPILED[key] = jax.jit(run_compiled, static_argnames="on_cpu")
         rate = optimizer.learning_rate
         # A penalty goes in as an array (a traced value, not a constant baked into the code).
         l2_value = xp.asarray(l2) if penalised else 0.0
-        on_cpu: list[bool] = []  # where the run's arrays are, learnt at its first step
+        on_cpu: list[bool] = []  # where the run's arrays are, learnt at its first call
 
-        def run(*arrays: Any) -> Any:
+        def run(theta: Any, *arrays: Any) -> Any:
             if not on_cpu:
-                on_cpu.append(all(d.platform == "cpu" for d in arrays[0].devices()))
-            return compiled(rate, l2_value, *arrays, on_cpu=on_cpu[0])
+                on_cpu.append(all(d.platform == "cpu" for d in theta.devices()))
+            return compiled(rate, l2_value, theta, *arrays, on_cpu=on_cpu[0])
 
         return run
 

@@ -67,6 +67,36 @@ class Reference:
 
         return guarded_step
 
+    def training_epochs(
+        self,
+        xp: Any,
+        objective: Any,
+        layout: Any,
+        optimizer: Any,
+        epoch: Callable[..., tuple[Any, ...]],
+        plan: Any,
+        capacity: int,
+    ) -> Callable[..., tuple[Any, ...]] | None:
+        """Epochs compiled as one function, or None: the training loop runs ``epoch`` as is.
+
+        ``epoch`` is the training loop's one epoch (``_training.run_epoch``), ``plan`` says
+        what an epoch is (full batch or mini-batches, one network or a stack). A path
+        that compiles returns ``(theta, state, X, Y, orders, offsets, alive, kept,
+        n_epochs) -> (theta, state, losses, alive, kept, (theta, state) of the last epoch's
+        start)``: ``n_epochs`` (at most ``capacity``) full-batch epochs as one compiled
+        loop, or one mini-batch epoch whose shuffle is ``orders[0]``.
+        """
+        return None
+
+    def scan(self, body: Callable[[Any, Any], Any], carry: Any, xs: tuple[Any, ...]) -> Any:
+        """``carry = body(carry, x)`` for each x along the leading axis of the arrays ``xs``.
+
+        Here a Python loop; a compiling library runs it as one loop inside its compiled code.
+        """
+        for i in range(xs[0].shape[0]):
+            carry = body(carry, tuple(x[i, ...] for x in xs))
+        return carry
+
     def samples_layout(self, Y: Any) -> Any:
         """Targets (n_samples, k) in the layout the path's element-wise work prefers."""
         return Y
