@@ -1,6 +1,7 @@
 """JAX trains with compiled steps, and they give the eager (reference) path's results.
 
-``scratchml.speed.jax`` compiles each training step with ``jax.jit``. Everything the
+``scratchml.speed.jax`` compiles training with ``jax.jit`` (a chunk of full-batch epochs as
+one loop, a mini-batch epoch as one function). Everything the
 training loop decides from the losses (divergence, ``tol`` stopping, early
 stopping, a stack's frozen networks) must come out exactly as on the eager path
 (``speed.reference_only()``), and compiled steps must be reused across fits.
@@ -155,3 +156,24 @@ def test_a_stack_in_blocks_of_networks_equals_the_eager_stack(monkeypatch, batch
     assert traced, "the compiled pass did not run in blocks"
     np.testing.assert_allclose(compiled.loss_history_, eager.loss_history_, rtol=1e-9)
     _assert_same_fit(compiled, eager)
+
+
+def test_full_batch_epochs_run_in_chunks_of_one_compiled_call(monkeypatch):
+    """Full batch: one call runs a chunk of epochs; a mini-batch epoch is one call."""
+    from scratchml.speed.jax import JaxPath
+
+    calls = []
+    real = JaxPath.training_epochs
+
+    def counted(self, *args, **kwargs):
+        run = real(self, *args, **kwargs)
+        return lambda *arrays: calls.append(arrays[-1]) or run(*arrays)
+
+    monkeypatch.setattr(JaxPath, "training_epochs", counted)
+    X, y = _jax_data()
+    model = sm.MLPClassifier(hidden_layers=(8,), epochs=400, tol=None).fit(X, y)
+    assert len(model.loss_history_) == 400 and sum(calls) == 400
+    assert len(calls) < 400 / 4, f"{len(calls)} calls for 400 epochs"
+    calls.clear()
+    sm.MLPClassifier(hidden_layers=(8,), epochs=7, batch_size=40, tol=None).fit(X, y)
+    assert calls == [1] * 7  # one compiled call per epoch, each running its four batches
