@@ -429,3 +429,16 @@ def test_warm_started_fits_equal_one_long_fit():
     for (W, b), (W_long, b_long) in zip(warm.params_, long.params_, strict=True):
         np.testing.assert_array_equal(W, W_long)
         np.testing.assert_array_equal(b, b_long)
+
+
+def test_numpy_blocks_run_in_no_more_threads_than_omp_num_threads(monkeypatch):
+    """OMP_NUM_THREADS caps the NumPy path's threads as it caps BLAS's."""
+    from scratchml.machine import usable_cores
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert numpy_path._n_cores() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")
+    assert numpy_path._n_cores() == usable_cores()
+    for unset in ("", "auto"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unset)
+        assert numpy_path._n_cores() == usable_cores()

@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -532,7 +533,16 @@ KEPT_MEMORY_BYTES = 256 * 2**20
 
 
 def _n_cores() -> int:
-    return usable_cores()
+    """The threads blocks run in: the usable cores, or fewer when OMP_NUM_THREADS says so.
+
+    OMP_NUM_THREADS is the usual cap on a process's compute threads (BLAS reads it too);
+    a user who sets it to 1 gets one thread here as well.
+    """
+    cores = usable_cores()
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    if cap.strip().isdigit() and int(cap) >= 1:
+        return min(cores, int(cap))
+    return cores
 
 
 _pool_lock = threading.Lock()
