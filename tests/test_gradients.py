@@ -174,3 +174,18 @@ def test_losses_stay_finite_for_huge_logits(backend):
     assert float(LOSSES["binary_cross_entropy"].value(xp, column, targets)) == pytest.approx(1000.0)
     grad = host(LOSSES["binary_cross_entropy"].gradient(xp, column, targets))
     np.testing.assert_allclose(grad, [[0.5], [-0.5]])
+
+
+@pytest.mark.parametrize("loss", [n for n, entry in LOSSES.items() if entry.normaliser])
+def test_an_elementwise_loss_is_its_normalised_sum_in_any_layout(loss):
+    """``Loss.normaliser``: a one-output loss with its samples laid along the last axis is
+    the same loss once divided by the ratio of the normalisers (what the JAX path uses)."""
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((3, 50, 1)) * 4
+    Y = (rng.random((50, 1)) > 0.5).astype(float)
+    entry = LOSSES[loss]
+    value, grad = entry.value_and_gradient(np, logits, Y)
+    ratio = entry.normaliser(50, 1) / entry.normaliser(1, 50)
+    value_t, grad_t = entry.value_and_gradient(np, np.swapaxes(logits, -1, -2), Y.T)
+    np.testing.assert_allclose(value_t / ratio, value, rtol=1e-13)
+    np.testing.assert_allclose(np.swapaxes(grad_t, -1, -2) / ratio, grad, rtol=1e-13)

@@ -64,6 +64,19 @@ def test_compiled_fit_equals_the_eager_fit(optimizer, batch_size, l2):
     _assert_same_fit(compiled, eager)
 
 
+@pytest.mark.parametrize("batch_size", [None, 40])
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_one_output_fits_equal_the_eager_fits(task, batch_size):
+    """One output: the compiled path evaluates the loss with the samples last."""
+    X, y = _jax_data(arms=2)
+    kwargs = {"hidden_layers": (8,), "epochs": 30, "tol": None, "batch_size": batch_size}
+    if task == "binary":
+        compiled, eager = _both(lambda: sm.MLPClassifier(l2=1e-3, **kwargs), X, y)
+    else:
+        compiled, eager = _both(lambda: sm.MLPRegressor(**kwargs), X, X[:, 0] - X[:, 1])
+    _assert_same_fit(compiled, eager)
+
+
 def test_tol_and_early_stopping_stop_at_the_same_epoch():
     X, y = _jax_data()
     for kwargs in ({"tol": 1e-2, "n_iter_no_change": 3}, {"early_stopping": True}):

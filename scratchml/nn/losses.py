@@ -22,6 +22,9 @@ class Loss(NamedTuple):
     value: Callable[[Any, Any, Any], Any]
     value_and_gradient: Callable[[Any, Any, Any], tuple[Any, Any]]
     output: Callable[[Any, Any], Any]  # logits -> predictions (probabilities, or values)
+    # What the loss divides the sum of its per-element terms by, from (n_samples, n_outputs);
+    # None where a term is not a function of one logit (softmax couples a sample's outputs).
+    normaliser: Callable[[int, int], int] | None = None
 
     def gradient(self, xp: Any, logits: Any, Y: Any) -> Any:
         """∂loss/∂logits (the second half of ``value_and_gradient``)."""
@@ -103,9 +106,17 @@ def _identity(xp: Any, logits: Any) -> Any:
 
 
 LOSSES: dict[str, Loss] = {
-    "squared_error": Loss(half_squared_error, half_squared_error_value_and_gradient, _identity),
+    "squared_error": Loss(
+        half_squared_error,
+        half_squared_error_value_and_gradient,
+        _identity,
+        lambda n_samples, n_outputs: n_samples * n_outputs,
+    ),
     "binary_cross_entropy": Loss(
-        binary_cross_entropy, binary_cross_entropy_value_and_gradient, sigmoid
+        binary_cross_entropy,
+        binary_cross_entropy_value_and_gradient,
+        sigmoid,
+        lambda n_samples, n_outputs: n_samples,
     ),
     "softmax_cross_entropy": Loss(
         softmax_cross_entropy, softmax_cross_entropy_value_and_gradient, softmax

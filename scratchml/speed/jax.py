@@ -11,6 +11,9 @@ Compiled steps are kept per network shape, loss, activations and optimizer rule,
 with the learning rate and the L2 penalty as arguments: warm-started fits,
 ``partial_fit`` calls and a sweep's stacks of one architecture compile once.
 
+A loss of one output (binary cross-entropy, one regression target) is evaluated with
+its samples along the last axis, where XLA's CPU code vectorises.
+
 On a CPU, a stack's pass runs over blocks of networks (``jax.lax.map``), as the
 NumPy path does: XLA runs each operation over the whole array it is given, and a
 whole stack's activations (M · n_samples · width numbers) do not fit in cache, so
@@ -26,9 +29,12 @@ from typing import Any
 import jax
 
 from ..nn import layers
+from ..nn.losses import get_loss
+from .layerwise import Layerwise
 from .reference import LossAndGradients, Params, Reference
 
-# (activations, loss, penalised, layout, optimizer class, its hyper-parameters) -> jitted step
+# (what, activations, loss, penalised, layout, optimizer class, its hyper-parameters)
+# -> the jitted step or chunk of epochs
 _COMPILED: dict[tuple[Any, ...], Any] = {}
 
 # The activations of one block of networks (n_samples x the widest layer, per network)
@@ -37,10 +43,30 @@ _COMPILED: dict[tuple[Any, ...], Any] = {}
 BLOCK_BYTES = 2**20
 
 
-class JaxPath(Reference):
+class JaxPath(Layerwise):
     """JAX arrays: the reference step, compiled; full-batch epochs as one compiled loop."""
 
     name = "jax"
+
+    def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
+        """The loss and ∂loss/∂logits; one output's element-wise loss with the samples last.
+
+        XLA's CPU code vectorises along the last axis, so on (..., n, 1) arrays exp and
+        log1p run one number at a time (4-6x slower than on (..., 1, n); their fused sum
+        about 50x). An element-wise loss is the same sum of terms over the samples laid
+        along the last axis, (..., 1, n), where its normaliser counts them as outputs:
+        divided by the ratio of the two normalisers (n for a mean over samples, 1 for a
+        mean over samples and outputs), it is the loss itself.
+        """
+        loss = get_loss(name)
+        n_samples, n_outputs = logits.shape[-2:]
+        if n_outputs != 1 or Y.shape[-1] != 1 or loss.normaliser is None:
+            return loss.value_and_gradient(xp, logits, Y)
+        ratio = loss.normaliser(n_samples, 1) // loss.normaliser(1, n_samples)
+        value, grad = loss.value_and_gradient(
+            xp, xp.matrix_transpose(logits), xp.matrix_transpose(Y)
+        )
+        return value / ratio, xp.matrix_transpose(grad / ratio)
 
     def training_step(
         self, xp: Any, objective: Any, layout: Any, optimizer: Any, guarded: bool = False
