@@ -431,14 +431,18 @@ def test_warm_started_fits_equal_one_long_fit():
         np.testing.assert_array_equal(b, b_long)
 
 
-def test_numpy_blocks_run_in_no_more_threads_than_omp_num_threads(monkeypatch):
-    """OMP_NUM_THREADS caps the NumPy path's threads as it caps BLAS's."""
+def test_numpy_blocks_run_in_no_more_threads_than_scratchml_num_threads(monkeypatch):
+    """SCRATCHML_NUM_THREADS caps the NumPy path's threads; OMP_NUM_THREADS does not (a
+    Dask worker caps OpenMP, and must train the same numbers as the process beside it)."""
     from scratchml.machine import usable_cores
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("SCRATCHML_NUM_THREADS", raising=False)
+    assert numpy_path._n_cores() == usable_cores()
+    monkeypatch.setenv("SCRATCHML_NUM_THREADS", "1")
     assert numpy_path._n_cores() == 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "64")
+    monkeypatch.setenv("SCRATCHML_NUM_THREADS", "64")
     assert numpy_path._n_cores() == usable_cores()
     for unset in ("", "auto"):
-        monkeypatch.setenv("OMP_NUM_THREADS", unset)
+        monkeypatch.setenv("SCRATCHML_NUM_THREADS", unset)
         assert numpy_path._n_cores() == usable_cores()

@@ -26,7 +26,13 @@ from .results import median_of, summary
 CASES_JSONL = "cases.jsonl"
 RESULTS_JSON = "results.json"
 EXIT_FAILURES = 3  # the worker finished, but some implementation raised an error
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# OpenMP, BLAS, and the threads scratchml's NumPy path runs its blocks in.
+_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "SCRATCHML_NUM_THREADS",
+)
 
 # In a source checkout the committed reports live next to the package.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +115,8 @@ def run(
     """Time the cases, then write results.json, report.md and the charts into ``out``.
 
     ``backend_names``: the scratchml backends to time (default: every usable one but
-    array_api_strict). ``threads`` caps every library's CPU threads (OpenMP, BLAS, XLA);
+    array_api_strict). ``threads`` caps every library's CPU threads (OpenMP, BLAS, XLA,
+    scratchml's NumPy blocks);
     None leaves the libraries' defaults, except in a quick run, which uses one.
     ``rounds``: how many times every case is timed, each round after the other (default
     3, or 1 with ``quick``). ``resume`` keeps the measurements an interrupted run left in

@@ -94,6 +94,9 @@ MIN_BLOCK_ELEMENTS = 1_500_000
 # on 1,000 points 5.0 s per 40 epochs, 1.7-2.4 s.
 MODEL_BLOCK_BYTES = 4 * 2**20
 
+# The variable that caps the threads the blocks run in (``_n_cores``).
+THREADS_VARIABLE = "SCRATCHML_NUM_THREADS"
+
 
 class Buffers:
     """The arrays one block's training pass writes into, kept for its next pass.
@@ -533,14 +536,17 @@ KEPT_MEMORY_BYTES = 256 * 2**20
 
 
 def _n_cores() -> int:
-    """The threads blocks run in: the usable cores, or fewer when OMP_NUM_THREADS says so.
+    """The threads blocks run in: the usable cores, or SCRATCHML_NUM_THREADS if that is fewer.
 
-    OMP_NUM_THREADS is the usual cap on a process's compute threads (BLAS reads it too);
-    a user who sets it to 1 gets one thread here as well.
+    The number of threads sets how a batch is cut into blocks, and so the order of the
+    sums: a fit on one thread rounds differently from a fit on two. It is read from a
+    variable of scratchml's own, not from OMP_NUM_THREADS, so that a process whose
+    OpenMP threads are capped (a Dask worker's are, by default) trains the same numbers
+    as the process beside it. ``scratchml bench --threads N`` sets it.
     """
     cores = usable_cores()
-    cap = os.environ.get("OMP_NUM_THREADS", "")
-    if cap.strip().isdigit() and int(cap) >= 1:
+    cap = os.environ.get(THREADS_VARIABLE, "").strip()
+    if cap.isdigit() and int(cap) >= 1:
         return min(cores, int(cap))
     return cores
 
