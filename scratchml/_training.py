@@ -424,7 +424,8 @@ def gradient_descent(
         generators = _generators(seed, n_models)
         # The optimizers update all parameters as one vector θ; the layers see views of it.
         layout = ParameterLayout.of(params)
-        theta = layout.flatten(xp, params)
+        flatten, views = path.parameter_maps(xp, layout)
+        theta = flatten(params)
         runner = _Epochs(
             xp,
             X,
@@ -480,8 +481,7 @@ def gradient_descent(
                     length, theta, state, alive, kept
                 )
                 epoch += length
-                # The one host synchronisation of the chunk.
-                values = backends.to_numpy(losses[:length, ...])
+                values = _host_losses(losses, length)  # the one host synchronisation
             else:  # epoch by epoch: each one's parameters are scored or recorded
                 losses, scores, candidates = [], [], []
                 for _ in range(length):
@@ -491,10 +491,10 @@ def gradient_descent(
                     )
                     losses.append(loss[0, ...])
                     if validation is not None:
-                        scores.append(validation(layout.views(xp, theta)))
+                        scores.append(validation(views(theta)))
                         candidates.append(theta)
                     if record_every and (epoch % record_every == 0 or epoch == epochs):
-                        history.append(Snapshot(epoch, layout.views(xp, theta)))
+                        history.append(Snapshot(epoch, views(theta)))
                 # The one host synchronisation of the chunk (scores in float64 where the
                 # device has it, so an accuracy k/n reaches the host without float32 rounding).
                 if scores:
@@ -529,7 +529,7 @@ def gradient_descent(
                 theta, state = _replay(runner, chunk_start, first - 1)
                 history = [s for s in history if s.epoch < diverged_at]
                 error = _divergence_error(diverged_at, float(values[first]), loss_history)
-                params = layout.views(xp, theta)
+                params = views(theta)
                 return TrainResult(params, loss_history, history, error, state, validation_scores)
 
             loss_history.extend(values.tolist())
@@ -547,11 +547,22 @@ def gradient_descent(
 
         if stack:
             rows = np.stack(loss_history)  # (epochs_run, M)
-            return TrainResult(layout.views(xp, theta), rows, history, None, state, [], frozen)
+            return TrainResult(views(theta), rows, history, None, state, [], frozen)
         if validation is not None:
             theta = best_theta
-        params = layout.views(xp, theta)
+        params = views(theta)
         return TrainResult(params, loss_history, history, None, state, validation_scores)
+
+
+def _host_losses(losses: Any, n_epochs: int) -> np.ndarray:
+    """The first ``n_epochs`` rows of a chunk's losses, on the host.
+
+    A small buffer comes whole and is cut on the host: cutting it on the device first
+    would be one more operation to launch (and, on JAX, to dispatch eagerly).
+    """
+    if losses.shape[0] > n_epochs and math.prod(losses.shape) > 2**16:
+        losses = losses[:n_epochs, ...]
+    return backends.to_numpy(losses)[:n_epochs]
 
 
 def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Any, Any]:

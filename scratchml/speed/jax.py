@@ -42,6 +42,9 @@ _COMPILED: dict[tuple[Any, ...], Any] = {}
 # float32, loss and gradients): 55 ms as one pass; 27-30 ms in blocks of 0.5-4 MiB.
 BLOCK_BYTES = 2**20
 
+# layout -> jitted (flatten, views): one call each instead of an eager operation per array
+_MAPS: dict[Any, tuple[Any, Any]] = {}
+
 
 class JaxPath(Layerwise):
     """JAX arrays: the reference step, compiled; full-batch epochs as one compiled loop."""
@@ -121,6 +124,15 @@ class JaxPath(Layerwise):
 
         key = ("epochs", epoch, plan, rows)
         return self._compiled(key, epochs, xp, objective, layout, optimizer)
+
+    def parameter_maps(
+        self, xp: Any, layout: Any
+    ) -> tuple[Callable[[Params], Any], Callable[[Any], Params]]:
+        """θ from the parameters and back, each one compiled call (eager, one per array)."""
+        if layout not in _MAPS:
+            flatten, views = super().parameter_maps(xp, layout)
+            _MAPS[layout] = (jax.jit(flatten), jax.jit(views))
+        return _MAPS[layout]
 
     def scan(self, body: Callable[[Any, Any], Any], carry: Any, xs: tuple[Any, ...]) -> Any:
         """``jax.lax.scan``: the body is traced and compiled once, whatever the length."""

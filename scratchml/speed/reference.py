@@ -88,6 +88,12 @@ class Reference:
         """
         return None
 
+    def parameter_maps(
+        self, xp: Any, layout: Any
+    ) -> tuple[Callable[[Params], Any], Callable[[Any], Params]]:
+        """``(flatten, views)``: [(W, b), ...] → θ and θ → [(W, b), ...] (``nn.parameters``)."""
+        return (lambda params: layout.flatten(xp, params)), (lambda theta: layout.views(xp, theta))
+
     def scan(self, body: Callable[[Any, Any], Any], carry: Any, xs: tuple[Any, ...]) -> Any:
         """``carry = body(carry, x)`` for each x along the leading axis of the arrays ``xs``.
 
