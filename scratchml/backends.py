@@ -424,7 +424,7 @@ def random_normal(
     scale: float = 1.0,
 ) -> Any:
     """Normal draws N(0, scale²) made on the host and moved next to ``like`` (its dtype)."""
-    return asarray(generator.standard_normal(tuple(shape)) * scale, like=like)
+    return asarray(host_normal(generator, shape, scale), like=like)
 
 
 def random_orthogonal(
@@ -437,13 +437,16 @@ def random_orthogonal(
 
     Works on stacks (..., rows, cols); the sign fix makes the draw uniform (Haar).
     """
-    return asarray(orthogonal_draws(generator, shape, gain), like=like)
+    return asarray(host_orthogonal(generator, shape, gain), like=like)
 
 
-def orthogonal_draws(
-    generator: np.random.Generator, shape: Sequence[int], gain: float = 1.0
-) -> np.ndarray:
-    """``random_orthogonal``'s values as a host float64 NumPy array."""
+def host_normal(generator: np.random.Generator, shape: Sequence[int], scale: float = 1.0) -> Any:
+    """``random_normal``'s values, left on the host (NumPy float64)."""
+    return generator.standard_normal(tuple(shape)) * scale
+
+
+def host_orthogonal(generator: np.random.Generator, shape: Sequence[int], gain: float = 1.0) -> Any:
+    """``random_orthogonal``'s values, left on the host (NumPy float64)."""
     rows, cols = shape[-2], shape[-1]
     draws = generator.standard_normal(tuple(shape))
     tall = draws if rows >= cols else np.swapaxes(draws, -1, -2)

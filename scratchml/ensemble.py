@@ -21,8 +21,6 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from . import backends
 from ._training import Snapshot
 from ._validation import (
@@ -164,9 +162,10 @@ class _Stacked(NetworkModel):
         # hyper-parameters for each network.
         layer_activations = [*self._hidden_activations(), "identity"]
         networks = [host_params(sizes, layer_activations, self.init, g) for g in generators]
+        host = backends.get("numpy")
         return [
             tuple(
-                backends.asarray(np.stack([net[k][j] for net in networks]), like=like)
+                backends.asarray(host.stack([net[k][j] for net in networks]), like=like)
                 for j in (0, 1)
             )
             for k in range(len(sizes) - 1)

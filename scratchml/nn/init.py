@@ -6,8 +6,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .. import backends
 from .activations import ACTIVATIONS
 
@@ -54,9 +52,11 @@ def host_params(
     init: str,
     seed: Any,
     n_models: int | None = None,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``init_params``' draws as host float64 NumPy arrays (a stack stacks these, then moves once)."""
+) -> list[tuple[Any, Any]]:
+    """``init_params``' draws, left on the host (NumPy float64): a stack stacks its networks'
+    draws there and moves each stacked array once."""
     generator = backends.rng(seed)
+    host = backends.get("numpy")
     lead = () if n_models is None else (n_models,)
     params = []
     for fan_in, fan_out, activation in zip(
@@ -65,8 +65,8 @@ def host_params(
         shape = (*lead, fan_in, fan_out)
         if init == "orthogonal":
             gain = ACTIVATIONS[activation].gain if activation in ACTIVATIONS else 1.0
-            W = backends.orthogonal_draws(generator, shape, gain=gain)
+            W = backends.host_orthogonal(generator, shape, gain=gain)
         else:
-            W = generator.standard_normal(shape) * init_scale(init, activation, fan_in)
-        params.append((W, np.zeros((*lead, fan_out))))
+            W = backends.host_normal(generator, shape, init_scale(init, activation, fan_in))
+        params.append((W, host.zeros((*lead, fan_out), dtype=host.float64)))
     return params
