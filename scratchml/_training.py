@@ -296,23 +296,26 @@ class _Epochs:
         losses = []
         for _ in range(n_epochs):
             last_start = (theta, state)
-            order = None
-            if not self.full_batch:
-                order = self.orders[self.next_order, ...]
-                self.next_order += 1
-            if self.compiled is not None:
-                orders = self.xp.expand_dims(order, axis=0)  # a chunk of one epoch
-                theta, state, loss, alive, kept, _ = self.compiled(
-                    theta, state, self.X, self.Y, orders, self.offsets, alive, kept, 1
-                )
-                loss = loss[0, ...]
-            else:
-                theta, state, loss, alive, kept = run_epoch(
-                    self.xp, self.path, self.steps, self.plan, theta, state,
-                    self.X, self.Y, order, self.offsets, alive, kept,
-                )  # fmt: skip
+            theta, state, loss, alive, kept = self.run_one(theta, state, alive, kept)
             losses.append(loss)
         return theta, state, self.xp.stack(losses), alive, kept, last_start
+
+    def run_one(self, theta: Any, state: Any, alive: Any, kept: Any) -> tuple[Any, ...]:
+        """One epoch (its shuffle drawn by ``prepare``): ``(theta, state, loss, alive, kept)``."""
+        order = None
+        if not self.full_batch:
+            order = self.orders[self.next_order, ...]
+            self.next_order += 1
+        if self.compiled is None:
+            return run_epoch(
+                self.xp, self.path, self.steps, self.plan, theta, state,
+                self.X, self.Y, order, self.offsets, alive, kept,
+            )  # fmt: skip
+        orders = None if order is None else self.xp.expand_dims(order, axis=0)  # one epoch
+        theta, state, losses, alive, kept, _ = self.compiled(
+            theta, state, self.X, self.Y, orders, self.offsets, alive, kept, 1
+        )
+        return theta, state, losses[0, ...], alive, kept
 
     # Shuffled indices of a chunk held on the device at most (int64: 32 MiB).
     MAX_PREPARED_INDICES = 2**22
@@ -486,10 +489,9 @@ def gradient_descent(
                 losses, scores, candidates = [], [], []
                 for _ in range(length):
                     epoch += 1
-                    theta, state, loss, alive, kept, last_start = runner.run_chunk(
-                        1, theta, state, alive, kept
-                    )
-                    losses.append(loss[0, ...])
+                    last_start = (theta, state)
+                    theta, state, loss, alive, kept = runner.run_one(theta, state, alive, kept)
+                    losses.append(loss)
                     if validation is not None:
                         scores.append(validation(views(theta)))
                         candidates.append(theta)

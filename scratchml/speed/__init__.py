@@ -14,8 +14,11 @@ The training loop asks for the path once per run and uses what it gives:
 - ``path.optimizer_step(optimizer)``: ``(xp, theta, grad, state) -> (theta, state)``
   (PyTorch's fused updates, for example);
 - ``path.training_step(xp, objective, layout, optimizer)``: the whole step
-  ``(theta, state, X, Y) -> (loss, theta, state)`` built from the two above, and
-  compiled where the library compiles (JAX's ``jit``);
+  ``(theta, state, X, Y) -> (loss, theta, state)`` built from the two above;
+- ``path.training_epochs(...)``: epochs compiled as one call where the library
+  compiles (JAX's ``jit``), else None and the loop runs its epoch step by step;
+  ``path.scan`` runs an epoch's mini-batches, ``path.parameter_maps`` turns the
+  parameters into θ and back;
 - ``path.samples_layout(Y)``: targets in the memory layout the path prefers.
 
 ``Reference`` is the plain math of ``layers.loss_and_gradients``: every library runs

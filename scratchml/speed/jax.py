@@ -1,13 +1,14 @@
-"""The JAX speed path: each training step compiled by XLA with ``jax.jit``.
+"""The JAX speed path: training compiled by XLA with ``jax.jit``.
 
-The step is the reference math as written (forward, loss, backward, the
+A chunk of full-batch epochs is one compiled loop, a mini-batch epoch one compiled
+function. Each step in them is the reference math as written (forward, loss, backward, the
 optimizer's update over the flat parameter vector); JAX traces it once and XLA
 fuses its element-wise work into a few kernels, which is what the reference's
 operation-by-operation form costs most of on an accelerator. This works because
 the math is pure: no host reads inside a step, no arrays written in place,
 optimizers that return new state.
 
-Compiled steps are kept per network shape, loss, activations and optimizer rule,
+Compiled epochs are kept per network shape, loss, activations and optimizer rule,
 with the learning rate and the L2 penalty as arguments: warm-started fits,
 ``partial_fit`` calls and a sweep's stacks of one architecture compile once.
 
@@ -33,8 +34,8 @@ from ..nn.losses import get_loss
 from .layerwise import Layerwise
 from .reference import LossAndGradients, Params, Reference
 
-# (what, activations, loss, penalised, layout, optimizer class, its hyper-parameters)
-# -> the jitted step or chunk of epochs
+# (epoch, plan, rows, activations, loss, penalised, layout, optimizer class, its
+# hyper-parameters) -> the jitted chunk of epochs
 _COMPILED: dict[tuple[Any, ...], Any] = {}
 
 # The activations of one block of networks (n_samples x the widest layer, per network)
@@ -47,7 +48,7 @@ _MAPS: dict[Any, tuple[Any, Any]] = {}
 
 
 class JaxPath(Layerwise):
-    """JAX arrays: the reference step, compiled; full-batch epochs as one compiled loop."""
+    """JAX arrays: the reference step, compiled into chunks of epochs."""
 
     name = "jax"
 
@@ -70,16 +71,6 @@ class JaxPath(Layerwise):
             xp, xp.matrix_transpose(logits), xp.matrix_transpose(Y)
         )
         return value / ratio, xp.matrix_transpose(grad / ratio)
-
-    def training_step(
-        self, xp: Any, objective: Any, layout: Any, optimizer: Any, guarded: bool = False
-    ) -> Callable[..., tuple[Any, ...]]:
-        """The whole step, compiled with ``jax.jit`` (see ``Reference.training_step``)."""
-
-        def step(path: Reference, xp: Any, objective: Any, rule: Any, *arrays: Any) -> Any:
-            return Reference.training_step(path, xp, objective, layout, rule, guarded)(*arrays)
-
-        return self._compiled(("step", guarded), step, xp, objective, layout, optimizer)
 
     def training_epochs(
         self,
@@ -122,8 +113,7 @@ class JaxPath(Layerwise):
             carry = (theta, state, losses, alive, kept, (theta, state))
             return jax.lax.fori_loop(0, n_epochs, body, carry)
 
-        key = ("epochs", epoch, plan, rows)
-        return self._compiled(key, epochs, xp, objective, layout, optimizer)
+        return self._compiled((epoch, plan, rows), epochs, xp, objective, layout, optimizer)
 
     def parameter_maps(
         self, xp: Any, layout: Any
@@ -192,7 +182,7 @@ class _NetworkBlocks(JaxPath):
             if W0.ndim < 3:
                 return whole(params, X, Y)  # one network
             n_models = W0.shape[0]
-            widest = max(W.shape[-1] for W, _ in params) if params else 1
+            widest = max(W.shape[-1] for W, _ in params)
             per_network = X.shape[-2] * max(widest, X.shape[-1]) * X.dtype.itemsize
             size = max(1, BLOCK_BYTES // per_network)
             n_blocks = n_models // size
