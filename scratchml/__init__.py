@@ -4,8 +4,7 @@ The same readable matrix math trains on NumPy, CuPy, PyTorch and array-api-stric
 arrays: the namespace follows the data.
 """
 
-from . import backends, data, ensemble
-from .ensemble import StackedMLPClassifier, StackedMLPRegressor
+from . import backends, data, stacks
 from .exceptions import (
     ConvergenceWarning,
     DataConversionWarning,
@@ -15,6 +14,7 @@ from .exceptions import (
 from .io import load, save
 from .linear import LinearRegression, LogisticRegression
 from .nn import MLPClassifier, MLPRegressor
+from .stacks import StackedMLPClassifier, StackedMLPRegressor
 
 __version__ = "0.1.0"
 
@@ -32,7 +32,7 @@ __all__ = [
     "__version__",
     "backends",
     "data",
-    "ensemble",
     "load",
     "save",
+    "stacks",
 ]

@@ -209,13 +209,13 @@ def _shuffled(xp: Any, A: Any, order: Any, offsets: Any) -> Any:
 
     ``offsets`` (M, 1) are the row offsets of network m in a flattened (M·n, k) array.
     """
-    n_models, n = order.shape
+    n_networks, n = order.shape
     if A.ndim == 2:
         flat, index = A, xp.reshape(order, (-1,))
     else:
-        flat = xp.reshape(A, (n_models * n, A.shape[-1]))
+        flat = xp.reshape(A, (n_networks * n, A.shape[-1]))
         index = xp.reshape(order + offsets, (-1,))
-    return xp.reshape(xp.take(flat, index, axis=0), (n_models, n, A.shape[-1]))
+    return xp.reshape(xp.take(flat, index, axis=0), (n_networks, n, A.shape[-1]))
 
 
 def _full_batches(xp: Any, A: Any, n_batches: int, size: int) -> Any:
@@ -245,11 +245,11 @@ class _Epochs:
         optimizer: Any,
         batch_size: int | None,
         generators: Any,
-        n_models: int | None,
+        n_networks: int | None,
     ) -> None:
         # Targets in the layout the library's element-wise work runs fastest on.
         self.xp, self.X, self.Y, self.path = xp, X, path.samples_layout(Y), path
-        self.stack = n_models is not None
+        self.stack = n_networks is not None
         self.n_samples = X.shape[-2]
         self.full_batch = batch_size is None or batch_size >= self.n_samples
         self.generators = generators  # one Generator, or a list of M (one shuffle per network)
@@ -265,7 +265,7 @@ class _Epochs:
             n = self.n_samples
             # Row offsets of network m in a flattened (M·n, ...) array.
             self.offsets = backends.asarray(
-                np.arange(n_models).reshape(-1, 1) * n, dtype=self._index_dtype(), like=X
+                np.arange(n_networks).reshape(-1, 1) * n, dtype=self._index_dtype(), like=X
             )
         self.compiled = path.training_epochs(
             xp, objective, layout, optimizer, run_epoch, self.plan, _ChunkLength.MAX_EPOCHS
@@ -354,11 +354,11 @@ class _Epochs:
             self.generators.bit_generator.state = saved
 
 
-def _generators(seed: Any, n_models: int | None) -> Any:
+def _generators(seed: Any, n_networks: int | None) -> Any:
     """One host Generator, or (for a stack given a sequence of seeds) one per network."""
-    if n_models is not None and isinstance(seed, Sequence) and not isinstance(seed, str):
-        if len(seed) != n_models:
-            raise ValueError(f"seed must hold one seed per network ({n_models}); got {len(seed)}")
+    if n_networks is not None and isinstance(seed, Sequence) and not isinstance(seed, str):
+        if len(seed) != n_networks:
+            raise ValueError(f"seed must hold one seed per network ({n_networks}); got {len(seed)}")
         return [backends.rng(s) for s in seed]
     return backends.rng(seed)
 
@@ -395,7 +395,7 @@ def gradient_descent(
     tol: float | None = None,
     n_iter_no_change: int = 10,
     validation: Callable[[Params], Any] | None = None,
-    n_models: int | None = None,
+    n_networks: int | None = None,
 ) -> TrainResult:
     """Train ``params`` for up to ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
 
@@ -404,7 +404,7 @@ def gradient_descent(
     non-finite epoch loss ends training with the parameters of the last epoch whose loss
     was finite (the parameters that epoch started from) and a DivergenceError to raise.
 
-    A stack of ``n_models = M`` networks: parameters ``(M, n_in, n_out)``, ``X (n, d)``
+    A stack of ``n_networks = M`` networks: parameters ``(M, n_in, n_out)``, ``X (n, d)``
     shared or ``(M, n, d)``, ``Y (n, k)`` or ``(M, n, k)``, losses of shape ``(M,)``. ``seed``
     may be a sequence of M seeds (each network shuffles its mini-batches with its own
     generator, continuing one that drew its initial weights), or one seed shared by all.
@@ -418,13 +418,13 @@ def gradient_descent(
     ``validation(params)`` (a 0-d array, higher is better, evaluated after each epoch)
     when given; then the best-scoring parameters are returned.
     """
-    stack = n_models is not None
+    stack = n_networks is not None
     if stack and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
     path = speed.path_for(xp)
     # Inside the run, NumPy passes write into the memory of the previous pass.
     with path.training_run():
-        generators = _generators(seed, n_models)
+        generators = _generators(seed, n_networks)
         # The optimizers update all parameters as one vector θ; the layers see views of it.
         layout = ParameterLayout.of(params)
         flatten, views = path.parameter_maps(xp, layout)
@@ -439,7 +439,7 @@ def gradient_descent(
             optimizer,
             batch_size,
             generators,
-            n_models,
+            n_networks,
         )
         if state is None:
             state = optimizer.init(xp, theta)
@@ -459,9 +459,9 @@ def gradient_descent(
         if stack:
             # Device-side divergence bookkeeping: which networks still train, and each one's
             # last finite parameters (those its last finite epoch started from).
-            alive = xp.ones((n_models,), dtype=xp.bool, device=backends.device(X))
+            alive = xp.ones((n_networks,), dtype=xp.bool, device=backends.device(X))
             kept = theta
-            frozen = np.zeros(n_models, dtype=bool)  # on the host: networks whose loss went bad
+            frozen = np.zeros(n_networks, dtype=bool)  # on the host: networks whose loss went bad
         else:
             alive = kept = None
         # The parameters and optimizer state the last finished epoch started from.

@@ -31,12 +31,12 @@ def _estimators():
         "linear regression": (sm.LinearRegression(), "values"),
         "stack, a seed per network": (
             sm.StackedMLPClassifier(
-                n_models=3, hidden_layers=(4,), epochs=5, batch_size=30, seed=[0, 1, 2]
+                n_networks=3, hidden_layers=(4,), epochs=5, batch_size=30, seed=[0, 1, 2]
             ),
             "labels",
         ),
         "stack regressor": (
-            sm.StackedMLPRegressor(n_models=2, hidden_layers=(3,), epochs=4),
+            sm.StackedMLPRegressor(n_networks=2, hidden_layers=(3,), epochs=4),
             "values",
         ),
     }

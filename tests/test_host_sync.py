@@ -256,7 +256,7 @@ def counting(monkeypatch):
     for cls in (optimizers.SGD, optimizers.Momentum, optimizers.Adam):
         monkeypatch.setattr(cls, "step", counted(cls.step, in_step))
     monkeypatch.setattr(_training, "gradient_descent", counted(_training.gradient_descent, in_loop))
-    for module in ("scratchml.nn.model", "scratchml.ensemble"):
+    for module in ("scratchml.nn.model", "scratchml.stacks"):
         if module in sys.modules and hasattr(sys.modules[module], "gradient_descent"):
             monkeypatch.setattr(sys.modules[module], "gradient_descent", _training.gradient_descent)
     # Chunks double every time (no clock in the decision), so the counts are exact.
@@ -337,11 +337,11 @@ def test_no_host_sync_inside_a_step_and_few_per_epoch(counting, case):
 
 
 def test_stacks_sync_once_per_chunk(counting):
-    from scratchml.ensemble import StackedMLPClassifier
+    from scratchml.stacks import StackedMLPClassifier
 
     X, y = _data("binary")
     stack = StackedMLPClassifier(
-        n_models=4,
+        n_networks=4,
         hidden_layers=(4,),
         epochs=EPOCHS,
         batch_size=32,

@@ -18,7 +18,7 @@ import pytest
 
 import scratchml as sm
 from scratchml import backends
-from scratchml.ensemble import StackedMLPClassifier
+from scratchml.stacks import StackedMLPClassifier
 
 from .conftest import host, on
 
@@ -180,7 +180,7 @@ def test_stack_on_jax_holds_the_networks_fitted_alone():
     X, y = sm.data.spirals(60, arms=3, seed=2, dtype="float64")
     Xj, yj = on("jax", X), on("jax", y)
     settings = dict(hidden_layers=(5,), optimizer="momentum", epochs=10, batch_size=16)
-    stack = StackedMLPClassifier(n_models=2, learning_rate=[0.05, 0.1], seed=[0, 1], **settings)
+    stack = StackedMLPClassifier(n_networks=2, learning_rate=[0.05, 0.1], seed=[0, 1], **settings)
     stack.fit(Xj, yj)
     predicted = stack.predict(Xj)
     assert backends.backend_name(predicted) == "jax" and tuple(predicted.shape) == (2, 60)
@@ -284,7 +284,7 @@ def test_networks_fit_score_and_stack_without_warnings_in_32_bit_mode():
         """
         import scratchml as sm
         from scratchml import backends
-        from scratchml.ensemble import StackedMLPClassifier
+        from scratchml.stacks import StackedMLPClassifier
         X, y = sm.data.spirals(120, arms=3, backend="jax")
         for batch_size in (None, 32):
             clf = sm.MLPClassifier(hidden_layers=(8,), epochs=5, batch_size=batch_size)
@@ -296,7 +296,7 @@ def test_networks_fit_score_and_stack_without_warnings_in_32_bit_mode():
         print(stopped.predict(X).dtype)
         reg = sm.MLPRegressor(hidden_layers=(8,), epochs=5, batch_size=32).fit(X, X[:, 0])
         print(reg.predict(X).dtype)
-        stack = StackedMLPClassifier(n_models=2, hidden_layers=(8,), epochs=5, batch_size=32)
+        stack = StackedMLPClassifier(n_networks=2, hidden_layers=(8,), epochs=5, batch_size=32)
         stack.fit(X, y)
         print(backends.backend_name(stack.predict(X)), stack.predict(X).dtype)
         """

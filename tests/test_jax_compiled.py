@@ -108,7 +108,7 @@ def test_a_stack_freezes_the_same_networks():
     rates = [0.01, 0.05, 200.0, 2000.0]
     compiled, eager = _both(
         lambda: sm.StackedMLPRegressor(
-            n_models=4, hidden_layers=(16,), optimizer="sgd", learning_rate=rates, epochs=100
+            n_networks=4, hidden_layers=(16,), optimizer="sgd", learning_rate=rates, epochs=100
         ),
         X,
         X[:, 0] * 10,
@@ -156,7 +156,7 @@ def test_a_stack_in_blocks_of_networks_equals_the_eager_stack(monkeypatch, batch
     monkeypatch.setattr(jax_path.jax.lax, "map", lambda f, xs: traced.append(1) or real_map(f, xs))
     compiled, eager = _both(
         lambda: sm.StackedMLPClassifier(
-            n_models=7,
+            n_networks=7,
             hidden_layers=(8, 8),
             learning_rate=[0.01 * (i + 1) for i in range(7)],
             l2=[0.0, 1e-3, 0.0, 1e-2, 0.0, 0.0, 1e-4],

@@ -23,9 +23,9 @@ from scratchml.speed import numpy as numpy_path
 from .conftest import host, on
 
 
-def _problem(loss, sizes, n_samples, seed=0, n_models=None):
+def _problem(loss, sizes, n_samples, seed=0, n_networks=None):
     rng = np.random.default_rng(seed)
-    lead = () if n_models is None else (n_models,)
+    lead = () if n_networks is None else (n_networks,)
     n_out = sizes[-1]
     X = rng.standard_normal((n_samples, sizes[0]))
     if loss == "squared_error":
@@ -118,7 +118,7 @@ def test_row_blocks_propagate_errors(small_row_blocks):
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 def test_stack_fast_path_equals_reference(loss):
     """A stack of 4 networks sharing X (the folded products) on both paths."""
-    X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_models=4)
+    X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_networks=4)
     acts = ["tanh", "relu"]
     fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, acts, loss, 0.05)
     reference = _run(speed.Reference(), "numpy", X, Y, params, acts, loss, 0.05)
@@ -131,7 +131,7 @@ def test_stack_in_single_network_blocks_equals_reference(monkeypatch, per_networ
     monkeypatch.setattr(numpy_path, "MODEL_BLOCK_BYTES", 1)
     monkeypatch.setattr(numpy_path, "_n_cores", lambda: 3)
     loss = "softmax_cross_entropy"
-    X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_models=5)
+    X, Y, params = _problem(loss, _sizes(loss), n_samples=9, n_networks=5)
     if per_network_X:
         X = np.stack([X + i for i in range(5)])
     l2 = np.linspace(0.0, 0.2, 5)

@@ -26,10 +26,10 @@ from scratchml._opcount import count_kernel_ops, ops_per_epoch  # noqa: E402
 from scratchml.speed.torch import TorchPath  # noqa: E402
 
 
-def _problem(loss, n_models=None, per_network_X=False, seed=0):
+def _problem(loss, n_networks=None, per_network_X=False, seed=0):
     rng = np.random.default_rng(seed)
     sizes = [2, 5, 4, {"softmax_cross_entropy": 3, "binary_cross_entropy": 1}.get(loss, 2)]
-    lead = () if n_models is None else (n_models,)
+    lead = () if n_networks is None else (n_networks,)
     n = 13
     X = rng.standard_normal((*lead, n, 2) if per_network_X else (n, 2))
     if loss == "squared_error":
@@ -70,9 +70,9 @@ def _assert_close(fused, reference):
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("shape", ["one network", "stack, shared X", "stack, X per network"])
 def test_torch_path_equals_the_reference(activation, loss, shape):
-    n_models = None if shape == "one network" else 3
-    X, Y, params = _problem(loss, n_models, per_network_X=shape.endswith("per network"))
-    l2 = 0.05 if n_models is None else _torch([0.0, 0.05, 0.2])
+    n_networks = None if shape == "one network" else 3
+    X, Y, params = _problem(loss, n_networks, per_network_X=shape.endswith("per network"))
+    l2 = 0.05 if n_networks is None else _torch([0.0, 0.05, 0.2])
     acts = [activation, activation]
     fused = _pass(TorchPath(), X, Y, params, acts, loss, l2)
     reference = _pass(speed.Reference(), X, Y, params, acts, loss, l2)
@@ -178,12 +178,12 @@ def test_operations_per_epoch_of_one_network(optimizer):
 def test_operations_per_epoch_of_a_stack_do_not_grow_with_its_size(per_network_rate):
     X, y = _spirals(2)
     counts = []
-    for n_models in (4, 64):
-        rate = [0.01, 0.02] * (n_models // 2) if per_network_rate else 0.01
+    for n_networks in (4, 64):
+        rate = [0.01, 0.02] * (n_networks // 2) if per_network_rate else 0.01
         counts.append(
             ops_per_epoch(
-                lambda epochs, m=n_models, r=rate: sm.StackedMLPClassifier(
-                    n_models=m, hidden_layers=(32, 32), learning_rate=r, epochs=epochs
+                lambda epochs, m=n_networks, r=rate: sm.StackedMLPClassifier(
+                    n_networks=m, hidden_layers=(32, 32), learning_rate=r, epochs=epochs
                 ).fit(X, y)
             )
         )

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from .. import data, viz
-from ..ensemble import StackedMLPClassifier
 from ..exceptions import DivergenceError
 from ..nn import MLPClassifier
+from ..stacks import StackedMLPClassifier
 from ._common import DEFAULT_OUT, DemoResult, prepare
 
 
@@ -129,7 +129,7 @@ def fit_candidates(X: Any, y: Any, config: SpiralConfig, seed: int, progress: bo
     saves and draws like any other.
     """
     stack = StackedMLPClassifier(
-        n_models=config.candidates,
+        n_networks=config.candidates,
         hidden_layers=(2,) * config.depth,
         activation="tanh",
         optimizer="adam",

@@ -22,6 +22,8 @@ SCIKIT_LEARN_NAMES = {
     "random_state": "seed",
     "solver": "optimizer",
     "verbose": "progress",
+    # The stacks' former name for their number of networks.
+    "n_models": "n_networks",
 }
 
 

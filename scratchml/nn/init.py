@@ -31,18 +31,18 @@ def init_params(
     init: str,
     seed: Any,
     like: Any,
-    n_models: int | None = None,
+    n_networks: int | None = None,
 ) -> list[tuple[Any, Any]]:
     """Weights N(0, scale²) and zero biases for layers ``layer_sizes[i] -> layer_sizes[i+1]``.
 
     ``activations`` has one name per layer (the output layer's included: "identity",
-    "sigmoid" or "softmax"). With ``n_models`` the arrays get a leading model axis.
+    "sigmoid" or "softmax"). With ``n_networks`` the arrays get a leading model axis.
     ``init="orthogonal"`` draws random orthogonal weights times the activation's gain
     (its registry entry: 5/3 for tanh, √2 for relu): deep narrow networks keep their signal, which is what
     lets a stack of 2-wide tanh layers learn (the spiral demos).
     Arrays land in the namespace, device and dtype of ``like``.
     """
-    host = host_params(layer_sizes, activations, init, seed, n_models)
+    host = host_params(layer_sizes, activations, init, seed, n_networks)
     return [tuple(backends.asarray(p, like=like) for p in layer) for layer in host]  # type: ignore[misc]
 
 
@@ -51,13 +51,13 @@ def host_params(
     activations: Sequence[str],
     init: str,
     seed: Any,
-    n_models: int | None = None,
+    n_networks: int | None = None,
 ) -> list[tuple[Any, Any]]:
     """``init_params``' draws, left on the host (NumPy float64): a stack stacks its networks'
     draws there and moves each stacked array once."""
     generator = backends.rng(seed)
     host = backends.get("numpy")
-    lead = () if n_models is None else (n_models,)
+    lead = () if n_networks is None else (n_networks,)
     params = []
     for fan_in, fan_out, activation in zip(
         layer_sizes[:-1], layer_sizes[1:], activations, strict=True

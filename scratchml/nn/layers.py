@@ -44,17 +44,17 @@ def matmul_shared_input(xp: Any, X: Any, W: Any) -> Any:
     The model axis is folded into the columns: X @ [W_1 | ... | W_M] is one 2-D product
     (a batched matmul that broadcasts X over M is slow on CuPy).
     """
-    n_models, n_in, n_out = W.shape
-    W_cols = xp.reshape(xp.permute_dims(W, (1, 0, 2)), (n_in, n_models * n_out))
-    Z = xp.reshape(X @ W_cols, (X.shape[0], n_models, n_out))
+    n_networks, n_in, n_out = W.shape
+    W_cols = xp.reshape(xp.permute_dims(W, (1, 0, 2)), (n_in, n_networks * n_out))
+    Z = xp.reshape(X @ W_cols, (X.shape[0], n_networks, n_out))
     return xp.permute_dims(Z, (1, 0, 2))
 
 
 def weight_gradient_shared_input(xp: Any, X: Any, dZ: Any) -> Any:
     """Xᵀ @ dZ for X (n, n_in) shared and dZ (M, n, n_out) -> (M, n_in, n_out), one 2-D product."""
-    n_models, n_samples, n_out = dZ.shape
-    dZ_cols = xp.reshape(xp.permute_dims(dZ, (1, 0, 2)), (n_samples, n_models * n_out))
-    dW = xp.reshape(xp.matrix_transpose(X) @ dZ_cols, (X.shape[1], n_models, n_out))
+    n_networks, n_samples, n_out = dZ.shape
+    dZ_cols = xp.reshape(xp.permute_dims(dZ, (1, 0, 2)), (n_samples, n_networks * n_out))
+    dW = xp.reshape(xp.matrix_transpose(X) @ dZ_cols, (X.shape[1], n_networks, n_out))
     return xp.permute_dims(dW, (1, 0, 2))
 
 

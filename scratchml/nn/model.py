@@ -58,7 +58,7 @@ class NetworkModel(BaseEstimator):
     """Base of the estimators, one network or a stack of M: fit, loss, gradients, targets.
 
     Subclasses say which layers, optimizer and targets they use. A stack
-    (``scratchml.ensemble``) is this same plumbing with a model axis: it overrides
+    (``scratchml.stacks``) is this same plumbing with a model axis: it overrides
     only what the axis changes (its data's shapes, one generator and one initial draw
     per network, per-network learning rates and penalties, scores as arrays).
     """
@@ -379,7 +379,7 @@ class NetworkModel(BaseEstimator):
             tol=getattr(self, "tol", None) if stop_early else None,
             n_iter_no_change=getattr(self, "n_iter_no_change", 10),
             validation=validation,
-            n_models=self._n_networks,
+            n_networks=self._n_networks,
         )
 
     def _progress_desc(self) -> str:

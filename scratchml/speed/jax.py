@@ -181,11 +181,11 @@ class _NetworkBlocks(JaxPath):
             W0 = params[0][0]
             if W0.ndim < 3:
                 return whole(params, X, Y)  # one network
-            n_models = W0.shape[0]
+            n_networks = W0.shape[0]
             widest = max(W.shape[-1] for W, _ in params)
             per_network = X.shape[-2] * max(widest, X.shape[-1]) * X.dtype.itemsize
             size = max(1, BLOCK_BYTES // per_network)
-            n_blocks = n_models // size
+            n_blocks = n_networks // size
             if n_blocks < 2:
                 return whole(params, X, Y)
             # Per-network arrays split along the model axis; a shared X or Y is shared.
@@ -211,7 +211,7 @@ class _NetworkBlocks(JaxPath):
             value, grads = jax.tree.map(
                 lambda a: xp.reshape(a, (full, *a.shape[2:])), (value, grads)
             )
-            if full < n_models:  # the networks left over: one smaller block
+            if full < n_networks:  # the networks left over: one smaller block
                 rest = one_block(block(full, None, reshape=False))
                 value, grads = jax.tree.map(
                     lambda a, b: xp.concat([a, b], axis=0), (value, grads), rest

@@ -435,13 +435,13 @@ class NumpyPath(Layerwise):
         return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
     def model_blocks(
-        self, n_models: int, n_samples: int, widths: list[int], itemsize: int
+        self, n_networks: int, n_samples: int, widths: list[int], itemsize: int
     ) -> list[slice]:
         """Blocks of networks whose forward and backward arrays fit in a core's cache."""
         # Per network and layer, the pass keeps Z, A and dZ: 3 · n_samples · width numbers.
         per_network = 3 * n_samples * sum(widths) * itemsize
-        size = max(1, min(MODEL_BLOCK_BYTES // per_network, -(-n_models // _n_cores())))
-        return [slice(start, min(start + size, n_models)) for start in range(0, n_models, size)]
+        size = max(1, min(MODEL_BLOCK_BYTES // per_network, -(-n_networks // _n_cores())))
+        return [slice(start, min(start + size, n_networks)) for start in range(0, n_networks, size)]
 
     def map_blocks(self, fn: Callable[[slice], Any], blocks: list[slice]) -> list[Any]:
         """fn on each block, in parallel threads with single-threaded BLAS."""

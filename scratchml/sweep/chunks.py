@@ -205,14 +205,14 @@ def _model_bytes(model: Any) -> bytes:
 
 def fit_stack(networks: Sequence[Network], settings: Settings) -> ChunkResult:
     """Train networks of one data set and one architecture as one stack (chunk index -1)."""
-    from ..ensemble import StackedMLPClassifier
+    from ..stacks import StackedMLPClassifier
 
     start = time.perf_counter()
     first = networks[0]
     X, y = spirals(first, settings, settings.data_seed)
     X_test, y_test = spirals(first, settings, settings.data_seed + 1)
     stack = StackedMLPClassifier(
-        n_models=len(networks),
+        n_networks=len(networks),
         hidden_layers=(first.width,) * first.depth,
         activation=first.activation,
         optimizer=first.optimizer,

@@ -41,12 +41,12 @@ BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 @dataclass(frozen=True)
 class StackWorkload:
     name: str
-    n_models: int
+    n_networks: int
     hidden: tuple[int, ...]
     n_samples: int
     epochs: int  # epochs per timed call
     calls: int  # timed calls per implementation, over all rounds
-    loop_models: int  # networks the one-by-one loop fits per call (scaled to n_models)
+    loop_models: int  # networks the one-by-one loop fits per call (scaled to n_networks)
     device: str
 
     @property
@@ -54,7 +54,7 @@ class StackWorkload:
         """One line saying what the stack is: networks, widths, activation, optimizer."""
         widths = "→".join(str(width) for width in (2, *self.hidden, 2))
         return (
-            f"{self.n_models:,} networks {widths} tanh, Adam, full batch, "
+            f"{self.n_networks:,} networks {widths} tanh, Adam, full batch, "
             f"{self.n_samples:,} spiral points"
         )
 
@@ -67,7 +67,7 @@ class StackWorkload:
     def flops(self) -> int:
         """Matmul flops of one epoch of all networks."""
         per_network = sum(a * b for a, b in itertools.pairwise(self.widths))
-        return 6 * self.n_samples * per_network * self.n_models
+        return 6 * self.n_samples * per_network * self.n_networks
 
     def smaller(self) -> StackWorkload:
         """A copy with 4 networks on 64 points (for counting operations: same code path)."""
@@ -123,7 +123,7 @@ def _implementations(work: StackWorkload, ours: Sequence[str]) -> list[Implement
     ]
     loop_backend = "numpy" if work.device == "cpu" else ("cupy" if "cupy" in ours else None)
     if loop_backend:
-        per_call = work.epochs * work.loop_models / work.n_models
+        per_call = work.epochs * work.loop_models / work.n_networks
         found.append(
             Implementation(
                 "one-by-one", loop_backend, work.device, _one_by_one(work, loop_backend), per_call
@@ -144,10 +144,10 @@ def _data(work: StackWorkload, backend: str = "numpy"):
 
 
 def _stack(work: StackWorkload, epochs: int):
-    from scratchml.ensemble import StackedMLPClassifier
+    from scratchml.stacks import StackedMLPClassifier
 
     return StackedMLPClassifier(
-        n_models=work.n_models,
+        n_networks=work.n_networks,
         hidden_layers=work.hidden,
         activation="tanh",
         optimizer="adam",
@@ -202,17 +202,17 @@ def host_parameters(work: StackWorkload) -> list[np.ndarray]:
     generator = np.random.default_rng(0)
     params = []
     for n_in, n_out in itertools.pairwise(work.widths):
-        W = generator.standard_normal((work.n_models, n_in, n_out)) / np.sqrt(n_in)
-        params += [W.astype(np.float32), np.zeros((work.n_models, n_out), np.float32)]
+        W = generator.standard_normal((work.n_networks, n_in, n_out)) / np.sqrt(n_in)
+        params += [W.astype(np.float32), np.zeros((work.n_networks, n_out), np.float32)]
     return params
 
 
 def _torch_fit(torch, work: StackWorkload, device: str):
     """A function fitting the M networks for ``epochs`` epochs from host parameters."""
     X_host, y_host = sm.data.spirals(work.n_samples, arms=2, seed=0)
-    X = torch.asarray(X_host, device=device).expand(work.n_models, -1, -1)
+    X = torch.asarray(X_host, device=device).expand(work.n_networks, -1, -1)
     Y = torch.asarray(y_host.astype(np.float32), device=device)
-    Y = Y.reshape(1, -1, 1).expand(work.n_models, -1, -1)
+    Y = Y.reshape(1, -1, 1).expand(work.n_networks, -1, -1)
 
     def fit(epochs: int) -> None:
         with torch.enable_grad():

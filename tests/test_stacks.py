@@ -9,7 +9,7 @@ import pytest
 
 import scratchml as sm
 from scratchml import backends
-from scratchml.ensemble import StackedMLPClassifier, StackedMLPRegressor
+from scratchml.stacks import StackedMLPClassifier, StackedMLPRegressor
 
 from .conftest import host, on
 
@@ -45,7 +45,7 @@ def test_network_i_equals_the_network_fitted_alone(backend, optimizer, batch_siz
         else (StackedMLPRegressor, sm.MLPRegressor)
     )
     settings = dict(hidden_layers=(5, 4), optimizer=optimizer, epochs=12, batch_size=batch_size)
-    stack = stack_cls(n_models=3, learning_rate=RATES, l2=L2S, seed=SEEDS, **settings).fit(Xb, yb)
+    stack = stack_cls(n_networks=3, learning_rate=RATES, l2=L2S, seed=SEEDS, **settings).fit(Xb, yb)
     assert stack.loss_history_.shape == (12, 3)
     assert stack.diverged_.tolist() == [False, False, False]
     for i, (rate, l2, seed) in enumerate(zip(RATES, L2S, SEEDS, strict=True)):
@@ -60,7 +60,7 @@ def test_per_network_data_equals_separate_fits():
     X = np.stack([X for X, _ in data])
     y = np.stack([y for _, y in data])
     settings = dict(hidden_layers=(4,), epochs=10, batch_size=16, learning_rate=0.05)
-    stack = StackedMLPClassifier(n_models=3, seed=0, record_every=4, **settings).fit(X, y)
+    stack = StackedMLPClassifier(n_networks=3, seed=0, record_every=4, **settings).fit(X, y)
     for i in range(3):
         alone = sm.MLPClassifier(seed=i, record_every=4, **settings).fit(X[i], y[i])
         _assert_same_network(stack.model(i), alone)
@@ -82,7 +82,7 @@ def test_a_diverging_network_is_frozen_and_flagged_the_others_train_on(backend):
     Xb, yb = on(backend, X), on(backend, y)
     rates = [0.001, 1.0, 0.002]
     settings = dict(hidden_layers=(6,), activation="relu", optimizer="sgd", epochs=40)
-    stack = StackedMLPRegressor(n_models=3, learning_rate=rates, seed=[0, 1, 2], **settings)
+    stack = StackedMLPRegressor(n_networks=3, learning_rate=rates, seed=[0, 1, 2], **settings)
     stack.fit(Xb, yb)  # nothing raised
     assert stack.diverged_.tolist() == [False, True, False]
     assert stack.diverged_.dtype == np.bool_
@@ -105,7 +105,7 @@ def test_a_diverging_network_is_frozen_and_flagged_the_others_train_on(backend):
 
 def test_predict_score_and_model_agree(tmp_path):
     X, y = _classification(60)
-    stack = StackedMLPClassifier(n_models=4, hidden_layers=(6,), epochs=30, seed=10).fit(X, y)
+    stack = StackedMLPClassifier(n_networks=4, hidden_layers=(6,), epochs=30, seed=10).fit(X, y)
     predicted, proba = stack.predict(X), stack.predict_proba(X)
     assert predicted.shape == (4, 60) and proba.shape == (4, 60, 3)
     np.testing.assert_allclose(proba.sum(axis=-1), 1.0)
@@ -130,7 +130,7 @@ def test_predict_score_and_model_agree(tmp_path):
 def test_binary_and_string_labels():
     X, y = sm.data.spirals(50, arms=2, seed=0, dtype="float64")
     labels = np.array(["left", "right"])[y]
-    stack = StackedMLPClassifier(n_models=2, hidden_layers=(4,), epochs=20).fit(X, labels)
+    stack = StackedMLPClassifier(n_networks=2, hidden_layers=(4,), epochs=20).fit(X, labels)
     assert stack.classes_.tolist() == ["left", "right"]
     predicted = stack.predict(X)
     assert predicted.shape == (2, 50) and set(np.unique(predicted)) <= {"left", "right"}
@@ -142,12 +142,12 @@ def test_binary_and_string_labels():
 def test_regressor_predict_and_score_shapes():
     X, y = _regression(40)
     Y = np.stack([y, -y], axis=1)
-    stack = StackedMLPRegressor(n_models=2, hidden_layers=(5,), epochs=20).fit(X, Y)
+    stack = StackedMLPRegressor(n_networks=2, hidden_layers=(5,), epochs=20).fit(X, Y)
     assert stack.predict(X).shape == (2, 40, 2)
     scores = stack.score(X, Y)
     for i in range(2):
         assert stack.model(i).score(X, Y) == pytest.approx(scores[i], rel=1e-10)
-    one = StackedMLPRegressor(n_models=2, hidden_layers=(5,), epochs=5).fit(X, y)
+    one = StackedMLPRegressor(n_networks=2, hidden_layers=(5,), epochs=5).fit(X, y)
     assert one.predict(X).shape == (2, 40)
     assert one.model(0).predict(X).shape == (40,)
 
@@ -155,7 +155,7 @@ def test_regressor_predict_and_score_shapes():
 def test_outputs_live_in_the_input_namespace(backend):
     X, y = _classification(30)
     Xb, yb = on(backend, X, "float32"), on(backend, y)
-    stack = StackedMLPClassifier(n_models=2, hidden_layers=(3,), epochs=5).fit(Xb, yb)
+    stack = StackedMLPClassifier(n_networks=2, hidden_layers=(3,), epochs=5).fit(Xb, yb)
     assert backends.backend_name(stack.params_[0][0]) == backend
     assert stack.params_[0][0].shape == (2, 2, 3) and stack.params_[0][1].shape == (2, 3)
     assert backends.backend_name(stack.predict(Xb)) == backend
@@ -165,31 +165,31 @@ def test_outputs_live_in_the_input_namespace(backend):
 
 def test_estimator_api_and_validation():
     base = pytest.importorskip("sklearn.base")
-    stack = StackedMLPClassifier(n_models=3, learning_rate=[0.1, 0.2, 0.3])
+    stack = StackedMLPClassifier(n_networks=3, learning_rate=[0.1, 0.2, 0.3])
     params = stack.get_params()
-    assert next(iter(params)) == "n_models" and params["learning_rate"] == [0.1, 0.2, 0.3]
+    assert next(iter(params)) == "n_networks" and params["learning_rate"] == [0.1, 0.2, 0.3]
     assert base.clone(stack).get_params() == params
     assert stack.set_params(epochs=3) is stack and stack.epochs == 3
     X, y = _classification(20)
     with pytest.raises(ValueError, match="learning_rate must be one value or a sequence"):
-        StackedMLPClassifier(n_models=2, learning_rate=[0.1, 0.2, 0.3]).fit(X, y)
+        StackedMLPClassifier(n_networks=2, learning_rate=[0.1, 0.2, 0.3]).fit(X, y)
     with pytest.raises(ValueError, match=r"l2\[1\]"):
-        StackedMLPClassifier(n_models=2, l2=[0.0, -1.0]).fit(X, y)
+        StackedMLPClassifier(n_networks=2, l2=[0.0, -1.0]).fit(X, y)
     with pytest.raises(ValueError, match="seed must be one value"):
-        StackedMLPClassifier(n_models=2, seed=[1]).fit(X, y)
-    with pytest.raises(ValueError, match="n_models"):
-        StackedMLPClassifier(n_models=0).fit(X, y)
-    with pytest.raises(ValueError, match="n_models = 2"):
-        StackedMLPClassifier(n_models=2).fit(np.stack([X, X, X]), np.stack([y, y, y]))
+        StackedMLPClassifier(n_networks=2, seed=[1]).fit(X, y)
+    with pytest.raises(ValueError, match="n_networks"):
+        StackedMLPClassifier(n_networks=0).fit(X, y)
+    with pytest.raises(ValueError, match="n_networks = 2"):
+        StackedMLPClassifier(n_networks=2).fit(np.stack([X, X, X]), np.stack([y, y, y]))
     with pytest.raises(ValueError, match="activation"):
-        StackedMLPClassifier(n_models=2, activation="swish").fit(X, y)
+        StackedMLPClassifier(n_networks=2, activation="swish").fit(X, y)
     with pytest.raises(
         TypeError, match=r"StackedMLPClassifier got an unexpected keyword.*hidden_layers"
     ):
         StackedMLPClassifier(hidden_layer_sizes=(3,))
     with pytest.raises(sm.NotFittedError):
         StackedMLPClassifier().predict(X)
-    fitted = StackedMLPClassifier(n_models=2, hidden_layers=(3,), epochs=2).fit(X, y)
+    fitted = StackedMLPClassifier(n_networks=2, hidden_layers=(3,), epochs=2).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         fitted.predict(X[:, :1])
 
@@ -198,7 +198,7 @@ def test_progress_bar_reports_the_stack(capsys):
     X, y = _classification(30)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        StackedMLPClassifier(n_models=3, hidden_layers=(3,), epochs=10, progress=True).fit(X, y)
+        StackedMLPClassifier(n_networks=3, hidden_layers=(3,), epochs=10, progress=True).fit(X, y)
     err = capsys.readouterr().err
     assert "3 networks" in err and "10/10 epochs" in err
 
@@ -208,7 +208,7 @@ def test_pandas_input_keeps_feature_names():
     X, y = sm.data.spirals(40, arms=2, seed=0, dtype="float64")
     frame = pd.DataFrame(X, columns=["x0", "x1"])
     labels = pd.Series(np.array(["in", "out"])[y])
-    stack = StackedMLPClassifier(n_models=2, hidden_layers=(3,), epochs=5).fit(frame, labels)
+    stack = StackedMLPClassifier(n_networks=2, hidden_layers=(3,), epochs=5).fit(frame, labels)
     assert stack.feature_names_in_.tolist() == ["x0", "x1"]
     assert stack.model(0).feature_names_in_.tolist() == ["x0", "x1"]
     assert stack.score(frame, labels).shape == (2,)
@@ -221,7 +221,7 @@ def test_initial_networks_equal_single_initialisations_exactly(backend, init):
     X, y = _classification(30)
     Xb, yb = on(backend, X, "float32"), on(backend, y)
     settings = dict(hidden_layers=(4, 3), epochs=1, record_every=1, init=init)
-    stack = StackedMLPClassifier(n_models=3, seed=5, **settings).fit(Xb, yb)
+    stack = StackedMLPClassifier(n_networks=3, seed=5, **settings).fit(Xb, yb)
     alone = sm.MLPClassifier(seed=7, **settings).fit(Xb, yb)
     initial, expected = stack.model(2).history_[0].params, alone.history_[0].params
     for (W, b), (W1, b1) in zip(initial, expected, strict=True):
