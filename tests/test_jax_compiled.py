@@ -129,7 +129,7 @@ def test_steps_compile_once_per_architecture():
     X, y = _jax_data()
     kwargs = {"hidden_layers": (5, 7), "epochs": 3, "tol": None}
     sm.MLPClassifier(learning_rate=0.01, **kwargs).fit(X, y)
-    before = len(jax_path._COMPILED)
+    before = jax_path.compiled_count()
     # Another learning rate, another seed, a warm start and partial_fit: the same step.
     sm.MLPClassifier(learning_rate=0.05, seed=3, **kwargs).fit(X, y)
     warm = sm.MLPClassifier(warm_start=True, **kwargs).fit(X, y)
@@ -137,9 +137,9 @@ def test_steps_compile_once_per_architecture():
     online = sm.MLPClassifier(**kwargs)
     for _ in range(3):
         online.partial_fit(X, y, classes=[0, 1, 2])
-    assert len(jax_path._COMPILED) == before
+    assert jax_path.compiled_count() == before
     sm.MLPClassifier(hidden_layers=(5, 8), epochs=3).fit(X, y)  # another architecture
-    assert len(jax_path._COMPILED) == before + 1
+    assert jax_path.compiled_count() == before + 1
 
 
 @pytest.mark.parametrize("batch_size", [None, 50])

@@ -17,6 +17,7 @@ import pytest
 from scratchml import backends, speed
 from scratchml.nn import layers
 from scratchml.nn.activations import ACTIVATIONS, get_activation
+from scratchml.nn.kernels import PLAIN
 from scratchml.nn.losses import LOSSES
 from scratchml.speed import numpy as numpy_path
 
@@ -182,12 +183,32 @@ def test_bias_gradient_is_the_sum_over_samples(lead):
     """db = Σ_samples dZ, in the reference and as NumPy's 1ᵀ @ dZ."""
     rng = np.random.default_rng(0)
     dZ = rng.standard_normal((*lead, 13, 4))
-    A, W = rng.standard_normal((*lead, 13, 3)), rng.standard_normal((*lead, 3, 4))
     xp = backends.get("numpy")
-    _, db, _ = layers.dense_backward(xp, A, W, dZ)
+    db = PLAIN.bias_gradient(xp, dZ)
     np.testing.assert_allclose(db, dZ.sum(-2), rtol=1e-13)
-    _, db_fast, _ = numpy_path.NumpyPath().dense_backward(xp, A, W, dZ, layer=0)
+    db_fast = numpy_path.NumpyPath().bias_gradient(xp, dZ)
     np.testing.assert_allclose(db_fast, dZ.sum(-2), rtol=1e-13)
+
+
+@pytest.mark.parametrize("lead", [(), (3,), "shared"])
+@pytest.mark.parametrize(("n_in", "n_out"), [(2, 2), (2, 64), (64, 3), (70, 70)])
+def test_numpy_dense_kernels_equal_the_plain_forms(lead, n_in, n_out):
+    """NumPy's products (column-major, thin, tiny, folded) equal the plain kernels' formulas."""
+    rng = np.random.default_rng(2)
+    xp, fast = backends.get("numpy"), numpy_path.NumpyPath()
+    stack = () if lead == () else (3,)
+    A = rng.standard_normal((57, n_in) if lead in ((), "shared") else (*stack, 57, n_in))
+    W, b = rng.standard_normal((*stack, n_in, n_out)), rng.standard_normal((*stack, n_out))
+    dZ = rng.standard_normal((*stack, 57, n_out))
+    pairs = [
+        (fast.dense(xp, A, W, b), PLAIN.dense(xp, A, W, b)),
+        (fast.weight_gradient(xp, A, dZ), PLAIN.weight_gradient(xp, A, dZ)),
+        (fast.input_gradient(xp, dZ, W), PLAIN.input_gradient(xp, dZ, W)),
+        (fast.bias_gradient(xp, dZ), PLAIN.bias_gradient(xp, dZ)),
+    ]
+    for got, expected in pairs:
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
 def test_column_major_products_stay_column_major():
@@ -278,9 +299,9 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
         # A training pass owns its Z, A and dA and may write over them (tanh does).
         Z_pass, dA_pass = Z.copy(order="K"), dA.copy(order="K")
         with fast.reusing(memory, (0, 1)), np.errstate(all="ignore"):
-            A_pass = fast.activation_forward(xp, name, Z_pass)
+            A_pass = fast.activation(xp, name, Z_pass)
             A = A_pass.copy(order="K")
-            dZ = fast.activation_backward(xp, name, dA_pass, Z_pass, A_pass)
+            dZ = fast.activation_gradient(xp, name, dA_pass, Z_pass, A_pass)
         with np.errstate(all="ignore"):  # inf · 0 gives NaN in both
             A_ref = reference.forward(xp, Z)
             dZ_ref = dA * reference.derivative(xp, Z, A_ref)
@@ -293,9 +314,9 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
     # Outside a training pass nothing given is written over.
     Z_kept, dA_kept = Z.copy(order="K"), dA.copy(order="K")
     with np.errstate(all="ignore"):
-        A = fast.activation_forward(xp, name, Z)
+        A = fast.activation(xp, name, Z)
         A_kept = A.copy(order="K")
-        fast.activation_backward(xp, name, dA.copy(order="K"), Z, A)
+        fast.activation_gradient(xp, name, dA.copy(order="K"), Z, A)
     for given, kept in [(Z, Z_kept), (A, A_kept), (dA, dA_kept)]:
         np.testing.assert_array_equal(given, kept)
 
@@ -307,10 +328,10 @@ def test_tanh_in_a_training_pass_writes_over_its_own_arrays():
     Z_given = np.asfortranarray(np.random.default_rng(0).standard_normal((50, 4)))
     Z, dA = Z_given.copy(order="K"), np.full_like(Z_given, 2.0)
     with fast.reusing(numpy_path.TrainingMemory(), (0, 50)):
-        A = fast.activation_forward(xp, "tanh", Z)
+        A = fast.activation(xp, "tanh", Z)
         assert np.shares_memory(A, Z)
         np.testing.assert_array_equal(A, np.tanh(Z_given))
-        dZ = fast.activation_backward(xp, "tanh", dA, Z, A)
+        dZ = fast.activation_gradient(xp, "tanh", dA, Z, A)
     assert np.shares_memory(dZ, dA)
     np.testing.assert_array_equal(dZ, 2.0 * (1 - np.tanh(Z_given) * np.tanh(Z_given)))
 
@@ -387,7 +408,7 @@ def test_numpy_loss_equals_the_reference(loss, dtype, order):
     reference = LOSSES[loss].value_and_gradient(xp, logits, Y)
     for _ in range(2):  # fresh buffers, then the same buffers again
         with fast.reusing(memory, (0, 60)):
-            value, gradient = fast.loss_value_and_gradient(xp, loss, logits, Y)
+            value, gradient = fast.loss_and_gradient(xp, loss, logits, Y)
         if loss == "softmax_cross_entropy":
             # The class-axis max and sum are NumPy's fast forms: equal up to rounding.
             rtol = 1e-6 if dtype == "float32" else 1e-13

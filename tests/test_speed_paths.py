@@ -88,13 +88,35 @@ def test_torch_updates_equal_the_reference_formulas(name, per_network_rate):
     optimizer = optimizers.get_optimizer(name, rate)
     theta = _torch(rng.standard_normal((3, 7)))
     fused_step = TorchPath().optimizer_step(optimizer)
-    assert fused_step is not optimizer.step  # a fused form exists for every built-in rule
     fused = reference = (theta, optimizer.init(xp, theta))
     for _ in range(5):  # several steps: the state (moments, step count) carries over
         grad = _torch(rng.standard_normal((3, 7)))
         fused = fused_step(xp, *fused[:1], grad, fused[1])
         reference = optimizer.step(xp, *reference[:1], grad, reference[1])
         np.testing.assert_allclose(fused[0].numpy(), reference[0].numpy(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("per_network_scale", [False, True])
+def test_torch_update_kernels_are_fused_and_equal_the_plain_forms(per_network_scale):
+    """Each update kernel is one fused operation for a number, and equals its plain form."""
+    rng = np.random.default_rng(3)
+    xp, fast = backends.get("torch"), TorchPath()
+    a, b, c = (_torch(rng.standard_normal((3, 7))) for _ in range(3))
+    c = c.abs() + 0.5
+    scale = _torch([0.01, 0.1, 0.3]) if per_network_scale else 0.05
+    cases = [
+        ("add_scaled", (a, b, scale)),
+        ("subtract_scaled", (a, b, scale)),
+        ("moving_average", (a, b, 0.9)),
+        ("subtract_scaled_quotient", (a, b, c, scale)),
+    ]
+    for name, args in cases:
+        fused = getattr(fast, name)(xp, *args)
+        plain = getattr(speed.Reference, name)(fast, xp, *args)
+        np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-14, atol=1e-16)
+        if not per_network_scale:
+            n_ops = sum(count_kernel_ops(lambda n=name, a=args: getattr(fast, n)(xp, *a)).values())
+            assert n_ops == 1, f"{name}: {n_ops} operations"
 
 
 def test_a_fit_on_torch_follows_the_reference():

@@ -13,10 +13,13 @@ These follow from the chain rule on Z = A_prev @ W + b: ∂Z[s, j]/∂W[i, j] = 
 so ∂L/∂W[i, j] = Σ_s A_prev[s, i]·dZ[s, j]; ∂Z[s, j]/∂b[j] = 1; ∂Z[s, j]/∂A_prev[s, i] = W[i, j].
 The objective adds (l2/2)·Σ‖W‖², whose gradient l2·W is added to each dW.
 
+This is the code that trains, on every array library and for stacks: each operation above
+is one call of ``kernels`` (``nn.kernels.Kernels``: the formula itself, unless a speed path of
+``scratchml.speed`` hands in a faster form of it, such as NumPy writing into reused memory or
+PyTorch's fused ``addmm``). A learner stepping through any fit meets these lines.
+
 Everything here is pure: nothing passed in is written over, forward keeps what
 backward needs in its caches, backward returns gradients and optimizers apply them.
-This is the reference every speed path (``scratchml.speed``) is tested against; a
-learner can step through it by training inside ``scratchml.speed.reference_only()``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .activations import get_activation
+from .kernels import PLAIN, Kernels, per_network
 from .losses import get_loss
 
 Params = list[tuple[Any, Any]]
@@ -38,52 +41,8 @@ class LayerCache(NamedTuple):
     A: Any  # activation output      (..., n_samples, n_out)
 
 
-def matmul_shared_input(xp: Any, X: Any, W: Any) -> Any:
-    """X @ W for X (n, n_in) shared by stacked W (M, n_in, n_out) -> (M, n, n_out).
-
-    The model axis is folded into the columns: X @ [W_1 | ... | W_M] is one 2-D product
-    (a batched matmul that broadcasts X over M is slow on CuPy).
-    """
-    n_networks, n_in, n_out = W.shape
-    W_cols = xp.reshape(xp.permute_dims(W, (1, 0, 2)), (n_in, n_networks * n_out))
-    Z = xp.reshape(X @ W_cols, (X.shape[0], n_networks, n_out))
-    return xp.permute_dims(Z, (1, 0, 2))
-
-
-def weight_gradient_shared_input(xp: Any, X: Any, dZ: Any) -> Any:
-    """Xᵀ @ dZ for X (n, n_in) shared and dZ (M, n, n_out) -> (M, n_in, n_out), one 2-D product."""
-    n_networks, n_samples, n_out = dZ.shape
-    dZ_cols = xp.reshape(xp.permute_dims(dZ, (1, 0, 2)), (n_samples, n_networks * n_out))
-    dW = xp.reshape(xp.matrix_transpose(X) @ dZ_cols, (X.shape[1], n_networks, n_out))
-    return xp.permute_dims(dW, (1, 0, 2))
-
-
-def is_shared_input(A: Any, W: Any) -> bool:
-    """Whether A (n, n_in) is one input shared by a stack of weights W (M, n_in, n_out)."""
-    return A.ndim == 2 and W.ndim == 3
-
-
-def dense_forward(xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-    """Z = A_prev @ W + b."""
-    product = matmul_shared_input(xp, A_prev, W) if is_shared_input(A_prev, W) else A_prev @ W
-    return product + xp.expand_dims(b, axis=-2)
-
-
-def dense_backward(
-    xp: Any, A_prev: Any, W: Any, dZ: Any, need_input_grad: bool = True
-) -> tuple[Any, Any, Any | None]:
-    """(dW, db, dA_prev) = (A_prevᵀ @ dZ, Σ_samples dZ, dZ @ Wᵀ); dA_prev None if not needed."""
-    if is_shared_input(A_prev, W):
-        dW = weight_gradient_shared_input(xp, A_prev, dZ)
-    else:
-        dW = xp.matrix_transpose(A_prev) @ dZ
-    db = xp.sum(dZ, axis=-2)
-    dA_prev = dZ @ xp.matrix_transpose(W) if need_input_grad else None
-    return dW, db, dA_prev
-
-
 def forward(
-    xp: Any, params: Params, X: Any, activations: Sequence[str]
+    xp: Any, params: Params, X: Any, activations: Sequence[str], kernels: Kernels = PLAIN
 ) -> tuple[Any, list[LayerCache]]:
     """Run the network: hidden layers use ``activations``, the last layer returns logits.
 
@@ -92,9 +51,9 @@ def forward(
     caches = []
     A = X
     for layer, (W, b) in enumerate(params):
-        Z = dense_forward(xp, A, W, b)
+        Z = kernels.dense(xp, A, W, b)  # Z = A_prev @ W + b
         is_output = layer == len(params) - 1
-        A_next = Z if is_output else get_activation(activations[layer]).forward(xp, Z)
+        A_next = Z if is_output else kernels.activation(xp, activations[layer], Z)  # A = act(Z)
         caches.append(LayerCache(A, Z, A_next))
         A = A_next
     return A, caches
@@ -106,6 +65,7 @@ def backward(
     caches: list[LayerCache],
     d_logits: Any,
     activations: Sequence[str],
+    kernels: Kernels = PLAIN,
 ) -> Params:
     """Backpropagate ∂loss/∂logits through the network; returns [(dW, db), ...] like params.
 
@@ -121,13 +81,16 @@ def backward(
     dZ = d_logits
     for layer in range(len(params) - 1, -1, -1):
         W, _ = params[layer]
-        cache = caches[layer]
-        dW, db, dA_prev = dense_backward(xp, cache.A_prev, W, dZ, need_input_grad=layer > 0)
+        A_prev = caches[layer].A_prev
+        dW = kernels.weight_gradient(xp, A_prev, dZ)  # dW = A_prevᵀ @ dZ
+        db = kernels.bias_gradient(xp, dZ)  # db = Σ_samples dZ
         grads[layer] = (dW, db)
-        if layer > 0:
+        if layer > 0:  # the input layer's dA_prev would be ∂L/∂X: nobody needs it
+            dA_prev = kernels.input_gradient(xp, dZ, W)  # dA_prev = dZ @ Wᵀ
             previous = caches[layer - 1]
-            slope = get_activation(activations[layer - 1]).derivative(xp, previous.Z, previous.A)
-            dZ = dA_prev * slope
+            dZ = kernels.activation_gradient(  # dZ = dA * act'(Z), one layer down
+                xp, activations[layer - 1], dA_prev, previous.Z, previous.A
+            )
     return grads
 
 
@@ -137,13 +100,6 @@ def backward(
 def is_penalised(l2: Any) -> bool:
     """False for a zero number; an array (per-network penalties, or one traced value) is present."""
     return hasattr(l2, "ndim") or l2 != 0
-
-
-def _per_network_l2(xp: Any, l2: Any) -> Any:
-    """``l2`` to multiply W: a number as is; one value per network (M,) as (M, 1, 1)."""
-    if getattr(l2, "ndim", 0) == 0:
-        return l2
-    return xp.reshape(l2, (l2.shape[0], 1, 1))
 
 
 def l2_penalty(xp: Any, params: Params, l2: Any) -> Any:
@@ -158,7 +114,7 @@ def add_l2(xp: Any, params: Params, data_loss: Any, grads: Params, l2: Any) -> t
     """The objective and its gradients: data loss + (l2/2)·Σ‖W‖², and dW + l2·W."""
     if not is_penalised(l2):
         return data_loss, grads
-    l2_W = _per_network_l2(xp, l2)
+    l2_W = per_network(xp, l2, params[0][0])  # one l2 per network: (M, 1, 1)
     grads = [(dW + l2_W * W, db) for (dW, db), (W, _) in zip(grads, params, strict=True)]
     return data_loss + l2_penalty(xp, params, l2), grads
 
@@ -174,11 +130,15 @@ def loss_and_gradients(
     activations: Sequence[str],
     loss: str,
     l2: Any = 0.0,
+    kernels: Kernels = PLAIN,
 ) -> tuple[Any, Params]:
-    """The training objective (data loss + L2 penalty, shape (...)) and its gradients."""
-    logits, caches = forward(xp, params, X, activations)
-    data_loss, d_logits = get_loss(loss).value_and_gradient(xp, logits, Y)
-    grads = backward(xp, params, caches, d_logits, activations)
+    """The training objective (data loss + L2 penalty, shape (...)) and its gradients.
+
+    Forward, the loss with its gradient ∂loss/∂logits, backward, then the L2 term.
+    """
+    logits, caches = forward(xp, params, X, activations, kernels)
+    data_loss, d_logits = kernels.loss_and_gradient(xp, loss, logits, Y)
+    grads = backward(xp, params, caches, d_logits, activations, kernels)
     return add_l2(xp, params, data_loss, grads, l2)
 
 

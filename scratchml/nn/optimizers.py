@@ -9,18 +9,16 @@ parameters stays valid (this is how a diverging run keeps its last finite ones).
 For a stack of M networks θ is (M, P) and the learning rate may be an array of
 shape (M,), one rate per network, in θ's namespace and dtype; it multiplies each
 network's row.
+
+The arithmetic goes through ``kernels`` (``nn.kernels``): the formulas themselves, unless
+a speed path hands in faster forms (PyTorch's ``lerp`` and ``addcdiv``, for example).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-
-def per_network(xp: Any, rate: Any, theta: Any) -> Any:
-    """A step size that multiplies θ: a number as is, an (M,) array as (M, 1)."""
-    if getattr(rate, "ndim", 0) == 0:
-        return rate
-    return xp.reshape(rate, (rate.shape[0],) + (1,) * (theta.ndim - 1))
+from .kernels import PLAIN, Kernels
 
 
 class SGD:
@@ -35,28 +33,36 @@ class SGD:
         """No state: plain gradient descent remembers nothing."""
         return None
 
-    def step(self, xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
+    def step(
+        self, xp: Any, theta: Any, grad: Any, state: Any, kernels: Kernels = PLAIN
+    ) -> tuple[Any, Any]:
         """One update; returns ``(theta, state)``."""
-        return theta - per_network(xp, self.learning_rate, theta) * grad, state
+        return kernels.subtract_scaled(xp, theta, grad, self.learning_rate), state  # θ − η·g
 
 
 class Momentum:
-    """Heavy-ball momentum: v ← β·v + g;  θ ← θ − η·v."""
+    """Heavy-ball momentum: v ← μ·v + g;  θ ← θ − η·v.
 
-    hyperparameters = {"beta": 0.9}  # noqa: RUF012
+    ``momentum`` is μ (scikit-learn's name); the same rule as ``torch.optim.SGD`` with
+    ``momentum=μ, dampening=0``.
+    """
 
-    def __init__(self, learning_rate: Any, beta: float = 0.9) -> None:
+    hyperparameters = {"momentum": 0.9}  # noqa: RUF012
+
+    def __init__(self, learning_rate: Any, momentum: float = 0.9) -> None:
         self.learning_rate = learning_rate
-        self.beta = beta
+        self.momentum = momentum
 
     def init(self, xp: Any, theta: Any) -> Any:
         """The velocity v, zeros like θ."""
         return xp.zeros_like(theta)
 
-    def step(self, xp: Any, theta: Any, grad: Any, velocity: Any) -> tuple[Any, Any]:
+    def step(
+        self, xp: Any, theta: Any, grad: Any, velocity: Any, kernels: Kernels = PLAIN
+    ) -> tuple[Any, Any]:
         """One update; returns ``(theta, velocity)``."""
-        velocity = self.beta * velocity + grad
-        return theta - per_network(xp, self.learning_rate, theta) * velocity, velocity
+        velocity = kernels.add_scaled(xp, grad, velocity, self.momentum)  # v ← g + μ·v
+        return kernels.subtract_scaled(xp, theta, velocity, self.learning_rate), velocity  # θ − η·v
 
 
 class Adam:
@@ -69,36 +75,39 @@ class Adam:
     folded into the step size, which is a number per step rather than an array:
     η·m̂ / (√v̂ + ε) = η_t·m / (√v + ε̂) with η_t = η·√(1−β₂ᵗ) / (1−β₁ᵗ) and
     ε̂ = ε·√(1−β₂ᵗ) — the same update, two array operations fewer.
+    ``beta_1``, ``beta_2`` and ``epsilon`` are β₁, β₂ and ε (scikit-learn's names).
     """
 
-    hyperparameters = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}  # noqa: RUF012
+    hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}  # noqa: RUF012
 
     def __init__(
         self,
         learning_rate: Any,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
         epsilon: float = 1e-8,
     ) -> None:
         self.learning_rate = learning_rate
-        self.beta1 = beta1
-        self.beta2 = beta2
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
         self.epsilon = epsilon
 
     def init(self, xp: Any, theta: Any) -> Any:
         """``(t, m, v)``: the step count and the two moment estimates, zeros like θ."""
         return (0, xp.zeros_like(theta), xp.zeros_like(theta))
 
-    def step(self, xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
+    def step(
+        self, xp: Any, theta: Any, grad: Any, state: Any, kernels: Kernels = PLAIN
+    ) -> tuple[Any, Any]:
         """One update; returns ``(theta, (t, m, v))``."""
         t, m, v = state
         t += 1
-        b1, b2 = self.beta1, self.beta2
-        m = b1 * m + (1 - b1) * grad
-        v = b2 * v + (1 - b2) * (grad * grad)
-        step_size = self.learning_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)
-        eps_hat = self.epsilon * (1 - b2**t) ** 0.5
-        theta = theta - per_network(xp, step_size, theta) * m / (xp.sqrt(v) + eps_hat)
+        b1, b2 = self.beta_1, self.beta_2
+        m = kernels.moving_average(xp, m, grad, b1)  # β₁m + (1−β₁)g
+        v = kernels.moving_average(xp, v, grad * grad, b2)  # β₂v + (1−β₂)g²
+        step_size = self.learning_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)  # η_t
+        eps_hat = self.epsilon * (1 - b2**t) ** 0.5  # ε̂
+        theta = kernels.subtract_scaled_quotient(xp, theta, m, xp.sqrt(v) + eps_hat, step_size)
         return theta, (t, m, v)
 
 

@@ -1,18 +1,24 @@
-"""Speed paths: faster forms of the network pass, per array library, behind one interface.
+"""Speed paths: faster kernels for the network math, per array library, behind one interface.
 
 The model math (``scratchml.nn.layers``, ``losses``, ``activations``, ``optimizers``)
-is written once in the Array API standard's functions. Some libraries run parts of
-it faster in their own terms (NumPy: reused memory, column-major products, threads
-over blocks of rows or networks). That lives here, never in the math, and is
-chosen in one place: ``path_for(xp)``.
+is written once in the Array API standard's functions, as calls of a small set of
+operations (``nn.kernels.Kernels``: the dense product, its three gradients, the
+activation and its derivative, the loss with its gradient, the optimizers' element-wise
+updates). A speed path is a ``Kernels`` subclass that runs some of those operations
+faster in its library's own terms — NumPy: reused memory, column-major products;
+PyTorch: fused operations; JAX: nothing per operation, the whole step compiled — and is
+chosen in one place: ``path_for(xp)``. It never has a forward/backward loop, a derivative
+or an update rule of its own; where it splits the work (NumPy's blocks of rows or
+networks, JAX's blocks of networks) it runs ``layers.loss_and_gradients`` on each part.
 
 The training loop asks for the path once per run and uses what it gives:
 
 - ``path.training_run()``: a context for the run (NumPy keeps its memory there);
 - ``path.loss_and_gradients(xp, activations, loss, l2)``: the function
-  ``(params, X, Y) -> (objective, grads)`` for this run;
-- ``path.optimizer_step(optimizer)``: ``(xp, theta, grad, state) -> (theta, state)``
-  (PyTorch's fused updates, for example);
+  ``(params, X, Y) -> (objective, grads)`` for this run (``layers.loss_and_gradients``
+  with the path's kernels, in blocks where the path splits the work);
+- ``path.optimizer_step(optimizer)``: ``(xp, theta, grad, state) -> (theta, state)``,
+  the optimizer's ``step`` with the path's kernels;
 - ``path.training_step(xp, objective, layout, optimizer)``: the whole step
   ``(theta, state, X, Y) -> (loss, theta, state)`` built from the two above;
 - ``path.training_epochs(...)``: epochs compiled as one call where the library
@@ -21,11 +27,11 @@ The training loop asks for the path once per run and uses what it gives:
   parameters into θ and back;
 - ``path.samples_layout(Y)``: targets in the memory layout the path prefers.
 
-``Reference`` is the plain math of ``layers.loss_and_gradients``: every library runs
-it, and the tests compare every other path with it (bit for bit where a path only
+``Reference`` is the interface with the plain kernels: every library can run it, and
+the tests compare every other path's kernels with it (bit for bit where a kernel only
 changes where numbers are written, to rounding where it regroups sums). Inside
-``reference_only()`` every library runs the reference: that is the mode to step
-through the math in a debugger.
+``reference_only()`` every library runs the plain kernels: the mode to step through
+the math in a debugger without a library's fast forms in the way.
 """
 
 from __future__ import annotations
@@ -78,7 +84,7 @@ def use_path(path: Reference) -> Iterator[None]:
 
 
 def reference_only() -> contextlib.AbstractContextManager[None]:
-    """Inside, every library runs the plain math of ``nn.layers``: no speed path at all.
+    """Inside, every library runs ``nn.layers`` with the plain kernels: no speed path at all.
 
     >>> with scratchml.speed.reference_only():
     ...     clf.fit(X, y)          # steps through layers.forward / backward as written

@@ -1,8 +1,8 @@
 """The JAX speed path: training compiled by XLA with ``jax.jit``.
 
 A chunk of full-batch epochs is one compiled loop, a mini-batch epoch one compiled
-function. Each step in them is the reference math as written (forward, loss, backward, the
-optimizer's update over the flat parameter vector); JAX traces it once and XLA
+function. Each step in them is the learner's math as written (``layers.loss_and_gradients``:
+forward, loss, backward; the optimizer's ``step`` over the flat parameter vector); JAX traces it once and XLA
 fuses its element-wise work into a few kernels, which is what the reference's
 operation-by-operation form costs most of on an accelerator. This works because
 the math is pure: no host reads inside a step, no arrays written in place,
@@ -31,7 +31,6 @@ import jax
 
 from ..nn import layers
 from ..nn.losses import get_loss
-from .layerwise import Layerwise
 from .reference import LossAndGradients, Params, Reference
 
 # (epoch, plan, rows, activations, loss, penalised, layout, optimizer class, its
@@ -47,12 +46,23 @@ BLOCK_BYTES = 2**20
 _MAPS: dict[Any, tuple[Any, Any]] = {}
 
 
-class JaxPath(Layerwise):
+def compiled_count() -> int:
+    """How many compiled training functions are kept (one per architecture, loss and rule)."""
+    return len(_COMPILED)
+
+
+def clear_compiled() -> None:
+    """Forget the compiled training functions: the next fit of each shape traces and compiles."""
+    _COMPILED.clear()
+    _MAPS.clear()
+
+
+class JaxPath(Reference):
     """JAX arrays: the reference step, compiled into chunks of epochs."""
 
     name = "jax"
 
-    def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
+    def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
         """The loss and ∂loss/∂logits; one output's element-wise loss with the samples last.
 
         XLA's CPU code vectorises along the last axis, so on (..., n, 1) arrays exp and

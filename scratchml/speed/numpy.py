@@ -1,8 +1,9 @@
-"""The NumPy speed path: the network pass of ``nn.layers`` in NumPy's fastest terms.
+"""The NumPy speed path: kernels for the network pass of ``nn.layers`` in NumPy's fastest terms.
 
-The same forward, loss and backward as ``layers.loss_and_gradients`` (the reference it
-is tested against), scheduled for NumPy: where the numbers are written, which layout
-the products return, and which blocks run in parallel.
+The forward, loss and backward are ``layers.loss_and_gradients``, run with the kernels
+below (each tested against its plain form in ``nn.kernels``) and scheduled for NumPy:
+where the numbers are written, which layout the products return, and which blocks run in
+parallel — each block runs ``layers.loss_and_gradients`` itself.
 
 NumPy (``NumpyPath``): a training pass over a tall, narrow matrix (30,000 samples
 by 2 to 64 features) is dominated by how NumPy walks memory, not by arithmetic.
@@ -63,8 +64,8 @@ import numpy as np
 from ..machine import usable_cores
 from ..nn import layers
 from ..nn.activations import LEAKY_SLOPE
-from .layerwise import Layerwise
-from .reference import LossAndGradients, Params
+from ..nn.kernels import is_shared_input, matmul_shared_input
+from .reference import LossAndGradients, Params, Reference
 
 # Up to this many classes, the row max of the logits is a chain of element-wise maxima.
 SHORT_CLASS_AXIS = 16
@@ -165,7 +166,7 @@ _training_memory: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
-class NumpyPath(Layerwise):
+class NumpyPath(Reference):
     """NumPy: reused memory, feature-major narrow products, blocks of rows or networks in threads."""
 
     name = "numpy"
@@ -216,7 +217,7 @@ class NumpyPath(Layerwise):
         def pass_over(params: Params, X: Any, Y: Any, block: slice) -> tuple[Any, Params]:
             # In training, the block's large arrays reuse the memory of its previous pass.
             with self.reusing(memory, (block.start, block.stop)):
-                return self.data_loss_and_gradients(xp, params, X, Y, activations, loss)
+                return layers.loss_and_gradients(xp, params, X, Y, activations, loss, 0.0, self)
 
         def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
             if params[0][0].ndim == 3:
@@ -273,28 +274,23 @@ class NumpyPath(Layerwise):
 
     # --- the operations of one pass, in NumPy's terms ----------------------------------
 
-    def dense_forward(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
+    def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
         """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array)."""
-        if layers.is_shared_input(A_prev, W):
-            Z = layers.matmul_shared_input(xp, A_prev, W)
+        if is_shared_input(A_prev, W):
+            Z = matmul_shared_input(xp, A_prev, W)
         else:
             Z = self.samples_matmul(xp, A_prev, W)
         Z += xp.expand_dims(b, axis=-2)
         return Z
 
-    def dense_backward(
-        self, xp: Any, A_prev: Any, W: Any, dZ: Any, layer: int
-    ) -> tuple[Any, Any, Any]:
-        """dW = A_prevᵀ @ dZ, db = 1ᵀ @ dZ, dA_prev = dZ @ Wᵀ (not for the first layer)."""
-        if layers.is_shared_input(A_prev, W):
-            dW = layers.weight_gradient_shared_input(xp, A_prev, dZ)
-        else:
-            dW = self.weight_gradient(xp, A_prev, dZ)
-        # NumPy sums a tall, narrow matrix over its rows slowly: 1ᵀ @ dZ is a product.
+    def bias_gradient(self, xp: Any, dZ: Any) -> Any:
+        """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast."""
         ones = self.ones((1, dZ.shape[-2]), dZ.dtype)
-        db = (ones @ dZ)[..., 0, :]
-        dA_prev = self.samples_matmul(xp, dZ, xp.matrix_transpose(W)) if layer > 0 else None
-        return dW, db, dA_prev
+        return (ones @ dZ)[..., 0, :]
+
+    def input_gradient(self, xp: Any, dZ: Any, W: Any) -> Any:
+        """dA_prev = dZ @ Wᵀ, narrow results column-major (``samples_matmul``)."""
+        return self.samples_matmul(xp, dZ, xp.matrix_transpose(W))
 
     def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
         """A @ B for (n_samples, k) @ (k, n_out); narrow results come out column-major."""
@@ -313,9 +309,9 @@ class NumpyPath(Layerwise):
         return np.matmul(B.T, A.T, out=out).T
 
     def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
-        """Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
+        """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
         if A.ndim != 2 or dZ.ndim != 2:
-            return xp.matrix_transpose(A) @ dZ
+            return super().weight_gradient(xp, A, dZ)
         n_in, n_out = A.shape[1], dZ.shape[1]
         if n_in * n_out <= TINY_PRODUCT:
             # A few long dot products: BLAS spends 3× their time packing such thin operands.
@@ -326,14 +322,14 @@ class NumpyPath(Layerwise):
             return xp.stack([A.T @ dZ[:, j] for j in range(n_out)], axis=1)
         return A.T @ dZ
 
-    def activation_forward(self, xp: Any, name: str, Z: Any) -> Any:
+    def activation(self, xp: Any, name: str, Z: Any) -> Any:
         """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
         if fast is None:
-            return super().activation_forward(xp, name, Z)
+            return super().activation(xp, name, Z)
         return fast(self, Z)
 
-    def activation_backward(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
+    def activation_gradient(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
         """dZ = dA * act'(Z), written over dA (which the pass owns).
 
         Inside a training pass the slope may be written over A as well: backward reads
@@ -341,13 +337,13 @@ class NumpyPath(Layerwise):
         """
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
         if fast is None:
-            return super().activation_backward(xp, name, dA, Z, A)
+            return super().activation_gradient(xp, name, dA, Z, A)
         return np.multiply(dA, fast(self, Z, A), out=dA)
 
-    def loss_value_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
+    def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
         """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
         if name != "softmax_cross_entropy" or logits.ndim != 2:
-            return super().loss_value_and_gradient(xp, name, logits, Y)
+            return super().loss_and_gradient(xp, name, logits, Y)
         # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
         # (n_samples, n_classes) arrays written into buffers, and the two reductions over
         # the short class axis done as NumPy does them fast (see max_over_classes).

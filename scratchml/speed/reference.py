@@ -1,4 +1,12 @@
-"""The reference path: the plain math of ``nn.layers``, as written. Every library can run it."""
+"""The reference path: the math of ``nn.layers`` with the plain kernels. Every library runs it.
+
+``Reference`` is the interface of a speed path: the kernels of ``nn.kernels.Kernels`` (the
+operations the layer math and the optimizers are written in), plus what the training loop
+asks of a path once per run (a context for the run's memory, the step, compiled epochs
+where a library compiles). A path overrides kernels, never the math around them: its
+``loss_and_gradients`` and ``optimizer_step`` run ``layers.loss_and_gradients`` and the
+optimizer's ``step`` with itself as their kernels.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +15,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..nn import layers
+from ..nn.kernels import Kernels
 from ..nn.parameters import keep_finite_networks
 
 Params = list[tuple[Any, Any]]
 LossAndGradients = Callable[[Params, Any, Any], tuple[Any, Params]]
 
 
-class Reference:
-    """The interface of a speed path, implemented by the plain math."""
+class Reference(Kernels):
+    """The interface of a speed path, with the plain kernels."""
 
     name = "reference"
 
@@ -25,16 +34,23 @@ class Reference:
     def loss_and_gradients(
         self, xp: Any, activations: Sequence[str], loss: str, l2: Any
     ) -> LossAndGradients:
-        """``(params, X, Y) -> (objective, grads)`` for one run: ``layers.loss_and_gradients``."""
+        """``(params, X, Y) -> (objective, grads)`` for one run: ``layers.loss_and_gradients``.
+
+        The learner's function, run with this path's kernels.
+        """
 
         def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
-            return layers.loss_and_gradients(xp, params, X, Y, activations, loss, l2)
+            return layers.loss_and_gradients(xp, params, X, Y, activations, loss, l2, self)
 
         return run
 
     def optimizer_step(self, optimizer: Any) -> Callable[[Any, Any, Any, Any], tuple[Any, Any]]:
-        """``(xp, theta, grad, state) -> (theta, state)``: here, the optimizer's own ``step``."""
-        return optimizer.step
+        """``(xp, theta, grad, state) -> (theta, state)``: the optimizer's ``step``, this path's kernels."""
+
+        def step(xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
+            return optimizer.step(xp, theta, grad, state, self)
+
+        return step
 
     def training_step(
         self, xp: Any, objective: Any, layout: Any, optimizer: Any, guarded: bool = False

@@ -147,7 +147,7 @@ def compile_seconds(fit: Callable[[], object], tries: int = 3) -> float:
 
     gaps = []
     for _ in range(tries):
-        jax_path._COMPILED.clear()
+        jax_path.clear_compiled()
         jax.clear_caches()
         start = time.perf_counter()
         fit()
