@@ -152,24 +152,16 @@ def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
 
     With X = U diag(s) Vᵀ, W = V diag(s / (s² + ridge)) Uᵀ Y. Singular values at or
     below ε·max(n, d)·s_max are rounding, not signal, and count as zero — numpy.linalg.lstsq's
-    default cutoff — so with ridge = 0 this is lstsq's minimum-norm solution. A tall X
-    is first reduced by QR (X = Q R; R has X's singular values), so the SVD is of a
-    d × d matrix.
+    default cutoff — so with ridge = 0 this is lstsq's minimum-norm solution.
     """
     n_samples, n_features = X.shape
-    A, rhs = X, Y
-    if n_samples > n_features:
-        Q, A = xp.linalg.qr(X)
-        rhs = xp.matrix_transpose(Q) @ Y
-    U, s, Vt = xp.linalg.svd(A, full_matrices=False)
+    U, s, Vt = xp.linalg.svd(X, full_matrices=False)
     cutoff = xp.finfo(X.dtype).eps * max(n_samples, n_features) * xp.max(s)
     kept = s > cutoff
     # where() on both sides: no 0/0 where a singular value is dropped.
     denominator = xp.where(kept, s * s + ridge, xp.ones_like(s))
     scale = xp.where(kept, s / denominator, xp.zeros_like(s))
-    return xp.matrix_transpose(Vt) @ (
-        xp.expand_dims(scale, axis=1) * (xp.matrix_transpose(U) @ rhs)
-    )
+    return xp.matrix_transpose(Vt) @ (xp.expand_dims(scale, axis=1) * (xp.matrix_transpose(U) @ Y))
 
 
 class LogisticRegression(ClassifierMixin, _LinearModel):
