@@ -70,11 +70,15 @@ class _LinearModel(NetworkModel):
 
 
 class LinearRegression(RegressorMixin, _LinearModel):
-    """Least squares with optional L2: minimise ½·mean((X w + b − y)²) + (l2/2)·‖w‖².
+    """Least squares with optional L2: minimise ½·mean((X W + b − Y)²) + (l2/2)·‖W‖².
 
-    solver="normal" solves (X̃ᵀX̃ + l2·n·I) w = X̃ᵀỹ on centred X̃, ỹ (the intercept
-    is not penalised) with ``linalg.solve``, falling back to the pseudo-inverse
-    (the minimum-norm solution, as lstsq gives) when the system is singular.
+    The mean runs over samples and outputs alike (n·k residuals for k outputs), as
+    the objective of docs/math/linear-regression.md, ``loss()`` and solver="gd" have it.
+
+    solver="normal" solves (X̃ᵀX̃ + l2·n·k·I) W = X̃ᵀỸ on centred X̃, Ỹ (k outputs; the
+    intercept is not penalised) with ``linalg.solve``, or by an SVD of X̃ when that
+    system is ill-conditioned: then with l2=0 it gives numpy.linalg.lstsq's
+    minimum-norm solution.
     solver="gd" runs full-batch gradient descent for at most ``epochs`` steps and
     stops earlier once the loss has not improved by at least ``tol`` for more than
     ``n_iter_no_change`` epochs in a row (``tol=None``: every epoch runs);
@@ -106,20 +110,58 @@ class LinearRegression(RegressorMixin, _LinearModel):
         super()._validate_hyperparameters()
 
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
-        """The normal equations on centred data (the intercept from the means)."""
-        n_samples, n_features = X.shape
+        """The normal equations on centred data (the intercept from the means).
+
+        The penalty is l2·n·k (n samples, k outputs) because the data term is a mean over
+        all n·k residuals: the gradient of the documented objective is zero here.
+        """
+        n_samples, n_outputs = Y.shape
         x_mean = xp.mean(X, axis=0)
         y_mean = xp.mean(Y, axis=0)
-        Xc, Yc = X - x_mean, Y - y_mean
-        gram = xp.matrix_transpose(Xc) @ Xc
-        if self.l2:
-            gram = gram + (self.l2 * n_samples) * xp.eye(
-                n_features, dtype=X.dtype, device=backends.device(X)
-            )
-        rhs = xp.matrix_transpose(Xc) @ Yc
-        W = _solve(xp, gram, rhs)
+        ridge = float(self.l2) * n_samples * n_outputs
+        W = _least_squares(xp, X - x_mean, Y - y_mean, ridge)
         b = y_mean - x_mean @ W
         return _result(params=[(W, b)], loss_history=[], history=[])
+
+
+def _least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
+    """argmin_W ‖X W − Y‖² + ridge·‖W‖², the minimum-norm one where there are many.
+
+    X is (n, d), Y (n, k); returns W (d, k). Fast path: the normal equations
+    G W = Xᵀ Y with G = XᵀX + ridge·I, by ``linalg.solve``. The solve is trusted
+    only while G's condition number λ_max/λ_min stays below 1/√ε (ε the dtype's
+    machine epsilon), where it loses at most about half the digits: G's condition
+    is the square of X's, and a column collinear with others up to rounding makes G
+    singular in all but its last bits, so ``solve`` returns a finite but arbitrary
+    answer. Beyond that, ``_svd_least_squares`` gives lstsq's answer.
+    """
+    n_features = X.shape[1]
+    where = {"dtype": X.dtype, "device": backends.device(X)}
+    gram = xp.matrix_transpose(X) @ X
+    if ridge:
+        gram = gram + ridge * xp.eye(n_features, **where)
+    eigenvalues = xp.linalg.eigvalsh(gram)  # d³: small next to XᵀX's n·d²
+    smallest, largest = float(xp.min(eigenvalues)), float(xp.max(eigenvalues))
+    if smallest > largest * xp.finfo(X.dtype).eps ** 0.5:
+        return xp.linalg.solve(gram, xp.matrix_transpose(X) @ Y)
+    return _svd_least_squares(xp, X, Y, ridge)
+
+
+def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
+    """``_least_squares`` by the singular values of X itself (never forming XᵀX).
+
+    With X = U diag(s) Vᵀ, W = V diag(s / (s² + ridge)) Uᵀ Y. Singular values at or
+    below ε·max(n, d)·s_max are rounding, not signal, and count as zero — numpy.linalg.lstsq's
+    default cutoff — so with ridge = 0 this is lstsq's minimum-norm solution.
+    """
+    n_samples, n_features = X.shape
+    U, s, Vt = xp.linalg.svd(X, full_matrices=False)
+    cutoff = xp.finfo(X.dtype).eps * max(n_samples, n_features) * xp.max(s)
+    kept = s > cutoff
+    # where() on both sides: no 0/0 where a singular value is dropped.
+    denominator = xp.where(kept, s * s + ridge, xp.ones_like(s))
+    scale = xp.where(kept, s / denominator, xp.zeros_like(s))
+    return xp.matrix_transpose(Vt) @ (xp.expand_dims(scale, axis=1) * (xp.matrix_transpose(U) @ Y))
 
 
 class LogisticRegression(ClassifierMixin, _LinearModel):

@@ -9,18 +9,23 @@ from typing import Any
 from .. import backends
 from .activations import ACTIVATIONS
 
-INITS = ("auto", "he", "xavier", "orthogonal")
+# "xavier" is the name this draw had first; it stays accepted and draws exactly as "lecun".
+INITS = ("auto", "he", "lecun", "xavier", "orthogonal")
 
 
 def init_scale(init: str, activation: str, fan_in: int) -> float:
     """Standard deviation of a layer's weights (normal inits).
 
     He: sqrt(2 / fan_in), for relu-like layers (keeps the variance of a half-rectified
-    signal); Xavier/Glorot (fan-in form): sqrt(1 / fan_in), for tanh, sigmoid, identity.
+    signal); LeCun: sqrt(1 / fan_in), for tanh, sigmoid, identity (keeps the variance
+    of a layer's pre-activations equal to its inputs'). ``"xavier"`` is an older name
+    here for the same LeCun draw, kept so that code passing it keeps working; it is not
+    Glorot and Bengio's sqrt(2 / (fan_in + fan_out)), which averages fan-in and fan-out.
     """
     if init == "auto":
-        # The output layer's "sigmoid"/"softmax"/"identity" draw as Xavier.
-        init = ACTIVATIONS[activation].init if activation in ACTIVATIONS else "xavier"
+        # The activation's registry entry says which; the output layer's "sigmoid",
+        # "softmax" and "identity" draw as LeCun.
+        init = ACTIVATIONS[activation].init if activation in ACTIVATIONS else "lecun"
     gain = 2.0 if init == "he" else 1.0
     return math.sqrt(gain / fan_in)
 
