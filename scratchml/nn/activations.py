@@ -7,7 +7,7 @@ activation, so adding one is one entry here:
 - ``derivative(xp, Z, A) -> dA/dZ``, element-wise, from whichever of Z or A is
   cheaper (tanh' = 1 − A², σ' = A·(1 − A), relu' = [Z > 0]);
 - ``init``: the initialisation ``init="auto"`` picks for a layer feeding it: ``"he"``
-  (variance 2 / fan_in, for half-rectified signals) or ``"xavier"`` (1 / fan_in);
+  (variance 2 / fan_in, for half-rectified signals) or ``"lecun"`` (1 / fan_in);
 - ``gain``: the factor ``init="orthogonal"`` scales its orthogonal weights by, so a
   signal keeps its scale through the activation (Saxe et al. 2014; PyTorch's
   ``calculate_gain``).
@@ -31,7 +31,7 @@ class Activation(NamedTuple):
 
     forward: Callable[[Any, Any], Any]
     derivative: Callable[[Any, Any, Any], Any]
-    init: str  # "he" or "xavier": what init="auto" draws
+    init: str  # "he" or "lecun": what init="auto" draws
     gain: float  # orthogonal init's gain
 
 
@@ -82,9 +82,9 @@ ACTIVATIONS: dict[str, Activation] = {
     "leaky_relu": Activation(
         _leaky_relu, _leaky_relu_derivative, "he", math.sqrt(2 / (1 + LEAKY_SLOPE**2))
     ),
-    "sigmoid": Activation(sigmoid, _sigmoid_derivative, "xavier", 1.0),
-    "tanh": Activation(_tanh, _tanh_derivative, "xavier", 5 / 3),
-    "identity": Activation(_identity, _identity_derivative, "xavier", 1.0),
+    "sigmoid": Activation(sigmoid, _sigmoid_derivative, "lecun", 1.0),
+    "tanh": Activation(_tanh, _tanh_derivative, "lecun", 5 / 3),
+    "identity": Activation(_identity, _identity_derivative, "lecun", 1.0),
 }
 
 
