@@ -14,7 +14,7 @@ import warnings
 from typing import Any, Self
 
 from .. import backends, metrics
-from .._training import Objective, gradient_descent
+from .._training import TrainingObjective, gradient_descent
 from .._validation import (
     check_feature_names,
     check_non_negative,
@@ -367,7 +367,7 @@ class NetworkModel(BaseEstimator):
             params,
             X,
             Y,
-            Objective(activations, loss_name, self._l2_value(X)),
+            TrainingObjective(activations, loss_name, self._l2_value(X)),
             self._make_optimizer(X),
             epochs=self.epochs if epochs is None else epochs,
             batch_size=self._batch_size(),
