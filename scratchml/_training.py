@@ -2,13 +2,14 @@
 
 A *stack* is M networks of one architecture trained at once: parameters carry a
 leading model axis ``(M, n_in, n_out)`` and the loss has shape ``(M,)``. The same
-loop trains both; what differs is what happens when a loss goes non-finite (one
-network raises a DivergenceError, a stack freezes that network and trains on).
+loop trains both; what differs is what happens when a loss goes non-finite, and a
+small policy object says it: one network raises a DivergenceError
+(``RaiseOnDivergence``), a stack freezes that network and trains on (``FreezeDiverged``).
 
 Host synchronisation: epoch losses stay on the device and reach the host a chunk
 of epochs at a time (one transfer per chunk), so a GPU is never stalled once per
 epoch. The chunk grows while epochs are fast, bounded by the time between progress
-updates. Everything decided from the losses (divergence, ``tol`` stopping, the best
+updates (``ChunkPolicy``, passed in, or set around a fit with ``chunking``). Everything decided from the losses (divergence, ``tol`` stopping, the best
 validation score) is decided exactly as if it had been checked every epoch.
 """
 
@@ -459,6 +460,7 @@ class _Run:
     def __init__(
         self,
         runner: _Epochs,
+        divergence: RaiseOnDivergence | FreezeDiverged,
         views: Callable[[Any], Params],
         params: Params,
         theta: Any,
@@ -469,9 +471,9 @@ class _Run:
         monitor: _NoImprovement | None,
         bar: ProgressBar,
     ) -> None:
-        self.runner, self.views, self.bar = runner, views, bar
+        self.runner, self.divergence, self.views, self.bar = runner, divergence, views, bar
         self.theta, self.state, self.previous = theta, state, (theta, state)
-        self.alive = self.kept = None
+        self.alive, self.kept = divergence.device_state(runner.xp, theta, runner.X)
         self.epoch, self.epochs = 0, epochs
         self.record_every, self.validation, self.monitor = record_every, validation, monitor
         self.history = [Snapshot(0, params)] if record_every else []
@@ -479,7 +481,24 @@ class _Run:
         self.validation_scores: list[float] = []
         self.best_theta = theta
 
+    def train(self, lengths: ChunkLengths) -> TrainResult:
+        """Run chunks of epochs until ``epochs``, a stop or a divergence that ends the run."""
+        while self.epoch < self.epochs:
+            length = self.next_length(lengths.length)
+            start = self.checkpoint()
+            self.runner.prepare(length)
+            tick = time.perf_counter()
+            losses, scores, candidates = self.chunk(length)
+            lengths.update(length, time.perf_counter() - tick)
+            ended = self.divergence.record(self, losses, scores, start)
+            if ended is not None:
+                return ended
+            if self.should_stop(losses, scores, candidates):
+                break
+        return self.divergence.result(self)
+
     def checkpoint(self) -> _Checkpoint:
+        """The run before its next chunk, to replay epochs of it from."""
         return _Checkpoint(
             self.epoch, self.theta, self.state, self.runner.save_rng(), self.previous
         )
@@ -655,32 +674,26 @@ def gradient_descent(
 ) -> TrainResult:
     """Train ``params`` for up to ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
 
-    One network: ``X (n, d)``, ``Y (n, k)``; ``objective`` says what it minimises, and the
-    array library's speed path (``scratchml.speed``, chosen once here) computes it. A
-    non-finite epoch loss ends training with the parameters of the last epoch whose loss
-    was finite (the parameters that epoch started from) and a DivergenceError to raise.
+    One network: ``X (n, d)``, ``Y (n, k)``; a non-finite epoch loss ends training with the
+    parameters of the last epoch whose loss was finite and a DivergenceError to raise. A stack
+    of ``n_networks = M``: parameters ``(M, n_in, n_out)``, ``X`` (n, d) or (M, n, d), ``Y``
+    (n, k) or (M, n, k), losses (M,); a network whose loss goes non-finite is frozen at its last
+    finite parameters and flagged in ``diverged``. ``objective`` says what is minimised; the
+    array library's speed path (``scratchml.speed``, chosen once here) computes it.
 
-    A stack of ``n_networks = M`` networks: parameters ``(M, n_in, n_out)``, ``X (n, d)``
-    shared or ``(M, n, d)``, ``Y (n, k)`` or ``(M, n, k)``, losses of shape ``(M,)``. ``seed``
-    may be a sequence of M seeds (each network shuffles its mini-batches with its own
-    generator, continuing one that drew its initial weights), or one seed shared by all.
-    A network whose loss goes non-finite is frozen at its last finite parameters and
-    flagged in ``diverged``; the others train on, and nothing is raised.
-
-    ``seed`` given as Generators: they are advanced by the shuffles of the epochs run, so
-    that a run continued with them (and ``state``) shuffles as one longer run would.
-    ``state`` continues from an earlier run's optimizer state (None starts afresh).
-    ``tol``: None runs every epoch; else training stops as scikit-learn's MLP does, after
-    more than ``n_iter_no_change`` epochs in a row in which the monitored value did not
-    improve by at least ``tol``. The monitored value is the epoch loss, or the score
-    ``validation(params)`` (a 0-d array, higher is better, evaluated after each epoch)
-    when given; then the best-scoring parameters are returned. ``chunks``: how many epochs
-    run between host reads (None: the policy ``chunking`` set, by default adaptive).
+    ``seed``: a seed or a Generator (a stack: also a sequence of M, one shuffle per network).
+    Generators advance by exactly the shuffles of the epochs run: a run continued with them
+    and ``state`` (the optimizer state an earlier run returned) is one longer run. ``tol``:
+    None runs every epoch; else training stops as scikit-learn's MLP does, after more than
+    ``n_iter_no_change`` epochs in a row in which the monitored value (the epoch loss, or the
+    0-d score ``validation(params)``, higher is better) did not improve by ``tol``; with
+    ``validation`` the best-scoring parameters are returned. ``chunks``: how many epochs run
+    between host reads (None: the policy ``chunking`` set, by default adaptive).
     """
     if n_networks is not None and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
     divergence = RaiseOnDivergence() if n_networks is None else FreezeDiverged(n_networks)
-    chunks = chunks or _CHUNK_POLICY.get() or ChunkPolicy()
+    chunks = chunks if chunks is not None else _CHUNK_POLICY.get() or ChunkPolicy()
     path = speed.path_for(xp)
     # Inside the run, NumPy passes write into the memory of the previous pass.
     with path.training_run():
@@ -693,28 +706,12 @@ def gradient_descent(
             xp, X, Y, path, objective, layout, optimizer, batch_size, generators, n_networks,
             chunks.max_epochs,
         )  # fmt: skip
-        if state is None:
-            state = optimizer.init(xp, theta)
-        bar = training_progress(epochs, desc, progress)
+        state = optimizer.init(xp, theta) if state is None else state
         run = _Run(
-            runner, views, params, theta, state, epochs, record_every, validation,
-            _monitor(tol, n_iter_no_change, validation), bar,
+            runner, divergence, views, params, theta, state, epochs, record_every, validation,
+            _monitor(tol, n_iter_no_change, validation), training_progress(epochs, desc, progress),
         )  # fmt: skip
-        run.alive, run.kept = divergence.device_state(xp, theta, X)
-        lengths = chunks.lengths(epochs, bar)
-        while run.epoch < epochs:
-            length = run.next_length(lengths.length)
-            start = run.checkpoint()
-            runner.prepare(length)
-            tick = time.perf_counter()
-            losses, scores, candidates = run.chunk(length)
-            lengths.update(length, time.perf_counter() - tick)
-            ended = divergence.record(run, losses, scores, start)
-            if ended is not None:
-                return ended
-            if run.should_stop(losses, scores, candidates):
-                break
-        return divergence.result(run)
+        return run.train(chunks.lengths(epochs, run.bar))
 
 
 def _host_losses(losses: Any, n_epochs: int) -> np.ndarray:
