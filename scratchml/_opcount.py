@@ -63,20 +63,10 @@ def ops_per_epoch(fit: Callable[[int], Any], few: int = 2, many: int = 6) -> flo
     returns the difference per epoch: what one more epoch costs, the set-up of a
     run (initialisation, input checks) excluded.
     """
-    from . import _training
+    from ._training import ChunkPolicy, chunking
 
-    class OneChunk(_training._ChunkLength):
-        def __init__(self, total: int, progress: Any) -> None:
-            super().__init__(total, progress)
-            self.length = self.cap = total
-
-        def update(self, epochs: int, seconds: float) -> None:
-            pass
-
-    saved = _training._ChunkLength
-    _training._ChunkLength = OneChunk  # type: ignore[misc]
-    try:
-        counts = [sum(count_kernel_ops(lambda e=e: fit(e)).values()) for e in (few, many)]
-    finally:
-        _training._ChunkLength = saved  # type: ignore[misc]
+    counts = []
+    for epochs in (few, many):
+        with chunking(ChunkPolicy(max_epochs=epochs, fixed=True)):
+            counts.append(sum(count_kernel_ops(lambda e=epochs: fit(e)).values()))
     return (counts[1] - counts[0]) / (many - few)

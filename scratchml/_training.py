@@ -2,22 +2,25 @@
 
 A *stack* is M networks of one architecture trained at once: parameters carry a
 leading model axis ``(M, n_in, n_out)`` and the loss has shape ``(M,)``. The same
-loop trains both; what differs is what happens when a loss goes non-finite (one
-network raises a DivergenceError, a stack freezes that network and trains on).
+loop trains both; what differs is what happens when a loss goes non-finite, and a
+small policy object says it: one network raises a DivergenceError
+(``RaiseOnDivergence``), a stack freezes that network and trains on (``FreezeDiverged``).
 
 Host synchronisation: epoch losses stay on the device and reach the host a chunk
 of epochs at a time (one transfer per chunk), so a GPU is never stalled once per
 epoch. The chunk grows while epochs are fast, bounded by the time between progress
-updates. Everything decided from the losses (divergence, ``tol`` stopping, the best
+updates (``ChunkPolicy``, passed in, or set around a fit with ``chunking``). Everything decided from the losses (divergence, ``tol`` stopping, the best
 validation score) is decided exactly as if it had been checked every epoch.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
 import numpy as np
@@ -37,7 +40,7 @@ class Snapshot(NamedTuple):
     params: Params
 
 
-class Objective(NamedTuple):
+class TrainingObjective(NamedTuple):
     """What a network minimises: its hidden activations, its loss and its L2 penalty.
 
     ``l2`` is a number, or for a stack an array (M,) of one penalty per network.
@@ -76,31 +79,68 @@ def _show_loss(loss: float) -> str:
     return f"loss {loss:.4g}"
 
 
-class _ChunkLength:
-    """How many epochs run between two host synchronisations.
+class ChunkPolicy(NamedTuple):
+    """How many epochs run between two host synchronisations: a chunk policy.
 
-    Starts at one epoch and doubles while a chunk takes less than ``target_s``
-    seconds; shrinks at once when epochs get slow. With a progress bar the target
-    is its redraw interval, so the bar moves as smoothly as with per-epoch syncs.
+    The adaptive policy (the default) starts at one epoch and doubles the chunk while
+    a chunk takes less than ``target_s`` seconds, up to ``max_epochs``; it shrinks at
+    once when epochs get slow. With a progress bar the target is its redraw interval,
+    so the bar moves as smoothly as with per-epoch syncs. ``fixed=True`` runs every
+    chunk ``max_epochs`` long (or what is left), with no clock in the decision: what
+    counting operations per epoch needs. ``max_epochs`` also sizes the loss buffer of a
+    compiled chunk.
     """
 
-    MAX_EPOCHS = 1024
-    TARGET_S = 0.25  # a diverging single network re-runs at most about this much work
-    PROGRESS_TARGET_S = 0.1
+    max_epochs: int = 1024
+    target_s: float = 0.25  # a diverging single network re-runs at most about this much work
+    progress_target_s: float = 0.1
+    fixed: bool = False
 
-    def __init__(self, total: int, progress: ProgressBar) -> None:
-        self.length = 1
-        self.target_s = self.TARGET_S
-        self.cap = self.MAX_EPOCHS
-        if progress.enabled:
-            self.target_s = min(self.TARGET_S, self.PROGRESS_TARGET_S)
+    def lengths(self, total: int, progress: ProgressBar) -> ChunkLengths:
+        """The chunk lengths of one run of ``total`` epochs."""
+        return ChunkLengths(self, total, progress)
+
+
+class ChunkLengths:
+    """The chunk length of one run, following its policy as the chunks' timings come in."""
+
+    def __init__(self, policy: ChunkPolicy, total: int, progress: ProgressBar) -> None:
+        self.policy = policy
+        self.length = policy.max_epochs if policy.fixed else 1
+        self.target_s = policy.target_s
+        self.cap = policy.max_epochs
+        if progress.enabled and not policy.fixed:
+            self.target_s = min(policy.target_s, policy.progress_target_s)
             if not progress.interactive:
                 self.cap = max(1, total // 10)
 
     def update(self, epochs: int, seconds: float) -> None:
+        """Record that ``epochs`` epochs took ``seconds``: the next chunk's length."""
+        if self.policy.fixed:
+            return
         per_epoch = seconds / max(epochs, 1)
         fits = self.target_s / per_epoch if per_epoch > 0 else math.inf
         self.length = int(max(1, min(fits, 2 * self.length, self.cap)))
+
+
+# The chunk policy of runs that are not given one (``chunking`` sets it for a block of code).
+_CHUNK_POLICY: contextvars.ContextVar[ChunkPolicy | None] = contextvars.ContextVar(
+    "scratchml_chunk_policy", default=None
+)
+
+
+@contextlib.contextmanager
+def chunking(policy: ChunkPolicy) -> Iterator[ChunkPolicy]:
+    """Train with chunk policy ``policy`` inside the block: every fit in it, through any estimator.
+
+    For measurements (operations per epoch, host reads per chunk) that drive training
+    through an estimator's ``fit``, which takes no chunk policy of its own.
+    """
+    token = _CHUNK_POLICY.set(policy)
+    try:
+        yield policy
+    finally:
+        _CHUNK_POLICY.reset(token)
 
 
 class _NoImprovement:
@@ -240,12 +280,13 @@ class _Epochs:
         X: Any,
         Y: Any,
         path: Any,
-        objective: Objective,
+        objective: TrainingObjective,
         layout: ParameterLayout,
         optimizer: Any,
         batch_size: int | None,
         generators: Any,
         n_networks: int | None,
+        max_epochs: int,
     ) -> None:
         # Targets in the layout the library's element-wise work runs fastest on.
         self.xp, self.X, self.Y, self.path = xp, X, path.samples_layout(Y), path
@@ -268,7 +309,7 @@ class _Epochs:
                 np.arange(n_networks).reshape(-1, 1) * n, dtype=self._index_dtype(), like=X
             )
         self.compiled = path.training_epochs(
-            xp, objective, layout, optimizer, run_epoch, self.plan, _ChunkLength.MAX_EPOCHS
+            xp, objective, layout, optimizer, run_epoch, self.plan, max_epochs
         )
         if self.compiled is None:
             guarded = self.stack and self.full_batch  # one step is the epoch: it also freezes
@@ -363,6 +404,27 @@ def _generators(seed: Any, n_networks: int | None) -> Any:
     return backends.rng(seed)
 
 
+def generator_state(generators: Any) -> Any:
+    """Where a run's shuffling stopped: a generator's state, or a list of them (a stack).
+
+    ``gradient_descent`` advances the generators it is given by exactly the shuffles of
+    the epochs it ran, so a run continued from this state (``continued_generators``)
+    shuffles its epochs as one uninterrupted run would have.
+    """
+    if isinstance(generators, list):
+        return [g.bit_generator.state for g in generators]
+    return generators.bit_generator.state
+
+
+def continued_generators(saved: Any) -> Any:
+    """Generators that carry on from ``generator_state``'s result (new objects each call)."""
+    if isinstance(saved, list):
+        return [continued_generators(s) for s in saved]
+    generator = np.random.Generator(getattr(np.random, saved["bit_generator"])())
+    generator.bit_generator.state = saved
+    return generator
+
+
 def _divergence_error(epoch: int, value: float, loss_history: list[float]) -> DivergenceError:
     kept = (
         f"its last parameters with a finite loss ({loss_history[-1]:.4g}, epoch {epoch - 1})"
@@ -377,12 +439,224 @@ def _divergence_error(epoch: int, value: float, loss_history: list[float]) -> Di
     )
 
 
+class _Checkpoint(NamedTuple):
+    """A run at a chunk's start: enough to replay the chunk's epochs (``_replay``)."""
+
+    epoch: int
+    theta: Any
+    state: Any
+    rng_state: Any
+    previous: tuple[Any, Any]  # θ and optimizer state the epoch before started from
+
+
+class _Run:
+    """One training run between host reads: θ, the optimizer state, and what was recorded.
+
+    ``previous`` holds the parameters and optimizer state the last finished epoch started
+    from; ``alive`` and ``kept`` are a stack's device-side divergence bookkeeping (which
+    networks still train, and each one's last finite parameters).
+    """
+
+    def __init__(
+        self,
+        runner: _Epochs,
+        divergence: RaiseOnDivergence | FreezeDiverged,
+        views: Callable[[Any], Params],
+        params: Params,
+        theta: Any,
+        state: Any,
+        epochs: int,
+        record_every: int,
+        validation: Callable[[Params], Any] | None,
+        monitor: _NoImprovement | None,
+        bar: ProgressBar,
+    ) -> None:
+        self.runner, self.divergence, self.views, self.bar = runner, divergence, views, bar
+        self.theta, self.state, self.previous = theta, state, (theta, state)
+        self.alive, self.kept = divergence.device_state(runner.xp, theta, runner.X)
+        self.epoch, self.epochs = 0, epochs
+        self.record_every, self.validation, self.monitor = record_every, validation, monitor
+        self.history = [Snapshot(0, params)] if record_every else []
+        self.loss_history: list[Any] = []
+        self.validation_scores: list[float] = []
+        self.best_theta = theta
+
+    def train(self, lengths: ChunkLengths) -> TrainResult:
+        """Run chunks of epochs until ``epochs``, a stop or a divergence that ends the run."""
+        while self.epoch < self.epochs:
+            length = self.next_length(lengths.length)
+            start = self.checkpoint()
+            self.runner.prepare(length)
+            tick = time.perf_counter()
+            losses, scores, candidates = self.chunk(length)
+            lengths.update(length, time.perf_counter() - tick)
+            ended = self.divergence.record(self, losses, scores, start)
+            if ended is not None:
+                return ended
+            if self.should_stop(losses, scores, candidates):
+                break
+        return self.divergence.result(self)
+
+    def checkpoint(self) -> _Checkpoint:
+        """The run before its next chunk, to replay epochs of it from."""
+        return _Checkpoint(
+            self.epoch, self.theta, self.state, self.runner.save_rng(), self.previous
+        )
+
+    def next_length(self, chunk_length: int) -> int:
+        """How many epochs the next chunk runs."""
+        length = min(chunk_length, self.epochs - self.epoch, self.runner.max_prepared_epochs())
+        if self.monitor is not None:
+            # A stop can only fall on the chunk's last epoch; with validation, every
+            # epoch's parameters are held until the chunk's scores reach the host.
+            length = min(length, self.monitor.epochs_before_stop_possible())
+            if self.validation is not None:
+                length = min(length, 16)
+        return length
+
+    def chunk(self, length: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Run ``length`` epochs; their losses and validation scores reach the host at once.
+
+        Returns ``(losses, scores, candidates)``: host arrays, ``losses`` (length,) or
+        (length, M), ``scores`` (length,) or empty, and θ after each scored epoch.
+        """
+        if self.validation is None and not self.record_every:
+            self.theta, self.state, losses, self.alive, self.kept, self.previous = (
+                self.runner.run_chunk(length, self.theta, self.state, self.alive, self.kept)
+            )
+            self.epoch += length
+            values = _host_losses(losses, length)  # the one host synchronisation
+            return values[:length], values[length:], []
+        losses, scores, candidates = [], [], []  # epoch by epoch: each is scored or recorded
+        for _ in range(length):
+            self.epoch += 1
+            self.previous = (self.theta, self.state)
+            self.theta, self.state, loss, self.alive, self.kept = self.runner.run_one(
+                self.theta, self.state, self.alive, self.kept
+            )
+            losses.append(loss)
+            if self.validation is not None:
+                scores.append(self.validation(self.views(self.theta)))
+                candidates.append(self.theta)
+            if self.record_every and (
+                self.epoch % self.record_every == 0 or self.epoch == self.epochs
+            ):
+                self.history.append(Snapshot(self.epoch, self.views(self.theta)))
+        xp, X = self.runner.xp, self.runner.X
+        # The one host synchronisation of the chunk (scores in float64 where the device
+        # has it, so an accuracy k/n reaches the host without float32 rounding).
+        if scores:
+            wide = backends.widest_float(xp, backends.device(X))
+            values = backends.to_numpy(xp.stack([xp.astype(v, wide) for v in losses + scores]))
+        else:
+            values = backends.to_numpy(xp.stack(losses))
+        return values[:length], values[length:], candidates
+
+    def should_stop(self, losses: np.ndarray, scores: np.ndarray, candidates: list[Any]) -> bool:
+        """Feed the chunk's monitored values to the stopping rule; keeps the best θ scored."""
+        if self.monitor is None:
+            return False
+        watched = scores if self.validation is not None else losses
+        stop = False
+        for i, value in enumerate(watched.tolist()):
+            new_best, stop = self.monitor.update(value)
+            if new_best and self.validation is not None:
+                self.best_theta = candidates[i]
+        return stop
+
+
+class RaiseOnDivergence:
+    """One network: a non-finite epoch loss ends training with a DivergenceError.
+
+    The run returns the parameters the last epoch with a finite loss started from,
+    found by replaying the chunk from its start, and the error for the caller to raise.
+    """
+
+    def device_state(self, xp: Any, theta: Any, X: Any) -> tuple[Any, Any]:
+        return None, None  # nothing to freeze on the device
+
+    def record(
+        self, run: _Run, losses: np.ndarray, scores: np.ndarray, start: _Checkpoint
+    ) -> TrainResult | None:
+        """Record a chunk's host values; a TrainResult ends the run."""
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            first = int(bad[0])  # epoch start.epoch + first + 1 diverged
+            run.loss_history.extend(losses[:first].tolist())
+            run.validation_scores.extend(scores[:first].tolist())
+            diverged_at = start.epoch + first + 1
+            theta, state = _replay(run.runner, start, first - 1)
+            history = [s for s in run.history if s.epoch < diverged_at]
+            error = _divergence_error(diverged_at, float(losses[first]), run.loss_history)
+            return TrainResult(
+                run.views(theta), run.loss_history, history, error, state, run.validation_scores
+            )
+        run.loss_history.extend(losses.tolist())
+        run.validation_scores.extend(scores.tolist())
+        run.bar.update(run.epoch, _show_loss(run.loss_history[-1]))
+        return None
+
+    def result(self, run: _Run) -> TrainResult:
+        theta = run.best_theta if run.validation is not None else run.theta
+        return TrainResult(
+            run.views(theta), run.loss_history, run.history, None, run.state, run.validation_scores
+        )
+
+
+class FreezeDiverged:
+    """A stack of M networks: a network whose loss goes non-finite is frozen and flagged.
+
+    It keeps its last finite parameters, its loss history reads NaN from then on, and
+    the others train on; nothing is raised.
+    """
+
+    def __init__(self, n_networks: int) -> None:
+        self.n_networks = n_networks
+        self.frozen = np.zeros(n_networks, dtype=bool)  # on the host: networks whose loss went bad
+
+    def device_state(self, xp: Any, theta: Any, X: Any) -> tuple[Any, Any]:
+        alive = xp.ones((self.n_networks,), dtype=xp.bool, device=backends.device(X))
+        return alive, theta
+
+    def record(
+        self, run: _Run, losses: np.ndarray, scores: np.ndarray, start: _Checkpoint
+    ) -> TrainResult | None:
+        """Record a chunk's host losses (length, M); a stack's run never ends early."""
+        # NaN from a network's first non-finite loss on (a frozen network's loss at its
+        # kept parameters is finite again, and is not its training loss).
+        for row in losses:
+            self.frozen |= ~np.isfinite(row)
+            run.loss_history.append(np.where(self.frozen, np.nan, row))
+        last = losses[-1][~self.frozen]
+        run.bar.update(run.epoch, _show_loss(float(last.min()) if last.size else math.nan))
+        return None
+
+    def result(self, run: _Run) -> TrainResult:
+        rows = np.stack(run.loss_history)  # (epochs_run, M)
+        return TrainResult(
+            run.views(run.theta), rows, run.history, None, run.state, [], self.frozen
+        )
+
+
+def _monitor(
+    tol: float | None, n_iter_no_change: int, validation: Callable[[Params], Any] | None
+) -> _NoImprovement | None:
+    """The stopping rule: on the loss with ``tol``, on the validation score when given."""
+    if tol is None and validation is None:
+        return None
+    return _NoImprovement(
+        0.0 if tol is None else tol,
+        n_iter_no_change if tol is not None else sys.maxsize,
+        higher_is_better=validation is not None,
+    )
+
+
 def gradient_descent(
     xp: Any,
     params: Params,
     X: Any,
     Y: Any,
-    objective: Objective,
+    objective: TrainingObjective,
     optimizer: Any,
     epochs: int,
     batch_size: int | None = None,
@@ -396,31 +670,30 @@ def gradient_descent(
     n_iter_no_change: int = 10,
     validation: Callable[[Params], Any] | None = None,
     n_networks: int | None = None,
+    chunks: ChunkPolicy | None = None,
 ) -> TrainResult:
     """Train ``params`` for up to ``epochs`` passes over (X, Y), full batch or in shuffled mini-batches.
 
-    One network: ``X (n, d)``, ``Y (n, k)``; ``objective`` says what it minimises, and the
-    array library's speed path (``scratchml.speed``, chosen once here) computes it. A
-    non-finite epoch loss ends training with the parameters of the last epoch whose loss
-    was finite (the parameters that epoch started from) and a DivergenceError to raise.
+    One network: ``X (n, d)``, ``Y (n, k)``; a non-finite epoch loss ends training with the
+    parameters of the last epoch whose loss was finite and a DivergenceError to raise. A stack
+    of ``n_networks = M``: parameters ``(M, n_in, n_out)``, ``X`` (n, d) or (M, n, d), ``Y``
+    (n, k) or (M, n, k), losses (M,); a network whose loss goes non-finite is frozen at its last
+    finite parameters and flagged in ``diverged``. ``objective`` says what is minimised; the
+    array library's speed path (``scratchml.speed``, chosen once here) computes it.
 
-    A stack of ``n_networks = M`` networks: parameters ``(M, n_in, n_out)``, ``X (n, d)``
-    shared or ``(M, n, d)``, ``Y (n, k)`` or ``(M, n, k)``, losses of shape ``(M,)``. ``seed``
-    may be a sequence of M seeds (each network shuffles its mini-batches with its own
-    generator, continuing one that drew its initial weights), or one seed shared by all.
-    A network whose loss goes non-finite is frozen at its last finite parameters and
-    flagged in ``diverged``; the others train on, and nothing is raised.
-
-    ``state`` continues from an earlier run's optimizer state (None starts afresh).
-    ``tol``: None runs every epoch; else training stops as scikit-learn's MLP does, after
-    more than ``n_iter_no_change`` epochs in a row in which the monitored value did not
-    improve by at least ``tol``. The monitored value is the epoch loss, or the score
-    ``validation(params)`` (a 0-d array, higher is better, evaluated after each epoch)
-    when given; then the best-scoring parameters are returned.
+    ``seed``: a seed or a Generator (a stack: also a sequence of M, one shuffle per network).
+    Generators advance by exactly the shuffles of the epochs run: a run continued with them
+    and ``state`` (the optimizer state an earlier run returned) is one longer run. ``tol``:
+    None runs every epoch; else training stops as scikit-learn's MLP does, after more than
+    ``n_iter_no_change`` epochs in a row in which the monitored value (the epoch loss, or the
+    0-d score ``validation(params)``, higher is better) did not improve by ``tol``; with
+    ``validation`` the best-scoring parameters are returned. ``chunks``: how many epochs run
+    between host reads (None: the policy ``chunking`` set, by default adaptive).
     """
-    stack = n_networks is not None
-    if stack and (tol is not None or validation is not None):
+    if n_networks is not None and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
+    divergence = RaiseOnDivergence() if n_networks is None else FreezeDiverged(n_networks)
+    chunks = chunks if chunks is not None else _CHUNK_POLICY.get() or ChunkPolicy()
     path = speed.path_for(xp)
     # Inside the run, NumPy passes write into the memory of the previous pass.
     with path.training_run():
@@ -430,130 +703,15 @@ def gradient_descent(
         flatten, views = path.parameter_maps(xp, layout)
         theta = flatten(params)
         runner = _Epochs(
-            xp,
-            X,
-            Y,
-            path,
-            objective,
-            layout,
-            optimizer,
-            batch_size,
-            generators,
-            n_networks,
-        )
-        if state is None:
-            state = optimizer.init(xp, theta)
-        history = [Snapshot(0, params)] if record_every else []
-        loss_history: list[Any] = []
-        validation_scores: list[float] = []
-        monitor = None
-        if tol is not None or validation is not None:
-            monitor = _NoImprovement(
-                0.0 if tol is None else tol,
-                n_iter_no_change if tol is not None else sys.maxsize,
-                higher_is_better=validation is not None,
-            )
-        best_theta = theta
-        bar = training_progress(epochs, desc, progress)
-        chunk = _ChunkLength(epochs, bar)
-        if stack:
-            # Device-side divergence bookkeeping: which networks still train, and each one's
-            # last finite parameters (those its last finite epoch started from).
-            alive = xp.ones((n_networks,), dtype=xp.bool, device=backends.device(X))
-            kept = theta
-            frozen = np.zeros(n_networks, dtype=bool)  # on the host: networks whose loss went bad
-        else:
-            alive = kept = None
-        # The parameters and optimizer state the last finished epoch started from.
-        previous_start, previous_state = theta, state
-
-        epoch = 0
-        while epoch < epochs:
-            length = min(chunk.length, epochs - epoch, runner.max_prepared_epochs())
-            if monitor is not None:
-                # A stop can only fall on the chunk's last epoch; with validation, every
-                # epoch's parameters are held until the chunk's scores reach the host.
-                length = min(length, monitor.epochs_before_stop_possible())
-                if validation is not None:
-                    length = min(length, 16)
-            chunk_start = (epoch, theta, state, runner.save_rng(), previous_start, previous_state)
-            runner.prepare(length)
-            tick = time.perf_counter()
-            if validation is None and not record_every:
-                theta, state, losses, alive, kept, last_start = runner.run_chunk(
-                    length, theta, state, alive, kept
-                )
-                epoch += length
-                values = _host_losses(losses, length)  # the one host synchronisation
-            else:  # epoch by epoch: each one's parameters are scored or recorded
-                losses, scores, candidates = [], [], []
-                for _ in range(length):
-                    epoch += 1
-                    last_start = (theta, state)
-                    theta, state, loss, alive, kept = runner.run_one(theta, state, alive, kept)
-                    losses.append(loss)
-                    if validation is not None:
-                        scores.append(validation(views(theta)))
-                        candidates.append(theta)
-                    if record_every and (epoch % record_every == 0 or epoch == epochs):
-                        history.append(Snapshot(epoch, views(theta)))
-                # The one host synchronisation of the chunk (scores in float64 where the
-                # device has it, so an accuracy k/n reaches the host without float32 rounding).
-                if scores:
-                    wide = backends.widest_float(xp, backends.device(X))
-                    values = xp.stack([xp.astype(v, wide) for v in losses + scores])
-                else:
-                    values = xp.stack(losses)
-                values = backends.to_numpy(values)
-            if not stack:
-                previous_start, previous_state = last_start
-            chunk.update(length, time.perf_counter() - tick)
-            values, score_values = values[:length], values[length:]
-
-            if stack:
-                # NaN from a network's first non-finite loss on (a frozen network's loss
-                # at its kept parameters is finite again, and is not its training loss).
-                for row in values:
-                    frozen |= ~np.isfinite(row)
-                    loss_history.append(np.where(frozen, np.nan, row))
-                last = values[-1][~frozen]
-                bar.update(
-                    epoch, _show_loss(float(last.min()) if last.size else math.nan)
-                )  # the best network
-                continue
-
-            bad = np.flatnonzero(~np.isfinite(values))
-            if bad.size:
-                first = int(bad[0])  # epoch chunk_start + first + 1 diverged
-                loss_history.extend(values[:first].tolist())
-                validation_scores.extend(score_values[:first].tolist())
-                diverged_at = chunk_start[0] + first + 1
-                theta, state = _replay(runner, chunk_start, first - 1)
-                history = [s for s in history if s.epoch < diverged_at]
-                error = _divergence_error(diverged_at, float(values[first]), loss_history)
-                params = views(theta)
-                return TrainResult(params, loss_history, history, error, state, validation_scores)
-
-            loss_history.extend(values.tolist())
-            validation_scores.extend(score_values.tolist())
-            bar.update(epoch, _show_loss(loss_history[-1]))
-            if monitor is not None:
-                watched = score_values if validation is not None else values
-                stop = False
-                for i, value in enumerate(watched.tolist()):
-                    new_best, stop = monitor.update(value)
-                    if new_best and validation is not None:
-                        best_theta = candidates[i]
-                if stop:
-                    break
-
-        if stack:
-            rows = np.stack(loss_history)  # (epochs_run, M)
-            return TrainResult(views(theta), rows, history, None, state, [], frozen)
-        if validation is not None:
-            theta = best_theta
-        params = views(theta)
-        return TrainResult(params, loss_history, history, None, state, validation_scores)
+            xp, X, Y, path, objective, layout, optimizer, batch_size, generators, n_networks,
+            chunks.max_epochs,
+        )  # fmt: skip
+        state = optimizer.init(xp, theta) if state is None else state
+        run = _Run(
+            runner, divergence, views, params, theta, state, epochs, record_every, validation,
+            _monitor(tol, n_iter_no_change, validation), training_progress(epochs, desc, progress),
+        )  # fmt: skip
+        return run.train(chunks.lengths(epochs, run.bar))
 
 
 def _host_losses(losses: Any, n_epochs: int) -> np.ndarray:
@@ -567,19 +725,18 @@ def _host_losses(losses: Any, n_epochs: int) -> np.ndarray:
     return backends.to_numpy(losses)[:n_epochs]
 
 
-def _replay(runner: _Epochs, chunk_start: tuple, n_epochs: int) -> tuple[Any, Any]:
+def _replay(runner: _Epochs, start: _Checkpoint, n_epochs: int) -> tuple[Any, Any]:
     """The parameters θ and optimizer state ``n_epochs`` epochs after the chunk's start.
 
     Epochs are deterministic, so re-running them from the chunk's start (its parameters,
     optimizer state and random state) gives the parameters the loop passed through
     without holding on to every epoch's copy. ``n_epochs = -1`` is the epoch before.
     """
-    _, theta, state, rng_state, previous_start, previous_state = chunk_start
     if n_epochs < 0:
-        return previous_start, previous_state
+        return start.previous
     if n_epochs == 0:
-        return theta, state
-    runner.restore_rng(rng_state)
+        return start.theta, start.state
+    runner.restore_rng(start.rng_state)
     runner.prepare(n_epochs)
-    theta, state, *_ = runner.run_chunk(n_epochs, theta, state)
+    theta, state, *_ = runner.run_chunk(n_epochs, start.theta, start.state)
     return theta, state

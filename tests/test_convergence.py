@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 import scratchml as sm
+from scratchml import _training
+from scratchml.nn import optimizers
+from scratchml.nn.init import init_params
 
 from .conftest import host, on
 
@@ -262,6 +265,86 @@ def test_partial_fit_is_one_epoch_at_a_time(backend):
     _assert_same_params(model, straight)
     regressor = sm.MLPRegressor(hidden_layers=(4,)).partial_fit(Xb, on(backend, X[:, 0]))
     assert regressor.n_iter_ == 1
+
+
+def _mini_batch_data(backend):
+    # 300 samples in batches of 64: four full batches and a smaller last one.
+    X, y = sm.data.spirals(300, arms=3, seed=0, dtype="float64")
+    return on(backend, X), on(backend, y)
+
+
+MINI_BATCH = dict(hidden_layers=(8,), optimizer="adam", batch_size=64, tol=None, seed=3)
+
+
+def test_warm_start_continues_the_shuffle_of_mini_batches(backend):
+    """15 + 15 warm-started epochs of shuffled mini-batches are the same run as 30."""
+    Xb, yb = _mini_batch_data(backend)
+    straight = sm.MLPClassifier(**MINI_BATCH, epochs=30).fit(Xb, yb)
+    warm = sm.MLPClassifier(**MINI_BATCH, epochs=15, warm_start=True).fit(Xb, yb).fit(Xb, yb)
+    np.testing.assert_allclose(warm.loss_history_, straight.loss_history_, rtol=1e-12)
+    _assert_same_params(warm, straight)
+
+
+def test_partial_fit_continues_the_shuffle_of_mini_batches(backend):
+    """30 partial_fit calls with mini-batches are the same run as 30 epochs of fit."""
+    Xb, yb = _mini_batch_data(backend)
+    straight = sm.MLPClassifier(**MINI_BATCH, epochs=30).fit(Xb, yb)
+    model = sm.MLPClassifier(**MINI_BATCH)
+    for call in range(30):
+        model.partial_fit(Xb, yb, classes=on(backend, [0, 1, 2]) if call == 0 else None)
+    np.testing.assert_allclose(model.loss_history_, straight.loss_history_, rtol=1e-12)
+    _assert_same_params(model, straight)
+
+
+def test_a_refit_without_warm_start_shuffles_afresh():
+    """Only a continuation carries the shuffle on: a plain refit repeats the first fit."""
+    Xb, yb = _mini_batch_data("numpy")
+    model = sm.MLPClassifier(**MINI_BATCH, epochs=5)
+    first = model.fit(Xb, yb).loss_history_
+    np.testing.assert_array_equal(model.fit(Xb, yb).loss_history_, first)
+
+
+def test_a_stack_records_where_each_network_stopped_shuffling():
+    """Network i of a stack ends its shuffle where it ends fitted alone, to go on from there."""
+    Xb, yb = _mini_batch_data("numpy")
+    seeds = [3, 7, 11]
+    kwargs = dict(hidden_layers=(8,), optimizer="adam", batch_size=64, epochs=4)
+    stack = sm.StackedMLPClassifier(n_networks=3, seed=seeds, **kwargs).fit(Xb, yb)
+    for i, seed in enumerate(seeds):
+        alone = sm.MLPClassifier(seed=seed, tol=None, **kwargs).fit(Xb, yb)
+        assert stack._shuffle_state_[i] == alone._shuffle_state_
+
+
+@pytest.mark.parametrize("n_networks", [None, 3], ids=["one network", "a stack"])
+def test_a_run_continued_from_its_shuffle_state_is_one_run(n_networks):
+    """30 one-epoch runs, each going on from the last one's generators and optimizer
+    state, equal one run of 30 epochs: a stack's networks each with a generator of its own."""
+    X, y = sm.data.spirals(300, arms=2, seed=0, dtype="float64")
+    Y = y[:, None].astype("float64")
+    seeds = [3] if n_networks is None else [3, 7, 11]
+    params = init_params([2, 6, 1], ["tanh", "identity"], "auto", 0, like=X, n_networks=n_networks)
+    objective = _training.TrainingObjective(["tanh"], "binary_cross_entropy")
+
+    def train(epochs, generators, state=None, start=params):
+        seed = generators[0] if n_networks is None else generators
+        return _training.gradient_descent(
+            np, start, X, Y, objective, optimizers.Adam(0.02), epochs, batch_size=64,
+            seed=seed, state=state, n_networks=n_networks,
+        )  # fmt: skip
+
+    whole = train(30, [np.random.default_rng(s) for s in seeds])
+    generators = [np.random.default_rng(s) for s in seeds]
+    run = train(1, generators)
+    losses = list(run.loss_history)
+    for _ in range(29):
+        saved = _training.generator_state(generators)
+        generators = _training.continued_generators(saved)
+        run = train(1, generators, run.state, run.params)
+        losses.extend(run.loss_history)
+    np.testing.assert_allclose(np.asarray(losses), np.asarray(whole.loss_history), rtol=1e-12)
+    for (W, b), (W2, b2) in zip(run.params, whole.params, strict=True):
+        np.testing.assert_allclose(W, W2, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(b, b2, rtol=1e-12, atol=1e-14)
 
 
 def test_partial_fit_needs_classes_first_and_keeps_them():

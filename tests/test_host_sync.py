@@ -260,8 +260,8 @@ def counting(monkeypatch):
         if module in sys.modules and hasattr(sys.modules[module], "gradient_descent"):
             monkeypatch.setattr(sys.modules[module], "gradient_descent", _training.gradient_descent)
     # Chunks double every time (no clock in the decision), so the counts are exact.
-    monkeypatch.setattr(_training._ChunkLength, "TARGET_S", float("inf"))
-    return counter
+    with _training.chunking(_training.ChunkPolicy(target_s=float("inf"))):
+        yield counter
 
 
 def _counting(array) -> CountingArray:
@@ -372,11 +372,11 @@ def test_the_check_catches_a_host_sync_in_the_step(float_loss_in_step, counting)
         check_syncs(counting, EPOCHS)
 
 
-def test_the_check_catches_a_host_sync_per_epoch(counting, monkeypatch):
+def test_the_check_catches_a_host_sync_per_epoch(counting):
     """A chunk of one epoch (a sync per epoch, as a per-epoch loss check makes) fails too."""
-    monkeypatch.setattr(_training._ChunkLength, "MAX_EPOCHS", 1)
     kind, make = ESTIMATORS["mlp-regressor-full-batch"]
-    _fit_and_count(counting, make, kind)
+    with _training.chunking(_training.ChunkPolicy(max_epochs=1)):
+        _fit_and_count(counting, make, kind)
     with pytest.raises(AssertionError, match="in the training loop"):
         check_syncs(counting, EPOCHS)
 
@@ -386,27 +386,14 @@ def test_the_check_catches_a_host_sync_per_epoch(counting, monkeypatch):
 
 def _train(chunk, loss, optimizer, epochs, X, Y, **kwargs):
     """gradient_descent with chunks of exactly ``chunk`` epochs."""
-
-    class Fixed(_training._ChunkLength):
-        def __init__(self, total, progress):
-            super().__init__(total, progress)
-            self.length = self.cap = chunk
-
-        def update(self, epochs, seconds):
-            pass
-
-    saved = _training._ChunkLength
-    _training._ChunkLength = Fixed
-    try:
-        params = init_params([2, 6, Y.shape[1]], ["tanh", "identity"], "auto", 0, like=X)
-        objective = _training.Objective(["tanh"], loss, 0.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return _training.gradient_descent(
-                np, params, X, Y, objective, optimizer, epochs, seed=0, **kwargs
-            )
-    finally:
-        _training._ChunkLength = saved
+    params = init_params([2, 6, Y.shape[1]], ["tanh", "identity"], "auto", 0, like=X)
+    objective = _training.TrainingObjective(["tanh"], loss, 0.0)
+    chunks = _training.ChunkPolicy(max_epochs=chunk, fixed=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _training.gradient_descent(
+            np, params, X, Y, objective, optimizer, epochs, seed=0, chunks=chunks, **kwargs
+        )
 
 
 def _same(a, b):
@@ -505,7 +492,7 @@ def test_resuming_from_state_continues_the_run():
     first = _train(8, "binary_cross_entropy", optimizers.Adam(0.02), 20, X, Y)
     params = first.params
 
-    objective = _training.Objective(["tanh"], "binary_cross_entropy")
+    objective = _training.TrainingObjective(["tanh"], "binary_cross_entropy")
     second = _training.gradient_descent(
         np, params, X, Y, objective, optimizers.Adam(0.02), 20, state=first.state
     )

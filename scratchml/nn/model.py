@@ -14,7 +14,12 @@ import warnings
 from typing import Any, Self
 
 from .. import backends, metrics
-from .._training import Objective, gradient_descent
+from .._training import (
+    TrainingObjective,
+    continued_generators,
+    generator_state,
+    gradient_descent,
+)
 from .._validation import (
     check_feature_names,
     check_non_negative,
@@ -139,9 +144,7 @@ class NetworkModel(BaseEstimator):
         sizes = [X.shape[-1], *self._hidden_sizes(), Y.shape[-1]]
         if continuing:
             self._check_same_architecture(sizes)
-            # A different seed per continued run, so mini-batches are not reshuffled alike.
-            seed = self._seed()
-            generator = backends.rng(None if seed is None else seed + self.n_iter_)
+            generator = self._continued_generator()
             params, state = self.params_, getattr(self, "_optimizer_state_", None)
             if state is not None and state[0] != self._optimizer_name():
                 state = None  # the optimizer was changed: start its state afresh
@@ -176,6 +179,7 @@ class NetworkModel(BaseEstimator):
         self.params_ = result.params
         self._record_losses(result, continuing)
         self.history_ = result.history
+        self._shuffle_state_ = generator_state(generator)  # where a continued fit goes on
         if result.state is not None:
             self._optimizer_state_ = (self._optimizer_name(), result.state)
         if validation is not None:
@@ -222,6 +226,19 @@ class NetworkModel(BaseEstimator):
     def _generator(self) -> Any:
         """The host random generator that draws the initial weights, then the mini-batches."""
         return backends.rng(self._seed())
+
+    def _continued_generator(self) -> Any:
+        """The generator a continued fit shuffles with: the last fit's, where it stopped.
+
+        So the continued epochs are shuffled as those of one longer fit. A model without
+        that state (loaded from a file) draws from ``seed + n_iter_``, so that its
+        mini-batches are at least not shuffled as the first fit's were.
+        """
+        saved = getattr(self, "_shuffle_state_", None)
+        if saved is not None:
+            return continued_generators(saved)
+        seed = self._seed()
+        return backends.rng(None if seed is None else seed + self.n_iter_)
 
     def _record_losses(self, result: Any, continuing: bool) -> None:
         """``loss_history_`` (one float per epoch, across warm-started fits) and ``n_iter_``."""
@@ -367,7 +384,7 @@ class NetworkModel(BaseEstimator):
             params,
             X,
             Y,
-            Objective(activations, loss_name, self._l2_value(X)),
+            TrainingObjective(activations, loss_name, self._l2_value(X)),
             self._make_optimizer(X),
             epochs=self.epochs if epochs is None else epochs,
             batch_size=self._batch_size(),
