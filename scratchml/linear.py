@@ -123,7 +123,7 @@ class LinearRegression(RegressorMixin, _LinearModel):
         "l2": _LINEAR_L2,
         "tol": TOL.replace(
             default=1e-6,
-            doc="""solver='gd' stops once more than ``n_iter_no_change`` epochs in a row have
+            doc="""With solver='gd', training stops once more than ``n_iter_no_change`` epochs in a row have
             not lowered the loss by at least ``tol``; None runs every epoch.""",
         ),
         "n_iter_no_change": N_ITER_NO_CHANGE,
@@ -185,7 +185,7 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         "l2": _LINEAR_L2,
         "tol": TOL.replace(
             default=1e-6,
-            doc="""solver='newton' stops once a step moves no parameter by more than
+            doc="""With solver='newton', training stops once a step moves no parameter by more than
             ``tol``; solver='gd' once more than ``n_iter_no_change`` epochs in a row have
             not lowered the loss by more than ``tol``. None runs every iteration.""",
         ),

@@ -79,7 +79,7 @@ OPTIMIZER = HyperParameter(
 MOMENTUM = HyperParameter(
     optimizer_default("momentum"),
     [Interval(float, 0, 1, "left")],
-    """β of optimizer='momentum', the fraction of the velocity kept each step
+    """The momentum β of optimizer='momentum', the fraction of the velocity kept each step
     (v ← β·v + g; θ ← θ − η·v; as torch.optim.SGD(momentum=β, dampening=0)); 0 is plain
     gradient descent. The other optimizers ignore it.""",
 )
