@@ -530,6 +530,11 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, (list, tuple))
 
 
+def is_per_network(value: Any) -> bool:
+    """A stack's per-network value: a list, a tuple or a 1-D NumPy array (one per network)."""
+    return _is_sequence(value) or (isinstance(value, np.ndarray) and value.ndim == 1)
+
+
 class Interval:
     """Numbers of one kind (``int`` or ``float``) between ``low`` and ``high``.
 
@@ -725,7 +730,7 @@ class HyperParameter:
 
     def check(self, value: Any, name: str) -> None:
         """ValueError naming ``name`` unless ``value`` is valid (each entry, per network)."""
-        if self.per_network and _is_sequence(value) and not self.accepts(value):
+        if self.per_network and is_per_network(value) and not self.accepts(value):
             if len(value) == 0:
                 raise ValueError(f"{name} must not be an empty sequence")
             for i, entry in enumerate(value):

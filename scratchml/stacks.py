@@ -22,7 +22,15 @@ from typing import Any
 
 from . import backends
 from ._training import Snapshot
-from ._validation import HyperParameter, Interval, Options, WeightList, as_array, feature_names
+from ._validation import (
+    HyperParameter,
+    Interval,
+    Options,
+    WeightList,
+    as_array,
+    feature_names,
+    is_per_network,
+)
 from .nn import MLPClassifier, MLPRegressor
 from .nn.estimators import INIT
 from .nn.init import INITS, host_params
@@ -37,10 +45,6 @@ from .nn.model import (
 )
 
 Params = list[tuple[Any, Any]]
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple))
 
 
 def _stack_table() -> dict[str, HyperParameter]:
@@ -97,7 +101,7 @@ class _Stacked(NetworkModel):
         """Hyper-parameter ``name`` as one value per network (a scalar is repeated)."""
         n_networks = self._checked_n_networks()
         value = getattr(self, name)
-        if not _is_sequence(value):
+        if not is_per_network(value):
             if name == "seed" and isinstance(value, numbers.Integral):
                 return [int(value) + i for i in range(n_networks)]
             return [value] * n_networks

@@ -49,7 +49,7 @@ Params = list[tuple[Any, Any]]
 _OPTIMIZER_KEYWORDS = {"beta": "momentum", "beta1": "beta_1", "beta2": "beta_2"}
 
 
-def optimizer_parameters(name: str) -> dict[str, str]:
+def optimizer_keywords(name: str) -> dict[str, str]:
     """Optimizer ``name``'s own settings: its constructor keyword → the estimator parameter."""
     return {k: _OPTIMIZER_KEYWORDS.get(k, k) for k in OPTIMIZERS[name].hyperparameters}
 
@@ -214,7 +214,7 @@ class NetworkModel(BaseEstimator):
         """
         return {
             keyword: float(getattr(self, parameter))
-            for keyword, parameter in optimizer_parameters(name).items()
+            for keyword, parameter in optimizer_keywords(name).items()
         }
 
     def _learning_rate(self, like: Any) -> Any:
