@@ -181,7 +181,6 @@ class NetworkModel(BaseEstimator):
             "optimizer": "sgd",
             "batch_size": None,
             "seed": None,
-            "init": "auto",
             "tol": None,
             "n_iter_no_change": N_ITER_NO_CHANGE.default,
             "early_stopping": False,
