@@ -746,7 +746,8 @@ class HyperParameter:
         """The numpydoc type: ``float or None, default=0.0001``."""
         names = [c.type_name() for c in self.constraints]
         if self.per_network:
-            names = [*names, *(f"sequence of {n}" for n in names if n != "None")]
+            values = [n for n in names if n != "None"]
+            names.append(f"sequence of {values[0]}" if len(values) == 1 else "sequence of those")
         return f"{' or '.join(names)}, default={self.default!r}"
 
     def doc_text(self) -> str:

@@ -85,7 +85,15 @@ def _section(title: str, entries: list[tuple[str, str, str]]) -> str:
     lines = [title, "-" * len(title)]
     for name, kind, text in entries:
         lines.append(f"{name} : {kind}")
-        lines.append(textwrap.fill(text, width=88, initial_indent="    ", subsequent_indent="    "))
+        lines.append(
+            textwrap.fill(
+                text,
+                width=88,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+        )
     return "\n".join(lines)
 
 

@@ -70,7 +70,9 @@ def _stack_table() -> dict[str, HyperParameter]:
         table[name] = single[name].replace(per_network=True)
     table["seed"] = single["seed"].replace(
         per_network=True,
-        doc=single["seed"].doc + " A single integer seed gives network i the seed seed + i.",
+        doc="""Seeds network i's host random generator, which draws its initial weights, then
+        shuffles its mini-batches, as a fit of network i alone would. A single integer
+        gives network i the seed seed + i; None: fresh randomness each fit.""",
     )
     table["init"] = INIT.replace(
         constraints=[Options(INITS), WeightList(model_axis=True)],
