@@ -10,6 +10,8 @@ unless the object in hand is already one of theirs.
 
 from __future__ import annotations
 
+import itertools
+import math
 import numbers
 import warnings
 from typing import Any
@@ -511,3 +513,276 @@ def check_non_negative(value: Any, name: str, integer: bool = False) -> None:
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+# ---------------------------------------------------------------------------
+# Hyper-parameter tables: each estimator declares its parameters once (type, range,
+# default, description) and validation, get_params, __init__ and the docs read it,
+# in the manner of scikit-learn's ``_parameter_constraints``.
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_sequence(value: Any) -> bool:
+    """A list or tuple of values (not a string, not an array)."""
+    return isinstance(value, (list, tuple))
+
+
+def is_per_network(value: Any) -> bool:
+    """A stack's per-network value: a list, a tuple or a 1-D NumPy array (one per network)."""
+    return _is_sequence(value) or (isinstance(value, np.ndarray) and value.ndim == 1)
+
+
+class Interval:
+    """Numbers of one kind (``int`` or ``float``) between ``low`` and ``high``.
+
+    ``closed`` says which ends belong: "left", "right", "both" or "neither"; a None
+    end is unbounded. Real numbers must also be finite.
+    """
+
+    def __init__(
+        self, kind: type, low: float | None, high: float | None, closed: str = "left"
+    ) -> None:
+        self.kind, self.low, self.high, self.closed = kind, low, high, closed
+
+    def accepts(self, value: Any) -> bool:
+        integer = self.kind is int
+        if not _is_real(value) or (integer and not isinstance(value, numbers.Integral)):
+            return False
+        if not math.isfinite(value):
+            return False
+        left = self.closed in ("left", "both")
+        right = self.closed in ("right", "both")
+        if self.low is not None and not (value >= self.low if left else value > self.low):
+            return False
+        return self.high is None or (value <= self.high if right else value < self.high)
+
+    def type_name(self) -> str:
+        return "int" if self.kind is int else "float"
+
+    def describe(self) -> str:
+        noun = "integer" if self.kind is int else "number"
+        left_closed = self.closed in ("left", "both")
+        if self.high is None and self.low == 0:
+            return f"a non-negative {noun}" if left_closed else f"a positive {noun}"
+        if self.high is None and self.kind is int and self.low == 1 and left_closed:
+            return "a positive integer"
+        if self.low is not None and self.high is not None and self.closed == "neither":
+            return f"a {noun} strictly between {self.low} and {self.high}"
+        left = "[" if self.closed in ("left", "both") else "("
+        right = "]" if self.closed in ("right", "both") else ")"
+        low = "-∞" if self.low is None else self.low
+        high = "∞" if self.high is None else self.high
+        return f"a {noun} in {left}{low}, {high}{right}"
+
+
+class Options:
+    """One of a set of names; ``names`` may be a callable, read when checking (a registry)."""
+
+    def __init__(self, names: Any) -> None:
+        self._names = names
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._names() if callable(self._names) else self._names)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.names
+
+    def type_name(self) -> str:
+        return "{" + ", ".join(map(repr, self.names)) + "}"
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(map(repr, self.names))
+
+
+class Boolean:
+    """True or False."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def type_name(self) -> str:
+        return "bool"
+
+    def describe(self) -> str:
+        return "True or False"
+
+
+class NoneValue:
+    """None (what it means is the parameter's description)."""
+
+    def accepts(self, value: Any) -> bool:
+        return value is None
+
+    def type_name(self) -> str:
+        return "None"
+
+    def describe(self) -> str:
+        return "None"
+
+
+class InstanceOf:
+    """An instance of ``kind`` (e.g. a ``numpy.random.Generator``)."""
+
+    def __init__(self, kind: type, name: str) -> None:
+        self.kind, self.name = kind, name
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, self.kind)
+
+    def type_name(self) -> str:
+        return self.name
+
+    def describe(self) -> str:
+        return f"a {self.name}"
+
+
+class SequenceOf:
+    """A list or tuple whose every entry satisfies ``item`` (layer widths, activation names).
+
+    ``describe`` and ``type_name`` say it in words and as a numpydoc type.
+    """
+
+    def __init__(self, item: Any, describe: str, type_name: str) -> None:
+        self.item, self._describe, self._type_name = item, describe, type_name
+
+    def accepts(self, value: Any) -> bool:
+        return _is_sequence(value) and all(self.item.accepts(v) for v in value)
+
+    def type_name(self) -> str:
+        return self._type_name
+
+    def describe(self) -> str:
+        return self._describe
+
+
+class WeightList:
+    """Given initial weights: a list of (W, b) pairs of arrays, one pair per layer.
+
+    One network: W (n_in, n_out), b (n_out,). A stack (``model_axis``): W (M, n_in,
+    n_out), b (M, n_out). That the shapes fit the architecture and the data is
+    checked at fit time (``check_initial_weights``).
+    """
+
+    def __init__(self, model_axis: bool = False) -> None:
+        self.model_axis = model_axis
+
+    def accepts(self, value: Any) -> bool:
+        lead = 1 if self.model_axis else 0
+        return (
+            _is_sequence(value)
+            and len(value) > 0
+            and all(
+                _is_sequence(pair)
+                and len(pair) == 2
+                and getattr(pair[0], "ndim", None) == 2 + lead
+                and getattr(pair[1], "ndim", None) == 1 + lead
+                for pair in value
+            )
+        )
+
+    def type_name(self) -> str:
+        return "list of (W, b) arrays"
+
+    def describe(self) -> str:
+        if self.model_axis:
+            return "a list of (W, b) array pairs, W (M, n_in, n_out) and b (M, n_out)"
+        return "a list of (W, b) array pairs, W (n_in, n_out) and b (n_out,)"
+
+
+class HyperParameter:
+    """One hyper-parameter of an estimator: its default, the values it takes, what it does.
+
+    ``constraints``: a value is valid when any one of them accepts it. ``per_network``
+    (stacks): a single value, or a sequence of one value per network, each valid.
+    ``doc`` is the description paragraph of the class docstring's Parameters section,
+    which states the type, the default and the range from the constraints.
+
+    The sweep grid (or anyone) checks a value with ``check(value, name)``.
+    """
+
+    def __init__(self, default: Any, constraints: Any, doc: str, per_network: bool = False) -> None:
+        self.default = default
+        self.constraints = tuple(constraints)
+        self.doc = " ".join(doc.split())
+        self.per_network = per_network
+
+    def replace(self, **changes: Any) -> HyperParameter:
+        """A copy with some fields changed (another estimator's default, say)."""
+        fields = {
+            "default": self.default,
+            "constraints": self.constraints,
+            "doc": self.doc,
+            "per_network": self.per_network,
+        }
+        return HyperParameter(**{**fields, **changes})
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` (one value; not a per-network sequence) is valid."""
+        return any(c.accepts(value) for c in self.constraints)
+
+    def describe(self) -> str:
+        """What the valid values are, in words ("a positive number or None")."""
+        return " or ".join(c.describe() for c in self.constraints)
+
+    def check(self, value: Any, name: str) -> None:
+        """ValueError naming ``name`` unless ``value`` is valid (each entry, per network)."""
+        if self.per_network and is_per_network(value) and not self.accepts(value):
+            if len(value) == 0:
+                raise ValueError(f"{name} must not be an empty sequence")
+            for i, entry in enumerate(value):
+                self.check_one(entry, f"{name}[{i}]")
+            return
+        self.check_one(value, name)
+
+    def check_one(self, value: Any, name: str) -> None:
+        if not self.accepts(value):
+            raise ValueError(f"{name} must be {self.describe()}; got {short_repr(value)}")
+
+    def type_text(self) -> str:
+        """The numpydoc type: ``float or None, default=0.0001``."""
+        names = [c.type_name() for c in self.constraints]
+        if self.per_network:
+            values = [n for n in names if n != "None"]
+            names.append(f"sequence of {values[0]}" if len(values) == 1 else "sequence of those")
+        return f"{' or '.join(names)}, default={self.default!r}"
+
+    def doc_text(self) -> str:
+        """The description paragraph: what it does, then its range."""
+        if any(isinstance(c, (Interval, SequenceOf)) for c in self.constraints):
+            text = f"{self.doc} Valid values: {self.describe()}."
+        else:
+            text = self.doc
+        if self.per_network:
+            text += " A stack takes one value for all networks or a sequence of one per network."
+        return text
+
+
+def short_repr(value: Any) -> str:
+    """``repr`` for messages and reprs, with arrays shown by their library and shape only."""
+    if backends.is_array(value):
+        return f"<{backends.backend_name(value)} array of shape {tuple(value.shape)}>"
+    if _is_sequence(value) and any(backends.is_array(v) or _is_sequence(v) for v in value):
+        inner = ", ".join(short_repr(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value)
+
+
+def check_initial_weights(init: Any, sizes: list[int], n_networks: int | None) -> None:
+    """ValueError naming ``init`` unless the given weights fit layer sizes ``sizes``.
+
+    ``sizes`` is [n_features, hidden widths..., n_outputs]; with ``n_networks`` each W
+    is (M, n_in, n_out) and each b (M, n_out).
+    """
+    lead = () if n_networks is None else (n_networks,)
+    wanted = [((*lead, n_in, n_out), (*lead, n_out)) for n_in, n_out in itertools.pairwise(sizes)]
+    given = [(tuple(W.shape), tuple(b.shape)) for W, b in init]
+    if given != wanted:
+        layers = " → ".join(map(str, sizes))
+        raise ValueError(
+            f"init gives weights of shapes {given}, but the network ({layers}, from X's "
+            f"features, hidden_layers and the targets) needs {wanted}"
+        )

@@ -1,35 +1,152 @@
-"""Estimator plumbing shared by every model: parameters, fitted checks, saving."""
+"""Estimator plumbing shared by every model: parameters, fitted checks, saving.
+
+Each estimator declares its hyper-parameters once, in a table (``_hyperparameters``:
+name → ``HyperParameter``, in signature order), and its fitted attributes in another
+(``_fitted_attributes``). From the tables, ``BaseEstimator`` makes ``__init__`` (each
+parameter a keyword with the table's default, stored unchanged, as scikit-learn
+requires), ``get_params`` / ``set_params``, the checks ``fit`` runs before training,
+and the Parameters and Attributes sections of the class docstring.
+"""
 
 from __future__ import annotations
 
+import difflib
 import inspect
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Self
 
+from ._validation import HyperParameter, short_repr
 from .exceptions import NotFittedError
+
+# What scikit-learn calls the same things: the slips a scikit-learn user makes first.
+SCIKIT_LEARN_NAMES = {
+    "hidden_layer_sizes": "hidden_layers",
+    "learning_rate_init": "learning_rate",
+    "max_iter": "epochs",
+    "alpha": "l2",
+    "C": "l2 (C = 1 / (l2 · n_samples))",
+    "random_state": "seed",
+    "solver": "optimizer",
+    "verbose": "progress",
+    # The stacks' former name for their number of networks.
+    "n_models": "n_networks",
+}
+
+
+def reject_unknown_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """TypeError naming the class, the slip, a suggestion and the valid parameters."""
+    valid = list(cls._hyperparameters)  # type: ignore[attr-defined]
+    if len(args) > len(valid):
+        raise TypeError(
+            f"{cls.__name__} takes at most {len(valid)} arguments ({', '.join(valid)}); "
+            f"got {len(args)} positional arguments"
+        )
+    for name in kwargs:
+        if name in valid:
+            continue
+        suggestion = SCIKIT_LEARN_NAMES.get(name)
+        if suggestion is None or suggestion.split()[0] not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            suggestion = close[0] if close else None
+        hint = f"; did you mean {suggestion}?" if suggestion else "."
+        raise TypeError(
+            f"{cls.__name__} got an unexpected keyword argument {name!r}{hint} "
+            f"Valid parameters are: {', '.join(valid)}"
+        )
+
+
+def _init_from_table(table: Mapping[str, HyperParameter]) -> Any:
+    """An ``__init__`` taking each parameter of ``table`` as a keyword, default from the table."""
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature(
+        [
+            inspect.Parameter("self", keyword),
+            *(inspect.Parameter(name, keyword, default=p.default) for name, p in table.items()),
+        ]
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        """Store the hyper-parameters unchanged; ``fit`` checks them."""
+        reject_unknown_arguments(type(self), args, kwargs)
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
+
+
+def _section(title: str, entries: list[tuple[str, str, str]]) -> str:
+    """A numpydoc section: ``name : type`` lines, each followed by its indented description."""
+    lines = [title, "-" * len(title)]
+    for name, kind, text in entries:
+        lines.append(f"{name} : {kind}")
+        lines.append(
+            textwrap.fill(
+                text,
+                width=88,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)
+
+
+def _document(cls: type) -> str:
+    """The class docstring: its own text, then Parameters and Attributes from the tables."""
+    own = inspect.cleandoc(cls.__dict__["__doc__"])
+    parameters = [(name, p.type_text(), p.doc_text()) for name, p in cls._hyperparameters.items()]  # type: ignore[attr-defined]
+    attributes = [(name, kind, text) for name, (kind, text) in cls._fitted_attributes.items()]  # type: ignore[attr-defined]
+    sections = [own, _section("Parameters", parameters)]
+    if attributes:
+        sections.append(_section("Attributes", attributes))
+    return "\n\n".join(sections) + "\n"
 
 
 class BaseEstimator:
     """scikit-learn style: hyper-parameters are ``__init__`` keywords, stored unchanged."""
 
+    # Declared by each estimator: its hyper-parameters, and what fit sets.
+    _hyperparameters: Mapping[str, HyperParameter] = MappingProxyType({})
+    _fitted_attributes: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # inspect.signature(cls) reads a custom __new__(*args, **kwargs) before __init__;
-        # tools that build estimators from the signature need the hyper-parameters.
+        if "_hyperparameters" in cls.__dict__:
+            cls._hyperparameters = MappingProxyType(dict(cls._hyperparameters))
+            cls.__init__ = _init_from_table(cls._hyperparameters)  # type: ignore[method-assign]
+        # inspect.signature(cls) and the tools that build estimators from it need the
+        # hyper-parameters, without self.
         init = inspect.signature(cls.__init__)
         cls.__signature__ = init.replace(
             parameters=list(init.parameters.values())[1:],
             return_annotation=inspect.Signature.empty,
         )
+        if cls._hyperparameters and cls.__dict__.get("__doc__"):
+            cls.__doc__ = _document(cls)
+
+    @classmethod
+    def hyperparameter_table(cls) -> Mapping[str, HyperParameter]:
+        """Every hyper-parameter of the estimator: name → its default, valid values and doc.
+
+        Read-only, in ``__init__``'s order. ``table[name].check(value, name)`` raises the
+        ValueError ``fit`` would raise for a bad value; ``table[name].default`` is the
+        default ``__init__`` uses.
+        """
+        return cls._hyperparameters
 
     @classmethod
     def _param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return [name for name in signature.parameters if name != "self"]
+        return list(cls._hyperparameters)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        return {name: getattr(self, name) for name in self._hyperparameters}
 
     def set_params(self, **params: Any) -> Self:
         """Set hyper-parameters by name; unknown names raise ValueError listing the valid ones."""
@@ -43,14 +160,16 @@ class BaseEstimator:
             setattr(self, name, value)
         return self
 
+    def _validate_params(self) -> None:
+        """ValueError naming the first parameter whose value its table entry does not accept."""
+        for name, parameter in self._hyperparameters.items():
+            parameter.check(getattr(self, name), name)
+
     def __repr__(self) -> str:
-        defaults = {
-            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
-        }
         changed = [
-            f"{name}={value!r}"
+            f"{name}={short_repr(value)}"
             for name, value in self.get_params().items()
-            if not (value is defaults.get(name) or value == defaults.get(name))
+            if not _same(value, self._hyperparameters[name].default)
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
 
@@ -91,3 +210,13 @@ class BaseEstimator:
         from .io import save
 
         return save(self, path)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Whether a parameter still has its default (arrays never compare equal to one)."""
+    if value is default:
+        return True
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False

@@ -15,6 +15,8 @@ from . import backends
 FORMAT = "scratchml"
 FORMAT_VERSION = 1
 _METADATA_KEY = "__metadata__"
+# In the JSON of the hyper-parameters: init was given weights, stored as arrays.
+_INIT_WEIGHTS_KEY = "__weights__"
 # Fitted attributes that are plain JSON values.
 _FITTED_SCALARS = (
     "n_features_in_",
@@ -83,6 +85,36 @@ def _labels_without_objects(classes: np.ndarray) -> np.ndarray:
     )
 
 
+def _hyperparameters_to_save(model: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``get_params()`` as JSON; initial weights given as ``init=[(W, b), ...]`` go to
+    ``arrays`` (``init_W0``, ``init_b0``, ...) and the JSON says how many layers they have."""
+    params = model.get_params()
+    init = params.get("init")
+    if init is not None and not isinstance(init, str):
+        for i, (W, b) in enumerate(init):
+            arrays[f"init_W{i}"] = backends.to_numpy(W)
+            arrays[f"init_b{i}"] = backends.to_numpy(b)
+        params["init"] = {_INIT_WEIGHTS_KEY: len(init)}
+    return _json_safe(params)
+
+
+def _saved_hyperparameters(
+    path: Path, metadata: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """The hyper-parameters of the file; given initial weights come back as NumPy arrays
+    (``fit`` converts them to its X's library)."""
+    hyperparameters = _from_json(metadata.get("hyperparameters", {}))
+    init = hyperparameters.get("init")
+    if isinstance(init, dict) and set(init) == {_INIT_WEIGHTS_KEY}:
+        n_layers = init[_INIT_WEIGHTS_KEY]
+        n_layers = n_layers if isinstance(n_layers, int) else 0
+        keys = [(f"init_W{i}", f"init_b{i}") for i in range(n_layers)]
+        if not keys or any(k not in arrays for pair in keys for k in pair):
+            raise ValueError(f"{path} is missing the initial weights its init refers to")
+        hyperparameters["init"] = [(arrays[W], arrays[b]) for W, b in keys]
+    return hyperparameters
+
+
 def save(model: Any, path: str | os.PathLike) -> Path:
     """Write a fitted model to ``path``: its parameters as arrays, everything else as JSON.
 
@@ -105,7 +137,7 @@ def save(model: Any, path: str | os.PathLike) -> Path:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "class": type(model).__name__,
-        "hyperparameters": _json_safe(model.get_params()),
+        "hyperparameters": _hyperparameters_to_save(model, arrays),
         "dtype": str(arrays["W0"].dtype),
         "saved_from_backend": backends.backend_name(model.params_[0][0]),
         "n_layers": len(model.params_),
@@ -248,7 +280,7 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
             f"{path} holds an unknown model class {name!r}; known: {', '.join(classes)}"
         )
     params = _check_arrays(path, metadata, arrays)
-    hyperparameters = _from_json(metadata.get("hyperparameters", {}))
+    hyperparameters = _saved_hyperparameters(path, metadata, arrays)
     try:
         model = classes[name](**hyperparameters)
     except TypeError as exc:

@@ -13,22 +13,52 @@ from typing import Any
 from . import backends
 from ._progress import ProgressBar
 from ._training import Snapshot, TrainResult, training_progress
-from ._validation import check_choice
+from ._validation import HyperParameter, Options
 from .nn import layers
-from .nn.estimators import reject_unknown_arguments
 from .nn.losses import get_loss
-from .nn.model import ClassifierMixin, NetworkModel, Params, RegressorMixin
-from .nn.optimizers import SGD
+from .nn.model import (
+    CLASSIFIER_ATTRIBUTES,
+    EPOCHS,
+    FITTED_ATTRIBUTES,
+    L2,
+    LEARNING_RATE,
+    N_ITER_NO_CHANGE,
+    PROGRESS,
+    RECORD_EVERY,
+    REGRESSOR_ATTRIBUTES,
+    TOL,
+    ClassifierMixin,
+    NetworkModel,
+    Params,
+    RegressorMixin,
+)
+
+# A linear model has no hidden layers: params_ is [(W, b)], and nothing else to name.
+_LINEAR_ATTRIBUTES = {
+    name: value
+    for name, value in FITTED_ATTRIBUTES.items()
+    if name not in ("activations_", "loss_name_")
+} | {
+    "params_": (
+        "list of one (W, b)",
+        "W (n_features, n_outputs) and b (n_outputs,), in the library, device and dtype "
+        "of the training X; ``coef_`` and ``intercept_`` show them in scikit-learn's layout.",
+    ),
+    "coef_": ("array", "The weights, (n_outputs, n_features), or (n_features,) for 1-D y."),
+    "intercept_": ("array", "The intercepts, (n_outputs,), or a 0-d array for 1-D y."),
+}
+_GD_LEARNING_RATE = LEARNING_RATE.replace(
+    doc="The step size η of solver='gd': θ ← θ − η·g. The other solver ignores it."
+)
+_GD_EPOCHS = EPOCHS.replace(
+    default=1000, doc="The largest number of iterations of the solver (steps of gradient descent)."
+)
+_LINEAR_L2 = L2.replace(
+    doc="The L2 penalty: the objective adds (l2/2)·‖W‖², the intercept not penalised."
+)
 
 
 class _LinearModel(NetworkModel):
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        reject_unknown_arguments(cls, args, kwargs)
-        return super().__new__(cls)
-
-    def _make_optimizer(self, like: Any = None) -> Any:
-        return SGD(float(self.learning_rate))
-
     def _train(
         self,
         xp: Any,
@@ -85,29 +115,26 @@ class LinearRegression(RegressorMixin, _LinearModel):
     ``n_iter_`` says how many ran. y may be (n_samples,) or (n_samples, n_targets).
     """
 
-    def __init__(
-        self,
-        solver: str = "normal",
-        learning_rate: float = 0.01,
-        epochs: int = 1000,
-        l2: float = 0.0,
-        tol: float | None = 1e-6,
-        n_iter_no_change: int = 10,
-        record_every: int = 0,
-        progress: bool = False,
-    ) -> None:
-        self.solver = solver
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.l2 = l2
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.record_every = record_every
-        self.progress = progress
-
-    def _validate_hyperparameters(self) -> None:
-        check_choice(self.solver, "solver", ("normal", "gd"))
-        super()._validate_hyperparameters()
+    _hyperparameters = {  # noqa: RUF012 - read-only once the class exists
+        "solver": HyperParameter(
+            "normal",
+            [Options(("normal", "gd"))],
+            """'normal' solves the regularised normal equations directly; 'gd' runs
+            full-batch gradient descent.""",
+        ),
+        "learning_rate": _GD_LEARNING_RATE,
+        "epochs": _GD_EPOCHS,
+        "l2": _LINEAR_L2,
+        "tol": TOL.replace(
+            default=1e-6,
+            doc="""With solver='gd', training stops once more than ``n_iter_no_change`` epochs in a row have
+            not lowered the loss by at least ``tol``; None runs every epoch.""",
+        ),
+        "n_iter_no_change": N_ITER_NO_CHANGE,
+        "record_every": RECORD_EVERY,
+        "progress": PROGRESS,
+    }
+    _fitted_attributes = {**_LINEAR_ATTRIBUTES, **REGRESSOR_ATTRIBUTES}  # noqa: RUF012
 
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
         """The normal equations on centred data (the intercept from the means).
@@ -188,29 +215,30 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
     the iterations and ``n_iter_`` reports how many ran.
     """
 
-    def __init__(
-        self,
-        solver: str = "newton",
-        learning_rate: float = 0.1,
-        epochs: int = 1000,
-        l2: float = 0.0,
-        tol: float | None = 1e-6,
-        n_iter_no_change: int = 10,
-        record_every: int = 0,
-        progress: bool = False,
-    ) -> None:
-        self.solver = solver
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.l2 = l2
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.record_every = record_every
-        self.progress = progress
-
-    def _validate_hyperparameters(self) -> None:
-        check_choice(self.solver, "solver", ("newton", "gd"))
-        super()._validate_hyperparameters()
+    _hyperparameters = {  # noqa: RUF012 - read-only once the class exists
+        "solver": HyperParameter(
+            "newton",
+            [Options(("newton", "gd"))],
+            """'newton' takes damped Newton steps (iteratively reweighted least squares);
+            'gd' runs full-batch gradient descent.""",
+        ),
+        "learning_rate": _GD_LEARNING_RATE.replace(default=0.1),
+        "epochs": _GD_EPOCHS,
+        "l2": _LINEAR_L2,
+        "tol": TOL.replace(
+            default=1e-6,
+            doc="""With solver='newton', training stops once a step moves no parameter by more than
+            ``tol``; solver='gd' once more than ``n_iter_no_change`` epochs in a row have
+            not lowered the loss by more than ``tol``. None runs every iteration.""",
+        ),
+        "n_iter_no_change": N_ITER_NO_CHANGE.replace(
+            doc="How many epochs of solver='gd' in a row without an improvement of ``tol`` "
+            "end training."
+        ),
+        "record_every": RECORD_EVERY,
+        "progress": PROGRESS,
+    }
+    _fitted_attributes = {**_LINEAR_ATTRIBUTES, **CLASSIFIER_ATTRIBUTES}  # noqa: RUF012
 
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
         """Newton steps (iteratively reweighted least squares)."""

@@ -18,28 +18,69 @@ and flagged in ``diverged_``; the others train on and nothing is raised.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 from . import backends
 from ._training import Snapshot
 from ._validation import (
+    HyperParameter,
+    Interval,
+    Options,
+    WeightList,
     as_array,
-    check_non_negative,
-    check_positive,
     feature_names,
+    is_per_network,
 )
 from .nn import MLPClassifier, MLPRegressor
-from .nn.estimators import reject_unknown_arguments
-from .nn.init import host_params
-from .nn.model import ClassifierMixin, NetworkModel, RegressorMixin
-from .nn.optimizers import get_optimizer
+from .nn.estimators import INIT
+from .nn.init import INITS, host_params
+from .nn.model import (
+    CLASSIFIER_ATTRIBUTES,
+    FITTED_ATTRIBUTES,
+    REGRESSOR_ATTRIBUTES,
+    ClassifierMixin,
+    NetworkModel,
+    RegressorMixin,
+    given_weights,
+)
 
 Params = list[tuple[Any, Any]]
 
 
-def _is_sequence(value: Any) -> bool:
-    return hasattr(value, "__len__") and not isinstance(value, (str, bytes))
+def _stack_table() -> dict[str, HyperParameter]:
+    """A stack's hyper-parameters: ``n_networks``, then MLPClassifier's that a stack takes.
+
+    ``learning_rate``, ``l2`` and ``seed`` may differ between networks; a stack trains
+    every network every epoch and starts each fit afresh, so it has no ``tol``, early
+    stopping or warm start.
+    """
+    single = MLPClassifier.hyperparameter_table()
+    table = {
+        "n_networks": HyperParameter(
+            8, [Interval(int, 1, None)], "M, the number of networks trained at once."
+        )
+    }
+    for name in (
+        "hidden_layers", "activation", "optimizer", "learning_rate", "momentum", "beta_1",
+        "beta_2", "epsilon", "epochs", "batch_size", "l2", "init", "seed", "record_every",
+        "progress",
+    ):  # fmt: skip
+        table[name] = single[name]
+    for name in ("learning_rate", "l2"):
+        table[name] = single[name].replace(per_network=True)
+    table["seed"] = single["seed"].replace(
+        per_network=True,
+        doc="""Seeds network i's host random generator, which draws its initial weights, then
+        shuffles its mini-batches, as a fit of network i alone would. A single integer
+        gives network i the seed seed + i; None: fresh randomness each fit.""",
+    )
+    table["init"] = INIT.replace(
+        constraints=[Options(INITS), WeightList(model_axis=True)],
+        doc=INIT.doc.replace(
+            "W (n_in, n_out) and b (n_out,)", "W (M, n_in, n_out) and b (M, n_out)"
+        ),
+    )
+    return table
 
 
 class _Stacked(NetworkModel):
@@ -51,48 +92,18 @@ class _Stacked(NetworkModel):
 
     _single_class: type  # MLPClassifier or MLPRegressor: what network i becomes
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        reject_unknown_arguments(cls, args, kwargs)  # names the public class, suggests a fix
-        return super().__new__(cls)
-
-    def __init__(
-        self,
-        n_networks: int = 8,
-        hidden_layers: Sequence[int] = (64, 64),
-        activation: str | Sequence[str] = "tanh",
-        optimizer: str = "adam",
-        learning_rate: float | Sequence[float] = 0.01,
-        epochs: int = 500,
-        batch_size: int | None = None,
-        l2: float | Sequence[float] = 0.0,
-        init: str = "auto",
-        seed: int | Sequence[int | None] | None = 0,
-        record_every: int = 0,
-        progress: bool = False,
-    ) -> None:
-        self.n_networks = n_networks
-        self.hidden_layers = hidden_layers
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.l2 = l2
-        self.init = init
-        self.seed = seed
-        self.record_every = record_every
-        self.progress = progress
+    _hyperparameters = _stack_table()
 
     # --- hyper-parameters ----------------------------------------------------------------
     def _checked_n_networks(self) -> int:
-        check_positive(self.n_networks, "n_networks", integer=True)
+        self._hyperparameters["n_networks"].check(self.n_networks, "n_networks")
         return int(self.n_networks)
 
     def _per_network(self, name: str) -> list[Any]:
         """Hyper-parameter ``name`` as one value per network (a scalar is repeated)."""
         n_networks = self._checked_n_networks()
         value = getattr(self, name)
-        if not _is_sequence(value):
+        if not is_per_network(value):
             if name == "seed" and isinstance(value, numbers.Integral):
                 return [int(value) + i for i in range(n_networks)]
             return [value] * n_networks
@@ -106,34 +117,24 @@ class _Stacked(NetworkModel):
 
     def _single(self, i: int) -> Any:
         """An unfitted single-network estimator with network i's hyper-parameters."""
-        params = {
-            name: getattr(self, name)
-            for name in self._param_names()
-            if name not in ("n_networks", "learning_rate", "l2", "seed")
-        }
-        params["learning_rate"] = self._per_network("learning_rate")[i]
-        params["l2"] = self._per_network("l2")[i]
-        params["seed"] = self._per_network("seed")[i]
+        params = self.get_params()
+        del params["n_networks"]
+        for name, parameter in self._hyperparameters.items():
+            if parameter.per_network:
+                params[name] = self._per_network(name)[i]
+        if not isinstance(self.init, str):
+            params["init"] = [(W[i, ...], b[i, ...]) for W, b in self.init]
         # A stack trains every network for every epoch (no tol stopping): so does network i.
         params["tol"] = None
         return self._single_class(**params)
 
     def _validate_hyperparameters(self) -> None:
         self._checked_n_networks()
-        for i, (rate, l2) in enumerate(
-            zip(self._per_network("learning_rate"), self._per_network("l2"), strict=True)
-        ):
-            name = "learning_rate" if _is_sequence(self.learning_rate) else None
-            check_positive(rate, f"{name}[{i}]" if name else "learning_rate")
-            name = "l2" if _is_sequence(self.l2) else None
-            check_non_negative(l2, f"{name}[{i}]" if name else "l2")
-        for i, seed in enumerate(self._per_network("seed")):
-            try:
-                backends.check_seed(seed)  # without drawing a generator per network
-            except TypeError as exc:
-                where = f"seed[{i}]" if _is_sequence(self.seed) else "seed"
-                raise TypeError(f"{where}: {exc}") from exc
-        self._single(0)._validate_hyperparameters()
+        super()._validate_hyperparameters()
+        for name, parameter in self._hyperparameters.items():
+            if parameter.per_network:
+                self._per_network(name)  # one value, or one per network
+        self._single(0)._hidden_activations()  # one activation per hidden layer
 
     @property
     def _n_networks(self) -> int:  # type: ignore[override]
@@ -145,9 +146,6 @@ class _Stacked(NetworkModel):
     def _hidden_activations(self) -> list[str]:
         return self._single(0)._hidden_activations()
 
-    def _batch_size(self) -> int | None:
-        return self.batch_size
-
     def _generator(self) -> Any:
         # Network i's generator draws its weights, then shuffles its mini-batches: as alone.
         return [backends.rng(seed) for seed in self._per_network("seed")]
@@ -158,6 +156,8 @@ class _Stacked(NetworkModel):
         The draws (float64, as a single fit makes them) are stacked on the host and
         moved once per array, not once per network.
         """
+        if not isinstance(self.init, str):
+            return given_weights(self.init, sizes, like, n_networks=self._checked_n_networks())
         # MLPClassifier's draw (``_MLP._initial_params``), without re-reading the
         # hyper-parameters for each network.
         layer_activations = [*self._hidden_activations(), "identity"]
@@ -171,9 +171,8 @@ class _Stacked(NetworkModel):
             for k in range(len(sizes) - 1)
         ]
 
-    def _make_optimizer(self, like: Any = None) -> Any:
-        xp = backends.namespace(like)
-        return get_optimizer(self.optimizer, self._per_network_array(xp, "learning_rate", like))
+    def _learning_rate(self, like: Any) -> Any:
+        return self._per_network_array(backends.namespace(like), "learning_rate", like)
 
     def _l2_value(self, like: Any) -> Any:
         return self._per_network_array(backends.namespace(like), "l2", like)
@@ -344,6 +343,25 @@ class _Stacked(NetworkModel):
         return self.model(self.best_index(X, y))
 
 
+_STACK_ATTRIBUTES = {
+    **FITTED_ATTRIBUTES,
+    "params_": (
+        "list of (W, b)",
+        "The learned parameters of the M networks, one (W, b) per layer: W (M, n_in, n_out), "
+        "b (M, n_out), in the library, device and dtype of the training X.",
+    ),
+    "loss_history_": (
+        "numpy.ndarray of shape (epochs_run, M)",
+        "Each network's training objective per epoch; NaN after a network diverged.",
+    ),
+    "diverged_": (
+        "numpy.ndarray of bool, shape (M,)",
+        "The networks whose loss went non-finite; each keeps its last finite parameters.",
+    ),
+    "n_iter_": ("int", "The number of epochs run."),
+}
+
+
 class StackedMLPClassifier(_Stacked, ClassifierMixin):
     """M multi-layer perceptron classifiers of one architecture, trained at once.
 
@@ -352,15 +370,12 @@ class StackedMLPClassifier(_Stacked, ClassifierMixin):
     ``seed`` gives network i the seed ``seed + i``). X is (n, d) shared by all
     networks or (M, n, d); y is (n,) or (M, n). Network i equals
     ``MLPClassifier(seed=seed_i, learning_rate=lr_i, l2=l2_i, ...)`` fitted alone.
-
-    Fitted: ``params_`` [(W (M, n_in, n_out), b (M, n_out)), ...], ``classes_``
-    (shared by all networks), ``loss_history_`` NumPy (epochs_run, M) (NaN after a
-    network diverged), ``diverged_`` NumPy bool (M,), ``history_``, ``n_iter_``.
     ``predict`` gives (M, n) labels, ``predict_proba`` (M, n, n_classes), ``score``
     and ``loss`` a NumPy array (M,).
     """
 
     _single_class = MLPClassifier
+    _fitted_attributes = {**_STACK_ATTRIBUTES, **CLASSIFIER_ATTRIBUTES}  # noqa: RUF012
 
 
 class StackedMLPRegressor(_Stacked, RegressorMixin):
@@ -372,3 +387,4 @@ class StackedMLPRegressor(_Stacked, RegressorMixin):
     """
 
     _single_class = MLPRegressor
+    _fitted_attributes = {**_STACK_ATTRIBUTES, **REGRESSOR_ATTRIBUTES}  # noqa: RUF012

@@ -221,3 +221,40 @@ def test_save_is_atomic_and_a_zip(tmp_path):
     path = _saved(tmp_path)
     assert zipfile.is_zipfile(path)
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_optimizer_settings_and_given_weights_round_trip(tmp_path):
+    X, y = sm.data.spirals(60, seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    init = [(rng.normal(size=(2, 4)), np.zeros(4)), (rng.normal(size=(4, 1)), np.zeros(1))]
+    model = sm.MLPClassifier(
+        hidden_layers=(4,), optimizer="adam", beta_1=0.7, beta_2=0.9, epsilon=1e-6,
+        momentum=0.2, init=init, epochs=5,
+    ).fit(X, y)  # fmt: skip
+    loaded = sm.load(model.save(tmp_path / "m.npz"), backend="array_api_strict")
+    params, saved = model.get_params(), loaded.get_params()
+    assert {k: v for k, v in saved.items() if k != "init"} == {
+        k: v for k, v in params.items() if k != "init"
+    }
+    assert (saved["beta_1"], saved["beta_2"], saved["epsilon"], saved["momentum"]) == (
+        0.7, 0.9, 1e-6, 0.2,
+    )  # fmt: skip
+    for (W, b), (sW, sb) in zip(init, saved["init"], strict=True):
+        np.testing.assert_array_equal(W, sW)
+        np.testing.assert_array_equal(b, sb)
+    # Refitted, the loaded model's hyper-parameters give the same model.
+    again = sm.MLPClassifier(**saved).fit(X, y)
+    np.testing.assert_array_equal(again.params_[0][0], model.params_[0][0])
+
+
+def test_a_file_missing_its_initial_weights_is_refused(tmp_path):
+    X, y = sm.data.spirals(40, seed=0, dtype="float64")
+    init = [(np.ones((2, 3)), np.zeros(3)), (np.ones((3, 1)), np.zeros(1))]
+    path = (
+        sm.MLPClassifier(hidden_layers=(3,), init=init, epochs=2).fit(X, y).save(tmp_path / "m.npz")
+    )
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if k != "init_b1"}
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="missing the initial weights its init refers to"):
+        sm.load(path)

@@ -467,3 +467,23 @@ def test_one_column_frame_of_labels_is_a_column_vector(pd):
         model = sm.LogisticRegression(epochs=5).fit(frame, names)
     assert any("column-vector y" in str(w.message) for w in caught)
     np.testing.assert_array_equal(model.classes_, ["a", "b", "c"])
+
+
+def test_clone_and_grid_search_with_given_weights(backend):
+    """init=[(W, b), ...] holds arrays: clone copies them and checks identity, never ==."""
+    from .conftest import host, on
+
+    X, y = _classification(40)
+    rng = np.random.default_rng(0)
+    init = [
+        (on(backend, rng.normal(size=(2, 3))), on(backend, np.zeros(3))),
+        (on(backend, rng.normal(size=(3, 3))), on(backend, np.zeros(3))),  # 3 classes
+    ]
+    model = sm.MLPClassifier(hidden_layers=(3,), optimizer="momentum", init=init, epochs=5)
+    copy = clone(model)
+    assert copy.init is not init and len(copy.init) == 2
+    for (W, b), (cW, cb) in zip(init, copy.init, strict=True):
+        np.testing.assert_array_equal(host(W), host(cW))
+        np.testing.assert_array_equal(host(b), host(cb))
+    search = GridSearchCV(model, {"momentum": [0.0, 0.5]}, cv=2).fit(X, y)
+    assert search.best_params_["momentum"] in (0.0, 0.5)

@@ -227,3 +227,14 @@ def test_initial_networks_equal_single_initialisations_exactly(backend, init):
     for (W, b), (W1, b1) in zip(initial, expected, strict=True):
         np.testing.assert_array_equal(host(W), host(W1))
         np.testing.assert_array_equal(host(b), host(b1))
+
+
+def test_per_network_values_may_be_a_numpy_array():
+    X, y = _classification(30)
+    rates = np.array([0.05, 0.2])
+    stack = StackedMLPClassifier(
+        n_networks=2, hidden_layers=(3,), learning_rate=rates, epochs=5
+    ).fit(X, y)
+    assert stack.model(1).learning_rate == 0.2
+    with pytest.raises(ValueError, match=r"learning_rate\[0\] must be a positive number"):
+        StackedMLPClassifier(n_networks=2, learning_rate=np.array([-1.0, 0.1])).fit(X, y)

@@ -123,8 +123,25 @@ def test_mixed_libraries_name_both():
             "optimizer must be one of " + ", ".join(map(repr, OPTIMIZERS)),
         ),
         (dict(init="no such init"), "init must be one of " + ", ".join(map(repr, INITS))),
-        (dict(hidden_layers=(4, 0)), "every entry of hidden_layers must be a positive integer"),
-        (dict(hidden_layers="64"), "hidden_layers must be a sequence"),
+        (
+            dict(hidden_layers=(4, 0)),
+            r"hidden_layers must be a positive integer or a sequence of positive integers; "
+            r"got \(4, 0\)",
+        ),
+        (dict(hidden_layers="64"), "hidden_layers must be a positive integer or a sequence"),
+        # The optimizers' own settings, with scikit-learn's names and ranges.
+        (dict(momentum=1.0), r"momentum must be a number in \[0, 1\); got 1.0"),
+        (dict(momentum=-0.1), r"momentum must be a number in \[0, 1\)"),
+        (dict(beta_1=1), r"beta_1 must be a number in \[0, 1\); got 1"),
+        (dict(beta_2=float("nan")), r"beta_2 must be a number in \[0, 1\)"),
+        (dict(epsilon=0.0), "epsilon must be a positive number; got 0.0"),
+        (dict(learning_rate=float("inf")), "learning_rate must be a positive number; got inf"),
+        (dict(tol=-1.0), "tol must be a non-negative number or None; got -1.0"),
+        (dict(n_iter_no_change=0), "n_iter_no_change must be a positive integer"),
+        (dict(early_stopping="yes"), "early_stopping must be True or False"),
+        (dict(validation_fraction=1.0), "validation_fraction must be a number strictly between"),
+        (dict(seed=-1), "seed must be a non-negative integer or a numpy.random.Generator or None"),
+        (dict(init=[(np.zeros(3), np.zeros(3))]), "init must be one of .* or a list of"),
     ],
 )
 def test_bad_hyperparameters_fail_before_training(kwargs, message):

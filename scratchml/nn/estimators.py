@@ -2,99 +2,179 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
 from typing import Any, Self
 
-from .._validation import check_choice, check_positive
+import numpy as np
+
+from .._validation import (
+    Boolean,
+    HyperParameter,
+    InstanceOf,
+    Interval,
+    NoneValue,
+    Options,
+    SequenceOf,
+    WeightList,
+)
 from .activations import ACTIVATIONS
 from .init import INITS, init_params
-from .model import ClassifierMixin, NetworkModel, Params, RegressorMixin, on_the_data_device
-from .optimizers import OPTIMIZERS, get_optimizer
+from .model import (
+    CLASSIFIER_ATTRIBUTES,
+    EPOCHS,
+    FITTED_ATTRIBUTES,
+    L2,
+    LEARNING_RATE,
+    N_ITER_NO_CHANGE,
+    PROGRESS,
+    RECORD_EVERY,
+    REGRESSOR_ATTRIBUTES,
+    TOL,
+    ClassifierMixin,
+    NetworkModel,
+    Params,
+    RegressorMixin,
+    given_weights,
+    on_the_data_device,
+    optimizer_default,
+)
+from .optimizers import OPTIMIZERS
 
-# What scikit-learn calls the same things: the slips a scikit-learn user makes first.
-SCIKIT_LEARN_NAMES = {
-    "hidden_layer_sizes": "hidden_layers",
-    "learning_rate_init": "learning_rate",
-    "max_iter": "epochs",
-    "alpha": "l2",
-    "C": "l2 (C = 1 / (l2 · n_samples))",
-    "random_state": "seed",
-    "solver": "optimizer",
-    "verbose": "progress",
-    # The stacks' former name for their number of networks.
-    "n_models": "n_networks",
-}
+
+def _layer_widths() -> list[Any]:
+    width = Interval(int, 1, None)
+    return [
+        width,
+        SequenceOf(width, "a sequence of positive integers", "sequence of int"),
+    ]
 
 
-def reject_unknown_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """TypeError naming the public class, the slip, a suggestion and the valid parameters.
+_ACTIVATION_NAMES = Options(lambda: sorted(ACTIVATIONS))
 
-    Called from ``__new__``, before Python's own check in ``__init__`` (whose message
-    would name the private base class that defines ``__init__``).
-    """
-    valid = cls._param_names()  # type: ignore[attr-defined]
-    if len(args) > len(valid):
-        raise TypeError(
-            f"{cls.__name__} takes at most {len(valid)} arguments ({', '.join(valid)}); "
-            f"got {len(args)} positional arguments"
-        )
-    for name in kwargs:
-        if name in valid:
-            continue
-        suggestion = SCIKIT_LEARN_NAMES.get(name)
-        if suggestion is None or suggestion.split()[0] not in valid:
-            close = difflib.get_close_matches(name, valid, n=1)
-            suggestion = close[0] if close else None
-        hint = f"; did you mean {suggestion}?" if suggestion else "."
-        raise TypeError(
-            f"{cls.__name__} got an unexpected keyword argument {name!r}{hint} "
-            f"Valid parameters are: {', '.join(valid)}"
-        )
+HIDDEN_LAYERS = HyperParameter(
+    (64, 64),
+    _layer_widths(),
+    """The width of each hidden layer, input side first: (64, 64) is two hidden layers of
+    64 units; () has none (a linear or logistic model).""",
+)
+ACTIVATION = HyperParameter(
+    "tanh",
+    [
+        _ACTIVATION_NAMES,
+        SequenceOf(
+            _ACTIVATION_NAMES,
+            "a sequence of those names, one per hidden layer",
+            "sequence of str",
+        ),
+    ],
+    """The activation of the hidden layers, A = act(A_prev @ W + b): one name for all, or
+    one per hidden layer. The output layer is softmax (classes), sigmoid (two classes) or
+    the identity (regression), its loss computed from the logits.""",
+)
+OPTIMIZER = HyperParameter(
+    "adam",
+    [Options(lambda: tuple(OPTIMIZERS))],
+    """The update rule: 'sgd' (θ ← θ − η·g), 'momentum' (v ← β·v + g; θ ← θ − η·v) or
+    'adam' (bias-corrected moment estimates, Kingma & Ba).""",
+)
+MOMENTUM = HyperParameter(
+    optimizer_default("momentum"),
+    [Interval(float, 0, 1, "left")],
+    """The momentum β of optimizer='momentum', the fraction of the velocity kept each step
+    (v ← β·v + g; θ ← θ − η·v; as torch.optim.SGD(momentum=β, dampening=0)); 0 is plain
+    gradient descent. The other optimizers ignore it.""",
+)
+BETA_1 = HyperParameter(
+    optimizer_default("beta_1"),
+    [Interval(float, 0, 1, "left")],
+    """Adam's decay rate β₁ of the first-moment estimate: m ← β₁·m + (1 − β₁)·g. Only
+    optimizer='adam' uses it.""",
+)
+BETA_2 = HyperParameter(
+    optimizer_default("beta_2"),
+    [Interval(float, 0, 1, "left")],
+    """Adam's decay rate β₂ of the second-moment estimate: v ← β₂·v + (1 − β₂)·g². Only
+    optimizer='adam' uses it.""",
+)
+EPSILON = HyperParameter(
+    optimizer_default("epsilon"),
+    [Interval(float, 0, None, "neither")],
+    """Adam's ε, added to √v̂ in the step η·m̂ / (√v̂ + ε) so that it stays finite. Only
+    optimizer='adam' uses it.""",
+)
+BATCH_SIZE = HyperParameter(
+    None,
+    [Interval(int, 1, None), NoneValue()],
+    """Samples per mini-batch, reshuffled every epoch by the seeded generator (the last
+    batch may be smaller). None: full batch, one step per epoch.""",
+)
+INIT = HyperParameter(
+    "auto",
+    [Options(INITS), WeightList()],
+    """The initial weights (biases start at zero). A name draws them: 'he' N(0, 2/fan_in),
+    'xavier' N(0, 1/fan_in) (the fan-in form), 'orthogonal' random orthogonal matrices
+    times the activation's gain, 'auto' He for relu-like layers and the fan-in form
+    otherwise. Or the weights themselves: a list of (W, b) arrays of any library, one
+    pair per layer, W (n_in, n_out) and b (n_out,), which fit converts to X's library,
+    device and dtype; their shapes must fit X's features, ``hidden_layers`` and the
+    targets (one output column for two classes, n_classes for more, n_outputs for a
+    regressor).""",
+)
+SEED = HyperParameter(
+    0,
+    [
+        Interval(int, 0, None),
+        InstanceOf(np.random.Generator, "numpy.random.Generator"),
+        NoneValue(),
+    ],
+    """Seeds the host random generator that draws the initial weights, then shuffles the
+    mini-batches (and the early-stopping split): one seed gives one model on every
+    library. None: fresh randomness each fit.""",
+)
+EARLY_STOPPING = HyperParameter(
+    False,
+    [Boolean()],
+    """Hold out a seeded ``validation_fraction`` of the data (stratified for classifiers),
+    monitor its accuracy (R² for regressors) for ``tol`` stopping instead of the loss, and
+    keep the parameters of the best epoch.""",
+)
+VALIDATION_FRACTION = HyperParameter(
+    0.1,
+    [Interval(float, 0, 1, "neither")],
+    """The fraction of the training data held out when ``early_stopping`` is on.""",
+)
+WARM_START = HyperParameter(
+    False,
+    [Boolean()],
+    """Make ``fit`` continue from the fitted parameters and optimizer state instead of a
+    fresh initialisation.""",
+)
+
+# The optimizers' own settings, by the name of the estimator parameter.
+OPTIMIZER_SETTINGS = {"momentum": MOMENTUM, "beta_1": BETA_1, "beta_2": BETA_2, "epsilon": EPSILON}
 
 
 class _MLP(NetworkModel):
     """A fully connected network trained by backprop (see MLPClassifier / MLPRegressor)."""
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        reject_unknown_arguments(cls, args, kwargs)
-        return super().__new__(cls)
-
-    def __init__(
-        self,
-        hidden_layers: Sequence[int] = (64, 64),
-        activation: str | Sequence[str] = "tanh",
-        optimizer: str = "adam",
-        learning_rate: float = 0.01,
-        epochs: int = 500,
-        batch_size: int | None = None,
-        l2: float = 0.0,
-        init: str = "auto",
-        seed: int | None = 0,
-        record_every: int = 0,
-        progress: bool = False,
-        tol: float | None = 1e-4,
-        n_iter_no_change: int = 10,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        warm_start: bool = False,
-    ) -> None:
-        self.hidden_layers = hidden_layers
-        self.activation = activation
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.l2 = l2
-        self.init = init
-        self.seed = seed
-        self.record_every = record_every
-        self.progress = progress
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
+    _hyperparameters = {  # noqa: RUF012 - read-only once the class exists
+        "hidden_layers": HIDDEN_LAYERS,
+        "activation": ACTIVATION,
+        "optimizer": OPTIMIZER,
+        "learning_rate": LEARNING_RATE,
+        **OPTIMIZER_SETTINGS,
+        "epochs": EPOCHS,
+        "batch_size": BATCH_SIZE,
+        "l2": L2,
+        "init": INIT,
+        "seed": SEED,
+        "record_every": RECORD_EVERY,
+        "progress": PROGRESS,
+        "tol": TOL,
+        "n_iter_no_change": N_ITER_NO_CHANGE,
+        "early_stopping": EARLY_STOPPING,
+        "validation_fraction": VALIDATION_FRACTION,
+        "warm_start": WARM_START,
+    }
 
     @on_the_data_device
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
@@ -104,56 +184,60 @@ class _MLP(NetworkModel):
         label that will ever appear) then, as scikit-learn's. Later calls continue
         with the optimizer's state. No early stopping and no ``tol`` here: the caller
         decides when to stop.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The training inputs.
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier) or targets (regressor).
+        classes : array-like, optional
+            Every class label, on a classifier's first call.
+
+        Returns
+        -------
+        self
+            The model, trained one epoch further.
         """
         return self._fit(X, y, continue_training=True, one_epoch=True, classes=classes)
 
     def _validate_hyperparameters(self) -> None:
         super()._validate_hyperparameters()
-        self._hidden_sizes()
-        self._hidden_activations()
-        check_choice(self.optimizer, "optimizer", tuple(OPTIMIZERS))
-        check_choice(self.init, "init", INITS)
-        if self.batch_size is not None:
-            check_positive(self.batch_size, "batch_size", integer=True)
+        self._hidden_activations()  # one activation per hidden layer
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layers
-        if isinstance(sizes, int) and not isinstance(sizes, bool):
-            sizes = (sizes,)
-        if not isinstance(sizes, Sequence) or isinstance(sizes, str):
-            raise ValueError(
-                f"hidden_layers must be a sequence of layer widths like (64, 64); got {sizes!r}"
-            )
-        for width in sizes:
-            check_positive(width, "every entry of hidden_layers", integer=True)
-        return [int(width) for width in sizes]
+        return [int(sizes)] if isinstance(sizes, (int, np.integer)) else [int(w) for w in sizes]
 
     def _hidden_activations(self) -> list[str]:
         n_hidden = len(self._hidden_sizes())
-        names = (
-            [self.activation] * n_hidden if isinstance(self.activation, str) else self.activation
-        )
-        if not isinstance(names, Sequence) or len(names) != n_hidden:
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        if len(self.activation) != n_hidden:
             raise ValueError(
                 f"activation must be one name or one per hidden layer ({n_hidden}); "
                 f"got {self.activation!r}"
             )
-        for name in names:
-            check_choice(name, "activation", tuple(sorted(ACTIVATIONS)))
-        return list(names)
-
-    def _make_optimizer(self, like: Any = None) -> Any:
-        return get_optimizer(self.optimizer, float(self.learning_rate))
+        return list(self.activation)
 
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:
+        if not isinstance(self.init, str):
+            return given_weights(self.init, sizes, like)
         layer_activations = [*self._hidden_activations(), "identity"]
         return init_params(sizes, layer_activations, self.init, generator, like=like)
 
-    def _batch_size(self) -> int | None:
-        return self.batch_size
 
-    def _seed(self) -> Any:
-        return self.seed
+_MLP_ATTRIBUTES = {
+    **FITTED_ATTRIBUTES,
+    "validation_scores_": (
+        "list of float",
+        "With early_stopping: the held-out score after each epoch.",
+    ),
+    "best_validation_score_": (
+        "float",
+        "With early_stopping: the best of ``validation_scores_``.",
+    ),
+}
 
 
 class MLPClassifier(ClassifierMixin, _MLP):
@@ -169,19 +253,18 @@ class MLPClassifier(ClassifierMixin, _MLP):
     is held out and its accuracy is monitored instead; the parameters of the best
     epoch are kept. ``warm_start=True`` makes ``fit`` continue from the fitted
     parameters and optimizer state; ``partial_fit`` runs one epoch at a time.
-
-    Fitted: ``params_`` [(W (n_in, n_out), b (n_out,)), ...], ``classes_``,
-    ``loss_history_`` (one float per epoch, across warm-started fits),
-    ``history_`` (snapshots every ``record_every`` epochs of the last fit),
-    ``n_features_in_``, ``n_iter_`` (epochs run in all), and with early stopping
-    ``validation_scores_`` (one per epoch) and ``best_validation_score_``.
+    ``init=[(W, b), ...]`` starts from given weights.
     """
+
+    _fitted_attributes = {**_MLP_ATTRIBUTES, **CLASSIFIER_ATTRIBUTES}  # noqa: RUF012
 
 
 class MLPRegressor(RegressorMixin, _MLP):
     """A multi-layer perceptron regressor: identity output, loss ½·mean((ŷ − y)²) + L2.
 
     y may be (n_samples,) or (n_samples, n_outputs); ``predict`` returns the same shape.
-    Stopping, early stopping (held-out R², a seeded random split), ``warm_start`` and
-    ``partial_fit`` work as for MLPClassifier (``partial_fit`` takes no classes).
+    Stopping, early stopping (held-out R², a seeded random split), ``warm_start``,
+    ``partial_fit`` (which takes no classes) and ``init`` work as for MLPClassifier.
     """
+
+    _fitted_attributes = {**_MLP_ATTRIBUTES, **REGRESSOR_ATTRIBUTES}  # noqa: RUF012

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import warnings
+from types import MappingProxyType, SimpleNamespace
 from typing import Any, Self
 
 from .. import backends, metrics
@@ -21,9 +21,12 @@ from .._training import (
     gradient_descent,
 )
 from .._validation import (
+    Boolean,
+    HyperParameter,
+    Interval,
+    NoneValue,
     check_feature_names,
-    check_non_negative,
-    check_positive,
+    check_initial_weights,
     check_same_namespace,
     check_X,
     check_X_y,
@@ -40,8 +43,98 @@ from ..base import BaseEstimator
 from ..exceptions import ConvergenceWarning, sklearn_flavour
 from . import layers
 from .losses import get_loss
+from .optimizers import OPTIMIZERS, get_optimizer
 
 Params = list[tuple[Any, Any]]
+
+
+def optimizer_default(parameter: str) -> float:
+    """The default of an optimizer setting (``momentum``, ``beta_1``, ...), as its class declares it."""
+    for cls in OPTIMIZERS.values():
+        if parameter in cls.hyperparameters:
+            return cls.hyperparameters[parameter]
+    raise KeyError(f"no optimizer has the setting {parameter!r}")
+
+
+# --- the hyper-parameters every model trained by gradient descent shares ---------------
+# Each estimator's table (``_hyperparameters``) lists these with its own defaults where
+# they differ; see ``scratchml.base``.
+LEARNING_RATE = HyperParameter(
+    0.01,
+    [Interval(float, 0, None, "neither")],
+    """The step size η: each update moves the parameters by η times the optimizer's
+    direction (for SGD, θ ← θ − η·g with g the gradient of the objective).""",
+)
+EPOCHS = HyperParameter(
+    500,
+    [Interval(int, 1, None)],
+    """The largest number of passes over the training data (``tol`` may stop earlier).""",
+)
+L2 = HyperParameter(
+    0.0,
+    [Interval(float, 0, None)],
+    """The L2 penalty: the objective adds (l2/2)·Σ‖W‖² over the weights, the biases not
+    penalised, so each weight gradient gains l2·W.""",
+)
+TOL = HyperParameter(
+    1e-4,
+    [Interval(float, 0, None), NoneValue()],
+    """Training stops once more than ``n_iter_no_change`` epochs in a row have not lowered
+    the loss by at least ``tol`` (with early stopping: raised the validation score by
+    ``tol``), as scikit-learn's. None runs every epoch.""",
+)
+N_ITER_NO_CHANGE = HyperParameter(
+    10,
+    [Interval(int, 1, None)],
+    """How many epochs in a row without an improvement of ``tol`` end training.""",
+)
+RECORD_EVERY = HyperParameter(
+    0,
+    [Interval(int, 0, None)],
+    """Keep a snapshot of the parameters in ``history_`` every this many epochs (and the
+    first and last), for animations; 0 keeps none.""",
+)
+PROGRESS = HyperParameter(
+    False,
+    [Boolean()],
+    """Show a progress bar with the epoch and the loss while training.""",
+)
+
+# --- fitted attributes, as the class docstrings list them ------------------------------
+PARAMS_ATTRIBUTE = (
+    "list of (W, b)",
+    "The learned parameters, one (W, b) per layer: W (n_in, n_out), b (n_out,), in the "
+    "library, device and dtype of the training X.",
+)
+FITTED_ATTRIBUTES = {
+    "params_": PARAMS_ATTRIBUTE,
+    "loss_history_": (
+        "list of float",
+        "The training objective of each epoch (or solver step); continuing a fit "
+        "(warm_start, partial_fit) appends to it.",
+    ),
+    "history_": (
+        "list of Snapshot",
+        "(epoch, params) snapshots every ``record_every`` epochs of the last fit; empty when "
+        "``record_every`` is 0.",
+    ),
+    "n_iter_": ("int", "The number of epochs (or solver iterations) run in all."),
+    "n_features_in_": ("int", "The number of features of the training X."),
+    "feature_names_in_": (
+        "ndarray of str",
+        "The column names of a training DataFrame whose column names are all strings; "
+        "absent otherwise.",
+    ),
+    "activations_": ("list of str", "The activation of each hidden layer."),
+    "loss_name_": ("str", "The loss the output layer is trained with."),
+}
+CLASSIFIER_ATTRIBUTES = {
+    "classes_": ("array", "The class labels, sorted; ``predict`` returns these."),
+}
+REGRESSOR_ATTRIBUTES = {
+    "n_outputs_": ("int", "The number of targets (columns of y)."),
+    "y_ndim_": ("int", "1 if y was (n_samples,), 2 if (n_samples, n_outputs)."),
+}
 
 
 def on_the_data_device(method: Any) -> Any:
@@ -74,6 +167,26 @@ class NetworkModel(BaseEstimator):
     # Set by the classifier / regressor mixins.
     _loss_for: Any
 
+    # How a model trains where it takes no parameter for it: a linear model by plain
+    # gradient descent, full batch; a stack runs every epoch and starts each fit afresh.
+    _FIXED_SETTINGS = MappingProxyType(
+        {
+            "optimizer": "sgd",
+            "batch_size": None,
+            "seed": None,
+            "tol": None,
+            "n_iter_no_change": N_ITER_NO_CHANGE.default,
+            "early_stopping": False,
+            "validation_fraction": 0.1,
+            "warm_start": False,
+            "progress": False,
+        }
+    )
+
+    def _settings(self) -> SimpleNamespace:
+        """Every training setting: the hyper-parameters, and the fixed ones of ``_FIXED_SETTINGS``."""
+        return SimpleNamespace(**{**self._FIXED_SETTINGS, **self.get_params()})
+
     # --- what subclasses provide -------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
         return []
@@ -81,39 +194,30 @@ class NetworkModel(BaseEstimator):
     def _hidden_activations(self) -> list[str]:
         return []
 
-    def _make_optimizer(self, like: Any = None) -> Any:
-        raise NotImplementedError
+    def _make_optimizer(self, like: Any) -> Any:
+        """The optimizer of ``optimizer`` with the learning rate and its own settings."""
+        name = self._settings().optimizer
+        return get_optimizer(name, self._learning_rate(like), **self._optimizer_options(name))
+
+    def _optimizer_options(self, name: str) -> dict[str, Any]:
+        """The optimizer's own settings (momentum, Adam's betas, ...) from the parameters.
+
+        One value for a whole stack; plain SGD, which a linear model uses, has none.
+        """
+        # The optimizer's settings are estimator parameters of the same names.
+        params = self.get_params()
+        return {setting: float(params[setting]) for setting in OPTIMIZERS[name].hyperparameters}
+
+    def _learning_rate(self, like: Any) -> Any:
+        """The learning rate as the optimizer takes it (a stack: one per network)."""
+        return float(self.learning_rate)
 
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:
         raise NotImplementedError
 
     def _validate_hyperparameters(self) -> None:
-        check_positive(self.learning_rate, "learning_rate")
-        check_positive(self.epochs, "epochs", integer=True)
-        check_non_negative(self.l2, "l2")
-        check_non_negative(self.record_every, "record_every", integer=True)
-        if getattr(self, "tol", None) is not None:
-            check_non_negative(self.tol, "tol (None runs every epoch)")
-        if hasattr(self, "n_iter_no_change"):
-            check_positive(self.n_iter_no_change, "n_iter_no_change", integer=True)
-        for flag in ("early_stopping", "warm_start"):
-            if not isinstance(getattr(self, flag, False), bool):
-                raise ValueError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
-        fraction = getattr(self, "validation_fraction", 0.1)
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, numbers.Real)
-            or not 0 < fraction < 1
-        ):
-            raise ValueError(
-                f"validation_fraction must be a number strictly between 0 and 1; got {fraction!r}"
-            )
-
-    def _batch_size(self) -> int | None:
-        return None
-
-    def _seed(self) -> Any:
-        return None
+        """Check each parameter against its table entry (subclasses add checks across them)."""
+        self._validate_params()
 
     # --- fitting -------------------------------------------------------------------
     def _fitted_marker(self) -> str:
@@ -126,7 +230,7 @@ class NetworkModel(BaseEstimator):
         With ``warm_start=True`` and a fitted model, training continues from
         ``params_`` and the optimizer's state instead of a fresh initialisation.
         """
-        return self._fit(X, y, continue_training=bool(getattr(self, "warm_start", False)))
+        return self._fit(X, y, continue_training=bool(self._settings().warm_start))
 
     def _fit(
         self,
@@ -138,6 +242,7 @@ class NetworkModel(BaseEstimator):
     ) -> Self:
         """fit, warm-started fit and partial_fit (``one_epoch``: one pass, no early stopping)."""
         self._validate_hyperparameters()
+        settings = self._settings()
         activations = self._hidden_activations()
         continuing = continue_training and hasattr(self, "params_")
         xp, X, Y, loss_name, fitted_attrs = self._fit_data(X, y, continuing, one_epoch, classes)
@@ -153,7 +258,7 @@ class NetworkModel(BaseEstimator):
             generator = self._generator()
             params, state = self._initial_params(sizes, X, generator), None
         validation = None
-        if getattr(self, "early_stopping", False) and not one_epoch:
+        if settings.early_stopping and not one_epoch:
             X, Y, validation = self._hold_out_validation(xp, X, Y, activations, generator)
         # A diverging run overflows on the way to its DivergenceError: no RuntimeWarning noise.
         with backends.quiet_float_warnings():
@@ -201,10 +306,11 @@ class NetworkModel(BaseEstimator):
         """
         stopped_early = len(losses) < self.epochs and not monitored_validation
         if stopped_early and len(losses) > 1 and losses[-1] > losses[0]:
+            settings = self._settings()
             warnings.warn(
                 f"{type(self).__name__} stopped after {len(losses)} epochs because the loss "
-                f"did not improve by tol={self.tol} for n_iter_no_change="
-                f"{self.n_iter_no_change} epochs, and it ended above its first value "
+                f"did not improve by tol={settings.tol} for n_iter_no_change="
+                f"{settings.n_iter_no_change} epochs, and it ended above its first value "
                 f"({losses[0]:.4g} -> {losses[-1]:.4g}): the model has not learned. "
                 "Lower learning_rate or scale the features.",
                 sklearn_flavour(ConvergenceWarning),
@@ -225,7 +331,7 @@ class NetworkModel(BaseEstimator):
 
     def _generator(self) -> Any:
         """The host random generator that draws the initial weights, then the mini-batches."""
-        return backends.rng(self._seed())
+        return backends.rng(self._settings().seed)
 
     def _continued_generator(self) -> Any:
         """The generator a continued fit shuffles with: the last fit's, where it stopped.
@@ -237,7 +343,7 @@ class NetworkModel(BaseEstimator):
         saved = getattr(self, "_shuffle_state_", None)
         if saved is not None:
             return continued_generators(saved)
-        seed = self._seed()
+        seed = self._settings().seed
         return backends.rng(None if seed is None else seed + self.n_iter_)
 
     def _record_losses(self, result: Any, continuing: bool) -> None:
@@ -251,7 +357,7 @@ class NetworkModel(BaseEstimator):
         return float(value)
 
     def _optimizer_name(self) -> str:
-        return str(getattr(self, "optimizer", "sgd"))
+        return str(self._settings().optimizer)
 
     def _check_continuation(self, xp: Any, X: Any) -> Any:
         """X for continuing a fitted model: same features, same library, the model's dtype."""
@@ -316,7 +422,7 @@ class NetworkModel(BaseEstimator):
         as a 0-d array.
         """
         n_samples = X.shape[0]
-        fraction = float(self.validation_fraction)
+        fraction = float(self._settings().validation_fraction)
         order = backends.permutation(generator, n_samples, like=X)
         if self._estimator_type == "classifier":
             one_hot_Y = Y if Y.shape[1] > 1 else xp.concat([1 - Y, Y], axis=1)
@@ -379,6 +485,7 @@ class NetworkModel(BaseEstimator):
         validation: Any = None,
         stop_early: bool = True,
     ) -> Any:
+        settings = self._settings()
         return gradient_descent(
             xp,
             params,
@@ -387,14 +494,14 @@ class NetworkModel(BaseEstimator):
             TrainingObjective(activations, loss_name, self._l2_value(X)),
             self._make_optimizer(X),
             epochs=self.epochs if epochs is None else epochs,
-            batch_size=self._batch_size(),
+            batch_size=settings.batch_size,
             seed=generator,
             record_every=self.record_every,
-            progress=bool(getattr(self, "progress", False)),
+            progress=bool(settings.progress),
             desc=self._progress_desc(),
             state=state,
-            tol=getattr(self, "tol", None) if stop_early else None,
-            n_iter_no_change=getattr(self, "n_iter_no_change", 10),
+            tol=settings.tol if stop_early else None,
+            n_iter_no_change=settings.n_iter_no_change,
             validation=validation,
             n_networks=self._n_networks,
         )
@@ -486,6 +593,19 @@ class NetworkModel(BaseEstimator):
             xp, self.params_, X, Y, self.activations_, self.loss_name_, self._l2_value(X)
         )
         return grads
+
+
+def given_weights(init: Any, sizes: list[int], like: Any, n_networks: int | None = None) -> Params:
+    """``init=[(W, b), ...]``: checked against the layer ``sizes``, in ``like``'s library,
+    device and dtype (arrays of another library cross through one host copy)."""
+    check_initial_weights(init, sizes, n_networks)
+    return [
+        (
+            backends.asarray(W, like=like, dtype=like.dtype),
+            backends.asarray(b, like=like, dtype=like.dtype),
+        )
+        for W, b in init
+    ]
 
 
 def _class_index(xp: Any, Z: Any, logits: bool = False) -> Any:
