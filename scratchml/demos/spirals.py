@@ -34,7 +34,7 @@ from .. import data, viz
 from ..exceptions import DivergenceError
 from ..nn import MLPClassifier
 from ..stacks import StackedMLPClassifier
-from ._common import DEFAULT_OUT, DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 
 @dataclass(frozen=True)
@@ -234,6 +234,7 @@ def _candidate_losses(ax: Any, fitted: Candidates) -> None:
     ax.plot(epochs, others, color="0.6", linewidth=0.7, alpha=0.6, zorder=1)
 
 
+@documented
 def run_two(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,
@@ -245,6 +246,7 @@ def run_two(
     return _run(2, backend, out, size, seed, progress)
 
 
+@documented
 def run_three(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,
