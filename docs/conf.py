@@ -83,12 +83,39 @@ autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
-# GL08: a public name without a docstring fails the build.
-numpydoc_validation_checks = {"GL08"}
+# numpydoc's checks, each failing the -W build: a public name without a docstring (GL08),
+# a parameter missing from Parameters (PR01), one documented that does not exist (PR02),
+# in the wrong order (PR03), without a type or description (PR05-PR07, PR10), a function
+# that returns something without a Returns section (RT01-RT03).
+numpydoc_validation_checks = {
+    "GL08",
+    "PR01",
+    "PR02",
+    "PR03",
+    "PR05",
+    "PR06",
+    "PR07",
+    "PR10",
+    "RT01",
+    "RT02",
+    "RT03",
+}
 numpydoc_validation_exclude = {
     r"\.__\w+__$",  # dunders
     r"\._\w+$",  # private names
     r"\.(count|index)$",  # the tuple methods a NamedTuple brings
+    # Not validated yet (tests/test_docs.py still requires their docstrings): the
+    # estimators, whose Parameters sections are about to be generated from their
+    # parameter tables; the math and training of scratchml.nn, the speed paths, the
+    # backends and the benchmark harness, all being reworked; the sweep's internal
+    # modules and its record types (their fields are documented as Attributes).
+    r"^scratchml\.(LinearRegression|LogisticRegression|MLPClassifier|MLPRegressor)\b",
+    r"^scratchml\.(StackedMLPClassifier|StackedMLPRegressor)\b",
+    r"^scratchml\.(nn|linear|stacks|ensemble|speed|backends|bench)\b",
+    r"^scratchml\.sweep\.(chunks|files|report)\.",
+    r"^scratchml\.sweep\.grid\.(Network|Settings|grid_differences|union)$",
+    r"^scratchml\.sweep\.(loading\.SweepData|loading\.Refit)$",
+    r"^scratchml\.sweep\.runner\.(SweepResult|SweepInterrupted)$",
 }
 
 

@@ -202,3 +202,72 @@ def test_built_site_captions_included_code_and_links_api_and_math():
     assert "../../math/network.html" in layers
     network = (BUILT / "math" / "network.html").read_text()
     assert "api/generated/scratchml.nn.layers.html" in network
+
+
+def _conf_value(name):
+    """A literal assignment of docs/conf.py, read without importing Sphinx."""
+    import ast
+
+    for node in ast.parse((DOCS / "conf.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"docs/conf.py sets no {name}")
+
+
+def _documented_names():
+    """Functions, classes and methods the API pages show, by their full names."""
+    for module in _public_modules():
+        names = getattr(module, "__all__", None) or list(vars(module))
+        for name in names:
+            obj = getattr(module, name, None)
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(obj):
+                yield f"{module.__name__}.{name}"
+            elif inspect.isclass(obj):
+                yield f"{module.__name__}.{name}"
+                for attr, member in vars(obj).items():
+                    function = member.fget if isinstance(member, property) else member
+                    if not attr.startswith("_") and inspect.isfunction(function):
+                        yield f"{module.__name__}.{name}.{attr}"
+
+
+def test_numpydoc_sections_cover_every_parameter():
+    """What the -W build enforces, without building: numpydoc's checks of docs/conf.py
+    (every parameter documented, a Returns section, ...) on every name the API shows."""
+    validate = pytest.importorskip("numpydoc.validate")
+    checks = _conf_value("numpydoc_validation_checks")
+    assert {"GL08", "PR01", "PR02", "RT01"} <= checks
+    exclude = re.compile("|".join(_conf_value("numpydoc_validation_exclude")))
+    failures = [
+        f"{name}: {code} {message}"
+        for name in _documented_names()
+        if not exclude.search(name)
+        for code, message in validate.validate(name)["errors"]
+        if code in checks
+    ]
+    assert not failures, "\n".join(failures)
+
+
+def test_numpydoc_checks_catch_a_missing_parameter():
+    """The checks in force do flag a parameter left out of a docstring."""
+    validate = pytest.importorskip("numpydoc.validate")
+    checks = _conf_value("numpydoc_validation_checks")
+
+    def scale(x, factor):
+        """Scale ``x``.
+
+        Parameters
+        ----------
+        x : float
+            The value.
+
+        Returns
+        -------
+        float
+            ``x`` times ``factor``.
+        """
+        return x * factor
+
+    found = {code for code, _ in validate.validate(validate.get_doc_object(scale))["errors"]}
+    assert "PR01" in found & checks
