@@ -145,11 +145,33 @@ class BaseEstimator:
         return list(cls._hyperparameters)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn)."""
+        """The hyper-parameters as a dict.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn; no parameter here is itself an estimator.
+
+        Returns
+        -------
+        dict
+            Each ``__init__`` parameter's name and its value as stored.
+        """
         return {name: getattr(self, name) for name in self._hyperparameters}
 
     def set_params(self, **params: Any) -> Self:
-        """Set hyper-parameters by name; unknown names raise ValueError listing the valid ones."""
+        """Set hyper-parameters by name; unknown names raise ValueError listing the valid ones.
+
+        Parameters
+        ----------
+        **params
+            ``__init__`` parameters by name, with their new values.
+
+        Returns
+        -------
+        self
+            The estimator, for chaining (``set_params(...).fit(X, y)``).
+        """
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:
@@ -206,7 +228,18 @@ class BaseEstimator:
             )
 
     def save(self, path: str | Path) -> Path:
-        """Write the fitted model to ``path`` (.npz: arrays + JSON metadata, no pickle)."""
+        """Write the fitted model to ``path`` (.npz: arrays + JSON metadata, no pickle).
+
+        Parameters
+        ----------
+        path : str or Path
+            Where to write the file; :func:`scratchml.load` reads it back on any backend.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         from .io import save
 
         return save(self, path)

@@ -92,7 +92,13 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``scratchml sweep`` flags (grid flags show the grid's defaults)."""
+    """The ``scratchml sweep`` flags (grid flags show the grid's defaults).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sweep subcommand's parser, to add the flags to.
+    """
     from .nn.activations import ACTIVATIONS
     from .nn.optimizers import OPTIMIZERS
     from .sweep import DEFAULT_EPOCHS, DEFAULT_GRID, DEFAULT_THRESHOLD
@@ -314,7 +320,19 @@ def _list_backends() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``scratchml`` console script."""
+    """Entry point of the ``scratchml`` console script.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``scratchml``; None reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 1 for a failed run, 2 for a usage error, 130 for a
+        sweep stopped by Ctrl-C.
+    """
     parser, subparsers = _parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # a misspelt flag: the subcommand's own usage, not the top-level one

@@ -47,7 +47,32 @@ def spirals(
 
     Arm k at parameter t ∈ [0, 1]: radius r = 0.2 + 0.8·t, angle θ = 2π·turns·t + 2πk/arms,
     point r·(cos θ, sin θ) plus Gaussian noise of standard deviation ``noise``.
-    Returns X (n_samples, 2) and y (n_samples,) with labels 0 … arms−1, shuffled.
+
+    Parameters
+    ----------
+    n_samples : int, default 1000
+        Number of points, split as evenly as possible between the arms.
+    arms : int, default 2
+        Number of arms, one class each.
+    turns : float, default 1.0
+        How far each arm winds (1.0 = a full turn).
+    noise : float, default 0.05
+        Standard deviation of the Gaussian noise added to each coordinate.
+    seed : int or None, default 0
+        Seed of the host generator; None draws fresh entropy.
+    dtype : {"float32", "float64"}, default "float32"
+        Dtype of X (integer labels take the backend's index dtype).
+    backend : str, default "numpy"
+        Array library of the result (``scratchml.backends.BACKENDS``).
+    device : optional
+        Device of the result, in the backend's terms (``"cuda:1"``, a CuPy device, ...).
+
+    Returns
+    -------
+    X : array (n_samples, 2)
+        The points, shuffled.
+    y : array (n_samples,)
+        Labels 0 … arms−1.
     """
     check_positive(n_samples, "n_samples", integer=True)
     check_positive(arms, "arms", integer=True)
@@ -76,9 +101,33 @@ def blobs(
 ) -> tuple[Any, Any]:
     """Isotropic Gaussian clusters, one class per cluster.
 
-    ``centers`` is a number of clusters (centres drawn uniformly in ``center_box``)
-    or an array (n_clusters, n_features) of centres.
-    Returns X (n_samples, n_features) and y (n_samples,), shuffled.
+    Parameters
+    ----------
+    n_samples : int, default 200
+        Number of points, split as evenly as possible between the clusters.
+    centers : int or array (n_clusters, n_features), default 2
+        A number of clusters (centres drawn uniformly in ``center_box``) or the centres.
+    n_features : int, default 2
+        Features per point, when ``centers`` is a number.
+    cluster_std : float, default 1.0
+        Standard deviation of every cluster along every feature.
+    center_box : (float, float), default (-5.0, 5.0)
+        Range of the drawn centres' coordinates.
+    seed : int or None, default 0
+        Seed of the host generator; None draws fresh entropy.
+    dtype : {"float32", "float64"}, default "float32"
+        Dtype of X (integer labels take the backend's index dtype).
+    backend : str, default "numpy"
+        Array library of the result (``scratchml.backends.BACKENDS``).
+    device : optional
+        Device of the result, in the backend's terms (``"cuda:1"``, a CuPy device, ...).
+
+    Returns
+    -------
+    X : array (n_samples, n_features)
+        The points, shuffled.
+    y : array (n_samples,)
+        Cluster labels 0 … n_clusters−1.
     """
     check_positive(n_samples, "n_samples", integer=True)
     check_positive(cluster_std, "cluster_std")
@@ -127,8 +176,35 @@ def correlated_normal(
 
     Every feature has variance 1 and every pair correlation ``correlation``:
     Σ = (1 − ρ)·I + ρ·11ᵀ. Class means sit at the corners of a randomly rotated
-    regular simplex, every pair exactly ``class_sep`` apart. Returns X (n_samples, n_features)
-    and y (n_samples,) with labels 0 … n_classes−1, shuffled.
+    regular simplex, every pair exactly ``class_sep`` apart.
+
+    Parameters
+    ----------
+    n_samples : int, default 500
+        Number of points, split as evenly as possible between the classes.
+    n_features : int, default 5
+        Features per point; at least ``n_classes - 1``.
+    correlation : float, default 0.5
+        ρ, the correlation of every pair of features, in (−1/(n_features−1), 1).
+    n_classes : int, default 2
+        Number of classes.
+    class_sep : float, default 2.0
+        Distance between every pair of class means.
+    seed : int or None, default 0
+        Seed of the host generator; None draws fresh entropy.
+    dtype : {"float32", "float64"}, default "float32"
+        Dtype of X (integer labels take the backend's index dtype).
+    backend : str, default "numpy"
+        Array library of the result (``scratchml.backends.BACKENDS``).
+    device : optional
+        Device of the result, in the backend's terms (``"cuda:1"``, a CuPy device, ...).
+
+    Returns
+    -------
+    X : array (n_samples, n_features)
+        The points, shuffled.
+    y : array (n_samples,)
+        Labels 0 … n_classes−1.
     """
     check_positive(n_samples, "n_samples", integer=True)
     check_positive(n_features, "n_features", integer=True)
@@ -165,7 +241,31 @@ def noisy_line(
 ) -> tuple[Any, Any]:
     """Points y = slope·x + intercept + N(0, noise²), x uniform in ``x_range``.
 
-    Returns X (n_samples, 1) and y (n_samples,), for one-feature regression.
+    Parameters
+    ----------
+    n_samples : int, default 100
+        Number of points.
+    slope, intercept : float, default 2.0 and 1.0
+        The line.
+    noise : float, default 1.0
+        Standard deviation of the Gaussian noise added to y.
+    x_range : (float, float), default (-3.0, 3.0)
+        Range of the uniform x.
+    seed : int or None, default 0
+        Seed of the host generator; None draws fresh entropy.
+    dtype : {"float32", "float64"}, default "float32"
+        Dtype of X (integer labels take the backend's index dtype).
+    backend : str, default "numpy"
+        Array library of the result (``scratchml.backends.BACKENDS``).
+    device : optional
+        Device of the result, in the backend's terms (``"cuda:1"``, a CuPy device, ...).
+
+    Returns
+    -------
+    X : array (n_samples, 1)
+        The x values, one feature, for one-feature regression.
+    y : array (n_samples,)
+        The noisy line at X.
     """
     check_positive(n_samples, "n_samples", integer=True)
     check_non_negative(noise, "noise")

@@ -17,7 +17,17 @@ from typing import Any
 
 
 class DivergenceError(ArithmeticError):
-    """Training produced a non-finite loss; the model keeps its last finite parameters."""
+    """Training produced a non-finite loss; the model keeps its last finite parameters.
+
+    Parameters
+    ----------
+    message : str
+        What happened and what to try.
+    epoch : int
+        The epoch whose loss was not finite (also the attribute ``epoch``).
+    loss : float
+        That loss, NaN or infinite (also the attribute ``loss``).
+    """
 
     def __init__(self, message: str, epoch: int, loss: float) -> None:
         super().__init__(message)
@@ -51,6 +61,11 @@ class NotFittedError(ValueError, AttributeError):
 
     A ``ValueError`` and an ``AttributeError`` (as scikit-learn's), and an instance
     of ``sklearn.exceptions.NotFittedError`` whenever scikit-learn is loaded.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for any exception: the message first.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> NotFittedError:
@@ -73,12 +88,29 @@ class ConvergenceWarning(UserWarning):
 
 
 def sklearn_flavour(category: type[Warning]) -> type[Warning]:
-    """The category to warn with: also scikit-learn's class of the same name when it is loaded."""
+    """The category to warn with: also scikit-learn's class of the same name when it is loaded.
+
+    Parameters
+    ----------
+    category : type of Warning
+        One of this module's warning classes.
+
+    Returns
+    -------
+    type of Warning
+        ``category``, or a subclass of it and of scikit-learn's class of the same name.
+    """
     if _sklearn_loaded():
         return _with_sklearn_base(category, category.__name__)
     return category
 
 
 def data_conversion_warning() -> type[Warning]:
-    """DataConversionWarning, in scikit-learn's flavour when scikit-learn is loaded."""
+    """DataConversionWarning, in scikit-learn's flavour when scikit-learn is loaded.
+
+    Returns
+    -------
+    type of Warning
+        The category to warn with.
+    """
     return sklearn_flavour(DataConversionWarning)

@@ -120,6 +120,18 @@ def save(model: Any, path: str | os.PathLike) -> Path:
 
     The file is written to a temporary name first and then renamed, so an
     interrupted save never leaves a half-written model behind.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted scratchml estimator.
+    path : str or path-like
+        Where to write the ``.npz`` file.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     if type(model).__name__ not in _model_classes():
         raise TypeError(f"model must be a scratchml estimator; got {type(model).__name__}")

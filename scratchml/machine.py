@@ -11,7 +11,13 @@ from pathlib import Path
 
 
 def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), else what platform knows."""
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what platform knows.
+
+    Returns
+    -------
+    str
+        e.g. 'AMD EPYC 7B13'.
+    """
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -22,7 +28,13 @@ def cpu_model() -> str:
 
 
 def usable_cores() -> int:
-    """Cores this process may run on (its affinity on Linux), at least 1."""
+    """Cores this process may run on (its affinity on Linux), at least 1.
+
+    Returns
+    -------
+    int
+        The number of cores.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -30,12 +42,24 @@ def usable_cores() -> int:
 
 
 def cpu_description() -> str:
-    """e.g. 'AMD EPYC 7B13, 2 logical cores'."""
+    """The CPU model and its number of logical cores.
+
+    Returns
+    -------
+    str
+        e.g. 'AMD EPYC 7B13, 2 logical cores'.
+    """
     return f"{cpu_model()}, {os.cpu_count()} logical cores"
 
 
 def gpus() -> list[str]:
-    """'name, driver D, memory' per NVIDIA GPU (nvidia-smi, else PyTorch), or [] without one."""
+    """The NVIDIA GPUs of this machine (from nvidia-smi, else PyTorch).
+
+    Returns
+    -------
+    list of str
+        'name, driver D, memory' per GPU; empty without one.
+    """
     if shutil.which("nvidia-smi"):
         try:
             out = subprocess.run(
@@ -69,6 +93,16 @@ def gpu_folder_name(gpu: str) -> str:
 
     'NVIDIA H100 80GB HBM3, driver 580.1, 81559 MiB' gives 'gpu-h100-80gb-hbm3';
     'NVIDIA H200' gives 'gpu-h200': the whole model name, never just its last word.
+
+    Parameters
+    ----------
+    gpu : str
+        One entry of ``gpus()``.
+
+    Returns
+    -------
+    str
+        The folder name.
     """
     model = gpu.split(",")[0].strip().lower().removeprefix("nvidia ").strip()
     return "gpu-" + (re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "unknown")

@@ -15,7 +15,20 @@ from . import backends
 
 
 def accuracy(xp: Any, predicted: Any, y: Any) -> Any:
-    """The fraction of samples whose label is predicted right, over the last axis: shape (...)."""
+    """The fraction of samples whose label is predicted right, over the last axis: shape (...).
+
+    Parameters
+    ----------
+    xp : namespace
+        The arrays' Array API namespace.
+    predicted, y : array (..., n_samples)
+        Predicted and true labels (``y`` may lack the model axis).
+
+    Returns
+    -------
+    array (...)
+        k/n per network, in the widest float of the device; 0-d for one network.
+    """
     wide = backends.widest_float(xp, backends.device(predicted))
     n_correct = xp.sum(xp.astype(predicted == y, wide), axis=-1)
     return n_correct / predicted.shape[-1]
@@ -27,6 +40,20 @@ def r2_score(xp: Any, Y: Any, prediction: Any) -> Any:
     ``Y`` and ``prediction`` are ``(..., n_samples, n_outputs)`` (Y may lack the model
     axis). A constant target has SS_tot = 0: it scores 1 if predicted exactly, else 0,
     as scikit-learn's ``r2_score`` does.
+
+    Parameters
+    ----------
+    xp : namespace
+        The arrays' Array API namespace.
+    Y : array (..., n_samples, n_outputs)
+        The targets.
+    prediction : array (..., n_samples, n_outputs)
+        The predictions.
+
+    Returns
+    -------
+    array (...)
+        R² per network, in the widest float of the device; 0-d for one network.
     """
     wide = backends.widest_float(xp, backends.device(prediction))
     Y, prediction = xp.astype(Y, wide), xp.astype(prediction, wide)

@@ -1,5 +1,6 @@
-"""The documentation site: its code examples run, every public name has a docstring, and the
-built pages read without a network."""
+"""The documentation site: its code examples run, every public name has a docstring, the math
+is LaTeX, the build commands keep Sphinx's cache out of the HTML, and the built pages read
+without a network."""
 
 import importlib
 import importlib.util
@@ -96,6 +97,58 @@ def test_math_pages_include_the_code_rather_than_copy_it():
             assert "literalinclude" in page.read_text(), page
 
 
+def test_text_blocks_hold_no_python():
+    """Python is written in ```python blocks, which the tests run; a ```text block that
+    holds Python would never be run and could rot unseen."""
+    python = re.compile(r"^(?:import \w|from \w[\w.]* import |\w+ = \w+\.\w+\()", re.M)
+    found = [
+        f"{page.relative_to(DOCS)}: {block.splitlines()[0]}"
+        for page in PAGES
+        for block in re.findall(r"```text\n(.*?)```", page.read_text(), flags=re.S)
+        if python.search(block)
+    ]
+    assert not found, found
+
+
+def test_math_pages_write_formulas_in_latex():
+    """Formulas are LaTeX ($...$, $$...$$), rendered by MathJax, not Unicode in text blocks."""
+    for page in sorted((DOCS / "math").glob("*.md")):
+        if page.name in ("index.md", "linear-regression.md"):
+            continue
+        text = page.read_text()
+        assert "$$" in text, page.name
+        assert "```text" not in text, page.name
+
+
+def _build_commands():
+    """Every documented or scripted Sphinx build: README, CI, docs/conf.py, pyproject."""
+    for path in ("README.md", ".ci/run", "docs/conf.py", "pyproject.toml"):
+        for line in (ROOT / path).read_text().splitlines():
+            if re.search(r"sphinx\b.*-b html", line):
+                yield path, line
+
+
+def test_every_build_command_keeps_the_doctrees_out_of_the_html():
+    """Without ``-d`` Sphinx writes its cache into ``docs/_build/html/.doctrees``."""
+    commands = list(_build_commands())
+    assert {path for path, _ in commands} >= {"README.md", ".ci/run", "docs/conf.py"}
+    for path, line in commands:
+        assert "-d docs/_build/doctrees" in line or line.rstrip().endswith("\\"), (path, line)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "-d docs/_build/doctrees" in ci
+
+
+def test_ci_builds_the_docs_with_the_docs_extra_alone():
+    """The README says ``pip install -e ".[docs]"`` builds the site; CI checks exactly that,
+    in a venv of its own rather than the test venv (which has JAX and PyTorch)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"python3 -m venv \.venv-docs\n", ci)
+    assert '.venv-docs/bin/pip install --quiet -e ".[docs]"\n' in ci
+    assert ".venv-docs/bin/python -m sphinx -W" in ci
+    readme = (ROOT / "README.md").read_text()
+    assert 'pip install -e ".[docs]" && python -m sphinx -W' in readme
+
+
 @pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
 def test_built_site_needs_no_network():
     """No page loads a remote script, stylesheet, font or image (MathJax from a CDN, say)."""
@@ -110,3 +163,111 @@ def test_built_site_needs_no_network():
     assert not found, f"pages that fetch from the network: {found}"
     for page in ("getting-started", "guide/backends", "math/network", "gallery/index"):
         assert (BUILT / f"{page}.html").exists(), page
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_site_renders_math_with_its_own_mathjax():
+    page = (BUILT / "math" / "network.html").read_text()
+    script = re.search(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page)
+    assert script, "math/network.html loads no MathJax"
+    assert not script.group(1).startswith(("http:", "https:", "//")), script.group(1)
+    assert (BUILT / "math" / script.group(1)).resolve().is_file(), script.group(1)
+    assert page.count('class="math') >= 5  # formulas, not text
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_site_has_the_gallery_with_downloads():
+    """Each example of examples/ has its page, run at build time, with its .py and .ipynb."""
+    examples = sorted((ROOT / "examples").glob("*.py"))
+    assert examples
+    downloads = {path.name for path in (BUILT / "_downloads").rglob("*") if path.is_file()}
+    for example in examples:
+        page = BUILT / "gallery" / "examples" / f"{example.stem}.html"
+        assert page.exists(), page
+        assert "sphx-glr-script-out" in page.read_text() or "<img" in page.read_text(), page
+        assert {f"{example.stem}.py", f"{example.stem}.ipynb"} <= downloads, example.name
+    assert not (BUILT / ".doctrees").exists(), "Sphinx's cache landed in the HTML folder"
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_site_captions_included_code_and_links_api_and_math():
+    """Each included block is captioned with its file; API pages and math pages link both ways."""
+    for page in sorted((DOCS / "math").glob("*.md")):
+        includes = page.read_text().count("{literalinclude}")
+        html = (BUILT / "math" / f"{page.stem}.html").read_text()
+        captions = re.findall(r'<span class="caption-text">([^<]+)</span>', html)
+        assert len(captions) == includes, page.name
+        assert all((ROOT / caption).is_file() for caption in captions), captions
+    layers = (BUILT / "api" / "generated" / "scratchml.nn.layers.html").read_text()
+    assert "../../math/network.html" in layers
+    network = (BUILT / "math" / "network.html").read_text()
+    assert "api/generated/scratchml.nn.layers.html" in network
+
+
+def _conf_value(name):
+    """A literal assignment of docs/conf.py, read without importing Sphinx."""
+    import ast
+
+    for node in ast.parse((DOCS / "conf.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"docs/conf.py sets no {name}")
+
+
+def _documented_names():
+    """Functions, classes and methods the API pages show, by their full names."""
+    for module in _public_modules():
+        names = getattr(module, "__all__", None) or list(vars(module))
+        for name in names:
+            obj = getattr(module, name, None)
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(obj):
+                yield f"{module.__name__}.{name}"
+            elif inspect.isclass(obj):
+                yield f"{module.__name__}.{name}"
+                for attr, member in vars(obj).items():
+                    function = member.fget if isinstance(member, property) else member
+                    if not attr.startswith("_") and inspect.isfunction(function):
+                        yield f"{module.__name__}.{name}.{attr}"
+
+
+def test_numpydoc_sections_cover_every_parameter():
+    """What the -W build enforces, without building: numpydoc's checks of docs/conf.py
+    (every parameter documented, a Returns section, ...) on every name the API shows."""
+    validate = pytest.importorskip("numpydoc.validate")
+    checks = _conf_value("numpydoc_validation_checks")
+    assert {"GL08", "PR01", "PR02", "RT01"} <= checks
+    exclude = re.compile("|".join(_conf_value("numpydoc_validation_exclude")))
+    failures = [
+        f"{name}: {code} {message}"
+        for name in _documented_names()
+        if not exclude.search(name)
+        for code, message in validate.validate(name)["errors"]
+        if code in checks
+    ]
+    assert not failures, "\n".join(failures)
+
+
+def test_numpydoc_checks_catch_a_missing_parameter():
+    """The checks in force do flag a parameter left out of a docstring."""
+    validate = pytest.importorskip("numpydoc.validate")
+    checks = _conf_value("numpydoc_validation_checks")
+
+    def scale(x, factor):
+        """Scale ``x``.
+
+        Parameters
+        ----------
+        x : float
+            The value.
+
+        Returns
+        -------
+        float
+            ``x`` times ``factor``.
+        """
+        return x * factor
+
+    found = {code for code, _ in validate.validate(validate.get_doc_object(scale))["errors"]}
+    assert "PR01" in found & checks

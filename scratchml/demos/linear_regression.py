@@ -6,9 +6,10 @@ from pathlib import Path
 
 from .. import data, viz
 from ..linear import LinearRegression
-from ._common import DEFAULT_OUT, DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 
+@documented
 def run(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,

@@ -6,11 +6,12 @@ from pathlib import Path
 
 from .. import data, viz
 from ..nn import MLPClassifier
-from ._common import DEFAULT_OUT, DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 HIDDEN = (10, 20, 50, 50, 20, 10)
 
 
+@documented
 def run(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,

@@ -34,12 +34,36 @@ from .. import data, viz
 from ..exceptions import DivergenceError
 from ..nn import MLPClassifier
 from ..stacks import StackedMLPClassifier
-from ._common import DEFAULT_OUT, DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 
 @dataclass(frozen=True)
 class SpiralConfig:
-    """The data and the training of one spiral demo."""
+    """The data and the training of one spiral demo.
+
+    Parameters
+    ----------
+    turns : float
+        How far each arm winds (1.0 = a full turn).
+    depth : int
+        Hidden layers, each 2 tanh units wide.
+    learning_rate : float
+        Adam's step size.
+    l2 : float
+        The penalty (l2/2)·Σ‖W‖² in the loss.
+    epochs, batch_size : int
+        Training length and mini-batch size.
+    candidates : int
+        Networks trained at once; the lowest final loss is kept.
+    n_samples : int, default 1000
+        Training points.
+    noise : float, default 0.03
+        The spirals' noise.
+    frames_per_step : int, default 6
+        GIF frames per linear map, shift and nonlinearity.
+    hold_frames : int, default 12
+        GIF frames held on the input and on the output.
+    """
 
     turns: float  # how far each arm winds (1.0 = a full turn)
     depth: int  # hidden layers, each 2 tanh units wide
@@ -108,7 +132,21 @@ SMALL = {
 
 @dataclass
 class Candidates:
-    """What training the stack produced: the kept network and how every candidate did."""
+    """What training the stack produced: the kept network and how every candidate did.
+
+    Parameters
+    ----------
+    model : MLPClassifier
+        Fitted, holding the kept candidate.
+    best : int
+        Its index in the stack.
+    loss_histories : numpy.ndarray (epochs, candidates)
+        Per-epoch mean training loss of every candidate.
+    final_losses : numpy.ndarray (candidates,)
+        Training objective of each at the end.
+    accuracies : numpy.ndarray (candidates,)
+        Training accuracy of each.
+    """
 
     model: MLPClassifier  # fitted, holding the kept candidate
     best: int  # its index in the stack
@@ -127,6 +165,22 @@ def fit_candidates(X: Any, y: Any, config: SpiralConfig, seed: int, progress: bo
     fitted alone. The kept candidate, the one with the lowest final training objective,
     is a fitted ``MLPClassifier`` (its ``loss_history_`` included): it predicts, scores,
     saves and draws like any other.
+
+    Parameters
+    ----------
+    X, y : array
+        The training spirals, on the backend to train on.
+    config : SpiralConfig
+        The network and its training.
+    seed : int
+        The demo's seed.
+    progress : bool
+        Show a progress line.
+
+    Returns
+    -------
+    Candidates
+        The kept network and every candidate's losses and accuracy.
     """
     stack = StackedMLPClassifier(
         n_networks=config.candidates,
@@ -213,6 +267,18 @@ def count_loss_spikes(losses: Any, factor: float = 2.0) -> int:
     """How many times the loss jumps above ``factor`` × its lowest value so far.
 
     Each excursion counts once (the epoch it crosses the line), however long it lasts.
+
+    Parameters
+    ----------
+    losses : array-like (epochs,)
+        A loss history.
+    factor : float, default 2.0
+        How far above the lowest loss so far counts as a spike.
+
+    Returns
+    -------
+    int
+        The number of spikes.
     """
     losses = np.asarray(losses, dtype=np.float64)
     best_before = np.minimum.accumulate(losses)[:-1]
@@ -234,6 +300,7 @@ def _candidate_losses(ax: Any, fitted: Candidates) -> None:
     ax.plot(epochs, others, color="0.6", linewidth=0.7, alpha=0.6, zorder=1)
 
 
+@documented
 def run_two(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,
@@ -245,6 +312,7 @@ def run_two(
     return _run(2, backend, out, size, seed, progress)
 
 
+@documented
 def run_three(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import viz
-from ._common import DEFAULT_OUT, DemoResult, prepare
+from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 
+@documented
 def run(
     backend: str = "numpy",
     out: str | Path = DEFAULT_OUT,

@@ -203,6 +203,16 @@ def _shown(values: Sequence[Any]) -> str:
 def check_settings(**settings: Any) -> Settings:
     """Sweep-wide settings, checked.
 
+    Parameters
+    ----------
+    **settings
+        Fields of ``Settings`` by name (``epochs``, ``batch_size``, ``backend``, ...).
+
+    Returns
+    -------
+    Settings
+        The settings, the missing ones at their defaults.
+
     Raises
     ------
     ValueError
@@ -243,6 +253,7 @@ def expand(grid: Mapping[str, Any]) -> list[Network]:
     Returns
     -------
     list of Network
+        One per grid point.
     """
     checked = check_grid(grid)
     axes = [checked[key] for key in (*DATA_KEYS, *ARCHITECTURE_KEYS, "learning_rate", "l2")]
@@ -255,6 +266,16 @@ def load_config(path: str | Path) -> dict[str, Any]:
     ``arms = [2, 3]``, ``width = [2, 4, 8]``, ``seeds = 5``, ``epochs = 300``, ...: every
     key of ``GRID_KEYS`` and ``SETTING_KEYS``, plus ``out``, ``dask``, ``chunk_size``,
     ``threshold`` and ``by``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    dict
+        Key → value as written in the file.
 
     Raises
     ------

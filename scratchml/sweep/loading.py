@@ -51,14 +51,40 @@ class SweepData:
     out: Path
 
     def curve(self, row: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        """(epochs, training loss) of a row's network (1-based epochs, every k of them)."""
+        """(epochs, training loss) of a row's network (1-based epochs, every k of them).
+
+        Parameters
+        ----------
+        row : mapping
+            A row of ``rows``.
+
+        Returns
+        -------
+        epochs : numpy.ndarray
+            The epochs whose loss was kept.
+        losses : numpy.ndarray
+            The training loss at each.
+        """
         key = row_key({k: format_cell(v) for k, v in parse_row(dict(row)).items()})
         if key not in self.curves:
             raise KeyError(f"no saved loss curve for this row in {self.out}")
         return self.curves[key]
 
     def model(self, config: Mapping[str, Any], backend: str = "numpy") -> Any:
-        """The saved best network of a configuration (a row of ``configs``), fitted."""
+        """The saved best network of a configuration (a row of ``configs``), fitted.
+
+        Parameters
+        ----------
+        config : mapping
+            A row of ``configs``.
+        backend : str, default "numpy"
+            The backend to load it on.
+
+        Returns
+        -------
+        MLPClassifier
+            The fitted network.
+        """
         from ..io import load as load_model
 
         return load_model(self.out / str(config["model_file"]), backend=backend)

@@ -178,11 +178,14 @@ def run(
     by : sequence of str, optional
         Keys that make panels in the pictures (the other varying keys make files).
     progress : bool
-        Show the progress bar on ``stream`` (stderr).
+        Show the progress bar on ``stream``.
+    stream : text file, optional
+        Where the progress bar goes (default: stderr).
 
     Returns
     -------
     SweepResult
+        The files written, how many networks, how fast.
 
     Raises
     ------

@@ -78,6 +78,18 @@ def transformation_stages(
     linear map A → A·((1−t)·I + t·W) (the matrix is interpolated, so the plane moves
     smoothly), shift A → A + t·b, nonlinearity A → (1−t)·A + t·σ(A). At t = 1 the
     three compose to the layer's forward pass σ(A·W + b).
+
+    Parameters
+    ----------
+    params : sequence of (W, b)
+        The network's parameters; only the hidden layers' (2-wide) are used.
+    activations : sequence of str
+        One activation name per hidden layer.
+
+    Returns
+    -------
+    list of (str, callable)
+        Three stages per hidden layer: a title and ``fn(A, t) -> A``.
     """
     hidden = params[:-1]
     if len(activations) != len(hidden):
@@ -131,7 +143,37 @@ def layer_transformation_animation(
     points. The last frames shade the output layer's decision regions in the final
     hidden space and draw its boundary lines, where the classes should be separable.
     The first and last frames are held ``hold_frames`` frames (default: one second).
-    Frames: 2·hold_frames + 3·frames_per_step·n_hidden. Returns the path.
+    Frames: 2·hold_frames + 3·frames_per_step·n_hidden.
+
+    Parameters
+    ----------
+    params : sequence of (W, b)
+        Hidden W (2, 2), b (2,); the output layer W (2, k), b (k,).
+    activations : sequence of str
+        One name per hidden layer.
+    X : array (n, 2)
+        The points, any backend.
+    y : array (n,)
+        Their labels.
+    path : str or Path
+        The GIF to write.
+    frames_per_step : int, default 12
+        Frames per linear map, shift and nonlinearity.
+    fps : float, default 20
+        Frames per second.
+    title : str, optional
+        Title over every frame.
+    grid_lines : int, default 15
+        Lines of the grid that rides along, in each direction.
+    hold_frames : int, optional
+        Frames the first and last pictures are held (default: one second).
+    dpi : int, default 80
+        Resolution of the frames.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     if frames_per_step < 1:
         raise ValueError(f"frames_per_step must be at least 1; got {frames_per_step}")
@@ -266,6 +308,30 @@ def regression_animation(
     the loss after e epochs (scratchml records each epoch's loss at its starting
     parameters). Left: data, the current line and its residuals. Right: the loss curve
     (log scale) with a marker at the current epoch. One frame per snapshot.
+
+    Parameters
+    ----------
+    X : array (n, 1) or (n,)
+        The single feature.
+    y : array (n,)
+        The targets.
+    snapshots : sequence
+        (epoch, coef, intercept) tuples, or a fitted model's ``history_``.
+    loss_history : array-like (epochs,)
+        One loss per epoch.
+    path : str or Path
+        The GIF to write.
+    fps : float, default 15
+        Frames per second.
+    title : str, optional
+        Title over the frames.
+    dpi : int, default 80
+        Resolution of the frames.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     x, target = host(X).astype(np.float64), host(y).astype(np.float64).ravel()
     if x.ndim == 2 and x.shape[1] != 1:
@@ -328,6 +394,18 @@ def unit_ball(p: float, n_points: int = 800) -> np.ndarray:
     satisfies the equation exactly (``|cos φ|² + |sin φ|² = 1``), the four axis points are
     hit for every p, and nothing overflows, since only numbers ≤ 1 are raised to a power.
     Points crowd where the curve bends (the spikes of p < 1, the corners of large p).
+
+    Parameters
+    ----------
+    p : float
+        The norm's exponent, > 0.
+    n_points : int, default 800
+        About how many points.
+
+    Returns
+    -------
+    numpy.ndarray (m, 2)
+        The closed curve.
     """
     if p <= 0:
         raise ValueError(f"p must be positive; got {p}")
@@ -352,6 +430,26 @@ def unit_norm_animation(
     The loop repeats no frame (p_min and p_max appear once each), so it needs an even
     number of frames: an odd ``n_frames`` is rounded down. The unit circle (p = 2),
     diamond (p = 1) and square (p = ∞) are drawn for reference.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GIF to write.
+    p_min, p_max : float, default 0.1 and 100.0
+        The range of p.
+    n_frames : int, default 60
+        Frames of the whole loop, up and back.
+    fps : float, default 15
+        Frames per second.
+    n_points : int, default 800
+        Points per curve (see ``unit_ball``).
+    dpi : int, default 80
+        Resolution of the frames.
+
+    Returns
+    -------
+    Path
+        ``path``.
     """
     if not 0 < p_min < p_max:
         raise ValueError(f"need 0 < p_min < p_max; got p_min={p_min}, p_max={p_max}")

@@ -28,7 +28,24 @@ PROBABILITY_LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
 def plane_grid(X: np.ndarray, resolution: int, padding: float) -> tuple[np.ndarray, np.ndarray]:
-    """A (resolution × resolution) grid covering the points (n, 2) plus ``padding``: (xx, yy)."""
+    """A (resolution × resolution) grid covering the points plus ``padding``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray (n, 2)
+        The points.
+    resolution : int
+        Grid points along each axis.
+    padding : float
+        Margin beyond the points, in data units.
+
+    Returns
+    -------
+    xx : numpy.ndarray (resolution, resolution)
+        The grid's first coordinates, as ``numpy.meshgrid`` gives them.
+    yy : numpy.ndarray (resolution, resolution)
+        Its second coordinates.
+    """
     low, high = X.min(axis=0) - padding, X.max(axis=0) + padding
     xs = np.linspace(low[0], high[0], resolution)
     ys = np.linspace(low[1], high[1], resolution)
@@ -41,6 +58,20 @@ def shade_classes(scores: np.ndarray, colors: np.ndarray, strength: float = 0.5)
     ``scores`` (n, k) are probabilities. The blended colour is laid over white with an
     opacity that grows from 0.1 at chance level to ``strength`` at certainty, so the
     data points (drawn in full colour) stand out everywhere.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray (n, k)
+        Class probabilities per pixel.
+    colors : numpy.ndarray (k, 3)
+        RGB colour of each class.
+    strength : float, default 0.5
+        Opacity at certainty.
+
+    Returns
+    -------
+    numpy.ndarray (n, 3)
+        RGB pixels.
     """
     k = scores.shape[1]
     blend = scores @ colors
@@ -69,6 +100,22 @@ def class_boundaries(
     binary logit whose sign picks the class. For k ≥ 3 each pair of classes gets the
     zero line of ``score_i − score_j``, kept only where i and j are the two best: the
     boundaries come out smooth, not as the staircase of a contoured argmax.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    xx, yy : numpy.ndarray
+        The grid (``plane_grid``).
+    scores : numpy.ndarray (n_grid, k) or (n_grid, 1)
+        Per-class scores on the grid.
+    **style
+        Passed to ``Axes.contour`` (colors, linewidths, ...).
+
+    Returns
+    -------
+    list of matplotlib.contour.ContourSet
+        The lines drawn.
     """
     if scores.shape[1] == 1:
         scores = np.column_stack([np.zeros(len(scores)), scores[:, 0]])
@@ -128,7 +175,31 @@ def decision_boundary(
     probability over white, more opaque where the model is confident; black lines mark
     where the predicted class changes (P = 0.5 for two classes). With
     ``probability_contours`` (two classes) P(class 1) = 0.1, 0.25, 0.5, 0.75, 0.9 are
-    drawn and labelled. Returns the Axes (a new figure's when ``ax`` is None).
+    drawn and labelled.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted classifier of 2-D points with ``predict_proba``.
+    X : array (n, 2)
+        The points, any backend.
+    y : array (n,)
+        Their labels.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+    resolution : int, default 250
+        Grid points along each axis.
+    title : str, optional
+        The picture's title.
+    padding : float, default 0.5
+        Margin beyond the points, in data units.
+    probability_contours : bool, default False
+        Draw and label P(class 1) = 0.1 … 0.9 (two classes).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     X_host = host(X)
     if X_host.ndim != 2 or X_host.shape[1] != 2:
@@ -210,7 +281,28 @@ def decision_boundary(
 def save_decision_boundary(
     model: Any, X: Any, y: Any, path: str | FilePath, title: str | None = None, **kwargs: Any
 ) -> FilePath:
-    """``decision_boundary`` written to a PNG (``kwargs`` go to it); returns the path."""
+    """``decision_boundary`` written to a PNG.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted 2-D classifier with ``predict_proba``.
+    X : array (n, 2)
+        The points, any backend.
+    y : array (n,)
+        Their labels.
+    path : str or Path
+        The PNG to write.
+    title : str, optional
+        The picture's title.
+    **kwargs
+        Passed to ``decision_boundary``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     fig = new_figure(5.5, 5)
     decision_boundary(model, X, y, ax=fig.subplots(), title=title, **kwargs)
     path = save_figure(fig, path)
@@ -224,7 +316,23 @@ def loss_curve(
     """Plot the training loss per epoch (``loss_history``: n_epochs floats or a 1-D array).
 
     Epoch e (1-based) is drawn at x = e. The y axis is logarithmic when ``log`` is true
-    and every loss is positive. Returns the Axes (a new figure's when ``ax`` is None).
+    and every loss is positive.
+
+    Parameters
+    ----------
+    loss_history : array-like (n_epochs,)
+        One loss per epoch.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+    title : str, optional
+        The plot's title.
+    log : bool, default True
+        A logarithmic y axis (when every loss is positive).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     losses = host(loss_history).astype(np.float64).ravel()
     if ax is None:

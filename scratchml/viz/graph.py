@@ -51,6 +51,26 @@ def network_graph(
     grows; strong edges are drawn on top. Nodes are filled with their bias on the same
     scale (symmetric, ± the largest ``|W|``). All edges are one LineCollection. Arrays of any backend; each is copied to the host once.
     Writes a PNG and returns its path when ``path`` is given, else returns the Axes.
+
+    Parameters
+    ----------
+    params : sequence of (W, b)
+        W (n_in, n_out) and b (n_out,) per layer, any backend.
+    path : str or Path, optional
+        The PNG to write.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: a new figure).
+    title : str, optional
+        The picture's title.
+    layer_names : sequence of str, optional
+        A label under each column of nodes (input, hidden layers, output).
+    cmap : str, default "RdBu_r"
+        The diverging colormap of weights and biases.
+
+    Returns
+    -------
+    Path or matplotlib.axes.Axes
+        ``path`` when given, else the Axes.
     """
     weights = [host(W).astype(np.float64) for W, _ in params]
     biases = [host(b).astype(np.float64).ravel() for _, b in params]

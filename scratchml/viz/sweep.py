@@ -117,6 +117,7 @@ def sweep_heatmap(
     Returns
     -------
     Figure
+        The heatmap's figure (also saved when ``path`` is given).
 
     Raises
     ------
@@ -209,6 +210,19 @@ def sweep_pictures(
     By default the network's keys (activation, optimizer, learning rate, l2) make the
     panels and the data's keys (arms, turns, noise, n_samples) the files.
 
+    Parameters
+    ----------
+    results : path, DataFrame or iterable of mappings
+        A sweep's results.csv, or its rows (all of them or a filtered selection).
+    out : str or Path
+        The folder to write into.
+    threshold : float, default 0.95
+        The test accuracy a seed must reach to count as a success.
+    by : sequence of str, optional
+        Keys that make panels (default: the network's keys).
+    selection : str, optional
+        A phrase naming how the rows were chosen, added to the titles.
+
     Returns
     -------
     list of Path
@@ -260,6 +274,11 @@ def sweep_curves(
         How many configurations at each end.
     selection : str, optional
         A phrase naming how the rows were chosen, added to the title.
+
+    Returns
+    -------
+    Path or Figure
+        ``path`` when given, else the figure.
     """
     from ..sweep.files import config_key, format_cell, row_key
 
