@@ -5,19 +5,19 @@
 a small, named set of operations — this class — so that each library can run a faster form
 of an operation without a second copy of the math around it:
 
-==========================  ======================================================
-``dense``                   Z = A_prev @ W + b
-``weight_gradient``         dW = A_prevᵀ @ dZ
-``bias_gradient``           db = Σ_samples dZ
-``input_gradient``          dA_prev = dZ @ Wᵀ
-``activation``              A = act(Z)
-``activation_gradient``     dZ = dA * act'(Z)
-``loss_and_gradient``       the loss of the logits and ∂loss/∂logits
-``add_scaled``              a + s·b                 (momentum's velocity)
-``subtract_scaled``         a − s·b                 (a gradient step θ − η·g)
-``moving_average``          β·a + (1 − β)·b         (Adam's moment estimates)
-``subtract_scaled_quotient``  a − s·b / c           (Adam's step)
-==========================  ======================================================
+============================  ====================================================
+``dense``                     Z = A_prev @ W + b
+``weight_gradient``           dW = A_prevᵀ @ dZ
+``bias_gradient``             db = Σ_samples dZ
+``input_gradient``            dA_prev = dZ @ Wᵀ
+``activation``                A = act(Z)
+``activation_gradient``       dZ = dA * act'(Z)
+``loss_and_gradient``         the loss of the logits and ∂loss/∂logits
+``add_scaled``                a + s·b  (momentum's velocity)
+``subtract_scaled``           a − s·b  (a gradient step θ − η·g)
+``moving_average``            β·a + (1 − β)·b  (Adam's moment estimates)
+``subtract_scaled_quotient``  a − s·b / c  (Adam's step)
+============================  ====================================================
 
 The forms here are the definitions: each is the formula in the standard's ``xp`` functions,
 and activations and losses come from their registries (``activations.py``, ``losses.py``),
