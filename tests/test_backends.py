@@ -95,14 +95,25 @@ class _Recorder:
 
 
 def _fake_gpu_libraries(monkeypatch, recorder):
-    """Fake cupy and torch modules whose waiting functions record their calls."""
-    stream = types.SimpleNamespace(synchronize=recorder.record("cupy stream"))
+    """Fake cupy and torch modules whose waiting functions record their calls (the CuPy
+    stream records the device current when it is asked to wait)."""
+
+    def stream():
+        wait = recorder.record(f"cupy stream of device {_FakeCupyDevice.current}")
+        return types.SimpleNamespace(synchronize=wait)
+
     cupy = types.SimpleNamespace(
-        cuda=types.SimpleNamespace(get_current_stream=lambda: stream),
+        cuda=types.SimpleNamespace(get_current_stream=stream, Device=_FakeCupyDevice),
     )
     torch = types.SimpleNamespace(cuda=types.SimpleNamespace(synchronize=recorder.record("torch")))
     monkeypatch.setitem(sys.modules, "cupy", cupy)
     monkeypatch.setitem(sys.modules, "torch", torch)
+
+
+def _pretend_owned(monkeypatch, name, *arrays):
+    """Make backend ``name`` claim ``arrays`` (stand-ins for arrays of a library not here)."""
+    ids = {id(x) for x in arrays}
+    monkeypatch.setattr(backends.LIBRARIES[name], "owns", lambda x: id(x) in ids)
 
 
 def test_synchronize_waits_on_the_gpu_array_device(monkeypatch):
@@ -110,13 +121,12 @@ def test_synchronize_waits_on_the_gpu_array_device(monkeypatch):
     _fake_gpu_libraries(monkeypatch, recorder)
     cuda_tensor = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda", index=1))
     cpu_tensor = types.SimpleNamespace(device=types.SimpleNamespace(type="cpu", index=None))
-    libraries = {id(cuda_tensor): "torch", id(cpu_tensor): "torch"}
-    cupy_array = object()
-    libraries[id(cupy_array)] = "cupy"
-    monkeypatch.setattr(backends, "_library_of", lambda x: libraries.get(id(x)))
+    _pretend_owned(monkeypatch, "torch", cuda_tensor, cpu_tensor)
+    cupy_array = types.SimpleNamespace(device=_FakeCupyDevice(0))
+    _pretend_owned(monkeypatch, "cupy", cupy_array)
 
     backends.synchronize(cupy_array)
-    assert recorder.calls == [("cupy stream", ())]
+    assert recorder.calls == [("cupy stream of device 0", ())]
     backends.synchronize(cuda_tensor)
     assert recorder.calls[-1] == ("torch", (cuda_tensor.device,))
     backends.synchronize(cpu_tensor)  # a CPU tensor has nothing to wait for
@@ -153,12 +163,12 @@ def test_rng_rejects_bad_seed():
 
 def _cupy_reason(monkeypatch, fake_cupy):
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
-    backends._cupy_usable.cache_clear()
+    backends.forget_checks()
     try:
         return backends.why_unavailable("cupy")
     finally:
         monkeypatch.undo()
-        backends._cupy_usable.cache_clear()
+        backends.forget_checks()
 
 
 def _fake_cupy(get_device_count):
@@ -214,7 +224,10 @@ def test_cli_backends_one_line_each(capsys):
     assert [line.split()[0] for line in lines[:-1]] == list(backends.BACKENDS)
     for line, name in zip(lines, backends.BACKENDS, strict=False):
         reason = backends.why_unavailable(name)
-        assert line.endswith(reason or "usable")
+        if reason:
+            assert line.endswith(f"not usable: {reason}")
+        else:
+            assert line.endswith(f"usable; {backends.describe(name)}")
     assert lines[-1].startswith("(NVIDIA driver)")
 
 
@@ -231,7 +244,7 @@ def test_cli_backends_one_line_each(capsys):
 def test_cli_backends_names_the_extra_for_the_driver(monkeypatch, capsys, version, expected):
     from scratchml.cli import main
 
-    monkeypatch.setattr(backends, "driver_cuda_version", lambda: version)
+    monkeypatch.setattr(backends.driver, "driver_cuda_version", lambda: version)
     assert main(["backends"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert expected in last
@@ -258,7 +271,7 @@ def test_driver_cuda_version_asks_libcuda(monkeypatch):
         opened.append(name)
         return FakeLibcuda()
 
-    monkeypatch.setattr(backends.ctypes, "CDLL", fake_cdll)
+    monkeypatch.setattr(backends.driver.ctypes, "CDLL", fake_cdll)
     assert backends.driver_cuda_version() == (12, 4)
     assert opened == ["libcuda.so.1"]
 
@@ -271,7 +284,7 @@ def test_driver_cuda_version_falls_back_to_nvidia_smi(monkeypatch):
         raise OSError(f"{name}: cannot open shared object file")
 
     header = "| NVIDIA-SMI 580.95.05    Driver Version: 580.95.05    CUDA Version: 13.0     |"
-    monkeypatch.setattr(backends.ctypes, "CDLL", no_library)
+    monkeypatch.setattr(backends.driver.ctypes, "CDLL", no_library)
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/nvidia-smi")
     monkeypatch.setattr(
         subprocess, "run", lambda *a, **k: types.SimpleNamespace(stdout=header, returncode=0)
@@ -295,13 +308,13 @@ def test_cli_demo_on_missing_cupy_names_the_extra(monkeypatch, capsys):
     from scratchml.cli import main
 
     monkeypatch.setitem(sys.modules, "cupy", None)
-    backends._cupy_usable.cache_clear()
+    backends.forget_checks()
     try:
         with pytest.raises(SystemExit) as exit_info:
             main(["demo", "two_spirals", "--backend", "cupy", "--small"])
     finally:
         monkeypatch.undo()
-        backends._cupy_usable.cache_clear()
+        backends.forget_checks()
     assert exit_info.value.code == 2
     assert "scratchml[cuda12]" in capsys.readouterr().err
 
@@ -365,9 +378,7 @@ def test_on_device_of_enters_the_cupy_arrays_device(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
     monkeypatch.setattr(_FakeCupyDevice, "entered", [])
     array_on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
-    monkeypatch.setattr(
-        backends, "_library_of", lambda x: "cupy" if x is array_on_gpu1 else "numpy"
-    )
+    _pretend_owned(monkeypatch, "cupy", array_on_gpu1)
     assert _FakeCupyDevice.current == 0
     with backends.on_device_of(None, array_on_gpu1):
         assert _FakeCupyDevice.current == 1
@@ -392,42 +403,70 @@ def test_on_device_of_makes_the_arrays_device_current(monkeypatch, backend):
 # GPU memory: what is free, and which errors mean "out of memory"
 
 
-def _fake_torch(default_device, free, reserved, allocated):
-    def device(spec):
-        kind, _, index = str(spec).partition(":")
-        return types.SimpleNamespace(type=kind, index=int(index) if index else None)
+class _FakeTorchDevice:
+    """Stands in for torch.device: ``"cuda"`` leaves the index open, as torch does."""
+
+    def __init__(self, spec, index=None):
+        if isinstance(spec, _FakeTorchDevice):
+            spec, index = spec.type, spec.index
+        elif isinstance(spec, int):
+            spec, index = "cuda", spec
+        kind, _, given = str(spec).partition(":")
+        self.type, self.index = kind, int(given) if given else index
+
+    def __eq__(self, other):
+        return (self.type, self.index) == (other.type, other.index)
+
+    def __repr__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+def _fake_torch(default_device, free, reserved, allocated, current=0):
+    """A torch with CUDA devices 0 and 1; device ``current`` is the current one. Its
+    memory functions refuse a CUDA device without an index (torch.cuda.mem_get_info does)."""
+
+    def indexed(device):
+        if device.index is None:
+            raise ValueError("Expected a torch.device with a specified index")
+        return device.index
 
     cuda = types.SimpleNamespace(
         is_available=lambda: True,
-        mem_get_info=lambda device=None: (free, 80 * 2**30),
-        memory_reserved=lambda device=None: reserved,
-        memory_allocated=lambda device=None: allocated,
+        current_device=lambda: current,
+        device_count=lambda: 2,
+        mem_get_info=lambda device: (free[indexed(device)], 80 * 2**30),
+        memory_reserved=lambda device: reserved,
+        memory_allocated=lambda device: allocated,
+        get_device_properties=lambda device: types.SimpleNamespace(
+            name=f"Fake GPU {indexed(device)}", total_memory=80 * 2**30
+        ),
     )
     return types.SimpleNamespace(
-        device=device, get_default_device=lambda: device(default_device), cuda=cuda
+        device=_FakeTorchDevice,
+        get_default_device=lambda: _FakeTorchDevice(default_device),
+        cuda=cuda,
+        version=types.SimpleNamespace(cuda="13.0"),
     )
 
 
 @pytest.fixture
 def host_memory(monkeypatch):
-    monkeypatch.setattr(backends, "_host_free_memory", lambda: 123)
+    monkeypatch.setattr(backends.base, "host_free_memory", lambda: 123)
     return 123
 
 
 def test_torch_free_memory_counts_the_caching_allocators_free_blocks(monkeypatch, host_memory):
-    fake = _fake_torch("cuda:0", free=1000, reserved=700, allocated=200)
+    fake = _fake_torch("cuda:0", free=[1000, 2000], reserved=700, allocated=200)
     monkeypatch.setitem(sys.modules, "torch", fake)
-    monkeypatch.setattr(backends, "_torch_usable", lambda: (True, ""))
     # Free on the device, plus what torch reserved but no tensor uses (700 - 200).
     assert backends.free_memory("torch") == 1000 + 500
-    assert backends.free_memory("torch", device="cuda:1") == 1500
+    assert backends.free_memory("torch", device="cuda:1") == 2000 + 500
     assert backends.free_memory("torch", device="cpu") == host_memory
 
 
 def test_torch_free_memory_is_ram_when_tensors_live_on_the_cpu(monkeypatch, host_memory):
-    fake = _fake_torch("cpu", free=1000, reserved=700, allocated=200)
+    fake = _fake_torch("cpu", free=[1000, 2000], reserved=700, allocated=200)
     monkeypatch.setitem(sys.modules, "torch", fake)
-    monkeypatch.setattr(backends, "_torch_usable", lambda: (True, ""))
     assert backends.free_memory("torch") == host_memory
 
 
@@ -451,7 +490,6 @@ def test_cupy_free_memory_adds_the_pools_free_blocks(monkeypatch):
         get_default_memory_pool=lambda: pool,
     )
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
-    monkeypatch.setattr(backends, "_cupy_usable", lambda: (True, ""))
     monkeypatch.setattr(_FakeCupyDevice, "entered", [])
     assert backends.free_memory("cupy", device=_FakeCupyDevice(1)) == 4_300
     assert _FakeCupyDevice.entered == [1]  # the memory of the data's GPU, not GPU 0's
