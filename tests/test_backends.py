@@ -501,6 +501,166 @@ def test_free_memory_on_cpu_backends_and_unknown_names():
         backends.free_memory("tpu")
 
 
+# ---------------------------------------------------------------------------
+# "cuda" is the current CUDA device; waits, memory and labels follow the data's device
+
+
+def _fake_cupy_gpus(current, recorder=None):
+    """A CuPy with GPUs 0 and 1 (``current`` is current), their free memory, and streams."""
+
+    def stream():
+        label = f"cupy stream of device {_FakeCupyDevice.current}"
+        return types.SimpleNamespace(synchronize=(recorder or _Recorder()).record(label))
+
+    _FakeCupyDevice.current = current
+    free = {0: 4_000, 1: 6_000}
+    return types.SimpleNamespace(
+        cuda=types.SimpleNamespace(
+            Device=_FakeCupyDevice,
+            get_current_stream=stream,
+            runtime=types.SimpleNamespace(memGetInfo=lambda: (free[_FakeCupyDevice.current], 0)),
+        ),
+        get_default_memory_pool=lambda: types.SimpleNamespace(free_bytes=lambda: 0),
+    )
+
+
+def test_cuda_means_the_current_cupy_device(monkeypatch):
+    monkeypatch.setattr(_FakeCupyDevice, "current", 0)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy_gpus(current=1))
+    monkeypatch.setattr(_FakeCupyDevice, "entered", [])
+    assert backends.LIBRARIES["cupy"].resolve_device("cuda").id == 1
+    assert backends.LIBRARIES["cupy"].resolve_device("cuda:0").id == 0
+    assert backends.free_memory("cupy", device="cuda") == 6_000  # GPU 1's, not GPU 0's
+    assert backends.free_memory("cupy", device="cuda:0") == 4_000
+
+
+def test_cuda_means_the_current_torch_device(monkeypatch, host_memory):
+    fake = _fake_torch("cpu", free=[1000, 2000], reserved=0, allocated=0, current=1)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert backends.LIBRARIES["torch"].resolve_device("cuda") == _FakeTorchDevice("cuda:1")
+    # torch.cuda.mem_get_info refuses torch.device("cuda"): the index must be filled in.
+    assert backends.free_memory("torch", device="cuda") == 2000
+    assert backends.gpu_name("torch", device="cuda") == "Fake GPU 1, 80 GiB"
+
+
+def test_cuda_means_the_current_device_with_real_torch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert backends.LIBRARIES["torch"].resolve_device("cuda") == torch.device("cuda", 1)
+    assert backends.LIBRARIES["torch"].resolve_device("cuda:0") == torch.device("cuda", 0)
+
+
+def test_synchronize_waits_on_the_arrays_cupy_device_not_the_current_one(monkeypatch):
+    recorder = _Recorder()
+    monkeypatch.setattr(_FakeCupyDevice, "current", 0)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy_gpus(current=0, recorder=recorder))
+    on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
+    _pretend_owned(monkeypatch, "cupy", on_gpu1)
+    backends.synchronize(on_gpu1)
+    assert recorder.calls == [("cupy stream of device 1", ())]
+    assert _FakeCupyDevice.current == 0  # the current device is left as it was
+
+
+def _torch_seeing_a_gpu(monkeypatch):
+    """The real (CPU) torch, made to report two CUDA GPUs, the second one current."""
+    torch = pytest.importorskip("torch")
+    props = types.SimpleNamespace(name="Fake H100", total_memory=80 * 2**30)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
+    return torch
+
+
+def test_torch_on_the_cpu_is_no_accelerator_even_where_torch_sees_cuda(monkeypatch):
+    torch = _torch_seeing_a_gpu(monkeypatch)
+    x = backends.asarray(np.ones(3), backend="torch")  # torch's default device: the CPU
+    assert not backends.is_accelerator(x)
+    assert backends.accelerator_memory(x) is None
+    assert not backends.is_accelerator(None, backend="torch")
+    assert backends.default_device("torch") == torch.device("cpu")
+    # What a sweep labels its report with: the device its data lands on, not the machine's GPU.
+    assert backends.gpu_name("torch") is None
+    assert backends.is_accelerator("cuda:1", backend="torch")
+    assert backends.is_accelerator(torch.device("cuda", 0), backend="torch")
+    assert backends.gpu_name("torch", device="cuda") == "Fake H100, 80 GiB"
+
+
+def test_accelerators_and_their_memory(backend):
+    x = on(backend, [1.0])
+    where = backends.device(x)
+    on_gpu = backend == "cupy" or str(where).startswith(("cuda", "gpu"))
+    assert backends.is_accelerator(x) == on_gpu
+    if on_gpu:
+        assert backends.accelerator_memory(x) > 0
+    else:
+        assert backends.accelerator_memory(x) is None
+        assert backends.free_memory(backend, where) > 0  # RAM, for sizing work on the CPU
+
+
+def test_a_cupy_array_is_on_an_accelerator_with_its_devices_memory(monkeypatch):
+    monkeypatch.setattr(_FakeCupyDevice, "current", 0)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy_gpus(current=0))
+    on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
+    _pretend_owned(monkeypatch, "cupy", on_gpu1)
+    assert backends.is_accelerator(on_gpu1)
+    assert backends.accelerator_memory(on_gpu1) == 6_000
+
+
+def test_is_accelerator_needs_the_library_of_a_device():
+    with pytest.raises(TypeError, match="backend="):
+        backends.is_accelerator("cuda:0")
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        backends.is_accelerator("cpu", backend="tpu")
+
+
+def _cli_line(capsys, name):
+    from scratchml.cli import main
+
+    assert main(["backends"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return next(line for line in lines if line.split()[0] == name)
+
+
+def test_cli_backends_says_whether_torch_sees_cuda(monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    if backends.why_unavailable("torch"):
+        pytest.skip(f"torch not usable: {backends.why_unavailable('torch')}")
+    if not torch.cuda.is_available():
+        assert "CPU only: torch sees no CUDA device" in _cli_line(capsys, "torch")
+    _torch_seeing_a_gpu(monkeypatch)
+    line = _cli_line(capsys, "torch")
+    assert "usable; torch sees CUDA: 2 device(s), current cuda:1 (Fake H100, 80 GiB)" in line
+    assert "new tensors go to cpu" in line
+
+
+class _FakeJaxGpu:
+    platform = "gpu"
+    device_kind = "Fake H100"
+
+    def memory_stats(self):
+        return {"bytes_limit": 64 * 2**30, "bytes_in_use": 0}
+
+    def __str__(self):
+        return "cuda:0"
+
+
+def test_cli_backends_says_whether_jax_sees_a_gpu(monkeypatch, capsys):
+    if backends.why_unavailable("jax"):
+        pytest.skip(f"jax not usable: {backends.why_unavailable('jax')}")
+    import jax
+
+    if jax.devices()[0].platform == "cpu":
+        assert "CPU only: JAX sees no GPU" in _cli_line(capsys, "jax")
+    gpu = _FakeJaxGpu()
+    monkeypatch.setattr(jax, "devices", lambda backend=None: [gpu])
+    line = _cli_line(capsys, "jax")
+    assert "usable; JAX sees a GPU: 1 gpu device(s), default cuda:0 (Fake H100, 64 GiB)" in line
+    assert backends.gpu_name("jax") == "Fake H100, 64 GiB"
+    assert backends.is_accelerator(gpu, backend="jax")
+
+
 def _library_error(module, name, message, base=RuntimeError):
     """An exception class as a GPU library defines it (its module and name), raised with message."""
     error_type = type(name, (base,), {"__module__": module})

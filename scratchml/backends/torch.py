@@ -79,7 +79,7 @@ class Torch(Library):
         current = torch.cuda.current_device()
         return (
             f"torch sees CUDA: {count} device(s), current cuda:{current} "
-            f"({self.accelerator_name(current)}); new tensors go to "
+            f"({self.accelerator_name(f'cuda:{current}')}); new tensors go to "
             f"{self.default_device()} unless given device="
         )
 
