@@ -64,6 +64,15 @@ class Library:
         self.name = name
         self.namespace_module = namespace_module or name
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The protocol documents each method once: an override without a docstring of its
+        # own shows the protocol's (as help() and the API reference would look it up).
+        super().__init_subclass__(**kwargs)
+        for attr, member in vars(cls).items():
+            protocol = getattr(Library, attr, None)
+            if callable(member) and member.__doc__ is None and protocol is not None:
+                member.__doc__ = protocol.__doc__
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
