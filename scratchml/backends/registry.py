@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import array_api_compat
 
-from . import array_api_strict, cupy, jax, numpy, torch
 from .base import Library
+
+# One line per library: the module of this package that defines its LIBRARY, in the order
+# listings show them. Importing a module imports no array library (each does so lazily).
+_MODULES = (
+    "numpy",
+    "array_api_strict",
+    "torch",
+    "cupy",
+    "jax",
+)
 
 #: Every library, by backend name, in the order listings show them.
 LIBRARIES: dict[str, Library] = {
-    library.name: library
-    for library in (
-        numpy.LIBRARY,
-        array_api_strict.LIBRARY,
-        torch.LIBRARY,
-        cupy.LIBRARY,
-        jax.LIBRARY,
-    )
+    found.name: found
+    for found in (importlib.import_module(f".{module}", __package__).LIBRARY for module in _MODULES)
 }
 
 #: The backend names, in the order listings show them.
