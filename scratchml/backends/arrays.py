@@ -7,9 +7,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from .base import SCALARS
 from .registry import library, library_name_of, library_of, why_unavailable
-
-_SCALARS = (bool, int, float, complex)
 
 
 def is_array(x: Any) -> bool:
@@ -68,7 +67,7 @@ def namespace(*arrays: Any) -> Any:
     """
     found: dict[str, Any] = {}
     for x in arrays:
-        if x is None or isinstance(x, _SCALARS):
+        if x is None or isinstance(x, SCALARS):
             continue
         name = library_name_of(x)
         if name is None:
@@ -175,8 +174,7 @@ def asarray(
     xp = get(name)
     target = library(name)
     dtype = _resolve_dtype(xp, dtype)
-    if isinstance(device, str):
-        device = target.resolve_device(device)
+    device = target.as_device(device)
     source = library_name_of(obj)
     if source is not None and source != name:
         obj = to_numpy(obj)

@@ -16,6 +16,9 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+#: What ``namespace`` and ``on_device_of`` skip among their arguments, besides None.
+SCALARS = (bool, int, float, complex)
+
 
 def first_line(exc: BaseException) -> str:
     """``"TypeName: first line of the message"``, for one-line reasons."""
@@ -115,6 +118,10 @@ class Library:
     def resolve_device(self, device: str) -> Any:
         """The library's device object for a name such as ``"cpu"`` or ``"cuda:1"``."""
         raise ValueError(f"device {device!r} is not valid for backend {self.name!r}")
+
+    def as_device(self, device: Any) -> Any:
+        """``device`` as the library's device object: a name resolved, None and objects kept."""
+        return self.resolve_device(device) if isinstance(device, str) else device
 
     def default_device(self) -> Any:
         """The device new arrays land on when no ``device=`` is given."""

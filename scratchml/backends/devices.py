@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 from . import arrays
-from .base import Library
+from .base import SCALARS, Library
 from .registry import LIBRARIES, library, library_of, why_unavailable
 
 
@@ -47,7 +47,7 @@ def on_device_of(*arrays_: Any) -> contextlib.AbstractContextManager[Any]:
     ...     model.fit(X, y)
     """
     for x in arrays_:
-        if x is None or isinstance(x, (bool, int, float, complex)):
+        if x is None or isinstance(x, SCALARS):
             continue
         found = library_of(x)
         if found is None:
@@ -88,7 +88,7 @@ def _where(where: Any, backend: str | None) -> tuple[Library, Any]:
     arrays.get(backend)
     found = library(backend)
     device = found.default_device() if where is None else where
-    return found, found.resolve_device(device) if isinstance(device, str) else device
+    return found, found.as_device(device)
 
 
 def is_accelerator(where: Any, backend: str | None = None) -> bool:
@@ -159,9 +159,7 @@ def free_memory(name: str, device: Any = None) -> int | None:
     """
     found = library(name)
     try:
-        if isinstance(device, str):
-            device = found.resolve_device(device)
-        return found.free_memory(device)
+        return found.free_memory(found.as_device(device))
     except (ImportError, OSError, ValueError, RuntimeError, AttributeError, TypeError):
         return None  # the library is missing, or its driver cannot say
 
@@ -185,10 +183,7 @@ def gpu_name(name: str, device: Any = None) -> str | None:
     try:
         if why_unavailable(name):
             return None
-        if device is None:
-            device = found.default_device()
-        elif isinstance(device, str):
-            device = found.resolve_device(device)
+        device = found.default_device() if device is None else found.as_device(device)
         return found.accelerator_name(device) if found.is_accelerator(device) else None
     except Exception:  # a broken driver: describe the machine as CPU-only
         return None

@@ -42,6 +42,9 @@ class Torch(Library):
             device = torch.device("cuda", torch.cuda.current_device())
         return device
 
+    def as_device(self, device: Any) -> Any:
+        return None if device is None else self.resolve_device(device)
+
     def default_device(self) -> Any:
         import torch
 
@@ -88,7 +91,7 @@ class Torch(Library):
         tensor uses; RAM for the CPU. None: torch's default device."""
         import torch
 
-        device = self.default_device() if device is None else self.resolve_device(device)
+        device = self.default_device() if device is None else self.as_device(device)
         if device.type != "cuda" or not torch.cuda.is_available():
             return super().free_memory(device)
         free, _total = torch.cuda.mem_get_info(device)
