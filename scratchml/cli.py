@@ -70,7 +70,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "trained models",
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed for data and initialisation")
-    listing = _subparser(commands, "backends", help="list the array backends usable here")
+    listing = _subparser(
+        commands, "backends", help="list the array backends usable here, and where they compute"
+    )
     sweep = _subparser(
         commands,
         "sweep",

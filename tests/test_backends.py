@@ -38,6 +38,17 @@ def test_get_unknown_lists_valid_names():
         backends.get("jax-ish")
 
 
+def test_each_library_is_one_module_named_after_it():
+    """The registry's libraries, in listing order; each module of the package that holds
+    one is named after its backend, so a new library is a module and a registry line."""
+    import importlib
+
+    assert backends.BACKENDS == ("numpy", "array_api_strict", "torch", "cupy", "jax")
+    for name, found in backends.LIBRARIES.items():
+        assert isinstance(found, backends.Library) and found.name == name
+        assert importlib.import_module(f"scratchml.backends.{name}").LIBRARY is found
+
+
 def test_available_always_has_numpy_and_strict():
     names = backends.available()
     assert "numpy" in names and "array_api_strict" in names
