@@ -256,7 +256,7 @@ def describe(name: str) -> str:
     Returns
     -------
     str
-        ``""`` when the backend is not usable (:func:`why_unavailable` says why).
+        ``""`` when the backend is not usable (:func:`~scratchml.backends.why_unavailable` says why).
     """
     found = library(name)
     if why_unavailable(name):
