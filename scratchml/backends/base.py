@@ -53,8 +53,8 @@ class Library:
     - detection: :meth:`owns` (is ``x`` one of its arrays?), :meth:`why_unavailable`;
     - conversion: :meth:`namespace`, :meth:`asarray`, :meth:`to_numpy`, :meth:`check_dtype`;
     - devices: :meth:`resolve_device`, :meth:`as_device`, :meth:`default_device`,
-      :meth:`is_accelerator`,
-      :meth:`device_context`, :meth:`synchronize`, :meth:`accelerator_name`, :meth:`describe`;
+      :meth:`is_accelerator`, :meth:`device_context`, :meth:`synchronize`,
+      :meth:`accelerator_name`, :meth:`describe`;
     - memory: :meth:`free_memory`, :meth:`out_of_memory_types`, ``error_modules``.
 
     Random draws need nothing of a library: they are made on the host with NumPy and
