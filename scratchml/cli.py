@@ -70,7 +70,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "trained models",
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed for data and initialisation")
-    listing = _subparser(commands, "backends", help="list the array backends usable here")
+    listing = _subparser(
+        commands, "backends", help="list the array backends usable here, and where they compute"
+    )
     sweep = _subparser(
         commands,
         "sweep",
@@ -311,10 +313,16 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 
 
 def _list_backends() -> int:
-    """One line per backend (usable, or why not), then the NVIDIA driver and its CuPy extra."""
+    """One line per backend (usable and where it computes, or why not), then the NVIDIA
+    driver and its CuPy extra.
+
+    A usable torch is not a GPU torch: each usable line says whether torch sees CUDA
+    (and JAX a GPU), and where new arrays land.
+    """
     for name in backends.BACKENDS:
         reason = backends.why_unavailable(name)
-        print(f"{name:18} {'usable' if not reason else 'not usable: ' + reason}")
+        status = f"usable; {backends.describe(name)}" if not reason else f"not usable: {reason}"
+        print(f"{name:18} {status}")
     print(f"{'(NVIDIA driver)':18} {backends.driver_summary()}")
     return 0
 

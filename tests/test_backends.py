@@ -38,6 +38,17 @@ def test_get_unknown_lists_valid_names():
         backends.get("jax-ish")
 
 
+def test_each_library_is_one_module_named_after_it():
+    """The registry's libraries, in listing order; each module of the package that holds
+    one is named after its backend, so a new library is a module and a registry line."""
+    import importlib
+
+    assert backends.BACKENDS == ("numpy", "array_api_strict", "torch", "cupy", "jax")
+    for name, found in backends.LIBRARIES.items():
+        assert isinstance(found, backends.Library) and found.name == name
+        assert importlib.import_module(f"scratchml.backends.{name}").LIBRARY is found
+
+
 def test_available_always_has_numpy_and_strict():
     names = backends.available()
     assert "numpy" in names and "array_api_strict" in names
@@ -95,14 +106,25 @@ class _Recorder:
 
 
 def _fake_gpu_libraries(monkeypatch, recorder):
-    """Fake cupy and torch modules whose waiting functions record their calls."""
-    stream = types.SimpleNamespace(synchronize=recorder.record("cupy stream"))
+    """Fake cupy and torch modules whose waiting functions record their calls (the CuPy
+    stream records the device current when it is asked to wait)."""
+
+    def stream():
+        wait = recorder.record(f"cupy stream of device {_FakeCupyDevice.current}")
+        return types.SimpleNamespace(synchronize=wait)
+
     cupy = types.SimpleNamespace(
-        cuda=types.SimpleNamespace(get_current_stream=lambda: stream),
+        cuda=types.SimpleNamespace(get_current_stream=stream, Device=_FakeCupyDevice),
     )
     torch = types.SimpleNamespace(cuda=types.SimpleNamespace(synchronize=recorder.record("torch")))
     monkeypatch.setitem(sys.modules, "cupy", cupy)
     monkeypatch.setitem(sys.modules, "torch", torch)
+
+
+def _pretend_owned(monkeypatch, name, *arrays):
+    """Make backend ``name`` claim ``arrays`` (stand-ins for arrays of a library not here)."""
+    ids = {id(x) for x in arrays}
+    monkeypatch.setattr(backends.LIBRARIES[name], "owns", lambda x: id(x) in ids)
 
 
 def test_synchronize_waits_on_the_gpu_array_device(monkeypatch):
@@ -110,13 +132,12 @@ def test_synchronize_waits_on_the_gpu_array_device(monkeypatch):
     _fake_gpu_libraries(monkeypatch, recorder)
     cuda_tensor = types.SimpleNamespace(device=types.SimpleNamespace(type="cuda", index=1))
     cpu_tensor = types.SimpleNamespace(device=types.SimpleNamespace(type="cpu", index=None))
-    libraries = {id(cuda_tensor): "torch", id(cpu_tensor): "torch"}
-    cupy_array = object()
-    libraries[id(cupy_array)] = "cupy"
-    monkeypatch.setattr(backends, "_library_of", lambda x: libraries.get(id(x)))
+    _pretend_owned(monkeypatch, "torch", cuda_tensor, cpu_tensor)
+    cupy_array = types.SimpleNamespace(device=_FakeCupyDevice(0))
+    _pretend_owned(monkeypatch, "cupy", cupy_array)
 
     backends.synchronize(cupy_array)
-    assert recorder.calls == [("cupy stream", ())]
+    assert recorder.calls == [("cupy stream of device 0", ())]
     backends.synchronize(cuda_tensor)
     assert recorder.calls[-1] == ("torch", (cuda_tensor.device,))
     backends.synchronize(cpu_tensor)  # a CPU tensor has nothing to wait for
@@ -153,12 +174,12 @@ def test_rng_rejects_bad_seed():
 
 def _cupy_reason(monkeypatch, fake_cupy):
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
-    backends._cupy_usable.cache_clear()
+    backends.forget_checks()
     try:
         return backends.why_unavailable("cupy")
     finally:
         monkeypatch.undo()
-        backends._cupy_usable.cache_clear()
+        backends.forget_checks()
 
 
 def _fake_cupy(get_device_count):
@@ -214,7 +235,10 @@ def test_cli_backends_one_line_each(capsys):
     assert [line.split()[0] for line in lines[:-1]] == list(backends.BACKENDS)
     for line, name in zip(lines, backends.BACKENDS, strict=False):
         reason = backends.why_unavailable(name)
-        assert line.endswith(reason or "usable")
+        if reason:
+            assert line.endswith(f"not usable: {reason}")
+        else:
+            assert line.endswith(f"usable; {backends.describe(name)}")
     assert lines[-1].startswith("(NVIDIA driver)")
 
 
@@ -231,7 +255,7 @@ def test_cli_backends_one_line_each(capsys):
 def test_cli_backends_names_the_extra_for_the_driver(monkeypatch, capsys, version, expected):
     from scratchml.cli import main
 
-    monkeypatch.setattr(backends, "driver_cuda_version", lambda: version)
+    monkeypatch.setattr(backends.driver, "driver_cuda_version", lambda: version)
     assert main(["backends"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert expected in last
@@ -258,7 +282,7 @@ def test_driver_cuda_version_asks_libcuda(monkeypatch):
         opened.append(name)
         return FakeLibcuda()
 
-    monkeypatch.setattr(backends.ctypes, "CDLL", fake_cdll)
+    monkeypatch.setattr(backends.driver.ctypes, "CDLL", fake_cdll)
     assert backends.driver_cuda_version() == (12, 4)
     assert opened == ["libcuda.so.1"]
 
@@ -271,7 +295,7 @@ def test_driver_cuda_version_falls_back_to_nvidia_smi(monkeypatch):
         raise OSError(f"{name}: cannot open shared object file")
 
     header = "| NVIDIA-SMI 580.95.05    Driver Version: 580.95.05    CUDA Version: 13.0     |"
-    monkeypatch.setattr(backends.ctypes, "CDLL", no_library)
+    monkeypatch.setattr(backends.driver.ctypes, "CDLL", no_library)
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/nvidia-smi")
     monkeypatch.setattr(
         subprocess, "run", lambda *a, **k: types.SimpleNamespace(stdout=header, returncode=0)
@@ -295,13 +319,13 @@ def test_cli_demo_on_missing_cupy_names_the_extra(monkeypatch, capsys):
     from scratchml.cli import main
 
     monkeypatch.setitem(sys.modules, "cupy", None)
-    backends._cupy_usable.cache_clear()
+    backends.forget_checks()
     try:
         with pytest.raises(SystemExit) as exit_info:
             main(["demo", "two_spirals", "--backend", "cupy", "--small"])
     finally:
         monkeypatch.undo()
-        backends._cupy_usable.cache_clear()
+        backends.forget_checks()
     assert exit_info.value.code == 2
     assert "scratchml[cuda12]" in capsys.readouterr().err
 
@@ -365,9 +389,7 @@ def test_on_device_of_enters_the_cupy_arrays_device(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
     monkeypatch.setattr(_FakeCupyDevice, "entered", [])
     array_on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
-    monkeypatch.setattr(
-        backends, "_library_of", lambda x: "cupy" if x is array_on_gpu1 else "numpy"
-    )
+    _pretend_owned(monkeypatch, "cupy", array_on_gpu1)
     assert _FakeCupyDevice.current == 0
     with backends.on_device_of(None, array_on_gpu1):
         assert _FakeCupyDevice.current == 1
@@ -392,42 +414,70 @@ def test_on_device_of_makes_the_arrays_device_current(monkeypatch, backend):
 # GPU memory: what is free, and which errors mean "out of memory"
 
 
-def _fake_torch(default_device, free, reserved, allocated):
-    def device(spec):
-        kind, _, index = str(spec).partition(":")
-        return types.SimpleNamespace(type=kind, index=int(index) if index else None)
+class _FakeTorchDevice:
+    """Stands in for torch.device: ``"cuda"`` leaves the index open, as torch does."""
+
+    def __init__(self, spec, index=None):
+        if isinstance(spec, _FakeTorchDevice):
+            spec, index = spec.type, spec.index
+        elif isinstance(spec, int):
+            spec, index = "cuda", spec
+        kind, _, given = str(spec).partition(":")
+        self.type, self.index = kind, int(given) if given else index
+
+    def __eq__(self, other):
+        return (self.type, self.index) == (other.type, other.index)
+
+    def __repr__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+def _fake_torch(default_device, free, reserved, allocated, current=0):
+    """A torch with CUDA devices 0 and 1; device ``current`` is the current one. Its
+    memory functions refuse a CUDA device without an index (torch.cuda.mem_get_info does)."""
+
+    def indexed(device):
+        if device.index is None:
+            raise ValueError("Expected a torch.device with a specified index")
+        return device.index
 
     cuda = types.SimpleNamespace(
         is_available=lambda: True,
-        mem_get_info=lambda device=None: (free, 80 * 2**30),
-        memory_reserved=lambda device=None: reserved,
-        memory_allocated=lambda device=None: allocated,
+        current_device=lambda: current,
+        device_count=lambda: 2,
+        mem_get_info=lambda device: (free[indexed(device)], 80 * 2**30),
+        memory_reserved=lambda device: reserved,
+        memory_allocated=lambda device: allocated,
+        get_device_properties=lambda device: types.SimpleNamespace(
+            name=f"Fake GPU {indexed(device)}", total_memory=80 * 2**30
+        ),
     )
     return types.SimpleNamespace(
-        device=device, get_default_device=lambda: device(default_device), cuda=cuda
+        device=_FakeTorchDevice,
+        get_default_device=lambda: _FakeTorchDevice(default_device),
+        cuda=cuda,
+        version=types.SimpleNamespace(cuda="13.0"),
     )
 
 
 @pytest.fixture
 def host_memory(monkeypatch):
-    monkeypatch.setattr(backends, "_host_free_memory", lambda: 123)
+    monkeypatch.setattr(backends.base, "host_free_memory", lambda: 123)
     return 123
 
 
 def test_torch_free_memory_counts_the_caching_allocators_free_blocks(monkeypatch, host_memory):
-    fake = _fake_torch("cuda:0", free=1000, reserved=700, allocated=200)
+    fake = _fake_torch("cuda:0", free=[1000, 2000], reserved=700, allocated=200)
     monkeypatch.setitem(sys.modules, "torch", fake)
-    monkeypatch.setattr(backends, "_torch_usable", lambda: (True, ""))
     # Free on the device, plus what torch reserved but no tensor uses (700 - 200).
     assert backends.free_memory("torch") == 1000 + 500
-    assert backends.free_memory("torch", device="cuda:1") == 1500
+    assert backends.free_memory("torch", device="cuda:1") == 2000 + 500
     assert backends.free_memory("torch", device="cpu") == host_memory
 
 
 def test_torch_free_memory_is_ram_when_tensors_live_on_the_cpu(monkeypatch, host_memory):
-    fake = _fake_torch("cpu", free=1000, reserved=700, allocated=200)
+    fake = _fake_torch("cpu", free=[1000, 2000], reserved=700, allocated=200)
     monkeypatch.setitem(sys.modules, "torch", fake)
-    monkeypatch.setattr(backends, "_torch_usable", lambda: (True, ""))
     assert backends.free_memory("torch") == host_memory
 
 
@@ -451,7 +501,6 @@ def test_cupy_free_memory_adds_the_pools_free_blocks(monkeypatch):
         get_default_memory_pool=lambda: pool,
     )
     monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
-    monkeypatch.setattr(backends, "_cupy_usable", lambda: (True, ""))
     monkeypatch.setattr(_FakeCupyDevice, "entered", [])
     assert backends.free_memory("cupy", device=_FakeCupyDevice(1)) == 4_300
     assert _FakeCupyDevice.entered == [1]  # the memory of the data's GPU, not GPU 0's
@@ -461,6 +510,166 @@ def test_free_memory_on_cpu_backends_and_unknown_names():
     assert backends.free_memory("numpy") > 0
     with pytest.raises(ValueError, match=r"unknown backend 'tpu'.*numpy"):
         backends.free_memory("tpu")
+
+
+# ---------------------------------------------------------------------------
+# "cuda" is the current CUDA device; waits, memory and labels follow the data's device
+
+
+def _fake_cupy_gpus(current, recorder=None):
+    """A CuPy with GPUs 0 and 1 (``current`` is current), their free memory, and streams."""
+
+    def stream():
+        label = f"cupy stream of device {_FakeCupyDevice.current}"
+        return types.SimpleNamespace(synchronize=(recorder or _Recorder()).record(label))
+
+    _FakeCupyDevice.current = current
+    free = {0: 4_000, 1: 6_000}
+    return types.SimpleNamespace(
+        cuda=types.SimpleNamespace(
+            Device=_FakeCupyDevice,
+            get_current_stream=stream,
+            runtime=types.SimpleNamespace(memGetInfo=lambda: (free[_FakeCupyDevice.current], 0)),
+        ),
+        get_default_memory_pool=lambda: types.SimpleNamespace(free_bytes=lambda: 0),
+    )
+
+
+def test_cuda_means_the_current_cupy_device(monkeypatch):
+    monkeypatch.setattr(_FakeCupyDevice, "current", 0)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy_gpus(current=1))
+    monkeypatch.setattr(_FakeCupyDevice, "entered", [])
+    assert backends.LIBRARIES["cupy"].resolve_device("cuda").id == 1
+    assert backends.LIBRARIES["cupy"].resolve_device("cuda:0").id == 0
+    assert backends.free_memory("cupy", device="cuda") == 6_000  # GPU 1's, not GPU 0's
+    assert backends.free_memory("cupy", device="cuda:0") == 4_000
+
+
+def test_cuda_means_the_current_torch_device(monkeypatch, host_memory):
+    fake = _fake_torch("cpu", free=[1000, 2000], reserved=0, allocated=0, current=1)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert backends.LIBRARIES["torch"].resolve_device("cuda") == _FakeTorchDevice("cuda:1")
+    # torch.cuda.mem_get_info refuses torch.device("cuda"): the index must be filled in.
+    assert backends.free_memory("torch", device="cuda") == 2000
+    assert backends.gpu_name("torch", device="cuda") == "Fake GPU 1, 80 GiB"
+
+
+def test_cuda_means_the_current_device_with_real_torch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert backends.LIBRARIES["torch"].resolve_device("cuda") == torch.device("cuda", 1)
+    assert backends.LIBRARIES["torch"].resolve_device("cuda:0") == torch.device("cuda", 0)
+
+
+def test_synchronize_waits_on_the_arrays_cupy_device_not_the_current_one(monkeypatch):
+    recorder = _Recorder()
+    monkeypatch.setattr(_FakeCupyDevice, "current", 0)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy_gpus(current=0, recorder=recorder))
+    on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
+    _pretend_owned(monkeypatch, "cupy", on_gpu1)
+    backends.synchronize(on_gpu1)
+    assert recorder.calls == [("cupy stream of device 1", ())]
+    assert _FakeCupyDevice.current == 0  # the current device is left as it was
+
+
+def _torch_seeing_a_gpu(monkeypatch):
+    """The real (CPU) torch, made to report two CUDA GPUs, the second one current."""
+    torch = pytest.importorskip("torch")
+    props = types.SimpleNamespace(name="Fake H100", total_memory=80 * 2**30)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: props)
+    return torch
+
+
+def test_torch_on_the_cpu_is_no_accelerator_even_where_torch_sees_cuda(monkeypatch):
+    torch = _torch_seeing_a_gpu(monkeypatch)
+    x = backends.asarray(np.ones(3), backend="torch")  # torch's default device: the CPU
+    assert not backends.is_accelerator(x)
+    assert backends.accelerator_memory(x) is None
+    assert not backends.is_accelerator(None, backend="torch")
+    assert backends.default_device("torch") == torch.device("cpu")
+    # What a sweep labels its report with: the device its data lands on, not the machine's GPU.
+    assert backends.gpu_name("torch") is None
+    assert backends.is_accelerator("cuda:1", backend="torch")
+    assert backends.is_accelerator(torch.device("cuda", 0), backend="torch")
+    assert backends.gpu_name("torch", device="cuda") == "Fake H100, 80 GiB"
+
+
+def test_accelerators_and_their_memory(backend):
+    x = on(backend, [1.0])
+    where = backends.device(x)
+    on_gpu = backend == "cupy" or str(where).startswith(("cuda", "gpu"))
+    assert backends.is_accelerator(x) == on_gpu
+    if on_gpu:
+        assert backends.accelerator_memory(x) > 0
+    else:
+        assert backends.accelerator_memory(x) is None
+        assert backends.free_memory(backend, where) > 0  # RAM, for sizing work on the CPU
+
+
+def test_a_cupy_array_is_on_an_accelerator_with_its_devices_memory(monkeypatch):
+    monkeypatch.setattr(_FakeCupyDevice, "current", 0)
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy_gpus(current=0))
+    on_gpu1 = types.SimpleNamespace(device=_FakeCupyDevice(1))
+    _pretend_owned(monkeypatch, "cupy", on_gpu1)
+    assert backends.is_accelerator(on_gpu1)
+    assert backends.accelerator_memory(on_gpu1) == 6_000
+
+
+def test_is_accelerator_needs_the_library_of_a_device():
+    with pytest.raises(TypeError, match="backend="):
+        backends.is_accelerator("cuda:0")
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        backends.is_accelerator("cpu", backend="tpu")
+
+
+def _cli_line(capsys, name):
+    from scratchml.cli import main
+
+    assert main(["backends"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    return next(line for line in lines if line.split()[0] == name)
+
+
+def test_cli_backends_says_whether_torch_sees_cuda(monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    if backends.why_unavailable("torch"):
+        pytest.skip(f"torch not usable: {backends.why_unavailable('torch')}")
+    if not torch.cuda.is_available():
+        assert "CPU only: torch sees no CUDA device" in _cli_line(capsys, "torch")
+    _torch_seeing_a_gpu(monkeypatch)
+    line = _cli_line(capsys, "torch")
+    assert "usable; torch sees CUDA: 2 device(s), current cuda:1 (Fake H100, 80 GiB)" in line
+    assert "new tensors go to cpu" in line
+
+
+class _FakeJaxGpu:
+    platform = "gpu"
+    device_kind = "Fake H100"
+
+    def memory_stats(self):
+        return {"bytes_limit": 64 * 2**30, "bytes_in_use": 0}
+
+    def __str__(self):
+        return "cuda:0"
+
+
+def test_cli_backends_says_whether_jax_sees_a_gpu(monkeypatch, capsys):
+    if backends.why_unavailable("jax"):
+        pytest.skip(f"jax not usable: {backends.why_unavailable('jax')}")
+    import jax
+
+    if jax.devices()[0].platform == "cpu":
+        assert "CPU only: JAX sees no GPU" in _cli_line(capsys, "jax")
+    gpu = _FakeJaxGpu()
+    monkeypatch.setattr(jax, "devices", lambda backend=None: [gpu])
+    line = _cli_line(capsys, "jax")
+    assert "usable; JAX sees a GPU: 1 gpu device(s), default cuda:0 (Fake H100, 64 GiB)" in line
+    assert backends.gpu_name("jax") == "Fake H100, 64 GiB"
+    assert backends.is_accelerator(gpu, backend="jax")
 
 
 def _library_error(module, name, message, base=RuntimeError):

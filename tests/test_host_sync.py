@@ -228,7 +228,7 @@ def counting(monkeypatch):
     """Register the counting namespace as a backend and count conversions inside steps."""
     namespace = CountingNamespace(NAMESPACE)
     monkeypatch.setitem(sys.modules, NAMESPACE, namespace)
-    monkeypatch.setitem(backends._NAMESPACE_MODULES, NAMESPACE, NAMESPACE)
+    monkeypatch.setitem(backends.LIBRARIES, NAMESPACE, backends.Library(NAMESPACE))
     counter = Counter()
     monkeypatch.setattr(sys.modules[__name__], "COUNTER", counter)
 

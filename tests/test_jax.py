@@ -128,7 +128,7 @@ def test_memory_and_out_of_memory_helpers():
 
 def test_why_unavailable_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", None)  # as if JAX were not installed
-    backends._jax_usable.cache_clear()
+    backends.forget_checks()
     try:
         reason = backends.why_unavailable("jax")
         assert "not installed" in reason and "scratchml[jax]" in reason
@@ -137,7 +137,7 @@ def test_why_unavailable_names_the_extra_to_install(monkeypatch):
             backends.get("jax")
     finally:
         monkeypatch.undo()
-        backends._jax_usable.cache_clear()
+        backends.forget_checks()
     assert backends.why_unavailable("jax") == ""
 
 

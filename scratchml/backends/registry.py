@@ -1,0 +1,101 @@
+"""The array libraries scratchml knows: adding one is a module beside this one and a line here."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import array_api_compat
+
+from .base import Library
+
+# One line per library: the module of this package that defines its LIBRARY, in the order
+# listings show them. Importing a module imports no array library (each does so lazily).
+_MODULES = (
+    "numpy",
+    "array_api_strict",
+    "torch",
+    "cupy",
+    "jax",
+)
+
+#: Every library, by backend name, in the order listings show them.
+LIBRARIES: dict[str, Library] = {
+    found.name: found
+    for found in (importlib.import_module(f".{module}", __package__).LIBRARY for module in _MODULES)
+}
+
+#: The backend names, in the order listings show them.
+BACKENDS: tuple[str, ...] = tuple(LIBRARIES)
+
+# Why each library is unusable ("" when it is usable), found once per process: the
+# checks import the library and run a tiny computation.
+_reasons: dict[str, str] = {}
+
+
+def library(name: str) -> Library:
+    """The library registered as ``name``; ValueError listing the valid names otherwise."""
+    try:
+        return LIBRARIES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown backend {name!r}; valid backends are {', '.join(LIBRARIES)}"
+        ) from None
+
+
+def library_of(x: Any) -> Library | None:
+    """The registered library ``x`` is an array of; None if none is (or ``x`` is no array)."""
+    for candidate in LIBRARIES.values():
+        if candidate.owns(x):
+            return candidate
+    return None
+
+
+def library_name_of(x: Any) -> str | None:
+    """Name of the library ``x`` is an array of; for an array of a library scratchml does not
+    register, its namespace's module name; None if ``x`` is not an array."""
+    found = library_of(x)
+    if found is not None:
+        return found.name
+    if array_api_compat.is_array_api_obj(x) and hasattr(x, "__array_namespace__"):
+        space = x.__array_namespace__()
+        return getattr(space, "__name__", type(x).__module__)
+    return None
+
+
+def why_unavailable(name: str) -> str:
+    """Empty string if backend ``name`` is usable here, else one line on why not and what to do.
+
+    Parameters
+    ----------
+    name : str
+        A backend name (``BACKENDS``).
+
+    Returns
+    -------
+    str
+        ``""`` when usable; otherwise the reason and the extra to install (CuPy, JAX).
+    """
+    found = library(name)
+    if name not in _reasons:
+        _reasons[name] = found.why_unavailable()
+    return _reasons[name]
+
+
+def forget_checks() -> None:
+    """Forget which libraries were found usable: the next question checks again.
+
+    For a program that installs a library while running, and for tests that stand a
+    fake module in for one.
+    """
+    _reasons.clear()
+
+
+def available() -> list[str]:
+    """Names of the backends usable on this machine (cupy only with a working GPU).
+
+    Returns
+    -------
+    list of str
+    """
+    return [name for name in LIBRARIES if not why_unavailable(name)]
