@@ -23,12 +23,17 @@ SPLIT_KEYS = (
     "turns",
     "noise",
     "n_samples",
+    "fold",
     "activation",
     "optimizer",
+    "momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
     "learning_rate",
     "l2",
 )
-DATA_KEYS = ("arms", "turns", "noise", "n_samples")
+DATA_KEYS = ("arms", "turns", "noise", "n_samples", "fold")
 _SHORT = {"learning_rate": "lr", "n_samples": "n", "activation": "", "optimizer": ""}
 VALUES = {
     "test_accuracy": "mean test accuracy over seeds",
@@ -62,7 +67,9 @@ def _fixed_text(rows: Sequence[Mapping[str, Any]], skip: Iterable[str] = ()) -> 
     parts = [
         _label(key, rows[0][key])
         for key in SPLIT_KEYS
-        if key not in skip and len({row[key] for row in rows}) == 1
+        if key not in skip and len({row[key] for row in rows}) == 1 and rows[0][key] is not None
+        # spirals have one fold: saying so would only clutter the title
+        and not (key == "fold" and rows[0]["arms"] is not None)
     ]
     parts.append(f"{rows[0]['epochs']} epochs")
     return ", ".join(parts)
