@@ -328,6 +328,8 @@ def summary_text(
         "",
     ]
     varying = [key for key, values in grid.items() if len(values) > 1 and key != "seeds"]
+    if len({r["fold"] for r in rows}) > 1:
+        varying.insert(0, "fold")
     if varying:
         lines += ["## Success by grid key (the other keys marginalised)", ""]
         for key in varying:

@@ -160,7 +160,9 @@ def sweep_heatmap(
     panel_h = 0.42 * len(depths) + 1.1
     fig = new_figure(panel_w * n_cols + 1.2, panel_h * n_rows + 0.9)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    low = 0.0 if value == "success_rate" else 1.0 / max(row["arms"] for row in rows)
+    # Spirals: chance is 1 / arms; the user's data: the colour scale starts at 0.
+    arms = [row["arms"] for row in rows if row["arms"] is not None]
+    low = 1.0 / max(arms) if arms and value != "success_rate" else 0.0
     image = None
     for ax, combo in zip(axes.flat, combos, strict=True):
         panel_rows = [r for r in rows if all(r[k] == v for k, v in zip(by, combo, strict=True))]
