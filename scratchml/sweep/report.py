@@ -314,7 +314,7 @@ def summary_text(
     needed = configs[0]["min_seeds"] if configs else 0
     seeds = len(grid["seeds"])
     rule = "every seed" if needed >= seeds else f"at least {needed} of {seeds} seeds"
-    score = "R²" if settings.task == "regressor" else "test accuracy"
+    score = "test R²" if settings.task == "regressor" else "test accuracy"
     lines += [
         "",
         f"{len(rows)} networks ({coverage}) in {len(configs)} configurations; "
@@ -355,7 +355,7 @@ def summary_text(
             lines += ["None is reliable; the closest (most seeds reaching it):", ""]
             lines += [*_config_table(closest[:top]), ""]
         best = sorted(group, key=lambda c: (-c["mean_test_accuracy"], -c["min_test_accuracy"]))
-        lines += ["Best by mean test score over seeds:", ""]
+        lines += [f"Best by mean {score} over seeds:", ""]
         lines += [*_config_table(best[:top]), ""]
     test = np.array([r["test_accuracy"] for r in rows])
     lines += ["## Totals", ""]
