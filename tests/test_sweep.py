@@ -464,9 +464,7 @@ def test_a_missing_config_and_an_unwritable_folder_fail_in_one_line(tmp_path, ca
 @pytest.mark.parametrize(
     ("flag", "meant"), [("--seed", "--seeds"), ("--widht", "--width"), ("--epoch", "--epochs")]
 )
-def test_abbreviated_or_misspelt_flags_fail_in_one_line_naming_the_flag_meant(
-    flag, meant, capsys
-):
+def test_abbreviated_or_misspelt_flags_fail_in_one_line_naming_the_flag_meant(flag, meant, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.main(["sweep", flag, "3", "--out", "never-written"])
     assert stop.value.code == 2

@@ -17,7 +17,9 @@ SMALL = {"n_samples": 60, "turns": 0.5, "width": 2, "seeds": 2}
 
 
 def small_sweep(out, grid, **kwargs):
-    return sweep.run({**SMALL, **grid}, out, epochs=kwargs.pop("epochs", 4), progress=False, **kwargs)
+    return sweep.run(
+        {**SMALL, **grid}, out, epochs=kwargs.pop("epochs", 4), progress=False, **kwargs
+    )
 
 
 # --- 1. keys not given come from the stored sweep ------------------------------------------------
@@ -123,7 +125,9 @@ def test_sigterm_saves_the_rows_and_prints_the_resume_command(tmp_path):
     command = [sys.executable, "-m", "scratchml", "sweep", "--out", str(out), "--chunk-size", "3"]
     command += ["--n-samples", "60", "--turns", "0.5", "--depth", "1", "2", "--width", "2", "4"]
     command += ["--seeds", "3", "--epochs", "150"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     lines = []
     for line in process.stderr:
         lines.append(line)
