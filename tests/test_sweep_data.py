@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import inspect
+import io
 
 import numpy as np
 import pytest
@@ -57,7 +57,7 @@ def test_a_csv_sweep_runs_from_the_command_line(tmp_path, capsys):
 
 
 def test_the_same_sweep_from_python_with_k_folds(tmp_path):
-    X, labels = blobs_csv(tmp_path / "flowers.csv")
+    X, _ = blobs_csv(tmp_path / "flowers.csv")
     X_file, y_file = sweep.read_file(tmp_path / "flowers.csv", target="species")
     np.testing.assert_allclose(X_file, X)
     assert sorted(set(y_file)) == ["setosa", "versicolor", "virginica"]
@@ -110,9 +110,10 @@ def test_data_from_another_array_library_gives_the_same_rows(tmp_path):
     strict = sweep.run(
         xp.asarray(X), xp.asarray(labels), GRID, tmp_path / "a", epochs=5, progress=False
     )
-    strip = lambda path: [
-        {k: v for k, v in r.items() if k != "seconds"} for r in sweep.read_results(path)
-    ]  # noqa: E731
+
+    def strip(path):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in sweep.read_results(path)]
+
     assert strip(on_numpy.results) == strip(strict.results)
 
 
