@@ -72,8 +72,8 @@ class SweepResult(NamedTuple):
 
     out: Path
     results: Path
-    configs: Path
-    summary: Path
+    configs: Path | None  # None when run(summary=False)
+    summary: Path | None
     pictures: list[Path]
     n_networks: int  # in the grid
     n_trained: int  # trained by this call (the rest were already in results.csv)
@@ -205,6 +205,7 @@ def run(
     threshold: float = DEFAULT_THRESHOLD,
     min_seeds: int | None = None,
     by: Sequence[str] | None = None,
+    summary: bool = True,
     progress: bool = True,
     stream: TextIO | None = None,
 ) -> SweepResult:
@@ -254,6 +255,9 @@ def run(
         default: every seed).
     by : sequence of str, optional
         Keys that make panels in the pictures (the other varying keys make files).
+    summary : bool
+        Write configs.csv, the pictures and summary.md (False: only the rows, curves,
+        stacks and models; ``report(out)`` draws them later).
     progress : bool
         Show the progress line on ``stream`` (stderr): the data setting running, the
         successes so far, the rate and the time left.
@@ -363,9 +367,12 @@ def run(
         f"last run: {trained} networks in {seconds:.1f} s on {where}: {rate:,.0f} "
         f"network-epochs/s, {trained / seconds if seconds > 0 else 0:,.1f} networks/s"
     )
-    written = report(
-        out, threshold=threshold, min_seeds=min_seeds, by=by, run_line=run_line, prune=True
-    )
+    if summary:
+        written = report(
+            out, threshold=threshold, min_seeds=min_seeds, by=by, run_line=run_line, prune=True
+        )
+    else:
+        written = [None, None]
     return SweepResult(
         out,
         results,
