@@ -24,6 +24,7 @@ class UserData(NamedTuple):
 
     @property
     def n_features(self) -> int:
+        """Columns of X: the networks' inputs."""
         return int(self.X.shape[1])
 
     def n_outputs(self, task: str) -> int:

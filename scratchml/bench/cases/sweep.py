@@ -36,6 +36,8 @@ BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 
 @dataclass(frozen=True)
 class SweepWorkload:
+    """A mixed grid of spiral networks: depths × widths × learning rates × seeds."""
+
     name: str
     depths: tuple[int, ...]
     widths: tuple[int, ...]
@@ -58,18 +60,22 @@ class SweepWorkload:
 
     @property
     def architectures(self) -> list[tuple[int, int]]:
+        """(depth, width) of each stack, in grid order."""
         return list(itertools.product(self.depths, self.widths))
 
     @property
     def networks_per_stack(self) -> int:
+        """Networks of one architecture: learning rates × seeds."""
         return len(self.learning_rates) * self.seeds
 
     @property
     def n_networks(self) -> int:
+        """Networks of the whole grid."""
         return len(self.architectures) * self.networks_per_stack
 
     @property
     def title(self) -> str:
+        """One line saying what the sweep is: its grid, data and epochs."""
         return (
             f"a sweep of {self.n_networks} networks in {len(self.architectures)} stacks: depth "
             f"{'/'.join(map(str, self.depths))} × width {'/'.join(map(str, self.widths))} × "
