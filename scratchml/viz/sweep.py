@@ -67,7 +67,9 @@ def _fixed_text(rows: Sequence[Mapping[str, Any]], skip: Iterable[str] = ()) -> 
     parts = [
         _label(key, rows[0][key])
         for key in SPLIT_KEYS
-        if key not in skip and len({row[key] for row in rows}) == 1 and rows[0][key] is not None
+        if key not in skip
+        and len({row[key] for row in rows}) == 1
+        and rows[0][key] is not None
         # spirals have one fold: saying so would only clutter the title
         and not (key == "fold" and rows[0]["arms"] is not None)
     ]
