@@ -96,6 +96,12 @@ def test_model_for_needs_the_rows_stack(tmp_path):
         sweep.model_for({**row, "stack": ""}, result.out)
     with pytest.raises(ValueError, match="not network 0"):
         sweep.model_for({**row, "position": "0"}, result.out)
+    with pytest.raises(ValueError, match="needs the sweep's folder"):
+        sweep.model_for(row)
+    pytest.importorskip("pandas")
+    rows = sweep.load(result.out).rows
+    selected = rows[rows.seed == 1].iloc[0]  # a row of a selection still knows its sweep
+    assert sweep.model_for(selected).position == selected.position
 
 
 # --- 3. resume where there is nothing; SIGTERM; usage errors ------------------------------------

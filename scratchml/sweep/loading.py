@@ -25,13 +25,19 @@ from .report import configurations, network_of, parse_row
 from .userdata import UserData
 
 
-def _table(records: list[dict[str, Any]]) -> Any:
-    """A pandas DataFrame of the records when pandas is installed, else the list itself."""
+def _table(records: list[dict[str, Any]], out: Path) -> Any:
+    """A pandas DataFrame of the records when pandas is installed, else the list itself.
+
+    The DataFrame remembers its sweep's folder (``attrs["sweep"]``, kept by selections
+    and rows of it), so that ``model_for(row)`` finds the row's stack.
+    """
     try:
         import pandas
     except ImportError:
         return records
-    return pandas.DataFrame.from_records(records)
+    frame = pandas.DataFrame.from_records(records)
+    frame.attrs["sweep"] = str(out)
+    return frame
 
 
 @dataclass
@@ -113,8 +119,8 @@ def load(
     grid = check_grid(stored["grid"], settings.on_spirals) if "grid" in stored else {}
     user = None if settings.on_spirals else UserData(*read_data(out))
     return SweepData(
-        rows=_table([parse_row(row) for row in text_rows]),
-        configs=_table(configurations(text_rows, threshold, min_seeds, user, settings.task)),
+        rows=_table([parse_row(row) for row in text_rows], out),
+        configs=_table(configurations(text_rows, threshold, min_seeds, user, settings.task), out),
         grid=grid,
         settings=settings,
         curves=read_curves(out),
@@ -145,7 +151,9 @@ class Refit(NamedTuple):
         return self.estimator.fit(self.X, self.y)
 
 
-def model_for(row: Mapping[str, Any], out: str | Path, backend: str | None = None) -> Refit:
+def model_for(
+    row: Mapping[str, Any], out: str | Path | None = None, backend: str | None = None
+) -> Refit:
     """The stack a sweep's row trained in, and its data: refitting reproduces the row.
 
     A network's arithmetic may depend on which networks share its stack (blocks of
@@ -157,8 +165,8 @@ def model_for(row: Mapping[str, Any], out: str | Path, backend: str | None = Non
     ----------
     row : mapping
         A row of results.csv, of ``load(out).rows`` (a dict, or a DataFrame's row).
-    out : str or Path
-        The sweep's folder (``SweepData.model_for`` passes it).
+    out : str or Path, optional
+        The sweep's folder; a row of ``load(out).rows`` (a pandas row) knows it.
     backend : str, optional
         Array library for the data (default: the row's; another one reproduces the
         row only up to rounding).
@@ -174,6 +182,10 @@ def model_for(row: Mapping[str, Any], out: str | Path, backend: str | None = Non
     >>> refit = data.model_for(data.rows.iloc[7])                     # doctest: +SKIP
     >>> refit.fit().score(refit.X_test, refit.y_test)[refit.position]  # doctest: +SKIP
     """
+    if out is None:
+        out = getattr(row, "attrs", {}).get("sweep")
+        if out is None:
+            raise ValueError("model_for needs the sweep's folder: model_for(row, out)")
     out = Path(out)
     parsed = parse_row(dict(row.items()))
     if not parsed.get("stack"):
