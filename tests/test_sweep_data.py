@@ -258,3 +258,19 @@ def test_optimizer_keys_reach_the_stack_or_fail_clearly(tmp_path):
     with pytest.raises(ValueError, match=r"'beta_2'.*< 1"):
         sweep.check_values("beta_2", [1.5])
     assert sweep.check_values("epsilon", [None]) == [None]
+
+
+@pytest.mark.slow
+def test_a_sweep_on_your_data_gives_the_same_rows_on_dask(tmp_path):
+    pytest.importorskip("distributed")
+    X, labels = blobs_csv(tmp_path / "flowers.csv", n=60)
+    here = sweep.run(X, labels, GRID, tmp_path / "here", epochs=5, folds=3, progress=False)
+    there = sweep.run(
+        X, labels, GRID, tmp_path / "dask", epochs=5, folds=3, dask="local:2", progress=False
+    )
+
+    def strip(path):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in sweep.read_results(path)]
+
+    assert len(strip(here.results)) == 18
+    assert strip(here.results) == strip(there.results)

@@ -475,7 +475,8 @@ class DaskExecutor:
         from distributed import as_completed
 
         # The user's data go to every worker once, not with every task.
-        shared = self.client.scatter(user, broadcast=True) if user is not None else None
+        # (In a list: a tuple given alone would be scattered element by element.)
+        shared = self.client.scatter([user], broadcast=True)[0] if user is not None else None
         futures = [
             self.client.submit(train_chunk, chunk, settings, shared, pure=False) for chunk in chunks
         ]
