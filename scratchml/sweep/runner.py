@@ -417,7 +417,8 @@ def _train(
         return sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
 
     pending = [chunk for chunk in chunks if missing(chunk)]
-    eta = _Eta(pending, settings, user)
+    gpu = dask is None and backends.gpu_name(settings.backend) is not None
+    eta = _Eta(pending, settings, user, gpu)
     network_epochs = 0
     trained = 0
     successes = sum(float(row["test_accuracy"]) >= threshold for row in existing)
@@ -466,43 +467,55 @@ def _train(
     return trained, seconds, network_epochs / seconds if seconds > 0 else 0.0
 
 
-class _Eta:
-    """Time left: chunks of an architecture already trained take what it took per network-epoch.
+# A prior for the time of one epoch of a stack: a fixed cost, a cost per layer (operations
+# launched whatever their size) and its flops at a typical throughput. Only the shape
+# matters: finished chunks scale it to this machine, and an architecture already seen
+# uses its own measured time.
+EPOCH_SECONDS = {"cpu": (0.9e-3, 0.25e-3, 7e9), "gpu": (2e-3, 1e-3, 5e12)}
 
-    Small networks cost mostly per-operation overhead, not flops: a flops-based guess is
-    off by a large factor, so it is used only for architectures not yet seen, scaled by
-    the seconds per flop measured so far.
+
+class _Eta:
+    """Time left after each chunk: measured per architecture, else a prior scaled to the machine.
+
+    Small networks cost mostly per-operation overhead, not flops, so flops alone put the
+    time of a big network after a small one off by a large factor; the prior
+    (``EPOCH_SECONDS``) counts both, and is scaled by how long the finished chunks took
+    against it.
     """
 
-    def __init__(self, pending: Sequence[Any], settings: Settings, user: Any) -> None:
+    def __init__(self, pending: Sequence[Any], settings: Settings, user: Any, gpu: bool) -> None:
+        fixed, per_layer, throughput = EPOCH_SECONDS["gpu" if gpu else "cpu"]
         self.pending = {chunk.index: chunk for chunk in pending}
         self.settings = settings
-        self.flops = {chunk.index: work(chunk, settings, user) for chunk in pending}
+        self.prior = {
+            chunk.index: settings.epochs * (fixed + per_layer * (chunk.networks[0].depth + 1))
+            + work(chunk, settings, user) / throughput
+            for chunk in pending
+        }
         self.per_network_epoch: dict[tuple[Any, ...], list[float]] = {}
-        self.seconds_per_flop: list[float] = [0.0, 0.0]  # seconds, flops of the finished
+        self.observed = [0.0, 0.0]  # seconds taken, prior seconds of the finished chunks
         self.last = 0.0
 
     def done(self, index: int, elapsed: float) -> float:
         """Record a finished chunk (``elapsed`` since the start); the seconds left."""
         chunk = self.pending.pop(index)
-        seconds = max(elapsed - self.last, 0.0)
-        self.last = elapsed
         # On Dask, chunks finish in parallel: the wall time between two is still what
         # each took of the cluster's time, which is what the ETA needs.
-        key = stack_key(chunk.networks[0])
-        spent = self.per_network_epoch.setdefault(key, [0.0, 0.0])
+        seconds = max(elapsed - self.last, 0.0)
+        self.last = elapsed
+        spent = self.per_network_epoch.setdefault(stack_key(chunk.networks[0]), [0.0, 0.0])
         spent[0] += seconds
         spent[1] += len(chunk.networks) * self.settings.epochs
-        self.seconds_per_flop[0] += seconds
-        self.seconds_per_flop[1] += self.flops.pop(index)
-        per_flop = self.seconds_per_flop[0] / max(self.seconds_per_flop[1], 1.0)
+        self.observed[0] += seconds
+        self.observed[1] += self.prior.pop(index)
+        scale = self.observed[0] / max(self.observed[1], 1e-12)
         left = 0.0
         for i, rest in self.pending.items():
             seen = self.per_network_epoch.get(stack_key(rest.networks[0]))
             if seen:
                 left += seen[0] / seen[1] * len(rest.networks) * self.settings.epochs
             else:
-                left += per_flop * self.flops[i]
+                left += scale * self.prior[i]
         return left
 
     def next_setting(self) -> str:
