@@ -8,6 +8,7 @@ from scratchml.bench import cases as bench_cases
 from scratchml.bench.cases import sweep as sweep_case
 
 
+@pytest.mark.slow
 def test_the_sweep_case_is_registered_and_both_sides_run_the_same_grid():
     assert "sweep-mixed" in bench_cases.names(quick=True)
     (case,) = bench_cases.build(["numpy"], quick=True, only=["sweep-mixed"])
@@ -26,6 +27,7 @@ def test_the_sweep_case_is_registered_and_both_sides_run_the_same_grid():
         timed()
 
 
+@pytest.mark.slow
 def test_the_jax_script_trains_and_scores_every_network_like_the_sweep(tmp_path):
     pytest.importorskip("jax")
     import numpy as np

@@ -126,6 +126,7 @@ def test_resume_where_there_is_no_sweep_says_so_and_writes_nothing(tmp_path, fol
     assert after == before
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_rows_and_prints_the_resume_command(tmp_path):
     out = tmp_path / "terminated"
     command = [sys.executable, "-m", "scratchml", "sweep", "--out", str(out), "--chunk-size", "3"]
