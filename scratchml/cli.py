@@ -4,10 +4,12 @@
                             [--small] [--seed N]
     scratchml backends
     scratchml sweep [--config sweep.toml] [--depth 1 2 3] [--width 2 4 8] ... [--out DIR] [--resume]
+                    [--data FILE.csv --target COLUMN] [--folds K] [--min-seeds K]
     scratchml bench [--quick] [--backend NAME] [--out DIR] ...
 
-Every parser refuses abbreviated flags (``--seed`` is not ``--seeds``), shows its
-defaults in ``--help``, and prints its own usage with its errors. Exit codes: 0 done,
+Every parser refuses abbreviated flags (``--seed`` is not ``--seeds``) and shows its
+defaults in ``--help``; ``sweep`` says what is wrong in one line (with the flag it
+probably means) and points at ``--help``, the others print their usage. Exit codes: 0 done,
 1 a failure of the environment (an unwritable folder, an unreachable scheduler),
 2 a usage error, 130 interrupted (Ctrl-C).
 """
@@ -15,8 +17,10 @@ defaults in ``--help``, and prints its own usage with its errors. Exit codes: 0 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import time
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,12 +80,14 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     sweep = _subparser(
         commands,
         "sweep",
-        help="train a grid of spiral networks as stacks; results, configurations, pictures",
-        description="Train every network of a grid on spirals, as stacks of same-shape "
-        "networks, and report per configuration (every key but the seed) how reliably it "
-        "separates them. List flags take several values; flags override --config; with "
-        "--resume, the grid and settings not given are the stored ones.",
+        help="train a grid of networks (spirals or your data) as stacks; results, "
+        "configurations, pictures",
+        description="Train every network of a grid on spirals (or on --data), as stacks of "
+        "same-shape networks, and report per configuration (every key but the seed) how "
+        "reliably it succeeds. List flags take several values; flags override --config; "
+        "with --resume or --extend, the grid and settings not given are the stored ones.",
     )
+    sweep.error = types.MethodType(_one_line_error, sweep)  # type: ignore[method-assign]
     add_sweep_arguments(sweep)
     bench_parser = _subparser(
         commands, "bench", help="run the benchmarks; write a report and charts"
@@ -91,6 +97,23 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 
 # --- scratchml sweep ----------------------------------------------------------------------------
+
+
+def _one_line_error(parser: argparse.ArgumentParser, message: str) -> None:
+    """A usage error in one line (with the flag probably meant), and where help is; exit 2."""
+    if message.startswith("unrecognized arguments:"):
+        flags = [a.split("=")[0] for a in message.split(":", 1)[1].split() if a.startswith("-")]
+        known = [o for action in parser._actions for o in action.option_strings]
+        close = difflib.get_close_matches(flags[0], known, n=1) if flags else []
+        if close:
+            message += f" (did you mean {close[0]}?)"
+    _usage_error(parser.prog, message)
+    sys.exit(2)
+
+
+def _usage_error(prog: str, message: str) -> int:
+    print(f"{prog}: error: {message}\nsee '{prog} --help'", file=sys.stderr)
+    return 2
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,7 +126,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     """
     from .nn.activations import ACTIVATIONS
     from .nn.optimizers import OPTIMIZERS
-    from .sweep import DEFAULT_EPOCHS, DEFAULT_GRID, DEFAULT_THRESHOLD
+    from .sweep import DEFAULT_EPOCHS, DEFAULT_GRID, DEFAULT_THRESHOLD, OPTIMIZER_KEYS
 
     def default(key: str) -> str:
         value = DEFAULT_GRID[key]
@@ -148,6 +171,15 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"{', '.join(OPTIMIZERS)}" + default("optimizer"),
     )
+    for key in OPTIMIZER_KEYS:
+        grid.add_argument(
+            f"--{key.replace('_', '-')}",
+            type=float,
+            nargs="+",
+            dest=key,
+            metavar="X",
+            help=f"the optimizer's {key} (default: the estimator's own)",
+        )
     grid.add_argument(
         "--learning-rate",
         type=float,
@@ -177,11 +209,33 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend", choices=backends.BACKENDS, help="array library (default: numpy)"
     )
     settings.add_argument(
+        "--dtype", choices=("float32", "float64"), help="floating dtype (default: float32)"
+    )
+    settings.add_argument(
         "--curve-every",
         type=int,
         dest="curve_every",
         metavar="K",
         help="keep each network's loss every K epochs (default: about 100 points per curve)",
+    )
+    data = parser.add_argument_group("your own data instead of spirals")
+    data.add_argument(
+        "--data",
+        metavar="FILE",
+        help="a .npz file (arrays X and y) or a .csv file (with --target) to sweep",
+    )
+    data.add_argument("--target", metavar="COLUMN", help="the CSV column (or .npz array) of y")
+    data.add_argument(
+        "--task",
+        choices=("classifier", "regressor"),
+        help="default: a classifier unless y holds non-integer reals",
+    )
+    data.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="K-fold (K ≥ 3: each fold tests on one part, validates on the next) instead "
+        "of one held-out split (20%% test, 20%% validation)",
     )
     run = parser.add_argument_group("running and reporting")
     run.add_argument("--out", metavar="DIR", help="the sweep's folder (default: sweeps/latest)")
@@ -207,8 +261,14 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         metavar="ACC",
-        help=f"test accuracy a seed must reach to count as a success (default: "
-        f"{DEFAULT_THRESHOLD})",
+        help=f"test score a seed must reach to count as a success (default: {DEFAULT_THRESHOLD})",
+    )
+    run.add_argument(
+        "--min-seeds",
+        type=int,
+        dest="min_seeds",
+        metavar="K",
+        help="a configuration is reliable when K of its seeds succeed (default: all)",
     )
     run.add_argument(
         "--by",
@@ -220,27 +280,39 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Run ``scratchml sweep``: 0 done, 1 environment failure, 2 usage error, 130 Ctrl-C."""
-    from .sweep import GRID_KEYS, SETTING_KEYS, SweepInterrupted, load_config, run
+    """Run ``scratchml sweep``: 0 done, 1 environment failure, 2 usage error, 130 interrupted."""
+    from pathlib import Path
+
+    from .sweep import GRID_KEYS, SETTING_KEYS, SweepInterrupted, load_config, read_file, run
 
     def fail(code: int, message: str) -> int:
         if code == 2:
-            parser.print_usage(sys.stderr)
-        print(f"scratchml sweep: error: {message}", file=sys.stderr)
+            return _usage_error(parser.prog, message)
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return code
 
     try:
         config = load_config(args.config) if args.config else {}
     except ValueError as exc:
         return fail(2, str(exc))
-    for key in (*GRID_KEYS, *SETTING_KEYS, "out", "dask", "chunk_size", "threshold", "by"):
+    keys = (*GRID_KEYS, *SETTING_KEYS, "out", "dask", "chunk_size", "threshold", "min_seeds", "by")
+    for key in (*keys, "data", "target"):
         value = getattr(args, key, None)
         if value is not None:
             config[key] = value
     grid = {key: config.pop(key) for key in GRID_KEYS if key in config}
     out = config.pop("out", "sweeps/latest")
+    data_file, target = config.pop("data", None), config.pop("target", None)
     try:
-        result = run(grid or None, out, resume=args.resume, extend=args.extend, **config)
+        if data_file is not None:
+            X, y = read_file(data_file, target)
+            arrays = (X, y, grid or None, out)
+            config["name"] = Path(data_file).name
+        else:
+            if target is not None:
+                return fail(2, "--target names a column of --data FILE; give --data too")
+            arrays = (grid or None, out)
+        result = run(*arrays, resume=args.resume, extend=args.extend, **config)
     except SweepInterrupted as stop:
         print(
             f"\ninterrupted: {stop.rows_saved} of {stop.n_networks} networks saved in "
@@ -255,7 +327,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             file=sys.stderr,
         )
         return 130
-    except (ValueError, TypeError, FileExistsError, ImportError) as exc:
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, ImportError) as exc:
         return fail(2, str(exc))
     except OSError as exc:  # an unwritable folder, an unreachable scheduler
         return fail(1, str(exc))

@@ -19,8 +19,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backends, data
-from .files import config_key, model_file_name, network_row
-from .grid import ARCHITECTURE_KEYS, DATA_KEYS, Network, Settings
+from . import userdata
+from .files import config_key, model_file_name, network_row, stack_id, stack_text
+from .grid import ARCHITECTURE_KEYS, DATA_KEYS, OPTIMIZER_KEYS, Network, Settings
+from .userdata import UserData
 
 # A chunk holds at most this much work (network-epoch flops), so that rows reach
 # results.csv and the progress bar moves every few seconds; a GPU does ~1000× more.
@@ -46,11 +48,12 @@ class ChunkResult(NamedTuple):
     models: dict[tuple[str, ...], tuple[tuple, str, bytes]]  # config → (rank, file name, bytes)
     network_epochs: int  # Σ epochs run over the chunk's networks
     splits: int  # times the chunk was halved after running out of device memory
+    stacks: dict[str, str]  # each stack trained → its file's text (its networks, in order)
 
 
 def stack_key(network: Network) -> tuple[Any, ...]:
-    """What all networks of one stack share: the data set and the architecture."""
-    return network[: len(DATA_KEYS) + len(ARCHITECTURE_KEYS)]
+    """What all networks of one stack share: the data set (and fold) and the architecture."""
+    return network[: len(DATA_KEYS) + 1 + len(ARCHITECTURE_KEYS)]
 
 
 def make_chunks(networks: Sequence[Network], chunk_size: int) -> list[Chunk]:
@@ -81,18 +84,28 @@ def make_chunks(networks: Sequence[Network], chunk_size: int) -> list[Chunk]:
     return chunks
 
 
-def layer_sizes(network: Network) -> list[int]:
+def layer_sizes(
+    network: Network, data: UserData | None = None, task: str = "classifier"
+) -> list[int]:
     """Units per layer, inputs to outputs (two classes: one sigmoid logit)."""
-    outputs = 1 if network.arms == 2 else network.arms
-    return [2, *([network.width] * network.depth), outputs]
+    if data is None:
+        n_in, outputs = 2, 1 if network.arms == 2 else network.arms
+    else:
+        n_in, outputs = data.n_features, data.n_outputs(task)
+    return [n_in, *([network.width] * network.depth), outputs]
 
 
-def n_parameters(network: Network) -> int:
+def _n_train(network: Network, data: UserData | None) -> int:
+    return network.n_samples if data is None else len(data.X)
+
+
+def n_parameters(network: Network, data: UserData | None = None, task: str = "classifier") -> int:
     """Weights and biases of one network: Σ (n_in + 1)·n_out."""
-    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(layer_sizes(network)))
+    sizes = layer_sizes(network, data, task)
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
-def network_bytes(network: Network, settings: Settings) -> int:
+def network_bytes(network: Network, settings: Settings, data: UserData | None = None) -> int:
     """Estimated device memory one network of a stack needs while it trains.
 
     Parameters P live about 8 times (weights, gradients, two Adam moments, the last
@@ -100,14 +113,17 @@ def network_bytes(network: Network, settings: Settings) -> int:
     (Z, A and their gradients). Scoring runs on all n_samples rows.
     """
     itemsize = 4 if settings.dtype == "float32" else 8
-    activations = 4 * network.n_samples * sum(layer_sizes(network)[1:])
-    return itemsize * (8 * n_parameters(network) + activations)
+    sizes = layer_sizes(network, data, settings.task)
+    activations = 4 * _n_train(network, data) * sum(sizes[1:])
+    return itemsize * (8 * n_parameters(network, data, settings.task) + activations)
 
 
-def network_epoch_flops(network: Network) -> float:
+def network_epoch_flops(
+    network: Network, data: UserData | None = None, task: str = "classifier"
+) -> float:
     """Flops of one epoch of one network: forward + backward ≈ 6 · n · Σ n_in·n_out."""
-    sizes = layer_sizes(network)
-    return 6.0 * network.n_samples * sum(a * b for a, b in itertools.pairwise(sizes))
+    sizes = layer_sizes(network, data, task)
+    return 6.0 * _n_train(network, data) * sum(a * b for a, b in itertools.pairwise(sizes))
 
 
 def default_chunk_size(
@@ -115,6 +131,7 @@ def default_chunk_size(
     settings: Settings,
     free_bytes: int | None,
     on_gpu: bool | None = None,
+    data: UserData | None = None,
 ) -> int:
     """The largest stack that fits in half of ``free_bytes`` and holds a few seconds of work.
 
@@ -127,6 +144,8 @@ def default_chunk_size(
         known (workers of a cluster): then only the work cap applies.
     on_gpu : bool, optional
         Whether the networks train on a GPU (a bigger work cap); by default, for CuPy.
+    data : UserData, optional
+        The user's data (None: spirals).
 
     Returns
     -------
@@ -139,22 +158,38 @@ def default_chunk_size(
     work_cap = CHUNK_FLOPS["gpu" if on_gpu else "cpu"]
     size = 1 << 16
     for network in {stack_key(n): n for n in networks}.values():
-        size = min(size, int(work_cap / (settings.epochs * network_epoch_flops(network))))
+        flops = network_epoch_flops(network, data, settings.task)
+        size = min(size, int(work_cap / (settings.epochs * flops)))
         if free_bytes is not None:
-            size = min(size, int(MEMORY_SHARE * free_bytes / network_bytes(network, settings)))
+            size = min(
+                size, int(MEMORY_SHARE * free_bytes / network_bytes(network, settings, data))
+            )
     return max(1, size)
 
 
-def work(chunk: Chunk, settings: Settings) -> float:
+def work(chunk: Chunk, settings: Settings, data: UserData | None = None) -> float:
     """Estimated flops to train a chunk (for the ETA)."""
-    return settings.epochs * sum(network_epoch_flops(n) for n in chunk.networks)
+    return settings.epochs * sum(
+        network_epoch_flops(n, data, settings.task) for n in chunk.networks
+    )
 
 
 # --- training -------------------------------------------------------------------------------
 
 
+class Split(NamedTuple):
+    """The data of one stack: training, validation and test sets, on the sweep's backend."""
+
+    X: Any
+    y: Any
+    X_val: Any
+    y_val: Any
+    X_test: Any
+    y_test: Any
+
+
 def spirals(network: Network, settings: Settings, seed: int) -> tuple[Any, Any]:
-    """The spirals a network trains (``seed = data_seed``) or is tested on (``data_seed + 1``)."""
+    """A draw of a network's spirals: training ``data_seed``, test ``+ 1``, validation ``+ 2``."""
     return data.spirals(
         n_samples=network.n_samples,
         arms=network.arms,
@@ -163,6 +198,55 @@ def spirals(network: Network, settings: Settings, seed: int) -> tuple[Any, Any]:
         seed=seed,
         dtype=settings.dtype,
         backend=settings.backend,
+    )
+
+
+def network_data(network: Network, settings: Settings, user: UserData | None = None) -> Split:
+    """The training, validation and test data a network of a sweep sees.
+
+    Spirals: three draws of the network's spirals (seeds ``data_seed``, ``+ 2``, ``+ 1``).
+    The user's data: the rows of the network's fold (``userdata.split`` with ``data_seed``).
+    """
+    if settings.on_spirals:
+        seed = settings.data_seed
+        return Split(
+            *spirals(network, settings, seed),
+            *spirals(network, settings, seed + 2),
+            *spirals(network, settings, seed + 1),
+        )
+    if user is None:
+        raise ValueError(f"the sweep ran on {settings.data}: pass its data (X, y)")
+    parts = userdata.split(len(user.X), settings.folds, network.fold, settings.data_seed)
+    y_dtype = settings.dtype if settings.task == "regressor" else None
+    arrays = []
+    for rows in parts:
+        arrays.append(
+            backends.asarray(user.X[rows], backend=settings.backend, dtype=settings.dtype)
+        )
+        arrays.append(backends.asarray(user.y[rows], backend=settings.backend, dtype=y_dtype))
+    return Split(*arrays)
+
+
+def stack_estimator(networks: Sequence[Network], settings: Settings) -> Any:
+    """The unfitted stack estimator of networks of one data set and one architecture."""
+    from ..stacks import StackedMLPClassifier, StackedMLPRegressor
+
+    first = networks[0]
+    estimator = StackedMLPRegressor if settings.task == "regressor" else StackedMLPClassifier
+    optimizer = {
+        key: getattr(first, key) for key in OPTIMIZER_KEYS if getattr(first, key) is not None
+    }
+    return estimator(
+        n_networks=len(networks),
+        hidden_layers=(first.width,) * first.depth,
+        activation=first.activation,
+        optimizer=first.optimizer,
+        learning_rate=[n.learning_rate for n in networks],
+        l2=[n.l2 for n in networks],
+        seed=[n.seed for n in networks],
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        **optimizer,
     )
 
 
@@ -185,11 +269,12 @@ def curve_points(epochs_run: int, step: int) -> np.ndarray:
 def rank(row: dict[str, str]) -> tuple[float, float, int]:
     """Order of networks within a configuration: the best has the largest rank.
 
-    Highest test accuracy, then lowest final loss, then lowest seed.
+    Highest validation score, then lowest final loss, then lowest seed; never the test
+    score, which stays an unbiased estimate of the chosen network.
     """
     loss = float(row["final_loss"])
     return (
-        float(row["test_accuracy"]),
+        float(row["validation_accuracy"]),
         -loss if math.isfinite(loss) else -math.inf,
         -int(row["seed"]),
     )
@@ -203,40 +288,40 @@ def _model_bytes(model: Any) -> bytes:
         return path.read_bytes()
 
 
-def fit_stack(networks: Sequence[Network], settings: Settings) -> ChunkResult:
-    """Train networks of one data set and one architecture as one stack (chunk index -1)."""
-    from ..stacks import StackedMLPClassifier
+def _scores(stack: Any, X: Any, y: Any) -> np.ndarray:
+    """Each network's score (accuracy or R²), rounded: k / n shows whole in six decimals."""
+    return np.round(np.asarray(stack.score(X, y), dtype=np.float64), 6)
 
+
+def fit_stack(
+    networks: Sequence[Network], settings: Settings, user: UserData | None = None
+) -> ChunkResult:
+    """Train networks of one data set and one architecture as one stack (chunk index -1)."""
     start = time.perf_counter()
-    first = networks[0]
-    X, y = spirals(first, settings, settings.data_seed)
-    X_test, y_test = spirals(first, settings, settings.data_seed + 1)
-    stack = StackedMLPClassifier(
-        n_networks=len(networks),
-        hidden_layers=(first.width,) * first.depth,
-        activation=first.activation,
-        optimizer=first.optimizer,
-        learning_rate=[n.learning_rate for n in networks],
-        l2=[n.l2 for n in networks],
-        seed=[n.seed for n in networks],
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-    ).fit(X, y)
+    split = network_data(networks[0], settings, user)
+    stack = stack_estimator(networks, settings).fit(split.X, split.y)
     history = np.asarray(stack.loss_history_, dtype=np.float64).reshape(-1, len(networks))
     final_loss = last_finite(history)
-    train_accuracy = np.asarray(stack.score(X, y))
-    test_accuracy = np.asarray(stack.score(X_test, y_test))
+    train = _scores(stack, split.X, split.y)
+    validation = _scores(stack, split.X_val, split.y_val)
+    test = _scores(stack, split.X_test, split.y_test)
+    chance = userdata.chance_level(backends.to_numpy(split.y), settings.task)
     diverged = np.asarray(stack.diverged_, dtype=bool)
     seconds = (time.perf_counter() - start) / len(networks)
+    keys = [network_row(network, settings) for network in networks]
+    name = stack_id(keys)
     rows = [
         network_row(
             network,
             settings,
             final_loss=final_loss[i],
-            # Accuracies are k / n: six decimals show them whole, without float32 noise.
-            train_accuracy=round(float(train_accuracy[i]), 6),
-            test_accuracy=round(float(test_accuracy[i]), 6),
+            train_accuracy=train[i],
+            validation_accuracy=validation[i],
+            test_accuracy=test[i],
+            at_chance=userdata.at_chance(float(train[i]), chance),
             diverged=diverged[i],
+            stack=name,
+            position=i,
             seconds=f"{seconds:.4g}",
         )
         for i, network in enumerate(networks)
@@ -259,6 +344,7 @@ def fit_stack(networks: Sequence[Network], settings: Settings) -> ChunkResult:
         models,
         history.shape[0] * len(networks),
         0,
+        {name: stack_text(keys)},
     )
 
 
@@ -276,21 +362,27 @@ def _merge(a: ChunkResult, b: ChunkResult) -> ChunkResult:
         models,
         a.network_epochs + b.network_epochs,
         a.splits + b.splits + 1,
+        {**a.stacks, **b.stacks},
     )
 
 
-def _fit_halving(networks: Sequence[Network], settings: Settings) -> ChunkResult:
+def _fit_halving(
+    networks: Sequence[Network], settings: Settings, user: UserData | None
+) -> ChunkResult:
     """``fit_stack``, halving the stack each time the device runs out of memory."""
     try:
-        return fit_stack(networks, settings)
+        return fit_stack(networks, settings, user)
     except Exception as exc:
         if len(networks) < 2 or not backends.is_out_of_memory(exc):
             raise
     half = len(networks) // 2
-    return _merge(_fit_halving(networks[:half], settings), _fit_halving(networks[half:], settings))
+    return _merge(
+        _fit_halving(networks[:half], settings, user),
+        _fit_halving(networks[half:], settings, user),
+    )
 
 
-def train_chunk(chunk: Chunk, settings: Settings) -> ChunkResult:
+def train_chunk(chunk: Chunk, settings: Settings, user: UserData | None = None) -> ChunkResult:
     """Train one chunk (in this process or on a Dask worker).
 
     On device out-of-memory (``backends.is_out_of_memory``) the stack is halved, and
@@ -300,14 +392,17 @@ def train_chunk(chunk: Chunk, settings: Settings) -> ChunkResult:
     ----------
     chunk : Chunk
     settings : Settings
+    user : UserData, optional
+        The user's data (None: spirals).
 
     Returns
     -------
     ChunkResult
         The rows in the chunk's order, the loss curves, the best model of each
-        configuration the chunk holds.
+        configuration the chunk holds, the stacks it trained (each network's row names
+        its stack and place, so that ``model_for`` refits that exact stack).
     """
-    return _fit_halving(chunk.networks, settings)._replace(index=chunk.index)
+    return _fit_halving(chunk.networks, settings, user)._replace(index=chunk.index)
 
 
 # --- executors: this process, or a dask.distributed cluster --------------------------------
@@ -316,10 +411,12 @@ def train_chunk(chunk: Chunk, settings: Settings) -> ChunkResult:
 DASK_CONNECT_SECONDS = 10.0
 
 
-def in_process(chunks: Sequence[Chunk], settings: Settings) -> Iterator[ChunkResult]:
+def in_process(
+    chunks: Sequence[Chunk], settings: Settings, user: UserData | None = None
+) -> Iterator[ChunkResult]:
     """Chunks trained one after the other, here."""
     for chunk in chunks:
-        yield train_chunk(chunk, settings)
+        yield train_chunk(chunk, settings, user)
 
 
 def import_distributed() -> Any:
@@ -371,11 +468,18 @@ class DaskExecutor:
                 f"cannot reach the Dask scheduler at {address}: {reason}"
             ) from None
 
-    def run(self, chunks: Sequence[Chunk], settings: Settings) -> Iterator[ChunkResult]:
+    def run(
+        self, chunks: Sequence[Chunk], settings: Settings, user: UserData | None = None
+    ) -> Iterator[ChunkResult]:
         """Chunks as Dask tasks, one per chunk; results as they complete, in any order."""
         from distributed import as_completed
 
-        futures = [self.client.submit(train_chunk, chunk, settings, pure=False) for chunk in chunks]
+        # The user's data go to every worker once, not with every task.
+        # (In a list: a tuple given alone would be scattered element by element.)
+        shared = self.client.scatter([user], broadcast=True)[0] if user is not None else None
+        futures = [
+            self.client.submit(train_chunk, chunk, settings, shared, pure=False) for chunk in chunks
+        ]
         try:
             for future in as_completed(futures):
                 yield future.result()

@@ -4,6 +4,8 @@
 ``OUT/sweep.json``       the grid and settings the rows belong to, the chunk size
 ``OUT/curves/*.npz``     each network's loss every k epochs, one file per chunk
 ``OUT/models/*.npz``     the best network of each configuration, as a scratchml model file
+``OUT/stacks/*.csv``     the networks of each trained stack, in their order (``model_for``)
+``OUT/data.npz``         the user's data (X, y) of a sweep on them
 
 A chunk's curves and model files are written (atomically) before its rows are appended:
 a network with a row always has its curve and, if it is the best of its
@@ -26,16 +28,24 @@ from typing import Any
 import numpy as np
 
 from .._files import complete_lines, durable_append, write_atomically
-from .grid import CONFIG_FIELDS, NETWORK_FIELDS, Network, Settings
+from .grid import CONFIG_FIELDS, NETWORK_FIELDS, OPTIMIZER_KEYS, Network, Settings
 
-KEY_COLUMNS = (*NETWORK_FIELDS, "epochs", "batch_size", "dtype", "data_seed", "backend")
-METRIC_COLUMNS = ("final_loss", "train_accuracy", "test_accuracy", "diverged", "seconds")
+KEY_COLUMNS = (*NETWORK_FIELDS, "epochs", "batch_size", "dtype", "data_seed", "backend", "data")
+# Scores are accuracies for a classifier, R² for a regressor. ``at_chance``: no better on
+# its training data than chance; ``stack`` / ``position``: the stack the network trained in
+# (its file OUT/stacks/STACK.csv) and its place there.
+METRIC_COLUMNS = (
+    "final_loss", "train_accuracy", "validation_accuracy", "test_accuracy", "at_chance",
+    "diverged", "stack", "position", "seconds",
+)  # fmt: skip
 COLUMNS = KEY_COLUMNS + METRIC_COLUMNS
 
 RESULTS_FILE = "results.csv"
 SETTINGS_FILE = "sweep.json"
 CURVES_DIR = "curves"
 MODELS_DIR = "models"
+STACKS_DIR = "stacks"
+DATA_FILE = "data.npz"
 
 
 def format_cell(value: Any) -> str:
@@ -60,6 +70,7 @@ def network_row(network: Network, settings: Settings, **metrics: Any) -> dict[st
         "dtype": settings.dtype,
         "data_seed": settings.data_seed,
         "backend": settings.backend,
+        "data": settings.data,
     }
     return {column: format_cell(value) for column, value in {**row, **metrics}.items()}
 
@@ -78,20 +89,28 @@ def model_file_name(row: Mapping[str, Any]) -> str:
     """The model file of a network: its configuration and seed, readable, e.g.
     ``arms2-turns1.5-noise0.05-n400-depth3-width8-tanh-adam-lr0.01-l2_0.0-seed3.npz``."""
     cell = {key: format_cell(row[key]) for key in (*CONFIG_FIELDS, "seed")}
-    return (
+    data = (
         f"arms{cell['arms']}-turns{cell['turns']}-noise{cell['noise']}-n{cell['n_samples']}-"
-        f"depth{cell['depth']}-width{cell['width']}-{cell['activation']}-{cell['optimizer']}-"
-        f"lr{cell['learning_rate']}-l2_{cell['l2']}-seed{cell['seed']}.npz"
+        if cell["arms"]
+        else f"fold{cell['fold']}-"
+    )
+    optimizer = "".join(f"-{key}_{cell[key]}" for key in OPTIMIZER_KEYS if cell[key])
+    return (
+        f"{data}depth{cell['depth']}-width{cell['width']}-{cell['activation']}-"
+        f"{cell['optimizer']}{optimizer}-lr{cell['learning_rate']}-l2_{cell['l2']}-"
+        f"seed{cell['seed']}.npz"
     )
 
 
 # --- results.csv ------------------------------------------------------------------------------
 
 
-def rows_text(rows: Iterable[Mapping[str, str]], header: bool = False) -> str:
+def rows_text(
+    rows: Iterable[Mapping[str, str]], header: bool = False, columns: Sequence[str] = COLUMNS
+) -> str:
     """Rows as CSV text (with the header line if asked)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     if header:
         writer.writeheader()
     writer.writerows(rows)
@@ -213,3 +232,55 @@ def write_model(out: Path, name: str, content: bytes) -> Path:
     path.parent.mkdir(exist_ok=True)
     write_atomically(path, content)
     return path
+
+
+# --- stacks: which networks trained together --------------------------------------------------
+
+
+def stack_id(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The name of the stack of these rows' networks, in this order (the same on every run)."""
+    keys = "\n".join("\t".join(row_key(row)) for row in rows)
+    return hashlib.sha1(keys.encode()).hexdigest()[:16]
+
+
+def stack_text(rows: Sequence[Mapping[str, str]]) -> str:
+    """A stack's file: the key columns of its networks, one line each, in stack order."""
+    return rows_text(rows, header=True, columns=KEY_COLUMNS)
+
+
+def write_stack(out: Path, name: str, text: str) -> Path:
+    """Save a stack's file under OUT/stacks."""
+    path = out / STACKS_DIR / f"{name}.csv"
+    path.parent.mkdir(exist_ok=True)
+    write_atomically(path, text)
+    return path
+
+
+def read_stack(out: Path, name: str) -> list[dict[str, str]]:
+    """The networks of the stack ``name`` of the sweep in ``out``, in stack order."""
+    path = out / STACKS_DIR / f"{name}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{out} has no file of the stack {name!r} ({path})")
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+# --- the user's data ----------------------------------------------------------------------------
+
+
+def write_data(out: Path, X: np.ndarray, y: np.ndarray) -> Path:
+    """Save the user's data of a sweep (so that resuming and ``model_for`` find them)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, X=X, y=y)
+    path = out / DATA_FILE
+    write_atomically(path, buffer.getvalue())
+    return path
+
+
+def read_data(out: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The user's data (X, y) a sweep in ``out`` ran on."""
+    path = out / DATA_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{out} has no {DATA_FILE}: the sweep's data are missing")
+    with np.load(path, allow_pickle=False) as saved:
+        return saved["X"], saved["y"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import itertools
 import math
 import numbers
@@ -14,17 +16,23 @@ from typing import Any, NamedTuple
 from .. import backends
 
 DATA_KEYS = ("arms", "turns", "noise", "n_samples")
-ARCHITECTURE_KEYS = ("depth", "width", "activation", "optimizer")
+# Optimizer settings, scikit-learn's names, passed to the stack estimator as keywords of
+# these names; None (the default) leaves the estimator's own default.
+OPTIMIZER_KEYS = ("momentum", "beta_1", "beta_2", "epsilon")
+ARCHITECTURE_KEYS = ("depth", "width", "activation", "optimizer", *OPTIMIZER_KEYS)
 # Inside one stack: every network of a chunk shares the keys above and varies these.
 STACK_KEYS = ("learning_rate", "l2", "seed")
-NETWORK_FIELDS = DATA_KEYS + ARCHITECTURE_KEYS + STACK_KEYS
+# ``fold``: which split of the user's data (k-fold); always 0 for spirals and a held-out split.
+NETWORK_FIELDS = (*DATA_KEYS, "fold", *ARCHITECTURE_KEYS, *STACK_KEYS)
 GRID_KEYS = DATA_KEYS + ARCHITECTURE_KEYS + ("learning_rate", "l2", "seeds")
 # A configuration: every grid key but the seed (its networks differ only by seed).
 CONFIG_FIELDS = NETWORK_FIELDS[:-1]
 # Settings shared by every network of a sweep (TOML keys beside the grid's).
-SETTING_KEYS = ("epochs", "batch_size", "backend", "dtype", "data_seed", "curve_every")
+SETTING_KEYS = (
+    "epochs", "batch_size", "backend", "dtype", "data_seed", "curve_every", "task", "folds",
+)  # fmt: skip
 # TOML keys that are neither grid keys nor settings: where and how to run and report.
-RUN_KEYS = ("out", "dask", "chunk_size", "threshold", "by")
+RUN_KEYS = ("out", "dask", "chunk_size", "threshold", "min_seeds", "by", "data", "target")
 
 DEFAULT_GRID: dict[str, Any] = {
     "arms": [2],
@@ -35,6 +43,10 @@ DEFAULT_GRID: dict[str, Any] = {
     "width": [2, 4, 8, 16],
     "activation": ["tanh"],
     "optimizer": ["adam"],
+    "momentum": [None],
+    "beta_1": [None],
+    "beta_2": [None],
+    "epsilon": [None],
     "learning_rate": [0.01],
     "l2": [0.0],
     "seeds": 4,
@@ -42,19 +54,28 @@ DEFAULT_GRID: dict[str, Any] = {
 DEFAULT_EPOCHS = 300
 # A network reaching this test accuracy on a seed "separates" the spirals on that seed.
 DEFAULT_THRESHOLD = 0.95
+TASKS = ("classifier", "regressor")
 
 
 class Network(NamedTuple):
-    """One point of the grid: a data set and a network trained on it."""
+    """One point of the grid: a data set (spirals, or a fold of the user's) and a network.
 
-    arms: int
-    turns: float
-    noise: float
-    n_samples: int
+    On the user's data the spiral keys are None and ``fold`` says which split it trains on.
+    """
+
+    arms: int | None
+    turns: float | None
+    noise: float | None
+    n_samples: int | None
+    fold: int
     depth: int
     width: int
     activation: str
     optimizer: str
+    momentum: float | None
+    beta_1: float | None
+    beta_2: float | None
+    epsilon: float | None
     learning_rate: float
     l2: float
     seed: int
@@ -65,25 +86,36 @@ class Settings:
     """What every network of a sweep shares besides its grid point.
 
     ``curve_every``: each network's training loss is kept every this many epochs
-    (and at the last epoch); 0 picks about 100 points per curve.
+    (and at the last epoch); 0 picks about 100 points per curve. ``data``: "spirals",
+    or the name and content hash of the user's data; ``task``: a classifier or a
+    regressor (spirals: a classifier); ``folds``: 0 for one held-out split of the
+    user's data, k ≥ 3 for k-fold.
     """
 
     epochs: int = DEFAULT_EPOCHS
     batch_size: int | None = None  # None: full batch
     backend: str = "numpy"
     dtype: str = "float32"
-    data_seed: int = 0  # training data seed; the held-out test set uses data_seed + 1
+    data_seed: int = 0  # training data seed (spirals: validation data_seed + 2, test + 1)
     curve_every: int = 0
+    data: str = "spirals"
+    task: str = "classifier"
+    folds: int = 0
 
     @property
     def curve_step(self) -> int:
         """Epochs between two kept points of a loss curve."""
         return self.curve_every or max(1, self.epochs // 100)
 
+    @property
+    def on_spirals(self) -> bool:
+        """Whether the networks train on spirals (else on the user's data)."""
+        return self.data == "spirals"
+
 
 def _values(grid: Mapping[str, Any], key: str) -> list[Any]:
     value = grid[key]
-    if isinstance(value, (str, numbers.Number)):
+    if value is None or isinstance(value, (str, numbers.Number)):
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise ValueError(f"grid key {key!r} must be a value or a list of values; got {value!r}")
@@ -101,11 +133,12 @@ def _integers(key: str, values: list[Any], minimum: int) -> list[int]:
     return [int(v) for v in values]
 
 
-def _reals(key: str, values: list[Any], positive: bool) -> list[float]:
+def _reals(key: str, values: list[Any], low: float, high: float, open_low: bool) -> list[float]:
     for v in values:
         ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-        if not ok or not (v > 0 if positive else v >= 0):
-            what = "a positive number" if positive else "a non-negative number"
+        if not ok or not ((v > low if open_low else v >= low) and v < high):
+            bound = "> " if open_low else "≥ "
+            what = f"a number {bound}{low:g}" + (f" and < {high:g}" if high < math.inf else "")
             raise ValueError(f"grid key {key!r}: every value must be {what}; got {v!r}")
     return [float(v) for v in values]
 
@@ -120,7 +153,95 @@ def _names(key: str, values: list[Any], valid: Iterable[str]) -> list[str]:
     return [str(v) for v in values]
 
 
-def check_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
+def _optional(check: Any) -> Any:
+    """A rule that also takes None (the estimator's own default)."""
+
+    def rule(key: str, values: list[Any]) -> list[Any]:
+        given = check(key, [v for v in values if v is not None])
+        it = iter(given)
+        return [None if v is None else next(it) for v in values]
+
+    return rule
+
+
+def _activations() -> Iterable[str]:
+    from ..nn.activations import ACTIVATIONS
+
+    return ACTIVATIONS
+
+
+def _optimizers() -> Iterable[str]:
+    from ..nn.optimizers import OPTIMIZERS
+
+    return OPTIMIZERS
+
+
+# The one table of what each grid key takes: key → rule(key, values) → checked values.
+VALUE_RULES: dict[str, Any] = {
+    "arms": lambda k, v: _integers(k, v, 2),
+    "turns": lambda k, v: _reals(k, v, 0.0, math.inf, open_low=True),
+    "noise": lambda k, v: _reals(k, v, 0.0, math.inf, open_low=False),
+    "n_samples": lambda k, v: _integers(k, v, 1),
+    "depth": lambda k, v: _integers(k, v, 1),
+    "width": lambda k, v: _integers(k, v, 1),
+    "activation": lambda k, v: _names(k, v, _activations()),
+    "optimizer": lambda k, v: _names(k, v, _optimizers()),
+    "momentum": _optional(lambda k, v: _reals(k, v, 0.0, 1.0, open_low=False)),
+    "beta_1": _optional(lambda k, v: _reals(k, v, 0.0, 1.0, open_low=False)),
+    "beta_2": _optional(lambda k, v: _reals(k, v, 0.0, 1.0, open_low=False)),
+    "epsilon": _optional(lambda k, v: _reals(k, v, 0.0, math.inf, open_low=True)),
+    "learning_rate": lambda k, v: _reals(k, v, 0.0, math.inf, open_low=True),
+    "l2": lambda k, v: _reals(k, v, 0.0, math.inf, open_low=False),
+}
+
+
+def check_values(key: str, value: Any) -> list[Any]:
+    """The checked list of values of one grid key (``seeds``: a count N or a list of seeds).
+
+    Every grid value is checked here, by ``VALUE_RULES``, and nowhere else.
+
+    Raises
+    ------
+    ValueError
+        Naming the key: an empty list, a repeated value, a value out of range.
+    """
+    if key == "seeds":
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError(f"grid key 'seeds': a number of seeds must be ≥ 1; got {value!r}")
+            checked = list(range(int(value)))
+        else:
+            checked = _integers("seeds", _values({key: value}, key), 0)
+    else:
+        checked = VALUE_RULES[key](key, _values({key: value}, key))
+    repeated = [v for v in checked if checked.count(v) > 1]
+    if repeated:
+        raise ValueError(f"grid key {key!r} repeats the value {repeated[0]!r}")
+    if key in OPTIMIZER_KEYS and checked != [None]:
+        _check_estimator_takes(key)
+    return checked
+
+
+def _check_estimator_takes(key: str) -> None:
+    """ValueError when the stack estimators do not take ``key`` as a keyword yet."""
+    from ..stacks import StackedMLPClassifier, StackedMLPRegressor
+
+    for estimator in (StackedMLPClassifier, StackedMLPRegressor):
+        if key not in inspect.signature(estimator.__init__).parameters:
+            raise ValueError(
+                f"grid key {key!r}: {estimator.__name__} of this version of scratchml has no "
+                f"{key} parameter; leave {key} out of the grid"
+            )
+
+
+def unknown_key_message(key: str, valid: Sequence[str], what: str = "grid key") -> str:
+    """'unknown grid key 'widht' (did you mean width?); valid keys are ...'."""
+    close = difflib.get_close_matches(key, valid, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown {what} {key!r}{hint}; valid keys are {', '.join(valid)}"
+
+
+def check_grid(grid: Mapping[str, Any], spirals: bool = True) -> dict[str, list[Any]]:
     """The grid with every key present, as lists of checked values (defaults fill gaps).
 
     Parameters
@@ -128,6 +249,9 @@ def check_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
     grid : mapping
         Keys of ``GRID_KEYS`` to a value or a list of values; ``seeds`` is a count N
         (seeds 0 … N−1) or a list of seeds.
+    spirals : bool
+        Whether the networks train on spirals. On the user's data the spiral keys
+        (``DATA_KEYS``) are None and may not be given.
 
     Returns
     -------
@@ -137,46 +261,34 @@ def check_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
     Raises
     ------
     ValueError
-        Naming the key: an unknown key, an empty list, a repeated value, or a value out
-        of range (width 0, unknown activation, ...).
+        Naming the key: an unknown key (with the closest valid one), an empty list, a
+        repeated value, or a value out of range (width 0, unknown activation, ...).
     """
-    from ..nn.activations import ACTIVATIONS
-    from ..nn.optimizers import OPTIMIZERS
-
     if not isinstance(grid, Mapping):
         raise TypeError(f"grid must be a mapping of key → values; got {type(grid).__name__}")
     unknown = sorted(set(grid) - set(GRID_KEYS))
     if unknown:
-        raise ValueError(f"unknown grid key {unknown[0]!r}; valid keys are {', '.join(GRID_KEYS)}")
+        raise ValueError(unknown_key_message(unknown[0], GRID_KEYS))
     full = {**DEFAULT_GRID, **grid}
-    checked: dict[str, list[Any]] = {
-        "arms": _integers("arms", _values(full, "arms"), 2),
-        "turns": _reals("turns", _values(full, "turns"), positive=True),
-        "noise": _reals("noise", _values(full, "noise"), positive=False),
-        "n_samples": _integers("n_samples", _values(full, "n_samples"), 1),
-        "depth": _integers("depth", _values(full, "depth"), 1),
-        "width": _integers("width", _values(full, "width"), 1),
-        "activation": _names("activation", _values(full, "activation"), ACTIVATIONS),
-        "optimizer": _names("optimizer", _values(full, "optimizer"), OPTIMIZERS),
-        "learning_rate": _reals("learning_rate", _values(full, "learning_rate"), positive=True),
-        "l2": _reals("l2", _values(full, "l2"), positive=False),
+    if not spirals:
+        given = [k for k in DATA_KEYS if k in grid and _values(grid, k) != [None]]
+        if given:
+            raise ValueError(
+                f"grid key {given[0]!r} sets up spirals; a sweep on your own data takes "
+                f"only the network's keys: {', '.join(GRID_KEYS[len(DATA_KEYS) :])}"
+            )
+        full.update({key: [None] for key in DATA_KEYS})
+    checked = {
+        key: [None] if not spirals and key in DATA_KEYS else check_values(key, full[key])
+        for key in GRID_KEYS
     }
-    seeds = full["seeds"]
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"grid key 'seeds': a number of seeds must be ≥ 1; got {seeds!r}")
-        checked["seeds"] = list(range(int(seeds)))
-    else:
-        checked["seeds"] = _integers("seeds", _values(full, "seeds"), 0)
-    for key, values in checked.items():
-        repeated = [v for v in values if values.count(v) > 1]
-        if repeated:
-            raise ValueError(f"grid key {key!r} repeats the value {repeated[0]!r}")
-    too_few = [n for n in checked["n_samples"] if n < max(checked["arms"])]
-    if too_few:
-        raise ValueError(
-            f"grid key 'n_samples': {too_few[0]} samples cannot hold {max(checked['arms'])} arms"
-        )
+    if spirals:
+        too_few = [n for n in checked["n_samples"] if n < max(checked["arms"])]
+        if too_few:
+            raise ValueError(
+                f"grid key 'n_samples': {too_few[0]} samples cannot hold "
+                f"{max(checked['arms'])} arms"
+            )
     return checked
 
 
@@ -223,7 +335,7 @@ def check_settings(**settings: Any) -> Settings:
 
     unknown = sorted(set(settings) - set(Settings.__dataclass_fields__))
     if unknown:
-        raise ValueError(f"unknown setting {unknown[0]!r}")
+        raise ValueError(unknown_key_message(unknown[0], SETTING_KEYS, "setting"))
     result = Settings(**settings)
     check_positive(result.epochs, "epochs", integer=True)
     if result.batch_size is not None:
@@ -236,10 +348,25 @@ def check_settings(**settings: Any) -> Settings:
         raise ValueError(f"dtype must be 'float32' or 'float64'; got {result.dtype!r}")
     check_non_negative(result.data_seed, "data_seed", integer=True)
     check_non_negative(result.curve_every, "curve_every", integer=True)
+    if result.task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}; got {result.task!r}")
+    check_non_negative(result.folds, "folds", integer=True)
+    if result.folds in (1, 2):
+        raise ValueError(
+            f"folds must be 0 (one held-out split) or k ≥ 3 (a test, a validation and "
+            f"training folds); got {result.folds}"
+        )
+    if result.on_spirals and (result.task != "classifier" or result.folds):
+        raise ValueError("spirals are a classification task with a held-out draw: no folds")
     return result
 
 
-def expand(grid: Mapping[str, Any]) -> list[Network]:
+def networks_of(grid: Mapping[str, Any], settings: Settings) -> list[Network]:
+    """Every network of a sweep's grid under its settings (on the user's data: each fold)."""
+    return expand(grid, None if settings.on_spirals else settings.folds)
+
+
+def expand(grid: Mapping[str, Any], folds: int | None = None) -> list[Network]:
     """Every network of the grid, in grid order (the last key, the seed, varies fastest).
 
     Networks of one data set and one architecture are consecutive, so that they can be
@@ -249,15 +376,24 @@ def expand(grid: Mapping[str, Any]) -> list[Network]:
     ----------
     grid : mapping
         As for ``check_grid``.
+    folds : int, optional
+        None for spirals; on the user's data, 0 (one held-out split: fold 0) or the
+        number k of folds (folds 0 … k−1).
 
     Returns
     -------
     list of Network
         One per grid point.
     """
-    checked = check_grid(grid)
-    axes = [checked[key] for key in (*DATA_KEYS, *ARCHITECTURE_KEYS, "learning_rate", "l2")]
-    return [Network(*point) for point in itertools.product(*axes, checked["seeds"])]
+    checked = check_grid(grid, spirals=folds is None)
+    fold_values = range(max(1, folds or 0))
+    axes = [
+        *(checked[key] for key in DATA_KEYS),
+        fold_values,
+        *(checked[key] for key in (*ARCHITECTURE_KEYS, "learning_rate", "l2")),
+        checked["seeds"],
+    ]
+    return [Network(*point) for point in itertools.product(*axes)]
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -297,5 +433,5 @@ def load_config(path: str | Path) -> dict[str, Any]:
     valid = (*GRID_KEYS, *SETTING_KEYS, *RUN_KEYS)
     for key in config:
         if key not in valid:
-            raise ValueError(f"unknown key {key!r} in {path}; valid keys are {', '.join(valid)}")
+            raise ValueError(f"{path}: " + unknown_key_message(key, valid, "key"))
     return config

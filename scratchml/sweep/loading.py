@@ -9,19 +9,35 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .chunks import spirals
-from .files import RESULTS_FILE, format_cell, read_curves, read_results, read_stored, row_key
+from .chunks import network_data, stack_estimator
+from .files import (
+    RESULTS_FILE,
+    format_cell,
+    read_curves,
+    read_data,
+    read_results,
+    read_stack,
+    read_stored,
+    row_key,
+)
 from .grid import DEFAULT_THRESHOLD, Settings, check_grid, check_settings
 from .report import configurations, network_of, parse_row
+from .userdata import UserData
 
 
-def _table(records: list[dict[str, Any]]) -> Any:
-    """A pandas DataFrame of the records when pandas is installed, else the list itself."""
+def _table(records: list[dict[str, Any]], out: Path) -> Any:
+    """A pandas DataFrame of the records when pandas is installed, else the list itself.
+
+    The DataFrame remembers its sweep's folder (``attrs["sweep"]``, kept by selections
+    and rows of it), so that ``model_for(row)`` finds the row's stack.
+    """
     try:
         import pandas
     except ImportError:
         return records
-    return pandas.DataFrame.from_records(records)
+    frame = pandas.DataFrame.from_records(records)
+    frame.attrs["sweep"] = str(out)
+    return frame
 
 
 @dataclass
@@ -89,8 +105,14 @@ class SweepData:
 
         return load_model(self.out / str(config["model_file"]), backend=backend)
 
+    def model_for(self, row: Mapping[str, Any], backend: str | None = None) -> Refit:
+        """``model_for(row, out)`` for a row of this sweep."""
+        return model_for(row, self.out, backend)
 
-def load(out: str | Path, threshold: float = DEFAULT_THRESHOLD) -> SweepData:
+
+def load(
+    out: str | Path, threshold: float = DEFAULT_THRESHOLD, min_seeds: int | None = None
+) -> SweepData:
     """Read the sweep in ``out``.
 
     Parameters
@@ -98,7 +120,9 @@ def load(out: str | Path, threshold: float = DEFAULT_THRESHOLD) -> SweepData:
     out : str or Path
         A sweep's folder (results.csv and sweep.json).
     threshold : float
-        Test accuracy a seed must reach for the configurations' success rate.
+        Test score a seed must reach for the configurations' success rate.
+    min_seeds : int, optional
+        Successful seeds that make a configuration reliable (default: all).
 
     Returns
     -------
@@ -117,11 +141,12 @@ def load(out: str | Path, threshold: float = DEFAULT_THRESHOLD) -> SweepData:
         raise FileNotFoundError(f"{out} holds no sweep: {out / RESULTS_FILE} does not exist")
     text_rows = read_results(out / RESULTS_FILE)
     stored = read_stored(out)
-    grid = check_grid(stored["grid"]) if "grid" in stored else {}
     settings = check_settings(**stored.get("settings", {}))
+    grid = check_grid(stored["grid"], settings.on_spirals) if "grid" in stored else {}
+    user = None if settings.on_spirals else UserData(*read_data(out))
     return SweepData(
-        rows=_table([parse_row(row) for row in text_rows]),
-        configs=_table(configurations(text_rows, threshold)),
+        rows=_table([parse_row(row) for row in text_rows], out),
+        configs=_table(configurations(text_rows, threshold, min_seeds, user, settings.task), out),
         grid=grid,
         settings=settings,
         curves=read_curves(out),
@@ -130,58 +155,82 @@ def load(out: str | Path, threshold: float = DEFAULT_THRESHOLD) -> SweepData:
 
 
 class Refit(NamedTuple):
-    """An unfitted estimator set up as a sweep's network, and its data."""
+    """The stack a sweep's row trained in, unfitted, with the data it saw.
 
-    estimator: Any  # an MLPClassifier
+    ``fit()`` trains that stack again and returns it; network ``position`` of it is the
+    row's network: ``stack.score(X_test, y_test)[position]`` is the row's test score
+    and ``stack.model(position)`` the network as an ``MLPClassifier`` /
+    ``MLPRegressor``.
+    """
+
+    estimator: Any  # a StackedMLPClassifier / StackedMLPRegressor, unfitted
+    position: int  # the row's network in the stack
     X: Any
     y: Any
+    X_val: Any
+    y_val: Any
     X_test: Any
     y_test: Any
 
+    def fit(self) -> Any:
+        """Train the stack on (X, y) as the sweep did; the fitted stack."""
+        return self.estimator.fit(self.X, self.y)
 
-def model_for(row: Mapping[str, Any], backend: str | None = None) -> Refit:
-    """The exact estimator and data of a sweep's row: ``estimator.fit(X, y)`` reproduces it.
 
-    The network is an ``MLPClassifier`` with the row's architecture, optimizer,
-    learning rate, l2, seed, epochs and batch size, training every epoch (``tol=None``)
-    as a stack does; the data are the row's spirals with its data seed (test: the
-    held-out draw with seed ``data_seed + 1``). Network i of a stack equals it up to
-    floating-point rounding.
+def model_for(
+    row: Mapping[str, Any], out: str | Path | None = None, backend: str | None = None
+) -> Refit:
+    """The stack a sweep's row trained in, and its data: refitting reproduces the row.
+
+    A network's arithmetic may depend on which networks share its stack (blocks of
+    networks, the width of the products the speed paths fold them into), so the row
+    is reproduced by refitting the very stack it trained in — the same networks in
+    the same order, recorded in ``OUT/stacks/`` — on the same data, backend and dtype.
 
     Parameters
     ----------
     row : mapping
         A row of results.csv, of ``load(out).rows`` (a dict, or a DataFrame's row).
+    out : str or Path, optional
+        The sweep's folder; a row of ``load(out).rows`` (a pandas row) knows it.
     backend : str, optional
-        Array library for the data (default: the row's).
+        Array library for the data (default: the row's; another one reproduces the
+        row only up to rounding).
 
     Returns
     -------
     Refit
-        ``(estimator, X, y, X_test, y_test)``.
-    """
-    from ..nn import MLPClassifier
+        ``(estimator, position, X, y, X_val, y_val, X_test, y_test)``.
 
+    Examples
+    --------
+    >>> data = scratchml.sweep.load("sweeps/spirals")                # doctest: +SKIP
+    >>> refit = data.model_for(data.rows.iloc[7])                     # doctest: +SKIP
+    >>> refit.fit().score(refit.X_test, refit.y_test)[refit.position]  # doctest: +SKIP
+    """
+    if out is None:
+        out = getattr(row, "attrs", {}).get("sweep")
+        if out is None:
+            raise ValueError("model_for needs the sweep's folder: model_for(row, out)")
+    out = Path(out)
     parsed = parse_row(dict(row.items()))
-    network = network_of(parsed)
+    if not parsed.get("stack"):
+        raise ValueError("the row names no stack: give a row of results.csv or load(out).rows")
+    members = [network_of(parse_row(member)) for member in read_stack(out, parsed["stack"])]
+    position = int(parsed["position"])
+    if members[position] != network_of(parsed):
+        raise ValueError(f"the row is not network {position} of its stack in {out}")
+    stored = read_stored(out).get("settings", {})
     settings = check_settings(
-        epochs=parsed["epochs"],
-        batch_size=parsed["batch_size"],
-        backend=backend or parsed["backend"],
-        dtype=parsed["dtype"],
-        data_seed=parsed["data_seed"],
+        **{
+            **stored,
+            "epochs": parsed["epochs"],
+            "batch_size": parsed["batch_size"],
+            "backend": backend or parsed["backend"],
+            "dtype": parsed["dtype"],
+            "data_seed": parsed["data_seed"],
+        }
     )
-    estimator = MLPClassifier(
-        hidden_layers=(network.width,) * network.depth,
-        activation=network.activation,
-        optimizer=network.optimizer,
-        learning_rate=network.learning_rate,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        l2=network.l2,
-        seed=network.seed,
-        tol=None,
-    )
-    X, y = spirals(network, settings, settings.data_seed)
-    X_test, y_test = spirals(network, settings, settings.data_seed + 1)
-    return Refit(estimator, X, y, X_test, y_test)
+    user = None if settings.on_spirals else UserData(*read_data(out))
+    split = network_data(members[0], settings, user)
+    return Refit(stack_estimator(members, settings), position, *split)

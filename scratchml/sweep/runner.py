@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from .. import backends
 from .._files import write_atomically
 from .._progress import ProgressBar, duration
+from . import userdata
 from .chunks import (
     DaskExecutor,
     default_chunk_size,
@@ -18,21 +22,26 @@ from .chunks import (
     in_process,
     local_workers,
     make_chunks,
+    stack_key,
     work,
 )
 from .files import (
+    DATA_FILE,
     MODELS_DIR,
     RESULTS_FILE,
     append_rows,
     network_row,
     read_curves,
+    read_data,
     read_results,
     read_stored,
     row_key,
     rows_text,
     write_curves,
+    write_data,
     write_model,
     write_sorted,
+    write_stack,
     write_stored,
 )
 from .grid import (
@@ -41,11 +50,11 @@ from .grid import (
     Settings,
     check_grid,
     check_settings,
-    expand,
     grid_differences,
+    networks_of,
     union,
 )
-from .report import configurations, write_report
+from .report import check_min_seeds, configurations, write_report
 
 
 class _Default:
@@ -63,8 +72,8 @@ class SweepResult(NamedTuple):
 
     out: Path
     results: Path
-    configs: Path
-    summary: Path
+    configs: Path | None  # None when run(summary=False)
+    summary: Path | None
     pictures: list[Path]
     n_networks: int  # in the grid
     n_trained: int  # trained by this call (the rest were already in results.csv)
@@ -101,15 +110,21 @@ def _settings(given: Mapping[str, Any], stored: Mapping[str, Any], out: Path) ->
 
 
 def _grid(
-    grid: Mapping[str, Any] | None, stored: Mapping[str, Any], extend: bool, out: Path
+    grid: Mapping[str, Any] | None,
+    stored: Mapping[str, Any],
+    extend: bool,
+    out: Path,
+    spirals: bool,
 ) -> dict[str, list[Any]]:
-    """The grid to run: the one asked for (the stored one if none), checked against sweep.json."""
-    if grid is None:
-        grid = stored.get("grid", DEFAULT_GRID)
-    checked = check_grid(grid)
+    """The grid to run, checked against sweep.json.
+
+    Resuming or extending, the keys not given are the stored sweep's, not the defaults:
+    ``--extend --width 4`` adds width 4 to the stored grid and nothing else.
+    """
     if not stored:
-        return checked
-    previous = check_grid(stored["grid"])
+        return check_grid(grid if grid is not None else DEFAULT_GRID, spirals)
+    previous = check_grid(stored["grid"], spirals)
+    checked = check_grid({**previous, **(grid or {})}, spirals)
     differences = grid_differences(previous, checked)
     if not differences:
         return checked
@@ -128,45 +143,105 @@ def resume_command(out: Path, dask: str | None) -> str:
     return f"{command} --dask {dask}" if dask else command
 
 
+def _arguments(args: tuple[Any, ...], grid: Any, out: Any) -> tuple[Any, Any, Any, Any]:
+    """(X, y, grid, out) from ``run(grid, out)`` or ``run(X, y, grid, out)``."""
+    if args and (args[0] is None or isinstance(args[0], Mapping)):
+        if len(args) > 2:
+            raise TypeError("run(grid, out) takes at most 2 positional arguments")
+        X = y = None
+        grid_given, out_given = (*args, None)[:2]
+    elif args:
+        if len(args) < 2 or len(args) > 4:
+            raise TypeError("run(X, y, grid, out): give X and y together, then the grid")
+        X, y, grid_given, out_given = (*args, None, None)[:4]
+    else:
+        X = y = grid_given = out_given = None
+    if grid_given is not None and grid is not None:
+        raise TypeError("run() got the grid twice (positionally and as grid=)")
+    if out_given is not None and out is not None:
+        raise TypeError("run() got out twice (positionally and as out=)")
+    return (
+        X,
+        y,
+        grid if grid_given is None else grid_given,
+        out_given if out_given is not None else out,
+    )
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (``kill``, a job scheduler's stop) handled like Ctrl-C: rows saved, resume hint."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(
+    *args: Any,
     grid: Mapping[str, Any] | None = None,
-    out: str | Path = "sweeps/latest",
-    *,
+    out: str | Path | None = None,
     epochs: Any = DEFAULT,
     batch_size: Any = DEFAULT,
     backend: Any = DEFAULT,
     dtype: Any = DEFAULT,
     data_seed: Any = DEFAULT,
     curve_every: Any = DEFAULT,
+    task: Any = DEFAULT,
+    folds: Any = DEFAULT,
+    name: str = "array",
     resume: bool = False,
     extend: bool = False,
     chunk_size: int | None = None,
     dask: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    min_seeds: int | None = None,
     by: Sequence[str] | None = None,
+    summary: bool = True,
     progress: bool = True,
     stream: TextIO | None = None,
 ) -> SweepResult:
     """Train every network of ``grid``; write results, curves, models and the report in ``out``.
 
+    ``run(grid, out, ...)`` sweeps spirals; ``run(X, y, grid, out, ...)`` sweeps the
+    user's data: X (n_samples, n_features), y (n_samples,) class labels or real targets
+    (n_samples,) / (n_samples, n_outputs), any array library.
+
     Parameters
     ----------
+    X, y : arrays, optional
+        The user's data. Each network trains on one split (``folds``) and is chosen on
+        its validation rows; its test score is on rows it never saw.
     grid : mapping, optional
         Keys of ``GRID_KEYS`` to a value or a list of values (``seeds``: a count N for
-        seeds 0 … N−1, or a list); missing keys take ``DEFAULT_GRID``'s values. When
-        resuming, None means the stored grid.
+        seeds 0 … N−1, or a list); missing keys take ``DEFAULT_GRID``'s values, or when
+        resuming or extending, the stored sweep's. On the user's data the spiral keys
+        (``DATA_KEYS``) are left out.
     out : str or Path
-        The sweep's folder.
+        The sweep's folder (default ``sweeps/latest``).
     epochs, batch_size, backend, dtype, data_seed, curve_every
         Settings shared by every network (``Settings``); when resuming, those not given
-        are the stored ones. Training data: ``data.spirals`` with ``data_seed``; test
-        accuracy is on a held-out draw with seed ``data_seed + 1``.
+        are the stored ones. Spirals: training data ``data.spirals`` with ``data_seed``,
+        validation a draw with ``data_seed + 2``, test with ``data_seed + 1``.
+    task : {"classifier", "regressor"}, optional
+        On the user's data: by default a classifier unless y holds non-integer reals.
+    folds : int, optional
+        On the user's data: 0 (default) for one held-out split (20% test, 20%
+        validation), k ≥ 3 for k-fold (each fold a data setting of the grid).
+    name : str
+        What the rows call the user's data (with a hash of its values).
     resume : bool
-        Continue the sweep in ``out``: train only the networks without a row. The grid
-        and settings must be the stored ones.
+        Continue the sweep in ``out``: train only the networks without a row.
     extend : bool
-        Resume with a different grid: the grid becomes, per key, the union of the stored
-        values and the new ones, and the missing networks are trained.
+        Resume with more grid values: per key, the stored values plus the new ones.
     chunk_size : int, optional
         Most networks per stack (default: the stored one, else what fits in half the
         device's free memory and takes a few seconds).
@@ -174,13 +249,20 @@ def run(
         The address of a dask.distributed scheduler, or ``"local:N"`` for a local cluster
         of N worker processes.
     threshold : float
-        Test accuracy a seed must reach to count as a success (reports only).
+        Test score a seed must reach to count as a success (reports only).
+    min_seeds : int, optional
+        Seeds of a configuration that must succeed for it to be reliable (k of n;
+        default: every seed).
     by : sequence of str, optional
         Keys that make panels in the pictures (the other varying keys make files).
+    summary : bool
+        Write configs.csv, the pictures and summary.md (False: only the rows, curves,
+        stacks and models; ``report(out)`` draws them later).
     progress : bool
-        Show the progress bar on ``stream``.
+        Show the progress line on ``stream`` (stderr): the data setting running, the
+        successes so far, the rate and the time left.
     stream : text file, optional
-        Where the progress bar goes (default: stderr).
+        Where the progress line goes (default: stderr).
 
     Returns
     -------
@@ -190,8 +272,8 @@ def run(
     Raises
     ------
     ValueError
-        A bad grid, setting or threshold (named), or a resume with another grid or
-        settings; before anything is written.
+        A bad grid, setting, data or threshold (named), a resume with another grid or
+        settings, or a resume where there is no sweep; before anything is written.
     FileExistsError
         ``out`` holds rows of a sweep and neither ``resume`` nor ``extend`` is set.
     ConnectionError
@@ -199,11 +281,14 @@ def run(
     OSError
         ``out`` cannot be written (before anything is written).
     SweepInterrupted
-        Ctrl-C: finished chunks are saved; it says how many rows and how to resume.
+        Ctrl-C or SIGTERM: finished chunks are saved; it says how many rows and how to
+        resume.
     """
-    out = Path(out)
+    X, y, grid, out = _arguments(args, grid, out)
+    out = Path(out if out is not None else "sweeps/latest")
     if not (0.0 < threshold <= 1.0):
-        raise ValueError(f"threshold must be a test accuracy in (0, 1]; got {threshold!r}")
+        raise ValueError(f"threshold must be a score in (0, 1]; got {threshold!r}")
+    check_min_seeds(min_seeds)
     if dask is not None:
         local_workers(dask)
         import_distributed()
@@ -214,7 +299,13 @@ def run(
             f"{results} already holds {len(existing)} rows; pass --resume (resume=True) to "
             "continue that sweep, or choose another --out"
         )
-    stored = read_stored(out) if existing else {}  # a header alone is no sweep to resume
+    stored = read_stored(out) if (existing or resume or extend) else {}
+    if (resume or extend) and "grid" not in stored:
+        what = "does not exist" if not out.exists() else "holds no sweep (no sweep.json)"
+        raise ValueError(
+            f"there is nothing to {'extend' if extend else 'resume'}: {out} {what}; "
+            "leave out --resume and --extend to start a new sweep there"
+        )
     given = {
         key: value
         for key, value in dict(
@@ -224,12 +315,20 @@ def run(
             dtype=dtype,
             data_seed=data_seed,
             curve_every=curve_every,
+            task=task,
+            folds=folds,
         ).items()
         if value is not DEFAULT
     }
+    user = None
+    if X is not None:
+        user, given["task"] = userdata.check_data(X, y, given.get("task"))
+        given["data"] = userdata.fingerprint(name, user)
+    elif stored and stored.get("settings", {}).get("data", "spirals") != "spirals":
+        user = userdata.UserData(*read_data(out))
     settings = _settings(given, stored, out)
-    checked = _grid(grid, stored, extend, out)
-    networks = expand(checked)
+    checked = _grid(grid, stored, extend, out, settings.on_spirals)
+    networks = networks_of(checked, settings)
     if dask is None:
         reason = backends.why_unavailable(settings.backend)
         if reason:
@@ -239,7 +338,7 @@ def run(
         free = backends.free_memory(settings.backend) if dask is None else None
         on_gpu = backends.gpu_name(settings.backend) is not None if dask is None else None
         chunk_size = stored.get("chunk_size") or default_chunk_size(
-            networks, settings, free, on_gpu
+            networks, settings, free, on_gpu, user
         )
     chunks = make_chunks(networks, chunk_size)
 
@@ -247,6 +346,8 @@ def run(
     try:
         try:
             out.mkdir(parents=True, exist_ok=True)
+            if user is not None and not (out / DATA_FILE).exists():
+                write_data(out, user.X, user.y)
             write_stored(out, checked, settings, chunk_size)
             if existing:
                 read_results(results, repair=True)  # cut a torn last line before appending
@@ -255,9 +356,10 @@ def run(
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise OSError(f"cannot write the sweep's files in {out}: {reason}") from None
-        trained, seconds, rate = _train(
-            chunks, settings, out, existing, executor, progress, stream, dask
-        )
+        with _sigterm_as_ctrl_c():
+            trained, seconds, rate = _train(
+                chunks, settings, out, existing, executor, progress, stream, dask, user, threshold
+            )
     finally:
         if executor is not None:
             executor.close()
@@ -268,7 +370,12 @@ def run(
         f"last run: {trained} networks in {seconds:.1f} s on {where}: {rate:,.0f} "
         f"network-epochs/s, {trained / seconds if seconds > 0 else 0:,.1f} networks/s"
     )
-    written = report(out, threshold=threshold, by=by, run_line=run_line, prune=True)
+    if summary:
+        written = report(
+            out, threshold=threshold, min_seeds=min_seeds, by=by, run_line=run_line, prune=True
+        )
+    else:
+        written = [None, None]
     return SweepResult(
         out,
         results,
@@ -282,6 +389,16 @@ def run(
     )
 
 
+def data_setting(network: Any) -> str:
+    """The data setting of a network, in words: '3 arms, 1.5 turns, noise 0.05, 400 points'."""
+    if network.arms is None:
+        return f"fold {network.fold}"
+    return (
+        f"{network.arms} arms, {network.turns:g} turns, noise {network.noise:g}, "
+        f"{network.n_samples} points"
+    )
+
+
 def _train(
     chunks: Sequence[Any],
     settings: Settings,
@@ -291,6 +408,8 @@ def _train(
     progress: bool,
     stream: TextIO | None,
     dask: str | None,
+    user: userdata.UserData | None,
+    threshold: float,
 ) -> tuple[int, float, float]:
     """Train the chunks that miss rows; write each one's files as it completes."""
     results = out / RESULTS_FILE
@@ -301,36 +420,48 @@ def _train(
         return sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
 
     pending = [chunk for chunk in chunks if missing(chunk)]
-    work_left = {chunk.index: work(chunk, settings) for chunk in pending}
-    work_done = 0.0
+    gpu = dask is None and backends.gpu_name(settings.backend) is not None
+    eta = _Eta(pending, settings, user, gpu)
     network_epochs = 0
     trained = 0
+    successes = sum(float(row["test_accuracy"]) >= threshold for row in existing)
     bar = ProgressBar(n_networks, "sweep", "networks", progress, stream, log_seconds=30.0)
     saved = n_networks - sum(map(missing, pending))
-    bar.update(saved, "starting")
+    first = data_setting(pending[0].networks[0]) if pending else "nothing to train"
+    bar.update(saved, f"{first}: starting")
     start = time.perf_counter()
     chunk_results = (
-        in_process(pending, settings) if executor is None else executor.run(pending, settings)
+        in_process(pending, settings, user)
+        if executor is None
+        else executor.run(pending, settings, user)
     )
     try:
         for result in chunk_results:
             # A chunk trained again after a crash may have some rows already (a torn write):
-            # only the missing ones are added. Curves and models first: rows commit a chunk.
+            # only the missing ones are added. Curves, stacks and models first: rows commit
+            # a chunk.
             new_rows = [row for row in result.rows if row_key(row) not in done]
             write_curves(out, result.rows, result.curve_epochs, result.curves)
-            for _, name, content in result.models.values():
-                write_model(out, name, content)
+            for stack, text in result.stacks.items():
+                write_stack(out, stack, text)
+            for _, model_name, content in result.models.values():
+                write_model(out, model_name, content)
             if new_rows:
                 append_rows(results, new_rows)
             done.update(row_key(row) for row in new_rows)
             saved += len(new_rows)
+            successes += sum(float(row["test_accuracy"]) >= threshold for row in new_rows)
             trained += len(result.rows)
             network_epochs += result.network_epochs
-            work_done += work_left.pop(result.index)
             elapsed = time.perf_counter() - start
-            eta = duration(elapsed * sum(work_left.values()) / work_done) if work_done else "?"
+            left = eta.done(result.index, elapsed)
             rate = network_epochs / elapsed if elapsed > 0 else 0.0
-            bar.update(saved, f"{rate:,.0f} network-epochs/s  ETA {eta}")
+            running = eta.next_setting()
+            bar.update(
+                saved,
+                f"{running}  {successes}/{saved} ≥ {threshold:g}  "
+                f"{rate:,.0f} network-epochs/s  ETA {duration(left)}",
+            )
     except KeyboardInterrupt:
         if progress:
             (stream or sys.stderr).write("\n")
@@ -339,10 +470,69 @@ def _train(
     return trained, seconds, network_epochs / seconds if seconds > 0 else 0.0
 
 
+# A prior for the time of one epoch of a stack: a fixed cost, a cost per layer (operations
+# launched whatever their size) and its flops at a typical throughput. Only the shape
+# matters: finished chunks scale it to this machine, and an architecture already seen
+# uses its own measured time.
+EPOCH_SECONDS = {"cpu": (0.9e-3, 0.25e-3, 7e9), "gpu": (2e-3, 1e-3, 5e12)}
+
+
+class _Eta:
+    """Time left after each chunk: measured per architecture, else a prior scaled to the machine.
+
+    Small networks cost mostly per-operation overhead, not flops, so flops alone put the
+    time of a big network after a small one off by a large factor; the prior
+    (``EPOCH_SECONDS``) counts both, and is scaled by how long the finished chunks took
+    against it.
+    """
+
+    def __init__(self, pending: Sequence[Any], settings: Settings, user: Any, gpu: bool) -> None:
+        fixed, per_layer, throughput = EPOCH_SECONDS["gpu" if gpu else "cpu"]
+        self.pending = {chunk.index: chunk for chunk in pending}
+        self.settings = settings
+        self.prior = {
+            chunk.index: settings.epochs * (fixed + per_layer * (chunk.networks[0].depth + 1))
+            + work(chunk, settings, user) / throughput
+            for chunk in pending
+        }
+        self.per_network_epoch: dict[tuple[Any, ...], list[float]] = {}
+        self.observed = [0.0, 0.0]  # seconds taken, prior seconds of the finished chunks
+        self.last = 0.0
+
+    def done(self, index: int, elapsed: float) -> float:
+        """Record a finished chunk (``elapsed`` since the start); the seconds left."""
+        chunk = self.pending.pop(index)
+        # On Dask, chunks finish in parallel: the wall time between two is still what
+        # each took of the cluster's time, which is what the ETA needs.
+        seconds = max(elapsed - self.last, 0.0)
+        self.last = elapsed
+        spent = self.per_network_epoch.setdefault(stack_key(chunk.networks[0]), [0.0, 0.0])
+        spent[0] += seconds
+        spent[1] += len(chunk.networks) * self.settings.epochs
+        self.observed[0] += seconds
+        self.observed[1] += self.prior.pop(index)
+        scale = self.observed[0] / max(self.observed[1], 1e-12)
+        left = 0.0
+        for i, rest in self.pending.items():
+            seen = self.per_network_epoch.get(stack_key(rest.networks[0]))
+            if seen:
+                left += seen[0] / seen[1] * len(rest.networks) * self.settings.epochs
+            else:
+                left += scale * self.prior[i]
+        return left
+
+    def next_setting(self) -> str:
+        """The data setting of the next chunk to train (or 'done')."""
+        for chunk in self.pending.values():
+            return data_setting(chunk.networks[0])
+        return "done"
+
+
 def report(
     out: str | Path,
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    min_seeds: int | None = None,
     by: Sequence[str] | None = None,
     run_line: str = "",
     prune: bool = False,
@@ -354,7 +544,9 @@ def report(
     out : str or Path
         A sweep's folder.
     threshold : float
-        Test accuracy a seed must reach to count as a success.
+        Test score a seed must reach to count as a success.
+    min_seeds : int, optional
+        Successful seeds that make a configuration reliable (default: all of them).
     by : sequence of str, optional
         Keys that make panels (the other varying keys make one picture each).
     run_line : str
@@ -373,19 +565,23 @@ def report(
         raise ValueError(f"{out / RESULTS_FILE} has no rows: there is nothing to report")
     stored = read_stored(out)
     settings = check_settings(**stored["settings"])
-    grid_size = len(expand(stored["grid"]))
+    user = None if settings.on_spirals else userdata.UserData(*read_data(out))
+    grid_size = len(networks_of(stored["grid"], settings))
     written = write_report(
         out,
         rows,
         settings,
         threshold=threshold,
+        min_seeds=min_seeds,
         grid_size=grid_size,
         by=by,
         curves=read_curves(out),
         run_line=run_line,
+        user=user,
     )
     if prune:
-        kept = {Path(c["model_file"]).name for c in configurations(rows, threshold)}
+        configs = configurations(rows, threshold, min_seeds, user, settings.task)
+        kept = {Path(c["model_file"]).name for c in configs}
         for path in (out / MODELS_DIR).glob("*.npz"):
             if path.name not in kept:
                 path.unlink()

@@ -23,12 +23,17 @@ SPLIT_KEYS = (
     "turns",
     "noise",
     "n_samples",
+    "fold",
     "activation",
     "optimizer",
+    "momentum",
+    "beta_1",
+    "beta_2",
+    "epsilon",
     "learning_rate",
     "l2",
 )
-DATA_KEYS = ("arms", "turns", "noise", "n_samples")
+DATA_KEYS = ("arms", "turns", "noise", "n_samples", "fold")
 _SHORT = {"learning_rate": "lr", "n_samples": "n", "activation": "", "optimizer": ""}
 VALUES = {
     "test_accuracy": "mean test accuracy over seeds",
@@ -62,7 +67,11 @@ def _fixed_text(rows: Sequence[Mapping[str, Any]], skip: Iterable[str] = ()) -> 
     parts = [
         _label(key, rows[0][key])
         for key in SPLIT_KEYS
-        if key not in skip and len({row[key] for row in rows}) == 1
+        if key not in skip
+        and len({row[key] for row in rows}) == 1
+        and rows[0][key] is not None
+        # spirals have one fold: saying so would only clutter the title
+        and not (key == "fold" and rows[0]["arms"] is not None)
     ]
     parts.append(f"{rows[0]['epochs']} epochs")
     return ", ".join(parts)
@@ -154,7 +163,9 @@ def sweep_heatmap(
     panel_h = 0.42 * len(depths) + 1.1
     fig = new_figure(panel_w * n_cols + 1.2, panel_h * n_rows + 0.9)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    low = 0.0 if value == "success_rate" else 1.0 / max(row["arms"] for row in rows)
+    # Spirals: chance is 1 / arms; the user's data: the colour scale starts at 0.
+    arms = [row["arms"] for row in rows if row["arms"] is not None]
+    low = 1.0 / max(arms) if arms and value != "success_rate" else 0.0
     image = None
     for ax, combo in zip(axes.flat, combos, strict=True):
         panel_rows = [r for r in rows if all(r[k] == v for k, v in zip(by, combo, strict=True))]

@@ -117,13 +117,14 @@ def build(
     backends use. ``only`` keeps the cases with those names, ``dtypes`` those dtypes
     (both: everything when empty).
     """
-    from . import linear, stacks, training
+    from . import linear, stacks, sweep, training
 
     devices = sorted({environment.device_of(name) for name in backend_names})
     found = [
         *training.cases(backend_names, devices, quick),
         *stacks.cases(backend_names, devices, quick),
         *linear.cases(backend_names, devices, quick),
+        *sweep.cases(backend_names, devices, quick),
     ]
     return [
         case
@@ -134,9 +135,9 @@ def build(
 
 def names(quick: bool = False) -> list[str]:
     """The case names a run can select with ``--case``."""
-    from . import linear, stacks, training
+    from . import linear, stacks, sweep, training
 
-    return [*training.names(quick), *stacks.names(quick), *linear.names()]
+    return [*training.names(quick), *stacks.names(quick), *linear.names(), *sweep.names(quick)]
 
 
 def compile_seconds(fit: Callable[[], object], tries: int = 3) -> float:

@@ -1,0 +1,173 @@
+"""Sweeps on the user's own data: reading a file, the held-out split or the k folds."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+# A held-out split: this share of the rows for the test set, as much again for validation.
+HELD_OUT_SHARE = 0.2
+# A network is "at chance" when it closes less than this share of the gap between chance
+# (the majority class's share, or R² = 0) and a perfect training score.
+CHANCE_MARGIN = 0.1
+
+
+class UserData(NamedTuple):
+    """The user's data, on the host: features (n, d) and targets (n,) or (n, k)."""
+
+    X: np.ndarray
+    y: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        """Columns of X: the networks' inputs."""
+        return int(self.X.shape[1])
+
+    def n_outputs(self, task: str) -> int:
+        """Output units: one logit for two classes, k for k classes; the targets' columns."""
+        if task == "regressor":
+            return 1 if self.y.ndim == 1 else int(self.y.shape[1])
+        n_classes = len(np.unique(self.y))
+        return 1 if n_classes == 2 else n_classes
+
+
+def check_data(X: Any, y: Any, task: str | None = None) -> tuple[UserData, str]:
+    """The user's X, y as host arrays, and the task (a classifier unless y is real-valued).
+
+    Raises
+    ------
+    ValueError
+        X not 2-D, y not 1-D or 2-D, lengths that differ, too few rows, non-finite values,
+        a regression target that is not numeric.
+    """
+    from .. import backends
+
+    X = np.asarray(backends.to_numpy(X) if not isinstance(X, np.ndarray) else X)
+    y = np.asarray(backends.to_numpy(y) if not isinstance(y, np.ndarray) else y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {X.shape}")
+    if y.ndim not in (1, 2) or len(y) != len(X):
+        raise ValueError(
+            f"y must be (n_samples,) or (n_samples, n_outputs) with n_samples = {len(X)}; "
+            f"got shape {y.shape}"
+        )
+    if len(X) < 10:
+        raise ValueError(
+            f"X has {len(X)} rows; a sweep needs at least 10 (train, validation, test)"
+        )
+    if not np.issubdtype(X.dtype, np.number) or not np.isfinite(X).all():
+        raise ValueError("X must hold finite numbers")
+    if task is None or task == "auto":
+        real = np.issubdtype(y.dtype, np.floating) and not np.all(np.mod(y, 1) == 0)
+        task = "regressor" if real else "classifier"
+    if task == "classifier":
+        if y.ndim != 1:
+            raise ValueError(f"a classifier's y must be 1-D class labels; got shape {y.shape}")
+        _, y = np.unique(y, return_inverse=True)  # labels → 0 … k−1, in sorted order
+        if y.max() < 1:
+            raise ValueError("y holds a single class; a classifier needs at least two")
+    elif not np.issubdtype(y.dtype, np.number) or not np.isfinite(y).all():
+        raise ValueError("a regressor's y must hold finite numbers")
+    return UserData(
+        X.astype(np.float64), y.astype(np.int64 if task == "classifier" else np.float64)
+    ), task
+
+
+def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """X and y from a ``.npz`` (arrays ``X`` and ``y``, or ``target`` for y) or a ``.csv``.
+
+    A CSV file has a header line; ``target`` names the column of y, every other column
+    is a numeric feature; y may be text (class names).
+
+    Raises
+    ------
+    ValueError
+        A missing or unreadable file, an unknown suffix, a missing array or column (the
+        ones there are listed), a feature cell that is not a number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"data file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                names = list(saved.files)
+                y_name = target or "y"
+                if "X" not in names or y_name not in names:
+                    raise ValueError(
+                        f"data file {path} must hold arrays 'X' and {y_name!r}; it holds "
+                        f"{', '.join(names) or 'none'}"
+                    )
+                return saved["X"], saved[y_name]
+        except (OSError, ValueError) as exc:
+            if "must hold" in str(exc):
+                raise
+            raise ValueError(f"data file {path} cannot be read as .npz: {exc}") from None
+    if suffix != ".csv":
+        raise ValueError(f"data file {path}: expected a .npz or .csv file")
+    if target is None:
+        raise ValueError(f"data file {path} is a CSV file: name the target column (--target)")
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    if not rows:
+        raise ValueError(f"data file {path} is empty")
+    header, body = rows[0], [r for r in rows[1:] if r]
+    if target not in header:
+        raise ValueError(
+            f"data file {path} has no column {target!r}; its columns are {', '.join(header)}"
+        )
+    column = header.index(target)
+    try:
+        X = np.array(
+            [[float(cell) for i, cell in enumerate(r) if i != column] for r in body],
+            dtype=np.float64,
+        )
+    except ValueError as exc:
+        raise ValueError(f"data file {path}: every feature must be a number ({exc})") from None
+    labels = [r[column] for r in body]
+    try:
+        y = np.array([float(v) for v in labels])
+    except ValueError:
+        y = np.array(labels)  # class names
+    return X, y
+
+
+def fingerprint(name: str, data: UserData) -> str:
+    """What a sweep's rows say about its data: a name and a hash of the values."""
+    digest = hashlib.sha1(np.ascontiguousarray(data.X).tobytes())
+    digest.update(np.ascontiguousarray(data.y).tobytes())
+    return f"{name}#{digest.hexdigest()[:10]}"
+
+
+def split(n: int, folds: int, fold: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices (train, validation, test) of one split of n rows, shuffled by ``seed``.
+
+    ``folds = 0``: one held-out split — 20% test, 20% validation, the rest training.
+    ``folds = k ≥ 3``: k parts; fold i tests on part i, validates on part i+1 (mod k) and
+    trains on the others.
+    """
+    order = np.random.default_rng(seed).permutation(n)
+    if folds == 0:
+        held = max(1, round(HELD_OUT_SHARE * n))
+        return order[2 * held :], order[held : 2 * held], order[:held]
+    parts = np.array_split(order, folds)
+    test, validation = parts[fold], parts[(fold + 1) % folds]
+    train = np.concatenate([p for i, p in enumerate(parts) if i not in (fold, (fold + 1) % folds)])
+    return train, validation, test
+
+
+def chance_level(y_train: np.ndarray, task: str) -> float:
+    """The training score of a network that learned nothing: the majority share, or R² = 0."""
+    if task == "regressor":
+        return 0.0
+    return float(np.bincount(np.asarray(y_train, dtype=np.int64)).max() / len(y_train))
+
+
+def at_chance(train_score: float, chance: float) -> bool:
+    """Whether a training score closes less than ``CHANCE_MARGIN`` of the gap above chance."""
+    return bool(train_score < chance + CHANCE_MARGIN * (1.0 - chance))
