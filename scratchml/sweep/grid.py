@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import inspect
 import itertools
 import math
 import numbers
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -143,14 +142,21 @@ def _reals(key: str, values: list[Any], low: float, high: float, open_low: bool)
     return [float(v) for v in values]
 
 
-def _names(key: str, values: list[Any], valid: Iterable[str]) -> list[str]:
-    valid = sorted(valid)
+def _estimator_parameter(key: str, values: list[Any]) -> list[Any]:
+    """Values of an estimator parameter, checked by the stack estimator's own table.
+
+    The grid keys that are hyper-parameters of the networks (``activation``,
+    ``learning_rate``, ``momentum``, ...) take what ``StackedMLPClassifier`` takes, checked
+    by its declared parameter table, so the grid and the estimator cannot disagree.
+    """
+    from ..stacks import StackedMLPClassifier
+
+    entry = StackedMLPClassifier.hyperparameter_table()[key]
     for v in values:
-        if v not in valid:
-            raise ValueError(
-                f"grid key {key!r}: unknown value {v!r}; valid values are {', '.join(valid)}"
-            )
-    return [str(v) for v in values]
+        entry.check_one(v, f"grid key {key!r}: a value")
+    return [
+        float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else v for v in values
+    ]
 
 
 def _optional(check: Any) -> Any:
@@ -164,18 +170,6 @@ def _optional(check: Any) -> Any:
     return rule
 
 
-def _activations() -> Iterable[str]:
-    from ..nn.activations import ACTIVATIONS
-
-    return ACTIVATIONS
-
-
-def _optimizers() -> Iterable[str]:
-    from ..nn.optimizers import OPTIMIZERS
-
-    return OPTIMIZERS
-
-
 # The one table of what each grid key takes: key → rule(key, values) → checked values.
 VALUE_RULES: dict[str, Any] = {
     "arms": lambda k, v: _integers(k, v, 2),
@@ -184,14 +178,15 @@ VALUE_RULES: dict[str, Any] = {
     "n_samples": lambda k, v: _integers(k, v, 1),
     "depth": lambda k, v: _integers(k, v, 1),
     "width": lambda k, v: _integers(k, v, 1),
-    "activation": lambda k, v: _names(k, v, _activations()),
-    "optimizer": lambda k, v: _names(k, v, _optimizers()),
-    "momentum": _optional(lambda k, v: _reals(k, v, 0.0, 1.0, open_low=False)),
-    "beta_1": _optional(lambda k, v: _reals(k, v, 0.0, 1.0, open_low=False)),
-    "beta_2": _optional(lambda k, v: _reals(k, v, 0.0, 1.0, open_low=False)),
-    "epsilon": _optional(lambda k, v: _reals(k, v, 0.0, math.inf, open_low=True)),
-    "learning_rate": lambda k, v: _reals(k, v, 0.0, math.inf, open_low=True),
-    "l2": lambda k, v: _reals(k, v, 0.0, math.inf, open_low=False),
+    # The networks' hyper-parameters: the estimator's table says what each takes.
+    "activation": _estimator_parameter,
+    "optimizer": _estimator_parameter,
+    "momentum": _optional(_estimator_parameter),
+    "beta_1": _optional(_estimator_parameter),
+    "beta_2": _optional(_estimator_parameter),
+    "epsilon": _optional(_estimator_parameter),
+    "learning_rate": _estimator_parameter,
+    "l2": _estimator_parameter,
 }
 
 
@@ -217,21 +212,7 @@ def check_values(key: str, value: Any) -> list[Any]:
     repeated = [v for v in checked if checked.count(v) > 1]
     if repeated:
         raise ValueError(f"grid key {key!r} repeats the value {repeated[0]!r}")
-    if key in OPTIMIZER_KEYS and checked != [None]:
-        _check_estimator_takes(key)
     return checked
-
-
-def _check_estimator_takes(key: str) -> None:
-    """ValueError when the stack estimators do not take ``key`` as a keyword yet."""
-    from ..stacks import StackedMLPClassifier, StackedMLPRegressor
-
-    for estimator in (StackedMLPClassifier, StackedMLPRegressor):
-        if key not in inspect.signature(estimator.__init__).parameters:
-            raise ValueError(
-                f"grid key {key!r}: {estimator.__name__} of this version of scratchml has no "
-                f"{key} parameter; leave {key} out of the grid"
-            )
 
 
 def unknown_key_message(key: str, valid: Sequence[str], what: str = "grid key") -> str:
