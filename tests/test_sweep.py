@@ -63,7 +63,11 @@ def test_seeds_is_a_count_or_a_list():
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("activation", ["tanh", "no such activation"], "'activation'.*'relu'.*got 'no such activation'"),
+        (
+            "activation",
+            ["tanh", "no such activation"],
+            "'activation'.*'relu'.*got 'no such activation'",
+        ),
         ("width", [4, 0], "'width'"),
         ("depth", [], "'depth' is an empty list"),
         ("optimizer", "no such optimizer", "'optimizer'"),
