@@ -185,9 +185,10 @@ def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
     U, s, Vt = xp.linalg.svd(X, full_matrices=False)
     cutoff = xp.finfo(X.dtype).eps * max(n_samples, n_features) * xp.max(s)
     kept = s > cutoff
-    # where() on both sides: no 0/0 where a singular value is dropped.
-    denominator = xp.where(kept, s * s + ridge, xp.ones_like(s))
-    scale = xp.where(kept, s / denominator, xp.zeros_like(s))
+    # s / (s² + ridge) written as 1 / (s + ridge/s): s² underflows to 0 for a tiny s
+    # (1e-240) where s itself does not. where() on both sides: no 1/0 for a dropped s.
+    safe = xp.where(kept, s, xp.ones_like(s))
+    scale = xp.where(kept, 1 / (safe + ridge / safe), xp.zeros_like(s))
     return xp.matrix_transpose(Vt) @ (xp.expand_dims(scale, axis=1) * (xp.matrix_transpose(U) @ Y))
 
 
