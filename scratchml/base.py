@@ -39,10 +39,10 @@ SCIKIT_LEARN_NAMES = {
 def reject_unknown_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """TypeError naming the class, the slip, a suggestion and the valid parameters.
 
+    ``cls`` is the estimator class; its ``_hyperparameters`` table lists the valid names.
+
     Parameters
     ----------
-    cls : type
-        The estimator class; its ``_hyperparameters`` table lists the valid names.
     args : tuple
         The positional arguments given to ``__init__`` (after ``self``).
     kwargs : dict

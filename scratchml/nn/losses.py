@@ -79,6 +79,7 @@ def half_squared_error(xp: Any, logits: Any, Y: Any) -> Any:
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The encoded targets, in the logits' dtype.
+
     Returns
     -------
     array of shape (...)
@@ -99,6 +100,7 @@ def half_squared_error_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The encoded targets, in the logits' dtype.
+
     Returns
     -------
     value : array of shape (...)
@@ -140,6 +142,7 @@ def binary_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The 0/1 targets, in the logits' dtype.
+
     Returns
     -------
     array of shape (...)
@@ -159,6 +162,7 @@ def binary_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tup
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The 0/1 targets, in the logits' dtype.
+
     Returns
     -------
     value : array of shape (...)
@@ -222,6 +226,7 @@ def softmax_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The one-hot targets, in the logits' dtype.
+
     Returns
     -------
     array of shape (...)
@@ -243,6 +248,7 @@ def softmax_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tu
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The one-hot targets, in the logits' dtype.
+
     Returns
     -------
     value : array of shape (...)
