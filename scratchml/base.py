@@ -170,6 +170,11 @@ class BaseEstimator:
         Read-only, in ``__init__``'s order. ``table[name].check(value, name)`` raises the
         ValueError ``fit`` would raise for a bad value; ``table[name].default`` is the
         default ``__init__`` uses.
+
+        Returns
+        -------
+        Mapping of str to HyperParameter
+            The table, read-only.
         """
         return cls._hyperparameters
 
