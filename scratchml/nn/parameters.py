@@ -63,7 +63,7 @@ class ParameterLayout(NamedTuple):
 
         Returns
         -------
-        array of shape (*lead, P)
+        array of shape (P,) or (M, P)
             θ: the arrays raveled and concatenated, layer by layer, W before b.
         """
         flat = [xp.reshape(p, (*self.lead, -1)) for layer in params for p in layer]
@@ -76,7 +76,7 @@ class ParameterLayout(NamedTuple):
         ----------
         xp : namespace
             The array namespace of the arrays.
-        theta : array of shape (*lead, P)
+        theta : array of shape (P,) or (M, P)
             The flat parameter vector.
 
         Returns
