@@ -37,7 +37,23 @@ SCIKIT_LEARN_NAMES = {
 
 
 def reject_unknown_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """TypeError naming the class, the slip, a suggestion and the valid parameters."""
+    """TypeError naming the class, the slip, a suggestion and the valid parameters.
+
+    ``cls`` is the estimator class; its ``_hyperparameters`` table lists the valid names.
+
+    Parameters
+    ----------
+    args : tuple
+        The positional arguments given to ``__init__`` (after ``self``).
+    kwargs : dict
+        The keyword arguments given to ``__init__``.
+
+    Raises
+    ------
+    TypeError
+        If there are more positional arguments than parameters, or a keyword is not a
+        parameter (the message suggests the name meant, scikit-learn's names included).
+    """
     valid = list(cls._hyperparameters)  # type: ignore[attr-defined]
     if len(args) > len(valid):
         raise TypeError(
@@ -97,11 +113,28 @@ def _section(title: str, entries: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _attribute_name(cls: type, name: str) -> str:
+    """``name`` as the Attributes section writes it: ``coef\\_`` for a property of the class.
+
+    numpydoc turns the entry of an attribute the class itself defines (a property such
+    as ``coef_``) into a cross-reference ``.coef_`` to it, which is ambiguous wherever the
+    class is documented twice (on the top-level page and on its module's). The escaped
+    underscore renders the same name and matches no attribute, so the entry is plain
+    text with the table's description.
+    """
+    if name.endswith("_") and hasattr(cls, name):
+        return name[:-1] + "\\_"
+    return name
+
+
 def _document(cls: type) -> str:
     """The class docstring: its own text, then Parameters and Attributes from the tables."""
     own = inspect.cleandoc(cls.__dict__["__doc__"])
     parameters = [(name, p.type_text(), p.doc_text()) for name, p in cls._hyperparameters.items()]  # type: ignore[attr-defined]
-    attributes = [(name, kind, text) for name, (kind, text) in cls._fitted_attributes.items()]  # type: ignore[attr-defined]
+    attributes = [
+        (_attribute_name(cls, name), kind, text)
+        for name, (kind, text) in cls._fitted_attributes.items()  # type: ignore[attr-defined]
+    ]
     sections = [own, _section("Parameters", parameters)]
     if attributes:
         sections.append(_section("Attributes", attributes))
@@ -137,6 +170,11 @@ class BaseEstimator:
         Read-only, in ``__init__``'s order. ``table[name].check(value, name)`` raises the
         ValueError ``fit`` would raise for a bad value; ``table[name].default`` is the
         default ``__init__`` uses.
+
+        Returns
+        -------
+        Mapping of str to HyperParameter
+            The table, read-only.
         """
         return cls._hyperparameters
 

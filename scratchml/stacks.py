@@ -294,6 +294,22 @@ class _Stacked(NetworkModel):
 
         Its ``loss_history_`` is network i's column of the stack's, up to the epoch it
         diverged if it did.
+
+        Parameters
+        ----------
+        i : int
+            The network's index in [0, M); negative indices count from the end.
+
+        Returns
+        -------
+        MLPClassifier or MLPRegressor
+            A fitted single network whose ``params_`` are views of the stack's: W
+            (n_in, n_out) and b (n_out,), in the stack's namespace and on its device.
+
+        Raises
+        ------
+        IndexError
+            If ``i`` is not an integer in [-M, M).
         """
         self._check_fitted()
         n_networks = self.params_[0][0].shape[0]
@@ -325,7 +341,21 @@ class _Stacked(NetworkModel):
 
     def best_index(self, X: Any = None, y: Any = None) -> int:
         """The index of the best network: the highest ``score(X, y)``, or without data the
-        lowest final training loss; diverged networks come last."""
+        lowest final training loss; diverged networks come last.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (M, n_samples, n_features), optional
+            Data to score each network on, shared or one set per network; None ranks
+            by the final training loss.
+        y : array of shape (n_samples, ...) or (M, n_samples, ...), optional
+            The labels or targets of X, as ``score`` takes them; needed with X.
+
+        Returns
+        -------
+        int
+            The index in [0, M) of the best network (the lowest index among ties).
+        """
         self._check_fitted()
         if X is not None:
             scores = self.score(X, y)
@@ -339,7 +369,21 @@ class _Stacked(NetworkModel):
         return ranked[0][2]
 
     def best_model(self, X: Any = None, y: Any = None) -> Any:
-        """``model(best_index(X, y))``: train candidates at once, keep the best."""
+        """``model(best_index(X, y))``: train candidates at once, keep the best.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (M, n_samples, n_features), optional
+            Data to score each network on, shared or one set per network; None ranks
+            by the final training loss.
+        y : array of shape (n_samples, ...) or (M, n_samples, ...), optional
+            The labels or targets of X, as ``score`` takes them; needed with X.
+
+        Returns
+        -------
+        MLPClassifier or MLPRegressor
+            The best network as a fitted single estimator (see ``model``).
+        """
         return self.model(self.best_index(X, y))
 
 

@@ -214,8 +214,24 @@ def _conf_value(name):
     raise AssertionError(f"docs/conf.py sets no {name}")
 
 
+def _public_members(cls):
+    """The public methods (class and static ones too) and properties of ``cls`` that scratchml
+    defines, inherited ones included: the top-level page shows the estimators with
+    ``:inherited-members:``, so a method of a private base (``_MLP.partial_fit``) is shown."""
+    for attr in dir(cls):
+        if attr.startswith("_"):
+            continue
+        member = inspect.getattr_static(cls, attr)
+        if isinstance(member, property):
+            function = member.fget
+        else:
+            function = getattr(member, "__func__", member)  # classmethod, staticmethod
+        if inspect.isfunction(function) and function.__module__.startswith("scratchml"):
+            yield attr
+
+
 def _documented_names():
-    """Functions, classes and methods the API pages show, by their full names."""
+    """Functions, classes, methods and properties the API pages show, by their full names."""
     for module in _public_modules():
         names = getattr(module, "__all__", None) or list(vars(module))
         for name in names:
@@ -226,10 +242,8 @@ def _documented_names():
                 yield f"{module.__name__}.{name}"
             elif inspect.isclass(obj):
                 yield f"{module.__name__}.{name}"
-                for attr, member in vars(obj).items():
-                    function = member.fget if isinstance(member, property) else member
-                    if not attr.startswith("_") and inspect.isfunction(function):
-                        yield f"{module.__name__}.{name}.{attr}"
+                for attr in _public_members(obj):
+                    yield f"{module.__name__}.{name}.{attr}"
 
 
 def test_numpydoc_sections_cover_every_parameter():

@@ -295,3 +295,16 @@ def test_range_words_are_the_check():
     assert table["beta_2"].accepts(0.999) and not table["beta_2"].accepts(math.nan)
     assert not table["epsilon"].accepts(0.0) and table["epsilon"].accepts(1e-300)
     assert not table["epochs"].accepts(True) and table["epochs"].accepts(np.int64(3))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_attributes_sections_make_no_cross_references(cls):
+    """numpydoc turns an Attributes entry named like a property of the class (``coef_``) into
+    a reference ``.coef_``, which is ambiguous once two classes have the property or a class is
+    documented on two pages (the -W docs build fails); the entries are plain names."""
+    docscrape_sphinx = pytest.importorskip("numpydoc.docscrape_sphinx")
+    rendered = str(docscrape_sphinx.get_doc_object(cls, config={"show_class_members": False}))
+    attributes = rendered[rendered.index(":Attributes:") :]
+    assert ":obj:`" not in attributes
+    for name in cls._fitted_attributes:
+        assert f"**{name[:-1]}\\_**" in attributes or f"**{name}**" in attributes, name

@@ -11,7 +11,15 @@ from .base import Library
 
 
 class ArrayApiStrict(Library):
-    """array-api-strict arrays; its devices ("CPU_DEVICE", "device1", ...) all compute on the CPU."""
+    """array-api-strict arrays; its devices ("CPU_DEVICE", "device1", ...) all compute on the CPU.
+
+    Parameters
+    ----------
+    name : str
+        The backend name users pass (``backends.get(name)``).
+    namespace_module : str, optional
+        The module of its Array API namespace (default: ``name``).
+    """
 
     def owns(self, x: Any) -> bool:
         return hasattr(x, "__array_namespace__") and (

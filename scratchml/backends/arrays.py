@@ -17,10 +17,12 @@ def is_array(x: Any) -> bool:
     Parameters
     ----------
     x : object
+        Any object.
 
     Returns
     -------
     bool
+        Whether ``x`` is an array of NumPy, CuPy, PyTorch, JAX or array-api-strict.
     """
     return library_name_of(x) is not None
 
@@ -31,10 +33,12 @@ def backend_name(x: Any) -> str:
     Parameters
     ----------
     x : array
+        An array of any supported library.
 
     Returns
     -------
     str
+        The backend's name, as ``get`` takes it.
 
     Raises
     ------
@@ -53,6 +57,7 @@ def namespace(*arrays: Any) -> Any:
     Parameters
     ----------
     *arrays : array, None or Python scalar
+        The arguments of a function; None and Python scalars are skipped.
 
     Returns
     -------
@@ -92,6 +97,7 @@ def device(x: Any) -> Any:
     Parameters
     ----------
     x : array
+        An array of any supported library.
 
     Returns
     -------
@@ -107,10 +113,12 @@ def get(name: str) -> Any:
     Parameters
     ----------
     name : str
+        "numpy", "cupy", "torch", "jax" or "array_api_strict".
 
     Returns
     -------
     module
+        The backend's Array API namespace (array-api-compat's wrapper where needed).
 
     Raises
     ------
@@ -149,6 +157,7 @@ def asarray(
     Parameters
     ----------
     obj : array, nested sequence or scalar
+        The data: an array of any supported library, a (nested) list, or a scalar.
     backend : str, optional
         The library of the result; without ``backend`` or ``like``, NumPy.
     dtype : dtype or str, optional
@@ -164,6 +173,7 @@ def asarray(
     Returns
     -------
     array
+        An array of the backend's namespace, on ``device``, in ``dtype``.
     """
     if like is not None:
         if backend is not None:
@@ -197,10 +207,12 @@ def to_numpy(x: Any) -> np.ndarray:
     Parameters
     ----------
     x : array or array-like
+        An array of any supported library, on any device, or host data.
 
     Returns
     -------
     numpy.ndarray
+        The values on the host (a copy where ``x`` lives elsewhere).
     """
     found = library_of(x)
     return np.asarray(x) if found is None else found.to_numpy(x)
@@ -214,10 +226,12 @@ def default_float(xp: Any, device: Any = None) -> Any:
     xp : module
         An Array API namespace.
     device : object, optional
+        The device the dtype is for (the default device if None).
 
     Returns
     -------
     dtype
+        The namespace's default real floating dtype on that device.
     """
     return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
 
@@ -230,10 +244,12 @@ def default_index(xp: Any, device: Any = None) -> Any:
     xp : module
         An Array API namespace.
     device : object, optional
+        The device the dtype is for (the default device if None).
 
     Returns
     -------
     dtype
+        The namespace's default indexing dtype on that device.
     """
     return xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
 
@@ -246,10 +262,12 @@ def widest_float(xp: Any, device: Any = None) -> Any:
     xp : module
         An Array API namespace.
     device : object, optional
+        The device the dtype is for (the default device if None).
 
     Returns
     -------
     dtype
+        float64 if the device supports it, else the default real floating dtype.
     """
     dtypes = xp.__array_namespace_info__().dtypes(device=device, kind="real floating")
     return dtypes.get("float64", default_float(xp, device))
@@ -266,5 +284,6 @@ def quiet_float_warnings() -> Any:
     Returns
     -------
     contextlib.AbstractContextManager
+        ``numpy.errstate`` ignoring overflow, invalid values and division by zero.
     """
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")

@@ -19,6 +19,21 @@ def device_index(device: Any) -> int | None:
     """The index of a CuPy device given as ``cupy.cuda.Device``, an int or ``"cuda[:N]"``.
 
     None for a bare ``"cuda"`` (and for None): the current device, whichever it is then.
+
+    Parameters
+    ----------
+    device : cupy.cuda.Device, int, str or None
+        The device, its index, or its name (``"cuda"``, ``"cuda:1"``; ``"gpu"`` too).
+
+    Returns
+    -------
+    int or None
+        Its index; None for a bare ``"cuda"`` or None.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a CUDA device.
     """
     if device is None:
         return None
@@ -32,7 +47,15 @@ def device_index(device: Any) -> int | None:
 
 class CuPy(Library):
     """CuPy arrays. Its creation functions make arrays on the *current* device and
-    ignore ``device=``, so :meth:`device_context` makes the data's device current."""
+    ignore ``device=``, so :meth:`device_context` makes the data's device current.
+
+    Parameters
+    ----------
+    name : str
+        The backend name users pass (``backends.get(name)``).
+    namespace_module : str, optional
+        The module of its Array API namespace (default: ``name``).
+    """
 
     error_modules = ("cupy", "cupy_backends", "cupyx")
 
@@ -102,7 +125,18 @@ class CuPy(Library):
         return f"CUDA: {count} device(s), current cuda:{current} ({self.accelerator_name(current)})"
 
     def free_memory(self, device: Any) -> int:
-        """The driver's free memory on the device plus CuPy's pool's free blocks."""
+        """The driver's free memory on the device plus CuPy's pool's free blocks.
+
+        Parameters
+        ----------
+        device : object or None
+            One of the library's devices, or None for its default device.
+
+        Returns
+        -------
+        int
+            The bytes free for new arrays.
+        """
         import cupy
 
         with self.resolve_device(device):

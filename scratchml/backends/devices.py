@@ -35,11 +35,14 @@ def on_device_of(*arrays_: Any) -> contextlib.AbstractContextManager[Any]:
 
     Parameters
     ----------
-    *arrays : array, None or Python scalar
+    *arrays_ : array, None or Python scalar
+        The data; None and Python scalars are skipped, the first array decides.
 
     Returns
     -------
     contextlib.AbstractContextManager
+        The library's device context for that array's device (CuPy), else one that
+        does nothing.
 
     Examples
     --------
@@ -109,6 +112,7 @@ def is_accelerator(where: Any, backend: str | None = None) -> bool:
     Returns
     -------
     bool
+        Whether the device is a GPU or another accelerator.
     """
     found, device = _where(where, backend)
     return bool(found.is_accelerator(device))
@@ -178,6 +182,8 @@ def gpu_name(name: str, device: Any = None) -> str | None:
     Returns
     -------
     str or None
+        The GPU's model and memory, or None on a CPU, for an unusable backend or a
+        driver that cannot say.
     """
     found = library(name)
     try:
@@ -214,10 +220,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
     Parameters
     ----------
     exc : BaseException
+        The exception raised.
 
     Returns
     -------
     bool
+        Whether it, or an exception in its chain of causes, is an out-of-memory error.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:

@@ -73,6 +73,8 @@ def driver_summary() -> str:
     Returns
     -------
     str
+        The CUDA version the driver supports and the extra to install, or why there is
+        none to install.
     """
     version = driver_cuda_version()
     if version is None:

@@ -26,6 +26,7 @@ def jax_x64_enabled() -> bool:
     Returns
     -------
     bool
+        Whether 64-bit mode is on (False while JAX is not imported: it is not started here).
     """
     jax = sys.modules.get("jax")
     return bool(jax is not None and jax.config.read("jax_enable_x64"))
@@ -33,7 +34,15 @@ def jax_x64_enabled() -> bool:
 
 class Jax(Library):
     """JAX arrays. A device name is a platform and an index (``"gpu"``, ``"cuda:1"``, ``"cpu"``);
-    without an index, JAX's default device when it is of that platform, else its first one."""
+    without an index, JAX's default device when it is of that platform, else its first one.
+
+    Parameters
+    ----------
+    name : str
+        The backend name users pass (``backends.get(name)``).
+    namespace_module : str, optional
+        The module of its Array API namespace (default: ``name``).
+    """
 
     error_modules = ("jax", "jaxlib")
 
@@ -66,7 +75,18 @@ class Jax(Library):
 
     def check_dtype(self, dtype: Any) -> None:
         """A 64-bit dtype needs ``jax_enable_x64``; without it JAX would quietly compute in
-        32 bits, so say how to turn it on instead."""
+        32 bits, so say how to turn it on instead.
+
+        Parameters
+        ----------
+        dtype : dtype or None
+            The dtype asked for.
+
+        Raises
+        ------
+        ValueError
+            For a 64-bit dtype while JAX's 64-bit mode is off.
+        """
         if dtype is None or jax_x64_enabled():
             return
         if np.dtype(dtype).itemsize == 8 and np.dtype(dtype).kind in "fiu":
@@ -137,7 +157,18 @@ class Jax(Library):
 
     def free_memory(self, device: Any) -> int:
         """The allocator's limit minus the bytes in use (GPU); RAM when the device keeps no
-        statistics (CPU)."""
+        statistics (CPU).
+
+        Parameters
+        ----------
+        device : object or None
+            One of the library's devices, or None for its default device.
+
+        Returns
+        -------
+        int
+            The bytes free for new arrays.
+        """
         if "jax" not in sys.modules:  # only a program using JAX asks: do not start JAX for it
             return super().free_memory(device)
         import jax

@@ -11,7 +11,15 @@ from .base import Library
 
 
 class NumPy(Library):
-    """NumPy arrays, on the CPU ("cpu" is its one device)."""
+    """NumPy arrays, on the CPU ("cpu" is its one device).
+
+    Parameters
+    ----------
+    name : str
+        The backend name users pass (``backends.get(name)``).
+    namespace_module : str, optional
+        The module of its Array API namespace (default: ``name``).
+    """
 
     def owns(self, x: Any) -> bool:
         return array_api_compat.is_numpy_array(x)

@@ -17,6 +17,12 @@ def check_seed(seed: Any) -> None:
     Parameters
     ----------
     seed : object
+        The seed to check.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an int, a NumPy Generator or None (a bool is refused).
     """
     if isinstance(seed, np.random.Generator) or seed is None:
         return
@@ -30,10 +36,12 @@ def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     Parameters
     ----------
     seed : int, numpy.random.Generator or None
+        The seed (None: fresh entropy), or a generator to use as is.
 
     Returns
     -------
     numpy.random.Generator
+        ``seed`` itself if it is a Generator, else ``numpy.random.default_rng(seed)``.
     """
     if isinstance(seed, np.random.Generator):
         return seed
@@ -47,7 +55,9 @@ def host_normal(generator: np.random.Generator, shape: Sequence[int], scale: flo
     Parameters
     ----------
     generator : numpy.random.Generator
+        The host generator to draw from (``rng(seed)``).
     shape : sequence of int
+        The shape of the draw.
     scale : float, default 1.0
         The standard deviation.
 
@@ -65,9 +75,11 @@ def host_orthogonal(generator: np.random.Generator, shape: Sequence[int], gain: 
     Parameters
     ----------
     generator : numpy.random.Generator
+        The host generator to draw from (``rng(seed)``).
     shape : sequence of int
         ``(..., rows, cols)``.
     gain : float, default 1.0
+        The factor the orthogonal matrices are scaled by.
 
     Returns
     -------
@@ -95,10 +107,13 @@ def random_normal(
     Parameters
     ----------
     generator : numpy.random.Generator
+        The host generator to draw from (``rng(seed)``).
     shape : sequence of int
+        The shape of the draw.
     like : array
         The result takes its namespace, device and floating dtype.
     scale : float, default 1.0
+        The standard deviation.
 
     Returns
     -------
@@ -121,11 +136,13 @@ def random_orthogonal(
     Parameters
     ----------
     generator : numpy.random.Generator
+        The host generator to draw from (``rng(seed)``).
     shape : sequence of int
         ``(..., rows, cols)``.
     like : array
         The result takes its namespace, device and floating dtype.
     gain : float, default 1.0
+        The factor the orthogonal matrices are scaled by.
 
     Returns
     -------
@@ -141,7 +158,9 @@ def permutation(generator: np.random.Generator, n: int, like: Any) -> Any:
     Parameters
     ----------
     generator : numpy.random.Generator
+        The host generator to draw from (``rng(seed)``).
     n : int
+        The number of indices.
     like : array
         The result takes its namespace and device.
 

@@ -34,7 +34,23 @@ _reasons: dict[str, str] = {}
 
 
 def library(name: str) -> Library:
-    """The library registered as ``name``; ValueError listing the valid names otherwise."""
+    """The library registered as ``name``; ValueError listing the valid names otherwise.
+
+    Parameters
+    ----------
+    name : str
+        A backend name (``BACKENDS``).
+
+    Returns
+    -------
+    Library
+        Its registered instance (whether or not it is usable here).
+
+    Raises
+    ------
+    ValueError
+        If no library is registered as ``name``.
+    """
     try:
         return LIBRARIES[name]
     except (KeyError, TypeError):
@@ -44,7 +60,18 @@ def library(name: str) -> Library:
 
 
 def library_of(x: Any) -> Library | None:
-    """The registered library ``x`` is an array of; None if none is (or ``x`` is no array)."""
+    """The registered library ``x`` is an array of; None if none is (or ``x`` is no array).
+
+    Parameters
+    ----------
+    x : object
+        Any object.
+
+    Returns
+    -------
+    Library or None
+        The library whose ``owns(x)`` is true, or None.
+    """
     for candidate in LIBRARIES.values():
         if candidate.owns(x):
             return candidate
@@ -53,7 +80,18 @@ def library_of(x: Any) -> Library | None:
 
 def library_name_of(x: Any) -> str | None:
     """Name of the library ``x`` is an array of; for an array of a library scratchml does not
-    register, its namespace's module name; None if ``x`` is not an array."""
+    register, its namespace's module name; None if ``x`` is not an array.
+
+    Parameters
+    ----------
+    x : object
+        Any object.
+
+    Returns
+    -------
+    str or None
+        The backend's name, the module name of an unregistered namespace, or None.
+    """
     found = library_of(x)
     if found is not None:
         return found.name
@@ -97,5 +135,6 @@ def available() -> list[str]:
     Returns
     -------
     list of str
+        The usable backends' names, in the registry's order.
     """
     return [name for name in LIBRARIES if not why_unavailable(name)]

@@ -11,7 +11,15 @@ from .base import Library, first_line
 
 
 class Torch(Library):
-    """PyTorch tensors. ``"cuda"`` means the current CUDA device (``torch.cuda.current_device()``)."""
+    """PyTorch tensors. ``"cuda"`` means the current CUDA device (``torch.cuda.current_device()``).
+
+    Parameters
+    ----------
+    name : str
+        The backend name users pass (``backends.get(name)``).
+    namespace_module : str, optional
+        The module of its Array API namespace (default: ``name``).
+    """
 
     error_modules = ("torch",)
 
@@ -34,6 +42,16 @@ class Torch(Library):
         torch leaves the index of ``torch.device("cuda")`` open, and some of its calls
         (``torch.cuda.mem_get_info``) refuse such a device; the index of the current device
         makes every call mean the same GPU.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            A device name such as ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
+
+        Returns
+        -------
+        torch.device
+            The device, with its index for CUDA (the current device's for a bare ``"cuda"``).
         """
         import torch
 
@@ -88,7 +106,18 @@ class Torch(Library):
 
     def free_memory(self, device: Any) -> int:
         """A CUDA device's free memory plus the blocks torch's caching allocator holds but no
-        tensor uses; RAM for the CPU. None: torch's default device."""
+        tensor uses; RAM for the CPU. None: torch's default device.
+
+        Parameters
+        ----------
+        device : object or None
+            One of the library's devices, or None for its default device.
+
+        Returns
+        -------
+        int
+            The bytes free for new arrays.
+        """
         import torch
 
         device = self.default_device() if device is None else self.as_device(device)

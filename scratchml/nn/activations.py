@@ -27,7 +27,19 @@ LEAKY_SLOPE = 0.01
 
 
 class Activation(NamedTuple):
-    """One activation: its function, its derivative and how to initialise layers feeding it."""
+    """One activation: its function, its derivative and how to initialise layers feeding it.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(xp, Z)``: the activation A, element-wise.
+    derivative : callable
+        ``derivative(xp, Z, A)``: dA/dZ, element-wise, from Z or A.
+    init : str
+        'he' or 'lecun': what ``init="auto"`` draws for a layer feeding this activation.
+    gain : float
+        The factor ``init="orthogonal"`` scales its weights by.
+    """
 
     forward: Callable[[Any, Any], Any]
     derivative: Callable[[Any, Any, Any], Any]
@@ -36,7 +48,20 @@ class Activation(NamedTuple):
 
 
 def sigmoid(xp: Any, Z: Any) -> Any:
-    """σ(z) = 1 / (1 + e^-z), computed without overflow: ``e^-|z|`` never exceeds 1."""
+    """σ(z) = 1 / (1 + e^-z), computed without overflow: ``e^-|z|`` never exceeds 1.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of Z.
+    Z : array
+        Any shape.
+
+    Returns
+    -------
+    array
+        σ(Z) in (0, 1), shaped like Z.
+    """
     e = xp.exp(-xp.abs(Z))
     return xp.where(Z >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -89,7 +114,23 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def get_activation(name: str) -> Activation:
-    """The activation called ``name``; ValueError listing the valid names otherwise."""
+    """The activation called ``name``; ValueError listing the valid names otherwise.
+
+    Parameters
+    ----------
+    name : str
+        'relu', 'leaky_relu', 'sigmoid', 'tanh' or 'identity'.
+
+    Returns
+    -------
+    Activation
+        The registry's entry.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not an activation.
+    """
     if name not in ACTIVATIONS:
         raise ValueError(
             f"activation must be one of {', '.join(sorted(ACTIVATIONS))}; got {name!r}"

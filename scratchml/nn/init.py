@@ -21,6 +21,20 @@ def init_scale(init: str, activation: str, fan_in: int) -> float:
     of a layer's pre-activations equal to its inputs'). ``"xavier"`` is an older name
     here for the same LeCun draw, kept so that code passing it keeps working; it is not
     Glorot and Bengio's sqrt(2 / (fan_in + fan_out)), which averages fan-in and fan-out.
+
+    Parameters
+    ----------
+    init : str
+        'auto', 'he', 'lecun' or 'xavier' (the normal draws).
+    activation : str
+        The activation the layer feeds; 'auto' picks by it.
+    fan_in : int
+        The number of inputs of the layer.
+
+    Returns
+    -------
+    float
+        The standard deviation of the layer's weights.
     """
     if init == "auto":
         # The activation's registry entry says which; the output layer's "sigmoid",
@@ -46,6 +60,29 @@ def init_params(
     (its registry entry: 5/3 for tanh, √2 for relu): deep narrow networks keep their signal, which is what
     lets a stack of 2-wide tanh layers learn (the spiral demos).
     Arrays land in the namespace, device and dtype of ``like``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        The widths, inputs first: layer i maps ``layer_sizes[i]`` to ``layer_sizes[i + 1]``.
+    activations : sequence of str
+        One activation per layer, the output layer's included ('identity', 'sigmoid' or
+        'softmax' there).
+    init : str
+        'auto' (from each activation: He for relu-like, LeCun otherwise), 'he', 'lecun',
+        'xavier' (the same draw as 'lecun') or 'orthogonal'.
+    seed : int, numpy.random.Generator or None
+        The seed of the host generator the weights are drawn from.
+    like : array
+        An array of the training data: the parameters take its namespace, device and dtype.
+    n_networks : int, optional
+        The number of networks of a stack: the arrays get a leading axis of that length.
+
+    Returns
+    -------
+    list of (W, b)
+        W (n_in, n_out) and b (n_out,) per layer, or (n_networks, n_in, n_out) and
+        (n_networks, n_out), in ``like``'s namespace.
     """
     host = host_params(layer_sizes, activations, init, seed, n_networks)
     return [tuple(backends.asarray(p, like=like) for p in layer) for layer in host]  # type: ignore[misc]
@@ -59,7 +96,28 @@ def host_params(
     n_networks: int | None = None,
 ) -> list[tuple[Any, Any]]:
     """``init_params``' draws, left on the host (NumPy float64): a stack stacks its networks'
-    draws there and moves each stacked array once."""
+    draws there and moves each stacked array once.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        The widths, inputs first: layer i maps ``layer_sizes[i]`` to ``layer_sizes[i + 1]``.
+    activations : sequence of str
+        One activation per layer, the output layer's included ('identity', 'sigmoid' or
+        'softmax' there).
+    init : str
+        'auto' (from each activation: He for relu-like, LeCun otherwise), 'he', 'lecun',
+        'xavier' (the same draw as 'lecun') or 'orthogonal'.
+    seed : int, numpy.random.Generator or None
+        The seed of the host generator the weights are drawn from.
+    n_networks : int, optional
+        The number of networks of a stack: the arrays get a leading axis of that length.
+
+    Returns
+    -------
+    list of (W, b)
+        NumPy float64 arrays, shaped as ``init_params`` returns them.
+    """
     generator = backends.rng(seed)
     host = backends.get("numpy")
     lead = () if n_networks is None else (n_networks,)

@@ -34,7 +34,17 @@ Params = list[tuple[Any, Any]]
 
 
 class LayerCache(NamedTuple):
-    """What backward needs from one layer's forward pass."""
+    """What backward needs from one layer's forward pass.
+
+    Parameters
+    ----------
+    A_prev : array of shape (..., n_samples, n_in)
+        The layer's input.
+    Z : array of shape (..., n_samples, n_out)
+        Its pre-activation, A_prev @ W + b.
+    A : array of shape (..., n_samples, n_out)
+        Its output act(Z) (Z itself for the output layer).
+    """
 
     A_prev: Any  # input to the layer   (..., n_samples, n_in)
     Z: Any  # pre-activation         (..., n_samples, n_out)
@@ -47,6 +57,27 @@ def forward(
     """Run the network: hidden layers use ``activations``, the last layer returns logits.
 
     Returns ``(logits, caches)``; logits have shape ``(..., n_samples, n_outputs)``.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    params : list of (W, b)
+        W (..., n_in, n_out) and b (..., n_out) per layer; the leading axis (M,) of a stack.
+    X : array of shape (..., n_samples, n_features)
+        The inputs; a 2-D X is shared by all networks of a stack.
+    activations : sequence of str
+        The hidden layers' activations, one per hidden layer (the output layer has none:
+        it returns logits).
+    kernels : Kernels, default PLAIN
+        The operations to compute with: the plain definitions, or a speed path's.
+
+    Returns
+    -------
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    caches : list of LayerCache
+        One per layer, for ``backward``.
     """
     caches = []
     A = X
@@ -76,6 +107,27 @@ def backward(
         dA_prev = dZ @ Wᵀ
 
     These are the data loss's gradients; ``loss_and_gradients`` adds the L2 term.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    params : list of (W, b)
+        W (..., n_in, n_out) and b (..., n_out) per layer; the leading axis (M,) of a stack.
+    caches : list of LayerCache
+        What ``forward`` kept, one per layer.
+    d_logits : array of shape (..., n_samples, n_outputs)
+        ∂loss/∂logits.
+    activations : sequence of str
+        The hidden layers' activations, one per hidden layer (the output layer has none:
+        it returns logits).
+    kernels : Kernels, default PLAIN
+        The operations to compute with: the plain definitions, or a speed path's.
+
+    Returns
+    -------
+    list of (dW, db)
+        The gradients of the data loss, shaped like ``params``.
     """
     grads: Params = [None] * len(params)  # type: ignore[list-item]
     dZ = d_logits
@@ -98,12 +150,38 @@ def backward(
 
 
 def is_penalised(l2: Any) -> bool:
-    """False for a zero number; an array (per-network penalties, or one traced value) is present."""
+    """False for a zero number; an array (per-network penalties, or one traced value) is present.
+
+    Parameters
+    ----------
+    l2 : float or array
+        The L2 penalty.
+
+    Returns
+    -------
+    bool
+        False only for a number equal to 0.
+    """
     return hasattr(l2, "ndim") or l2 != 0
 
 
 def l2_penalty(xp: Any, params: Params, l2: Any) -> Any:
-    """(l2 / 2) · Σ_layers ‖W‖², shape (...); ``l2`` may be an array (M,), one per network."""
+    """(l2 / 2) · Σ_layers ‖W‖², shape (...); ``l2`` may be an array (M,), one per network.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    params : list of (W, b)
+        W (..., n_in, n_out) and b (..., n_out) per layer; the leading axis (M,) of a stack.
+    l2 : float or array
+        The L2 penalty: a number, or an array (M,) with one per network.
+
+    Returns
+    -------
+    array of shape (...)
+        (l2 / 2) · Σ ‖W‖² over the layers: 0-d for one network, (M,) for a stack.
+    """
     total = 0.0
     for W, _ in params:
         total = total + xp.sum(W * W, axis=(-2, -1))
@@ -111,7 +189,28 @@ def l2_penalty(xp: Any, params: Params, l2: Any) -> Any:
 
 
 def add_l2(xp: Any, params: Params, data_loss: Any, grads: Params, l2: Any) -> tuple[Any, Params]:
-    """The objective and its gradients: data loss + (l2/2)·Σ‖W‖², and dW + l2·W."""
+    """The objective and its gradients: data loss + (l2/2)·Σ‖W‖², and dW + l2·W.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    params : list of (W, b)
+        W (..., n_in, n_out) and b (..., n_out) per layer; the leading axis (M,) of a stack.
+    data_loss : array of shape (...)
+        The data loss.
+    grads : list of (dW, db)
+        Its gradients, shaped like ``params``.
+    l2 : float or array
+        The L2 penalty: a number, or an array (M,) with one per network.
+
+    Returns
+    -------
+    objective : array of shape (...)
+        ``data_loss`` + (l2/2)·Σ‖W‖².
+    grads : list of (dW, db)
+        Its gradients: each dW gains l2·W (``grads`` itself when l2 is 0).
+    """
     if not is_penalised(l2):
         return data_loss, grads
     l2_W = per_network(xp, l2, params[0][0])  # one l2 per network: (M, 1, 1)
@@ -135,6 +234,33 @@ def loss_and_gradients(
     """The training objective (data loss + L2 penalty, shape (...)) and its gradients.
 
     Forward, the loss with its gradient ∂loss/∂logits, backward, then the L2 term.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    params : list of (W, b)
+        W (..., n_in, n_out) and b (..., n_out) per layer; the leading axis (M,) of a stack.
+    X : array of shape (..., n_samples, n_features)
+        The inputs; a 2-D X is shared by all networks of a stack.
+    Y : array of shape (..., n_samples, n_outputs)
+        The encoded targets (one-hot, a 0/1 column, or real values), in X's dtype.
+    activations : sequence of str
+        The hidden layers' activations, one per hidden layer (the output layer has none:
+        it returns logits).
+    loss : str
+        The loss's name in ``losses.LOSSES``.
+    l2 : float or array, default 0.0
+        The L2 penalty: a number, or an array (M,) with one per network.
+    kernels : Kernels, default PLAIN
+        The operations to compute with: the plain definitions, or a speed path's.
+
+    Returns
+    -------
+    objective : array of shape (...)
+        The mean data loss plus the L2 penalty: 0-d for one network, (M,) for a stack.
+    grads : list of (dW, db)
+        Its gradients, shaped like ``params``.
     """
     logits, caches = forward(xp, params, X, activations, kernels)
     data_loss, d_logits = kernels.loss_and_gradient(xp, loss, logits, Y)
@@ -151,7 +277,31 @@ def objective(
     loss: str,
     l2: Any = 0.0,
 ) -> Any:
-    """The training objective alone (no backward pass)."""
+    """The training objective alone (no backward pass).
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    params : list of (W, b)
+        W (..., n_in, n_out) and b (..., n_out) per layer; the leading axis (M,) of a stack.
+    X : array of shape (..., n_samples, n_features)
+        The inputs; a 2-D X is shared by all networks of a stack.
+    Y : array of shape (..., n_samples, n_outputs)
+        The encoded targets (one-hot, a 0/1 column, or real values), in X's dtype.
+    activations : sequence of str
+        The hidden layers' activations, one per hidden layer (the output layer has none:
+        it returns logits).
+    loss : str
+        The loss's name in ``losses.LOSSES``.
+    l2 : float or array, default 0.0
+        The L2 penalty: a number, or an array (M,) with one per network.
+
+    Returns
+    -------
+    array of shape (...)
+        The mean data loss plus the L2 penalty: 0-d for one network, (M,) for a stack.
+    """
     logits, _ = forward(xp, params, X, activations)
     value = get_loss(loss).value(xp, logits, Y)
     return value + l2_penalty(xp, params, l2) if is_penalised(l2) else value

@@ -17,7 +17,20 @@ from .activations import sigmoid
 
 
 class Loss(NamedTuple):
-    """A loss of the logits: its value, its value with its gradient, and the output function."""
+    """A loss of the logits: its value, its value with its gradient, and the output function.
+
+    Parameters
+    ----------
+    value : callable
+        ``value(xp, logits, Y)``: the mean loss over the samples, shape (...).
+    value_and_gradient : callable
+        ``value_and_gradient(xp, logits, Y)``: the loss and ∂loss/∂logits from one pass.
+    output : callable
+        ``output(xp, logits)``: the predictions (probabilities, or values) from the logits.
+    normaliser : callable or None, default None
+        ``normaliser(n_samples, n_outputs)``: what the loss divides the sum of its
+        per-element terms by; None where a term is not a function of one logit.
+    """
 
     value: Callable[[Any, Any, Any], Any]
     value_and_gradient: Callable[[Any, Any, Any], tuple[Any, Any]]
@@ -27,7 +40,22 @@ class Loss(NamedTuple):
     normaliser: Callable[[int, int], int] | None = None
 
     def gradient(self, xp: Any, logits: Any, Y: Any) -> Any:
-        """∂loss/∂logits (the second half of ``value_and_gradient``)."""
+        """∂loss/∂logits (the second half of ``value_and_gradient``).
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays.
+        logits : array of shape (..., n_samples, n_outputs)
+            The output layer's pre-activations.
+        Y : array of shape (..., n_samples, n_outputs)
+            The encoded targets, in the logits' dtype.
+
+        Returns
+        -------
+        array of shape (..., n_samples, n_outputs)
+            ∂loss/∂logits.
+        """
         return self.value_and_gradient(xp, logits, Y)[1]
 
 
@@ -41,30 +69,107 @@ def _mean_over_samples(xp: Any, per_element: Any) -> Any:
 
 
 def half_squared_error(xp: Any, logits: Any, Y: Any) -> Any:
-    """L = ½ · mean over samples and outputs of (ŷ − y)²."""
+    """L = ½ · mean over samples and outputs of (ŷ − y)².
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    Y : array of shape (..., n_samples, n_outputs)
+        The encoded targets, in the logits' dtype.
+
+    Returns
+    -------
+    array of shape (...)
+        The mean loss over the samples: 0-d for one network, (M,) for a stack.
+    """
     residual = logits - Y
     return 0.5 * xp.mean(residual * residual, axis=(-2, -1))
 
 
 def half_squared_error_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
-    """The loss and ∂L/∂ŷ = (ŷ − y) / (n_samples · n_outputs), sharing the residual ŷ − y."""
+    """The loss and ∂L/∂ŷ = (ŷ − y) / (n_samples · n_outputs), sharing the residual ŷ − y.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    Y : array of shape (..., n_samples, n_outputs)
+        The encoded targets, in the logits' dtype.
+
+    Returns
+    -------
+    value : array of shape (...)
+        The mean loss over the samples: 0-d for one network, (M,) for a stack.
+    gradient : array of shape (..., n_samples, n_outputs)
+        ∂value/∂logits (already divided by the number of samples).
+    """
     residual = logits - Y
     n_terms = _n_samples(logits) * logits.shape[-1]
     return 0.5 * xp.sum(residual * residual, axis=(-2, -1)) / n_terms, residual / n_terms
 
 
 def softplus(xp: Any, Z: Any) -> Any:
-    """``log(1 + e^z) = max(z, 0) + log1p(e^-|z|)``: no overflow for large ``|z|``."""
+    """``log(1 + e^z) = max(z, 0) + log1p(e^-|z|)``: no overflow for large ``|z|``.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    Z : array
+        Any shape.
+
+    Returns
+    -------
+    array
+        log(1 + e^z) element-wise, shaped like Z.
+    """
     return xp.maximum(Z, xp.zeros_like(Z)) + xp.log1p(xp.exp(-xp.abs(Z)))
 
 
 def binary_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
-    """L = mean[ −y log σ(z) − (1−y) log(1−σ(z)) ] = mean[ softplus(z) − y·z ]."""
+    """L = mean[ −y log σ(z) − (1−y) log(1−σ(z)) ] = mean[ softplus(z) − y·z ].
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    Y : array of shape (..., n_samples, n_outputs)
+        The 0/1 targets, in the logits' dtype.
+
+    Returns
+    -------
+    array of shape (...)
+        The mean loss over the samples: 0-d for one network, (M,) for a stack.
+    """
     return _mean_over_samples(xp, softplus(xp, logits) - Y * logits)
 
 
 def binary_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
-    """The loss and ∂L/∂z = (σ(z) − y) / n_samples, sharing ``e^-|z|`` between softplus(z) and σ(z)."""
+    """The loss and ∂L/∂z = (σ(z) − y) / n_samples, sharing ``e^-|z|`` between softplus(z) and σ(z).
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    Y : array of shape (..., n_samples, n_outputs)
+        The 0/1 targets, in the logits' dtype.
+
+    Returns
+    -------
+    value : array of shape (...)
+        The mean loss over the samples: 0-d for one network, (M,) for a stack.
+    gradient : array of shape (..., n_samples, n_outputs)
+        ∂value/∂logits (already divided by the number of samples).
+    """
     e = xp.exp(-xp.abs(logits))
     softplus_z = xp.maximum(logits, xp.zeros_like(logits)) + xp.log1p(e)
     r = 1 / (1 + e)  # σ(|z|)
@@ -74,18 +179,59 @@ def binary_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tup
 
 
 def log_softmax(xp: Any, logits: Any) -> Any:
-    """z − logsumexp(z) along the class axis, shifted by the max for stability."""
+    """z − logsumexp(z) along the class axis, shifted by the max for stability.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_classes)
+        Class scores.
+
+    Returns
+    -------
+    array of shape (..., n_classes)
+        The log-probabilities.
+    """
     shifted = logits - xp.max(logits, axis=-1, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
 
 def softmax(xp: Any, logits: Any) -> Any:
-    """Class probabilities exp(z_k) / Σ_j exp(z_j) along the last axis."""
+    """Class probabilities exp(z_k) / Σ_j exp(z_j) along the last axis.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_classes)
+        Class scores.
+
+    Returns
+    -------
+    array of shape (..., n_classes)
+        The probabilities; each row sums to 1.
+    """
     return xp.exp(log_softmax(xp, logits))
 
 
 def softmax_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
-    """L = mean over samples of −Σ_k y_k log softmax(z)_k  (Y one-hot)."""
+    """L = mean over samples of −Σ_k y_k log softmax(z)_k  (Y one-hot).
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    Y : array of shape (..., n_samples, n_outputs)
+        The one-hot targets, in the logits' dtype.
+
+    Returns
+    -------
+    array of shape (...)
+        The mean loss over the samples: 0-d for one network, (M,) for a stack.
+    """
     return -_mean_over_samples(xp, Y * log_softmax(xp, logits))
 
 
@@ -93,6 +239,22 @@ def softmax_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tu
     """The loss and ∂L/∂z = (softmax(z) − y) / n_samples, from one set of exponentials.
 
     With s = z − max z and S = Σ_k e^{s_k}: log softmax = s − log S, softmax = e^s / S.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of the arrays.
+    logits : array of shape (..., n_samples, n_outputs)
+        The output layer's pre-activations.
+    Y : array of shape (..., n_samples, n_outputs)
+        The one-hot targets, in the logits' dtype.
+
+    Returns
+    -------
+    value : array of shape (...)
+        The mean loss over the samples: 0-d for one network, (M,) for a stack.
+    gradient : array of shape (..., n_samples, n_outputs)
+        ∂value/∂logits (already divided by the number of samples).
     """
     shifted = logits - xp.max(logits, axis=-1, keepdims=True)
     exp_shifted = xp.exp(shifted)
@@ -125,7 +287,23 @@ LOSSES: dict[str, Loss] = {
 
 
 def get_loss(name: str) -> Loss:
-    """The loss called ``name``; ValueError listing the valid names otherwise."""
+    """The loss called ``name``; ValueError listing the valid names otherwise.
+
+    Parameters
+    ----------
+    name : str
+        'squared_error', 'binary_cross_entropy' or 'softmax_cross_entropy'.
+
+    Returns
+    -------
+    Loss
+        The registry's entry.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a loss.
+    """
     if name not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(sorted(LOSSES))}; got {name!r}")
     return LOSSES[name]

@@ -49,7 +49,23 @@ Params = list[tuple[Any, Any]]
 
 
 def optimizer_default(parameter: str) -> float:
-    """The default of an optimizer setting (``momentum``, ``beta_1``, ...), as its class declares it."""
+    """The default of an optimizer setting (``momentum``, ``beta_1``, ...), as its class declares it.
+
+    Parameters
+    ----------
+    parameter : str
+        The setting's name, as an estimator parameter and an optimizer keyword.
+
+    Returns
+    -------
+    float
+        Its default in the first optimizer of ``OPTIMIZERS`` that has it.
+
+    Raises
+    ------
+    KeyError
+        If no optimizer has the setting.
+    """
     for cls in OPTIMIZERS.values():
         if parameter in cls.hyperparameters:
             return cls.hyperparameters[parameter]
@@ -142,6 +158,16 @@ def on_the_data_device(method: Any) -> Any:
 
     Every array a fit or a prediction makes must land on its input's device; CuPy's
     creation functions ignore ``device=`` and use the current device instead.
+
+    Parameters
+    ----------
+    method : callable
+        A method taking X as its first argument after ``self``.
+
+    Returns
+    -------
+    callable
+        The method, wrapped: it runs inside ``backends.on_device_of(X)``.
     """
 
     @functools.wraps(method)
@@ -159,6 +185,11 @@ class NetworkModel(BaseEstimator):
     (``scratchml.stacks``) is this same plumbing with a model axis: it overrides
     only what the axis changes (its data's shapes, one generator and one initial draw
     per network, per-network learning rates and penalties, scores as arrays).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        The hyper-parameters of the subclass's table (``__init__`` is made from it).
     """
 
     # A stack of networks sets this: arrays carry a leading model axis.
@@ -229,6 +260,21 @@ class NetworkModel(BaseEstimator):
 
         With ``warm_start=True`` and a fitted model, training continues from
         ``params_`` and the optimizer's state instead of a fresh initialisation.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The training inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict); the fitted attributes live in X's library, device and
+            dtype. A stack also takes (M, n_samples, n_features): one data set per network.
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (a classifier) or targets (a regressor), in X's library. A stack
+            also takes (M, n_samples) or (M, n_samples, n_outputs), one per network.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
         """
         return self._fit(X, y, continue_training=bool(self._settings().warm_start))
 
@@ -579,7 +625,23 @@ class NetworkModel(BaseEstimator):
 
     @on_the_data_device
     def loss(self, X: Any, y: Any) -> float:
-        """The training objective on (X, y): mean data loss plus (l2/2)·Σ‖W‖²."""
+        """The training objective on (X, y): mean data loss plus (l2/2)·Σ‖W‖².
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or targets, as ``fit`` takes them (a stack: shared or per network).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The objective, a Python float; a stack gives one per network, a NumPy array
+            of shape (M,).
+        """
         xp, X, Y = self._check_pair(X, y, "loss")
         l2 = self._l2_value(X)
         value = layers.objective(xp, self.params_, X, Y, self.activations_, self.loss_name_, l2)
@@ -587,7 +649,24 @@ class NetworkModel(BaseEstimator):
 
     @on_the_data_device
     def gradients(self, X: Any, y: Any) -> Params:
-        """What backprop computes: [(dW, db), ...] of the objective, shaped like ``params_``."""
+        """What backprop computes: [(dW, db), ...] of the objective, shaped like ``params_``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or targets, as ``fit`` takes them (a stack: shared or per network).
+
+        Returns
+        -------
+        list of (dW, db)
+            The gradient of ``loss(X, y)`` with respect to each layer's W (n_in, n_out) and
+            b (n_out,) (a stack: (M, n_in, n_out) and (M, n_out)), in X's namespace and
+            on its device.
+        """
         xp, X, Y = self._check_pair(X, y, "gradients")
         _, grads = layers.loss_and_gradients(
             xp, self.params_, X, Y, self.activations_, self.loss_name_, self._l2_value(X)
@@ -597,7 +676,25 @@ class NetworkModel(BaseEstimator):
 
 def given_weights(init: Any, sizes: list[int], like: Any, n_networks: int | None = None) -> Params:
     """``init=[(W, b), ...]``: checked against the layer ``sizes``, in ``like``'s library,
-    device and dtype (arrays of another library cross through one host copy)."""
+    device and dtype (arrays of another library cross through one host copy).
+
+    Parameters
+    ----------
+    init : sequence of (W, b)
+        One pair per layer: W (n_in, n_out) and b (n_out,), or with a model axis
+        (n_networks, n_in, n_out) and (n_networks, n_out).
+    sizes : list of int
+        The layer widths, inputs first: layer i maps ``sizes[i]`` to ``sizes[i + 1]``.
+    like : array
+        An array of the training data: the weights take its namespace, device and dtype.
+    n_networks : int, optional
+        The number of networks of a stack; None for one network.
+
+    Returns
+    -------
+    list of (W, b)
+        The weights as arrays of ``like``'s namespace.
+    """
     check_initial_weights(init, sizes, n_networks)
     return [
         (
@@ -648,6 +745,19 @@ class ClassifierMixin:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
 
         A stack gives (M, n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+
+        Returns
+        -------
+        array of shape (n_samples, n_classes)
+            Each row sums to 1; in X's namespace and on its device, in the model's dtype.
+            A stack gives (M, n_samples, n_classes).
         """
         xp, logits = self._logits(X, "predict_proba")
         probabilities = get_loss(self.loss_name_).output(xp, logits)
@@ -667,6 +777,19 @@ class ClassifierMixin:
         """The most probable class label of each sample, shape (n_samples,), from ``classes_``.
 
         A stack gives (M, n_samples).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+
+        Returns
+        -------
+        array of shape (n_samples,)
+            Labels from ``classes_``, in their dtype, in X's namespace and on its device.
+            A stack gives (M, n_samples).
         """
         xp, X = self._check_input(X)
         return self._predict_labels(xp, X)
@@ -676,6 +799,20 @@ class ClassifierMixin:
         """Accuracy: the fraction of samples whose label is predicted right (exact: count / n).
 
         A float; a stack gives one per network, a NumPy array (M,).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+        y : array of shape (n_samples,)
+            The true labels. A stack also takes (M, n_samples), one per network.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The accuracy in [0, 1], a Python float; a stack gives a NumPy array (M,).
         """
         xp, X = self._check_input(X, "score")
         y = self._check_targets(X, y)
@@ -701,6 +838,20 @@ class RegressorMixin:
         """Predicted targets: (n_samples,) if fitted on 1-D y, else (n_samples, n_outputs).
 
         A stack gives (M, n_samples) or (M, n_samples, n_outputs).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+
+        Returns
+        -------
+        array of shape (n_samples,) or (n_samples, n_outputs)
+            The predictions, in X's namespace and on its device, in the model's dtype;
+            1-D when the training y was. A stack gives (M, n_samples) or
+            (M, n_samples, n_outputs).
         """
         _xp, prediction = self._logits(X)
         return prediction[..., 0] if self.y_ndim_ == 1 else prediction
@@ -711,6 +862,22 @@ class RegressorMixin:
 
         A float (in float64 where the device has it); a stack gives one per network,
         a NumPy array (M,).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
+            array-api-strict). A stack also takes (M, n_samples, n_features): one data
+            set per network.
+        y : array of shape (n_samples,) or (n_samples, n_outputs)
+            The true targets, shaped as in ``fit``. A stack also takes them per network,
+            (M, n_samples) or (M, n_samples, n_outputs).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            R² (1 is perfect; it can be negative), a Python float; a stack gives a NumPy
+            array (M,).
         """
         xp, X, Y = self._check_pair(X, y)
         prediction, _ = layers.forward(xp, self.params_, X, self.activations_)

@@ -22,7 +22,14 @@ from .kernels import PLAIN, Kernels
 
 
 class SGD:
-    """θ ← θ − η·g."""
+    """θ ← θ − η·g.
+
+    Parameters
+    ----------
+    learning_rate : float or array
+        η: a number, or for a stack an array (M,) in θ's namespace and dtype, one rate per
+        network.
+    """
 
     hyperparameters: dict[str, float] = {}  # noqa: RUF012 - beyond learning_rate, with defaults
 
@@ -30,13 +37,42 @@ class SGD:
         self.learning_rate = learning_rate
 
     def init(self, xp: Any, theta: Any) -> Any:
-        """No state: plain gradient descent remembers nothing."""
+        """No state: plain gradient descent remembers nothing.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of θ.
+        theta : array of shape (P,) or (M, P)
+            The flat parameter vector θ (``nn.parameters``).
+        """
         return None
 
     def step(
         self, xp: Any, theta: Any, grad: Any, state: Any, kernels: Kernels = PLAIN
     ) -> tuple[Any, Any]:
-        """One update; returns ``(theta, state)``."""
+        """One update; returns ``(theta, state)``.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of θ.
+        theta : array of shape (P,) or (M, P)
+            The flat parameter vector θ (``nn.parameters``).
+        grad : array
+            The gradient g of the objective, shaped like θ.
+        state : None
+            SGD's (empty) state.
+        kernels : Kernels, default PLAIN
+            The operations to compute with: the plain definitions, or a speed path's.
+
+        Returns
+        -------
+        theta : array
+            The updated θ, a new array.
+        state : None
+            ``state``, unchanged.
+        """
         return kernels.subtract_scaled(xp, theta, grad, self.learning_rate), state  # θ − η·g
 
 
@@ -45,6 +81,14 @@ class Momentum:
 
     ``momentum`` is μ (scikit-learn's name); the same rule as ``torch.optim.SGD`` with
     ``momentum=μ, dampening=0``.
+
+    Parameters
+    ----------
+    learning_rate : float or array
+        η: a number, or for a stack an array (M,) in θ's namespace and dtype, one rate per
+        network.
+    momentum : float, default 0.9
+        μ, the fraction of the velocity kept from step to step.
     """
 
     hyperparameters = {"momentum": 0.9}  # noqa: RUF012
@@ -54,13 +98,47 @@ class Momentum:
         self.momentum = momentum
 
     def init(self, xp: Any, theta: Any) -> Any:
-        """The velocity v, zeros like θ."""
+        """The velocity v, zeros like θ.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of θ.
+        theta : array of shape (P,) or (M, P)
+            The flat parameter vector θ (``nn.parameters``).
+
+        Returns
+        -------
+        array
+            The velocity v, zeros like θ.
+        """
         return xp.zeros_like(theta)
 
     def step(
         self, xp: Any, theta: Any, grad: Any, velocity: Any, kernels: Kernels = PLAIN
     ) -> tuple[Any, Any]:
-        """One update; returns ``(theta, velocity)``."""
+        """One update; returns ``(theta, velocity)``.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of θ.
+        theta : array of shape (P,) or (M, P)
+            The flat parameter vector θ (``nn.parameters``).
+        grad : array
+            The gradient g of the objective, shaped like θ.
+        velocity : array
+            The velocity v, shaped like θ.
+        kernels : Kernels, default PLAIN
+            The operations to compute with: the plain definitions, or a speed path's.
+
+        Returns
+        -------
+        theta : array
+            The updated θ, a new array.
+        velocity : array
+            The updated velocity.
+        """
         velocity = kernels.add_scaled(xp, grad, velocity, self.momentum)  # v ← g + μ·v
         return kernels.subtract_scaled(xp, theta, velocity, self.learning_rate), velocity  # θ − η·v
 
@@ -76,6 +154,18 @@ class Adam:
     η·m̂ / (√v̂ + ε) = η_t·m / (√v + ε̂) with η_t = η·√(1−β₂ᵗ) / (1−β₁ᵗ) and
     ε̂ = ε·√(1−β₂ᵗ) — the same update, two array operations fewer.
     ``beta_1``, ``beta_2`` and ``epsilon`` are β₁, β₂ and ε (scikit-learn's names).
+
+    Parameters
+    ----------
+    learning_rate : float or array
+        η: a number, or for a stack an array (M,) in θ's namespace and dtype, one rate per
+        network.
+    beta_1 : float, default 0.9
+        β₁, the decay rate of the first moment estimate.
+    beta_2 : float, default 0.999
+        β₂, the decay rate of the second moment estimate.
+    epsilon : float, default 1e-8
+        ε, added to √v̂ so that the step never divides by zero.
     """
 
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}  # noqa: RUF012
@@ -93,13 +183,47 @@ class Adam:
         self.epsilon = epsilon
 
     def init(self, xp: Any, theta: Any) -> Any:
-        """``(t, m, v)``: the step count and the two moment estimates, zeros like θ."""
+        """``(t, m, v)``: the step count and the two moment estimates, zeros like θ.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of θ.
+        theta : array of shape (P,) or (M, P)
+            The flat parameter vector θ (``nn.parameters``).
+
+        Returns
+        -------
+        tuple of (int, array, array)
+            ``(t, m, v)``: the step count 0 and the moment estimates, zeros like θ.
+        """
         return (0, xp.zeros_like(theta), xp.zeros_like(theta))
 
     def step(
         self, xp: Any, theta: Any, grad: Any, state: Any, kernels: Kernels = PLAIN
     ) -> tuple[Any, Any]:
-        """One update; returns ``(theta, (t, m, v))``."""
+        """One update; returns ``(theta, (t, m, v))``.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of θ.
+        theta : array of shape (P,) or (M, P)
+            The flat parameter vector θ (``nn.parameters``).
+        grad : array
+            The gradient g of the objective, shaped like θ.
+        state : tuple of (int, array, array)
+            ``(t, m, v)``: the step count and the moment estimates.
+        kernels : Kernels, default PLAIN
+            The operations to compute with: the plain definitions, or a speed path's.
+
+        Returns
+        -------
+        theta : array
+            The updated θ, a new array.
+        state : tuple of (int, array, array)
+            The updated ``(t, m, v)``.
+        """
         t, m, v = state
         t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -121,6 +245,26 @@ def get_optimizer(name: str, learning_rate: Any, **options: float) -> Any:
 
     ValueError listing the valid names for an unknown optimizer, and the valid
     options for an unknown option.
+
+    Parameters
+    ----------
+    name : str
+        'sgd', 'momentum' or 'adam'.
+    learning_rate : float or array
+        η: a number, or for a stack an array (M,) in θ's namespace and dtype, one rate per
+        network.
+    **options : float
+        The optimizer's own settings (``momentum``; ``beta_1``, ``beta_2``, ``epsilon``).
+
+    Returns
+    -------
+    SGD, Momentum or Adam
+        The optimizer.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` or an option is unknown.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {name!r}")

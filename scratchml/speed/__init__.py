@@ -60,7 +60,19 @@ def _path(module: str, name: str) -> Reference:
 
 
 def path_for(xp: Any) -> Reference:
-    """The speed path for namespace ``xp``: the one selection point."""
+    """The speed path for namespace ``xp``: the one selection point.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace the training runs in.
+
+    Returns
+    -------
+    Reference
+        The path forced by ``use_path`` if any; else NumPy's, PyTorch's or JAX's path
+        for their namespaces and ``Reference`` for every other library.
+    """
     if _forced is not None:
         return _forced
     if array_api_compat.is_numpy_namespace(xp):
@@ -74,7 +86,18 @@ def path_for(xp: Any) -> Reference:
 
 @contextlib.contextmanager
 def use_path(path: Reference) -> Iterator[None]:
-    """Inside, every library trains with ``path`` (tests force one to compare it)."""
+    """Inside, every library trains with ``path`` (tests force one to compare it).
+
+    Parameters
+    ----------
+    path : Reference
+        The path every library trains with inside the context.
+
+    Yields
+    ------
+    None
+        Nothing; the previous choice is restored on leaving.
+    """
     global _forced
     saved, _forced = _forced, path
     try:
@@ -88,5 +111,10 @@ def reference_only() -> contextlib.AbstractContextManager[None]:
 
     >>> with scratchml.speed.reference_only():
     ...     clf.fit(X, y)          # steps through layers.forward / backward as written
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        The context: ``use_path`` with the plain ``Reference``.
     """
     return use_path(_REFERENCE)

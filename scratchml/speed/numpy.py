@@ -117,7 +117,20 @@ class Buffers:
         self._next = 0
 
     def empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """An uninitialised C-contiguous NumPy array: this pass's next buffer."""
+        """An uninitialised C-contiguous NumPy array: this pass's next buffer.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The array's shape.
+        dtype : numpy.dtype
+            Its dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            The pass's next buffer: C-contiguous, its contents left from the last pass.
+        """
         if self._next == len(self._slots):
             self._slots.append({})
         slot = self._slots[self._next]
@@ -134,7 +147,20 @@ class Buffers:
         return sum(array.nbytes for array in arrays)
 
     def ones(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """A read-only array of ones, made once."""
+        """A read-only array of ones, made once.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The array's shape.
+        dtype : numpy.dtype
+            Its dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            Ones, read-only, the same array on every call with this shape and dtype.
+        """
         if (shape, dtype) not in self._ones:
             ones = np.ones(shape, dtype)
             ones.flags.writeable = False
@@ -149,7 +175,18 @@ class TrainingMemory:
         self._blocks: dict[Hashable, Buffers] = {}
 
     def block(self, key: Hashable) -> Buffers:
-        """The buffers of block ``key`` (made on first use)."""
+        """The buffers of block ``key`` (made on first use).
+
+        Parameters
+        ----------
+        key : hashable
+            The block, as ``(start, stop)`` of its rows or networks.
+
+        Returns
+        -------
+        Buffers
+            The block's buffers.
+        """
         if key not in self._blocks:
             self._blocks[key] = Buffers()
         return self._blocks[key]
@@ -174,7 +211,18 @@ class NumpyPath(Reference):
     # --- the interface ---------------------------------------------------------------
 
     def samples_layout(self, Y: Any) -> Any:
-        """``Y`` column-major when it is narrow, like the logits it meets."""
+        """``Y`` column-major when it is narrow, like the logits it meets.
+
+        Parameters
+        ----------
+        Y : array of shape (n_samples, k)
+            The encoded targets.
+
+        Returns
+        -------
+        array of shape (n_samples, k)
+            ``Y``, column-major (a Fortran-ordered copy) when it has at most ``NARROW`` columns.
+        """
         # Narrow targets column-major, like the logits they meet (``samples_matmul``).
         if Y.ndim == 2 and Y.shape[-1] <= NARROW:
             return np.asfortranarray(Y)
@@ -188,6 +236,11 @@ class NumpyPath(Reference):
         run after: warm-started fits and ``partial_fit`` calls then start with their
         arrays in place. One run's memory is kept, up to ``KEPT_MEMORY_BYTES``; two runs
         at once (in threads) never share one.
+
+        Yields
+        ------
+        TrainingMemory
+            The memory the run's passes reuse.
         """
         global _kept_memory
         with _pool_lock:
@@ -211,6 +264,23 @@ class NumpyPath(Reference):
         blocks' losses and gradients, weighted by their shares n_block / n_samples, sum
         to the whole batch's. A stack: blocks of networks, whose results sit side by side
         on the model axis. The L2 term is added once, after (``layers.add_l2``).
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace the run trains in.
+        activations : sequence of str
+            The hidden layers' activations.
+        loss : str
+            The loss's name in ``nn.losses.LOSSES``.
+        l2 : float or array
+            The L2 penalty: a number, or an array (M,) with one per network.
+
+        Returns
+        -------
+        callable
+            ``run(params, X, Y) -> (objective, grads)``: the objective, shape (...), and its
+            gradients shaped like ``params``.
         """
         memory = _training_memory.get()
 
@@ -275,7 +345,24 @@ class NumpyPath(Reference):
     # --- the operations of one pass, in NumPy's terms ----------------------------------
 
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array)."""
+        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array).
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        A_prev : array of shape (n, n_in) or (M, n, n_in)
+            The layer's input (a 2-D input is shared by a stack's networks).
+        W : array of shape (n_in, n_out) or (M, n_in, n_out)
+            The weights.
+        b : array of shape (n_out,) or (M, n_out)
+            The biases.
+
+        Returns
+        -------
+        array of shape (n, n_out) or (M, n, n_out)
+            The pre-activations Z.
+        """
         if is_shared_input(A_prev, W):
             Z = matmul_shared_input(xp, A_prev, W)
         else:
@@ -284,16 +371,59 @@ class NumpyPath(Reference):
         return Z
 
     def bias_gradient(self, xp: Any, dZ: Any) -> Any:
-        """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast."""
+        """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        dZ : array of shape (n, n_out) or (M, n, n_out)
+            ∂loss/∂Z.
+
+        Returns
+        -------
+        array of shape (n_out,) or (M, n_out)
+            ∂loss/∂b.
+        """
         ones = self.ones((1, dZ.shape[-2]), dZ.dtype)
         return (ones @ dZ)[..., 0, :]
 
     def input_gradient(self, xp: Any, dZ: Any, W: Any) -> Any:
-        """dA_prev = dZ @ Wᵀ, narrow results column-major (``samples_matmul``)."""
+        """dA_prev = dZ @ Wᵀ, narrow results column-major (``samples_matmul``).
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        dZ : array of shape (n, n_out) or (M, n, n_out)
+            ∂loss/∂Z.
+        W : array of shape (n_in, n_out) or (M, n_in, n_out)
+            The layer's weights.
+
+        Returns
+        -------
+        array of shape (n, n_in) or (M, n, n_in)
+            ∂loss/∂A_prev, passed on to the layer below.
+        """
         return self.samples_matmul(xp, dZ, xp.matrix_transpose(W))
 
     def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
-        """A @ B for (n_samples, k) @ (k, n_out); narrow results come out column-major."""
+        """A @ B for (n_samples, k) @ (k, n_out); narrow results come out column-major.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        A : array of shape (..., n_samples, k)
+            The left factor.
+        B : array of shape (..., k, n_out)
+            The right factor.
+
+        Returns
+        -------
+        numpy.ndarray of shape (..., n_samples, n_out)
+            A @ B; for 2-D factors a buffer, column-major when n_out is narrow.
+        """
         if A.ndim != 2 or B.ndim != 2:
             return A @ B
         dtype = np.result_type(A.dtype, B.dtype)
@@ -309,7 +439,22 @@ class NumpyPath(Reference):
         return np.matmul(B.T, A.T, out=out).T
 
     def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
-        """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
+        """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        A : array of shape (n, n_in) or (M, n, n_in)
+            The layer's input in the forward pass.
+        dZ : array of shape (n, n_out) or (M, n, n_out)
+            ∂loss/∂Z.
+
+        Returns
+        -------
+        array of shape (n_in, n_out) or (M, n_in, n_out)
+            ∂loss/∂W.
+        """
         if A.ndim != 2 or dZ.ndim != 2:
             return super().weight_gradient(xp, A, dZ)
         n_in, n_out = A.shape[1], dZ.shape[1]
@@ -323,7 +468,22 @@ class NumpyPath(Reference):
         return A.T @ dZ
 
     def activation(self, xp: Any, name: str, Z: Any) -> Any:
-        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
+        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        name : str
+            The activation's name in ``activations.ACTIVATIONS`` ('relu', 'tanh', ...).
+        Z : array
+            Pre-activations, any shape.
+
+        Returns
+        -------
+        array
+            act(Z), shaped like Z.
+        """
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
         if fast is None:
             return super().activation(xp, name, Z)
@@ -334,6 +494,24 @@ class NumpyPath(Reference):
 
         Inside a training pass the slope may be written over A as well: backward reads
         a hidden layer's A for the last time here.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        name : str
+            The activation's name in ``activations.ACTIVATIONS``.
+        dA : array
+            ∂loss/∂A, shaped like Z.
+        Z : array
+            The pre-activations of the forward pass.
+        A : array
+            act(Z) from the forward pass (some derivatives are cheaper from A).
+
+        Returns
+        -------
+        array
+            ∂loss/∂Z, shaped like Z.
         """
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
         if fast is None:
@@ -341,7 +519,26 @@ class NumpyPath(Reference):
         return np.multiply(dA, fast(self, Z, A), out=dA)
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
+        """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays (``backends.namespace``).
+        name : str
+            The loss's name in ``losses.LOSSES``.
+        logits : array of shape (n, k) or (M, n, k)
+            The output layer's pre-activations.
+        Y : array of shape (n, k) or (M, n, k)
+            The encoded targets (one-hot, a 0/1 column, or real values).
+
+        Returns
+        -------
+        loss : array of shape () or (M,)
+            The mean loss over the samples.
+        gradient : array
+            ∂loss/∂logits, shaped like ``logits``.
+        """
         if name != "softmax_cross_entropy" or logits.ndim != 2:
             return super().loss_and_gradient(xp, name, logits, Y)
         # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
@@ -363,6 +560,16 @@ class NumpyPath(Reference):
 
         NumPy reduces over a short last axis slowly (about 40× an element-wise
         operation of the same size); a chain of column maxima gives the same values.
+
+        Parameters
+        ----------
+        Z : numpy.ndarray of shape (n_samples, n_classes)
+            Class scores.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, 1)
+            Each row's maximum.
         """
         if Z.shape[-1] > SHORT_CLASS_AXIS:
             return np.max(Z, axis=-1, keepdims=True)
@@ -372,14 +579,38 @@ class NumpyPath(Reference):
         return row_max
 
     def sum_over_classes(self, Z: Any) -> Any:
-        """Σ_k Z[:, k] as (n_samples, 1), as the product Z @ 1 (a fast path in NumPy)."""
+        """Σ_k Z[:, k] as (n_samples, 1), as the product Z @ 1 (a fast path in NumPy).
+
+        Parameters
+        ----------
+        Z : numpy.ndarray of shape (n_samples, n_classes)
+            Values per class.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, 1)
+            Each row's sum.
+        """
         return Z @ self.ones((Z.shape[-1], 1), Z.dtype)
 
     # --- memory ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def reusing(self, memory: Any, block: Hashable) -> Iterator[None]:
-        """Inside, this thread's large arrays come from the block's buffers of ``memory``."""
+        """Inside, this thread's large arrays come from the block's buffers of ``memory``.
+
+        Parameters
+        ----------
+        memory : TrainingMemory or None
+            The run's memory; None (outside a training run) makes fresh arrays.
+        block : hashable
+            The block whose buffers this thread uses, as ``(start, stop)``.
+
+        Yields
+        ------
+        None
+            Nothing; the thread's previous buffers are restored on leaving.
+        """
         if memory is None:
             yield
             return
@@ -392,7 +623,20 @@ class NumpyPath(Reference):
             _local.buffers = saved
 
     def ones(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """A read-only array of ones: made once per training run inside one, else fresh."""
+        """A read-only array of ones: made once per training run inside one, else fresh.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The array's shape.
+        dtype : numpy.dtype
+            Its dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            Ones (read-only and reused inside a training run).
+        """
         buffers = getattr(_local, "buffers", None)
         if buffers is None:
             return np.ones(shape, dtype)
@@ -422,6 +666,20 @@ class NumpyPath(Reference):
         """One block per core for a single network's large pass; else one block.
 
         ``width`` is how many numbers per sample the pass writes (Σ layer widths).
+
+        Parameters
+        ----------
+        A : numpy.ndarray of shape (n_samples, n_features)
+            The pass's input.
+        params_ndim : int
+            The number of axes of the weights: 2 for one network, 3 for a stack.
+        width : int, default 1
+            How many numbers per sample the pass writes (Σ layer widths).
+
+        Returns
+        -------
+        list of slice
+            Contiguous blocks of rows covering [0, n_samples).
         """
         n_samples = A.shape[-2]
         n_blocks = min(_n_cores(), n_samples * width // MIN_BLOCK_ELEMENTS, n_samples)
@@ -433,14 +691,44 @@ class NumpyPath(Reference):
     def model_blocks(
         self, n_networks: int, n_samples: int, widths: list[int], itemsize: int
     ) -> list[slice]:
-        """Blocks of networks whose forward and backward arrays fit in a core's cache."""
+        """Blocks of networks whose forward and backward arrays fit in a core's cache.
+
+        Parameters
+        ----------
+        n_networks : int
+            The number of networks of the stack.
+        n_samples : int
+            The number of samples of the pass.
+        widths : list of int
+            The width of each layer.
+        itemsize : int
+            The number of bytes per number.
+
+        Returns
+        -------
+        list of slice
+            Contiguous blocks of networks covering [0, n_networks).
+        """
         # Per network and layer, the pass keeps Z, A and dZ: 3 · n_samples · width numbers.
         per_network = 3 * n_samples * sum(widths) * itemsize
         size = max(1, min(MODEL_BLOCK_BYTES // per_network, -(-n_networks // _n_cores())))
         return [slice(start, min(start + size, n_networks)) for start in range(0, n_networks, size)]
 
     def map_blocks(self, fn: Callable[[slice], Any], blocks: list[slice]) -> list[Any]:
-        """fn on each block, in parallel threads with single-threaded BLAS."""
+        """fn on each block, in parallel threads with single-threaded BLAS.
+
+        Parameters
+        ----------
+        fn : callable
+            ``fn(block) -> result``.
+        blocks : list of slice
+            The blocks.
+
+        Returns
+        -------
+        list
+            ``fn(block)`` for each block, in the blocks' order.
+        """
         if len(blocks) == 1:
             return [fn(blocks[0])]
         # One contiguous share of the blocks per core; this thread works on the first.

@@ -28,7 +28,13 @@ class Reference(Kernels):
     name = "reference"
 
     def training_run(self) -> contextlib.AbstractContextManager[Any]:
-        """A context around one training run: here, nothing to keep."""
+        """A context around one training run: here, nothing to keep.
+
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            A context manager that does nothing.
+        """
         return contextlib.nullcontext()
 
     def loss_and_gradients(
@@ -37,6 +43,23 @@ class Reference(Kernels):
         """``(params, X, Y) -> (objective, grads)`` for one run: ``layers.loss_and_gradients``.
 
         The learner's function, run with this path's kernels.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace the run trains in.
+        activations : sequence of str
+            The hidden layers' activations.
+        loss : str
+            The loss's name in ``nn.losses.LOSSES``.
+        l2 : float or array
+            The L2 penalty: a number, or an array (M,) with one per network.
+
+        Returns
+        -------
+        callable
+            ``run(params, X, Y) -> (objective, grads)``: the objective, shape (...), and its
+            gradients shaped like ``params``.
         """
 
         def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
@@ -45,7 +68,18 @@ class Reference(Kernels):
         return run
 
     def optimizer_step(self, optimizer: Any) -> Callable[[Any, Any, Any, Any], tuple[Any, Any]]:
-        """``(xp, theta, grad, state) -> (theta, state)``: the optimizer's ``step``, this path's kernels."""
+        """``(xp, theta, grad, state) -> (theta, state)``: the optimizer's ``step``, this path's kernels.
+
+        Parameters
+        ----------
+        optimizer : SGD, Momentum or Adam
+            The optimizer whose ``step`` runs.
+
+        Returns
+        -------
+        callable
+            ``step(xp, theta, grad, state) -> (theta, state)``.
+        """
 
         def step(xp: Any, theta: Any, grad: Any, state: Any) -> tuple[Any, Any]:
             return optimizer.step(xp, theta, grad, state, self)
@@ -64,6 +98,25 @@ class Reference(Kernels):
         ``guarded``: a full-batch step of a stack, which also freezes the networks whose
         loss is not finite (``nn.parameters.keep_finite_networks``):
         ``(theta, state, X, Y, alive, kept) -> (loss, theta, state, alive, kept)``.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace the run trains in.
+        objective : tuple
+            ``(activations, loss, l2)``, as ``loss_and_gradients`` takes them.
+        layout : ParameterLayout
+            Maps θ to the layers' (W, b) views and back (``nn.parameters``).
+        optimizer : SGD, Momentum or Adam
+            The optimizer of the run.
+        guarded : bool, default False
+            Whether the step also freezes the networks whose loss is not finite.
+
+        Returns
+        -------
+        callable
+            ``step(theta, state, X, Y) -> (loss, theta, state)``, or with ``guarded``
+            ``step(theta, state, X, Y, alive, kept) -> (loss, theta, state, alive, kept)``.
         """
         loss_and_gradients = self.loss_and_gradients(xp, *objective)
         update = self.optimizer_step(optimizer)
@@ -101,24 +154,86 @@ class Reference(Kernels):
         n_epochs) -> (theta, state, losses, alive, kept, (theta, state) of the last epoch's
         start)``: ``n_epochs`` (at most ``capacity``) full-batch epochs as one compiled
         loop, or one mini-batch epoch whose shuffle is ``orders[0]``.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace the run trains in.
+        objective : tuple
+            ``(activations, loss, l2)``, as ``loss_and_gradients`` takes them.
+        layout : ParameterLayout
+            Maps θ to the layers' (W, b) views and back (``nn.parameters``).
+        optimizer : SGD, Momentum or Adam
+            The optimizer of the run.
+        epoch : callable
+            The training loop's one epoch, run step by step where nothing is compiled.
+        plan : object
+            What an epoch is: full batch or mini-batches, one network or a stack.
+        capacity : int
+            The largest number of full-batch epochs one call may run.
+
+        Returns
+        -------
+        callable or None
+            None here: nothing is compiled, the loop runs ``epoch`` as is.
         """
         return None
 
     def parameter_maps(
         self, xp: Any, layout: Any
     ) -> tuple[Callable[[Params], Any], Callable[[Any], Params]]:
-        """``(flatten, views)``: [(W, b), ...] → θ and θ → [(W, b), ...] (``nn.parameters``)."""
+        """``(flatten, views)``: [(W, b), ...] → θ and θ → [(W, b), ...] (``nn.parameters``).
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace the run trains in.
+        layout : ParameterLayout
+            The layout of the run's parameters.
+
+        Returns
+        -------
+        flatten : callable
+            [(W, b), ...] → θ.
+        views : callable
+            θ → [(W, b), ...].
+        """
         return (lambda params: layout.flatten(xp, params)), (lambda theta: layout.views(xp, theta))
 
     def scan(self, body: Callable[[Any, Any], Any], carry: Any, xs: tuple[Any, ...]) -> Any:
         """``carry = body(carry, x)`` for each x along the leading axis of the arrays ``xs``.
 
         Here a Python loop; a compiling library runs it as one loop inside its compiled code.
+
+        Parameters
+        ----------
+        body : callable
+            ``body(carry, x) -> carry``, with x a tuple of one slice of each array of ``xs``.
+        carry : object
+            The initial carry (a tuple of arrays, for example).
+        xs : tuple of array
+            Arrays with the same length along their leading axis.
+
+        Returns
+        -------
+        object
+            The last carry.
         """
         for i in range(xs[0].shape[0]):
             carry = body(carry, tuple(x[i, ...] for x in xs))
         return carry
 
     def samples_layout(self, Y: Any) -> Any:
-        """Targets (n_samples, k) in the layout the path's element-wise work prefers."""
+        """Targets (n_samples, k) in the layout the path's element-wise work prefers.
+
+        Parameters
+        ----------
+        Y : array of shape (n_samples, k)
+            The encoded targets.
+
+        Returns
+        -------
+        array of shape (n_samples, k)
+            ``Y`` itself: the plain kernels have no preferred layout.
+        """
         return Y
