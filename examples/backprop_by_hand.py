@@ -204,32 +204,27 @@ assert largest < 1e-9, largest
 # by default). ``clf.gradients(X, y)`` runs the library's forward and backward pass and
 # returns :math:`[(dW_1, db_1), (dW_2, db_2)]`.
 #
-# To put our weights in the model, the script uses the route the library's tests use:
-# fit once (one epoch, which initialises the network), then set ``params_`` and, with
-# ``warm_start=True``, continue from there. A documented way to start a fit from given
-# weights (``init=`` taking a list of (W, b) arrays) is on its way; the script will use
-# it then.
+# ``init=`` takes the starting weights as a list of ``(W, b)`` arrays, shaped like
+# ``params_``: the models below start from exactly our numbers and take one full-batch
+# step. ``clf.gradients`` evaluates at a fitted model's ``params_``; to ask it about our
+# weights, the fitted model's ``params_`` are set back to them.
 
 
 def library_model(optimizer="sgd", learning_rate=0.5):
-    """An MLPClassifier holding our weights, ready to continue with ``optimizer``."""
-    model = sm.MLPClassifier(
+    """An MLPClassifier that starts from our weights and takes one full-batch step."""
+    return sm.MLPClassifier(
         hidden_layers=(3,),
         activation="tanh",
-        optimizer="sgd",
+        optimizer=optimizer,
         learning_rate=learning_rate,
         epochs=1,
         tol=None,
-        seed=0,
-        warm_start=True,
+        init=[(W.copy(), b.copy()) for W, b in params],
     )
-    model.fit(X, y)  # one epoch from the library's own draw: it sets up the fitted model
-    model.params_ = [(W.copy(), b.copy()) for W, b in params]
-    # Plain SGD keeps no state, so an optimizer switched to now starts from zero state.
-    return model.set_params(optimizer=optimizer)
 
 
-clf = library_model()
+clf = library_model().fit(X, y)
+clf.params_ = [(W.copy(), b.copy()) for W, b in params]
 print(f"clf.loss(X, y) = {clf.loss(X, y):.12f}")
 assert abs(clf.loss(X, y) - L) < 1e-14
 for (dW, db), (dW_lib, db_lib) in zip(by_hand, clf.gradients(X, y), strict=True):
