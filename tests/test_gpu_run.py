@@ -1,5 +1,6 @@
 """The GPU run (.ci/gpu): its plumbing by its dry run, its steps by a rehearsal on a CPU."""
 
+import ast
 import importlib.machinery
 import importlib.util
 import json
@@ -95,12 +96,24 @@ def test_dry_run_commands_are_offline_and_gpu_bound(tmp_path):
     for case in ("spiral", "wide", "stack-32-gpu"):
         assert f"--case {case}" in commands["bench"]
     # A sweep of a few thousand networks on each GPU library, torch's data on CUDA.
+    gpu = _load_script()
+    info = {
+        "backends": dict.fromkeys(("cupy", "torch", "jax"), "usable"),
+        "torch": {"cuda_available": True},
+        "jax": {"default_backend": "gpu"},
+    }
+    planned = {s.name: s for s in gpu.plan(tmp_path, info, gpu.parse(["--out", str(tmp_path)]))}
     for library in ("cupy", "torch", "jax"):
-        command = commands[f"sweep-{library}"]
-        assert "sweep" in command and f"--backend {library}" in command
-        assert f"--out {tmp_path / 'sweeps' / library}" in command
-        assert "--seeds 128" in command and "--depth 1 2" in command
-    assert "torch.set_default_device(" in commands["sweep-torch"]
+        step = planned[f"sweep-{library}"]
+        argv = (
+            step.command[3:]
+            if library != "torch"
+            else ast.literal_eval(step.command[2].split("main(")[1][:-2])
+        )
+        assert argv[:3] == ["sweep", "--backend", library] and not step.skip
+        assert argv[-2:] == ["--out", str(tmp_path / "sweeps" / library)]
+        assert " ".join(argv).count("--seeds 128") == 1 and "--depth 1 2" in " ".join(argv)
+    assert "torch.set_default_device('cuda')" in " ".join(planned["sweep-torch"].command)
 
 
 def test_a_spent_budget_leaves_the_other_steps_out_of_time(tmp_path):
@@ -362,6 +375,12 @@ def _tables(text: str) -> dict[str, list[list[str]]]:
         elif line.startswith("|") and not line.startswith("|---"):
             tables.setdefault(section, []).append([c.strip() for c in line.strip("|").split("|")])
     return tables
+
+
+def test_ci_runs_the_short_rehearsal_and_checks_it():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert f"--out \"$rehearsal\"" in ci and " ".join(SHORT_REHEARSAL) in ci
+    assert "SCRATCHML_GPU_REHEARSAL=\"$rehearsal\"" in ci
 
 
 @pytest.mark.slow
