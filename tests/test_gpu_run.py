@@ -30,7 +30,9 @@ STEPS = [
     "bench",
 ]
 # The short rehearsal CI runs (.ci/run); a folder it wrote can be named instead.
-SHORT_REHEARSAL = ["--rehearse", "--budget", "180", "--tests", "tests/test_layers_fast.py"]
+SHORT_REHEARSAL = [
+    "--rehearse", "--budget", "200", "--tests", "tests/test_layers_fast.py", "--bench-case", "spiral",
+]  # fmt: skip
 REHEARSAL_FOLDER = "SCRATCHML_GPU_REHEARSAL"
 
 
