@@ -381,16 +381,18 @@ def _tables(text: str) -> dict[str, list[list[str]]]:
 
 def test_ci_runs_the_short_rehearsal_and_checks_it():
     ci = (ROOT / ".ci" / "run").read_text()
-    assert f"--out \"$rehearsal\"" in ci and " ".join(SHORT_REHEARSAL) in ci
-    assert "SCRATCHML_GPU_REHEARSAL=\"$rehearsal\"" in ci
+    assert '--out "$rehearsal"' in ci and " ".join(SHORT_REHEARSAL) in ci
+    assert 'SCRATCHML_GPU_REHEARSAL="$rehearsal"' in ci
 
 
 @pytest.mark.slow
 def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path):
     """The short rehearsal CI runs, or the folder CI's own rehearsal wrote ($SCRATCHML_GPU_REHEARSAL)."""
+    gpu = _load_script()
     out = Path(os.environ[REHEARSAL_FOLDER]) if os.environ.get(REHEARSAL_FOLDER) else None
+    budget = gpu.TOTAL_BUDGET
     if out is None:
-        out = tmp_path
+        out, budget = tmp_path, int(SHORT_REHEARSAL[SHORT_REHEARSAL.index("--budget") + 1])
         done = subprocess.run(
             [sys.executable, str(SCRIPT), *SHORT_REHEARSAL, "--out", str(out),
              "--wheels", str(tmp_path / "none")],
@@ -399,7 +401,6 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
             timeout=600,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout[-4000:]
-    gpu = _load_script()
     steps = {
         step["name"]: step
         for step in map(json.loads, (out / "gpu-run.jsonl").read_text().splitlines())
@@ -410,7 +411,7 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
             assert step["status"] == "skipped" and "CuPy" in step["note"]
         else:
             assert step["status"] == "passed", step
-    assert sum(step["seconds"] for step in steps.values()) <= gpu.TOTAL_BUDGET
+    assert sum(step["seconds"] for step in steps.values()) <= budget
     tables = _tables((out / "gpu-run.md").read_text())
     assert set(tables) == {"steps", "sweeps", "benchmarks"}
     for section, rows in tables.items():
@@ -432,5 +433,5 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
         )
         assert networks > 0 and chunk_size >= 1 and training_s > 0 and rate > 0
     timed = {row[2] for row in tables["benchmarks"][1:]}
-    assert {"scratchml · torch", "scratchml · jax", "pytorch", "jax"} <= timed
+    assert {"scratchml · torch", "scratchml · jax", "PyTorch eager", "JAX jit"} <= timed
     assert all(float(row[3]) > 0 for row in tables["benchmarks"][1:])
