@@ -253,6 +253,78 @@ def test_stack_peers_initialise_inside_their_timed_call_like_scratchml(monkeypat
     assert len(made) == 2  # drawn again in every timed call, as scratchml's fit does
 
 
+def test_a_timed_fit_keeps_the_chunk_length_the_last_one_reached(monkeypatch):
+    """One host read of the losses per timed fit once warm, as PyTorch's loop has one: a
+    fresh chunk length per fit (1, 2, ... epochs) would read them several times."""
+    from scratchml import _training
+
+    # Epochs count as fast whatever the machine's load: the chunk doubles after each read.
+    monkeypatch.setattr(_training._ChunkLength, "TARGET_S", 1e9)
+    updates = []
+    original = _training._ChunkLength.update
+    monkeypatch.setattr(
+        _training._ChunkLength,
+        "update",
+        lambda self, epochs, seconds: updates.append(epochs) or original(self, epochs, seconds),
+    )
+    (case,) = cases.build(["numpy"], quick=True, only=["spiral"], dtypes=["float32"])
+    (ours,) = [i for i in case.implementations if i.impl == "scratchml"]
+    assert case.implementations[0].per_call > 2  # several epochs per timed call
+    timed = ours.prepare()
+    timed()  # the runner's untimed warm-up call
+    updates.clear()
+    timed()
+    assert updates == [ours.per_call]  # every epoch of the call in one chunk
+
+
+def test_the_stack_draws_its_initial_weights_in_one_call_like_its_peers(monkeypatch):
+    import numpy as np
+
+    from scratchml.bench.cases import stacks
+
+    work = stacks.StackWorkload("stack-test", 64, (4, 4), 32, 2, 1, 4, "cpu")
+    X, y = stacks._data(work)
+    drawn = []
+    original = backends.rng
+    monkeypatch.setattr(backends, "rng", lambda seed: drawn.append(seed) or original(seed))
+    stack = stacks._stack(work, 2).fit(X, y)
+    made = [seed for seed in drawn if not isinstance(seed, np.random.Generator)]
+    assert len(made) <= 1  # one generator, not one per network
+    peers = stacks.host_parameters(work)
+    first = stack._initial_params([2, 4, 4, 1], X, stack._generator())
+    for (W, b), W_peer, b_peer in zip(first, peers[::2], peers[1::2], strict=True):
+        assert backends.to_numpy(W).tolist() == W_peer.tolist()
+        assert backends.to_numpy(b).tolist() == b_peer.tolist()
+    assert stack.params_[0][0].shape == (64, 2, 4)
+
+
+def test_the_jax_peers_64_bit_mode_does_not_reach_later_float32_rows():
+    """In a fresh process (this one has 64-bit mode on for the test suite)."""
+    pytest.importorskip("jax")
+    code = """
+import jax
+from scratchml.bench import cases
+found = cases.build(["jax"], quick=True, only=["spiral-256"])
+by_dtype = {case.dtype: case for case in found}
+(peer,) = [i for i in by_dtype["float64"].implementations if i.impl == "jax"]
+peer.prepare()
+assert jax.config.jax_enable_x64, "a float64 case computes in 64 bits"
+(ours,) = [i for i in by_dtype["float32"].implementations if i.impl == "scratchml"]
+ours.prepare()
+print("x64 after:", jax.config.jax_enable_x64)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "x64 after: False" in done.stdout
+
+
 def test_operation_counts_are_per_epoch_and_need_only_torch_cpu():
     pytest.importorskip("torch")
     if backends.why_unavailable("torch"):

@@ -23,10 +23,11 @@ and JAX's caches cleared) less the same fit warm.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .. import environment
@@ -138,6 +139,48 @@ def names(quick: bool = False) -> list[str]:
     from . import linear, stacks, sweep, training
 
     return [*training.names(quick), *stacks.names(quick), *linear.names(), *sweep.names(quick)]
+
+
+@contextlib.contextmanager
+def chunk_length_kept(memory: dict) -> Iterator[None]:
+    """Inside, scratchml's fits start their chunk of epochs where the last one left it.
+
+    scratchml's training loop reads the losses on the host once per chunk of epochs;
+    each ``fit`` starts a chunk at one epoch and doubles it while epochs are fast, so a
+    short timed fit would pay several host synchronisations (6 in 5 epochs) where
+    PyTorch's loop pays one. A user's long fit reaches its steady chunk length within
+    a few epochs; keeping it between the timed fits of one implementation (``memory``
+    is that implementation's) times that steady state, as the peers' loops are.
+    """
+    from ... import _training
+
+    base = _training._ChunkLength
+
+    class Kept(base):  # type: ignore[misc,valid-type]
+        def __init__(self, total: int, progress: object) -> None:
+            super().__init__(total, progress)
+            self.length = min(memory.get("length", self.length), self.cap)
+
+        def update(self, epochs: int, seconds: float) -> None:
+            super().update(epochs, seconds)
+            memory["length"] = self.length
+
+    _training._ChunkLength = Kept
+    try:
+        yield
+    finally:
+        _training._ChunkLength = base
+
+
+def x64_for(dtype: str) -> None:
+    """JAX's 64-bit mode exactly as a case of ``dtype`` needs it: on for float64, else off.
+
+    Every JAX implementation (scratchml on JAX and the JAX peers) sets it before it
+    prepares, so that one case's 64-bit mode never leaks into the next case's rows.
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", dtype == "float64")
 
 
 def compile_seconds(fit: Callable[[], object], tries: int = 3) -> float:

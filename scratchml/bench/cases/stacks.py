@@ -8,7 +8,8 @@ epochs — for every implementation alike (scratchml's ``fit`` does all of it; t
 do the same steps inside their timed call). JAX's step is compiled by the untimed warm-up
 call.
 
-- scratchml: ``StackedMLPClassifier`` on each selected backend of the case's device;
+- scratchml: ``StackedMLPClassifier`` on each selected backend of the case's device, its
+  initial weights drawn in one call per array like the peers' (``host_parameters``);
 - one by one: the ordinary ``MLPClassifier`` fitted for network i's seed, M times (on the
   GPU a subset of the networks, timed and scaled to M);
 - PyTorch stacked: the M networks as one batch of matrix products (``torch.baddbmm``)
@@ -31,7 +32,15 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import Case, Implementation, UnavailableError, compile_seconds, importable
+from . import (
+    Case,
+    Implementation,
+    UnavailableError,
+    chunk_length_kept,
+    compile_seconds,
+    importable,
+    x64_for,
+)
 from .training import jax_device, on, per_epoch
 
 LEARNING_RATE = 0.01
@@ -144,9 +153,25 @@ def _data(work: StackWorkload, backend: str = "numpy"):
 
 
 def _stack(work: StackWorkload, epochs: int):
+    """scratchml's stack of the workload, drawing its initial weights as the peers do."""
     from scratchml.stacks import StackedMLPClassifier
 
-    return StackedMLPClassifier(
+    class OneDraw(StackedMLPClassifier):
+        """Draws all M networks' weights in one call per array (``host_parameters``), as
+        the peers do, instead of one generator and one draw per network (4,096 of them
+        on the GPU case): the timed work is the same for every implementation."""
+
+        def _generator(self):
+            return sm.backends.rng(0)  # one generator (full batch: it never shuffles)
+
+        def _initial_params(self, sizes, like, generator):
+            host = host_parameters(work)
+            return [
+                (sm.backends.asarray(W, like=like), sm.backends.asarray(b, like=like))
+                for W, b in zip(host[::2], host[1::2], strict=True)
+            ]
+
+    return OneDraw(
         n_networks=work.n_networks,
         hidden_layers=work.hidden,
         activation="tanh",
@@ -159,11 +184,15 @@ def _stack(work: StackWorkload, epochs: int):
 
 def _stacked(work: StackWorkload, backend: str):
     def prepare():
+        if backend == "jax":
+            x64_for("float32")
         X, y = _data(work, backend)
         stack = _stack(work, work.epochs)
+        chunks: dict = {}
 
         def fit():
-            stack.fit(X, y)
+            with chunk_length_kept(chunks):
+                stack.fit(X, y)
             environment.wait(stack.params_[0][0])
 
         return fit
@@ -187,9 +216,12 @@ def _one_by_one(work: StackWorkload, backend: str):
             for i in range(work.loop_models)
         ]
 
+        chunks: dict = {}
+
         def fit_all():
-            for model in singles:
-                model.fit(X, y)
+            with chunk_length_kept(chunks):
+                for model in singles:
+                    model.fit(X, y)
             environment.wait(singles[-1].params_[0][0])
 
         return fit_all
@@ -256,6 +288,7 @@ def _jax(work: StackWorkload):
         import jax
         import jax.numpy as jnp
 
+        x64_for("float32")
         target = jax_device(work.device)
         X_host, y_host = sm.data.spirals(work.n_samples, arms=2, seed=0)
         X = jax.device_put(X_host, target)
@@ -326,6 +359,7 @@ def _compile_times(work: StackWorkload, ours: Sequence[str]) -> dict:
         return {}
 
     def scratchml() -> float:
+        x64_for("float32")
         X, y = _data(work, "jax")
 
         def fit():

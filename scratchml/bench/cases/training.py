@@ -25,7 +25,15 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import Case, Implementation, UnavailableError, compile_seconds, importable
+from . import (
+    Case,
+    Implementation,
+    UnavailableError,
+    chunk_length_kept,
+    compile_seconds,
+    importable,
+    x64_for,
+)
 
 DTYPES = ("float32", "float64")
 
@@ -174,25 +182,20 @@ def _scratchml_model(work: Workload):
 
 def _scratchml(work, dtype, backend, device):
     def prepare():
-        _x64_for(backend, dtype)
+        if backend == "jax":
+            x64_for(dtype)
         X, y = data(work, dtype, backend, device)
         model = _scratchml_model(work).fit(X, y).set_params(epochs=work.epochs)
+        chunks: dict = {}
 
         def train():
-            model.fit(X, y)
+            with chunk_length_kept(chunks):
+                model.fit(X, y)
             environment.wait(model.params_[-1][0])
 
         return train
 
     return prepare
-
-
-def _x64_for(backend: str, dtype: str) -> None:
-    """JAX's 64-bit mode for a float64 case on JAX (as the JAX peer turns it on)."""
-    if backend == "jax" and dtype == "float64":
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
 
 
 def _compile_times(work: Workload, dtype: str, backend_names: Sequence[str]) -> dict:
@@ -201,7 +204,7 @@ def _compile_times(work: Workload, dtype: str, backend_names: Sequence[str]) -> 
         return {}
 
     def scratchml() -> float:
-        _x64_for("jax", dtype)
+        x64_for(dtype)
         X, y = data(work, dtype, "jax", environment.device_of("jax"))
 
         def fit():
@@ -316,7 +319,7 @@ def _jax(work, dtype, device):
     def prepare():
         import jax
 
-        jax.config.update("jax_enable_x64", True)  # float64 cases; float32 arrays stay float32
+        x64_for(dtype)
         jnp = jax.numpy
         target = jax_device(device)
         X, y = data(work, dtype)
