@@ -88,13 +88,16 @@ class ChunkPolicy(NamedTuple):
     so the bar moves as smoothly as with per-epoch syncs. ``fixed=True`` runs every
     chunk ``max_epochs`` long (or what is left), with no clock in the decision: what
     counting operations per epoch needs. ``max_epochs`` also sizes the loss buffer of a
-    compiled chunk.
+    compiled chunk. ``carried``: a dict that runs share; each run starts at the chunk
+    length the last one reached (its ``"length"``) instead of one epoch, and writes its
+    own there — a benchmark's timed fits then run at the steady length a long fit reaches.
     """
 
     max_epochs: int = 1024
     target_s: float = 0.25  # a diverging single network re-runs at most about this much work
     progress_target_s: float = 0.1
     fixed: bool = False
+    carried: dict | None = None
 
     def lengths(self, total: int, progress: ProgressBar) -> ChunkLengths:
         """The chunk lengths of one run of ``total`` epochs."""
@@ -113,6 +116,8 @@ class ChunkLengths:
             self.target_s = min(policy.target_s, policy.progress_target_s)
             if not progress.interactive:
                 self.cap = max(1, total // 10)
+        if policy.carried is not None and not policy.fixed:
+            self.length = min(policy.carried.get("length", self.length), self.cap)
 
     def update(self, epochs: int, seconds: float) -> None:
         """Record that ``epochs`` epochs took ``seconds``: the next chunk's length."""
@@ -121,6 +126,8 @@ class ChunkLengths:
         per_epoch = seconds / max(epochs, 1)
         fits = self.target_s / per_epoch if per_epoch > 0 else math.inf
         self.length = int(max(1, min(fits, 2 * self.length, self.cap)))
+        if self.policy.carried is not None:
+            self.policy.carried["length"] = self.length
 
 
 # The chunk policy of runs that are not given one (``chunking`` sets it for a block of code).

@@ -259,11 +259,17 @@ def test_a_timed_fit_keeps_the_chunk_length_the_last_one_reached(monkeypatch):
     from scratchml import _training
 
     # Epochs count as fast whatever the machine's load: the chunk doubles after each read.
-    monkeypatch.setattr(_training._ChunkLength, "TARGET_S", 1e9)
+    original_init = _training.ChunkLengths.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.target_s = 1e9
+
+    monkeypatch.setattr(_training.ChunkLengths, "__init__", init)
     updates = []
-    original = _training._ChunkLength.update
+    original = _training.ChunkLengths.update
     monkeypatch.setattr(
-        _training._ChunkLength,
+        _training.ChunkLengths,
         "update",
         lambda self, epochs, seconds: updates.append(epochs) or original(self, epochs, seconds),
     )

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .report import _impl_order, run_info, title
+from .report import impl_order, run_info, title
 from .results import DIRECTION, find, ordered, peer_name, peers, ratios, rows
 
 
@@ -25,7 +25,7 @@ def render_charts(data: dict[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     heading = title(data)
     dtypes = ordered(row.dtype for row in table)
-    contenders = sorted((row for row in table if row.impl != "gemm"), key=_impl_order)
+    contenders = sorted((row for row in table if row.impl != "gemm"), key=impl_order)
     labels = ordered(row.label for row in contenders)
     colors = {label: plt.get_cmap("tab10")(i % 10) for i, label in enumerate(labels)}
     plain = FuncFormatter(lambda value, _: f"{value:g}")

@@ -73,7 +73,7 @@ def row_operations(row: Row, counts: dict[str, float]) -> float | None:
     return None
 
 
-def _impl_order(row: Row) -> tuple[int, int, str]:
+def impl_order(row: Row) -> tuple[int, int, str]:
     """scratchml's rows first (by backend), then the peers, then the ceilings."""
     from .. import backends
 
@@ -332,7 +332,7 @@ def _case_table(
         "|---|---|" + "---:|" * (4 + len(against) + with_ops),
     ]
     for dtype in ordered(row.dtype for row in case_rows):
-        for row in sorted((r for r in case_rows if r.dtype == dtype), key=_impl_order):
+        for row in sorted((r for r in case_rows if r.dtype == dtype), key=impl_order):
             found = ratios(row, table)
             label = f"**{row.label}**" if row.impl == "scratchml" else row.label
             cells = [

@@ -152,24 +152,10 @@ def chunk_length_kept(memory: dict) -> Iterator[None]:
     a few epochs; keeping it between the timed fits of one implementation (``memory``
     is that implementation's) times that steady state, as the peers' loops are.
     """
-    from ... import _training
+    from ..._training import ChunkPolicy, chunking
 
-    base = _training._ChunkLength
-
-    class Kept(base):  # type: ignore[misc,valid-type]
-        def __init__(self, total: int, progress: object) -> None:
-            super().__init__(total, progress)
-            self.length = min(memory.get("length", self.length), self.cap)
-
-        def update(self, epochs: int, seconds: float) -> None:
-            super().update(epochs, seconds)
-            memory["length"] = self.length
-
-    _training._ChunkLength = Kept
-    try:
+    with chunking(ChunkPolicy(carried=memory)):
         yield
-    finally:
-        _training._ChunkLength = base
 
 
 def x64_for(dtype: str) -> None:
