@@ -195,6 +195,19 @@ def check_values(key: str, value: Any) -> list[Any]:
 
     Every grid value is checked here, by ``VALUE_RULES``, and nowhere else.
 
+    Parameters
+    ----------
+    key : str
+        A key of ``GRID_KEYS``.
+    value : Any
+        Its value or list of values; for ``seeds``, a count N (seeds 0 … N−1) or a list
+        of seeds.
+
+    Returns
+    -------
+    list
+        The checked values, in the order given; ``seeds`` as the list of seeds.
+
     Raises
     ------
     ValueError
@@ -216,7 +229,22 @@ def check_values(key: str, value: Any) -> list[Any]:
 
 
 def unknown_key_message(key: str, valid: Sequence[str], what: str = "grid key") -> str:
-    """'unknown grid key 'widht' (did you mean width?); valid keys are ...'."""
+    """'unknown grid key 'widht' (did you mean width?); valid keys are ...'.
+
+    Parameters
+    ----------
+    key : str
+        The key given that is not valid.
+    valid : sequence of str
+        The keys that are; the closest one to ``key``, if any is close, is suggested.
+    what : str, default "grid key"
+        What a key is called in the message ("setting", "key", ...).
+
+    Returns
+    -------
+    str
+        The message of the error to raise.
+    """
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
     return f"unknown {what} {key!r}{hint}; valid keys are {', '.join(valid)}"
@@ -343,7 +371,21 @@ def check_settings(**settings: Any) -> Settings:
 
 
 def networks_of(grid: Mapping[str, Any], settings: Settings) -> list[Network]:
-    """Every network of a sweep's grid under its settings (on the user's data: each fold)."""
+    """Every network of a sweep's grid under its settings (on the user's data: each fold).
+
+    Parameters
+    ----------
+    grid : mapping
+        As for ``check_grid``.
+    settings : Settings
+        The sweep's settings: spirals, or the user's data split into ``settings.folds``.
+
+    Returns
+    -------
+    list of Network
+        As ``expand`` returns them: one per grid point (and per fold on the user's data),
+        in grid order.
+    """
     return expand(grid, None if settings.on_spirals else settings.folds)
 
 

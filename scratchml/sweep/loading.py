@@ -106,7 +106,22 @@ class SweepData:
         return load_model(self.out / str(config["model_file"]), backend=backend)
 
     def model_for(self, row: Mapping[str, Any], backend: str | None = None) -> Refit:
-        """``model_for(row, out)`` for a row of this sweep."""
+        """``model_for(row, out)`` for a row of this sweep: the stack it trained in, and its data.
+
+        Parameters
+        ----------
+        row : mapping
+            A row of ``rows`` (a dict, or a DataFrame's row).
+        backend : str, optional
+            Array library for the data (default: the row's; another one reproduces the
+            row only up to rounding).
+
+        Returns
+        -------
+        Refit
+            ``(estimator, position, X, y, X_val, y_val, X_test, y_test)``; ``fit()``
+            trains the stack again.
+        """
         return model_for(row, self.out, backend)
 
 
@@ -173,7 +188,13 @@ class Refit(NamedTuple):
     y_test: Any
 
     def fit(self) -> Any:
-        """Train the stack on (X, y) as the sweep did; the fitted stack."""
+        """Train the stack on (X, y) as the sweep did.
+
+        Returns
+        -------
+        StackedMLPClassifier or StackedMLPRegressor
+            ``estimator``, fitted; network ``position`` of it is the row's network.
+        """
         return self.estimator.fit(self.X, self.y)
 
 

@@ -211,15 +211,22 @@ def run(
 ) -> SweepResult:
     """Train every network of ``grid``; write results, curves, models and the report in ``out``.
 
-    ``run(grid, out, ...)`` sweeps spirals; ``run(X, y, grid, out, ...)`` sweeps the
-    user's data: X (n_samples, n_features), y (n_samples,) class labels or real targets
-    (n_samples,) / (n_samples, n_outputs), any array library.
+    It has two call forms, told apart by the first positional argument (a mapping or
+    None is a grid):
+
+    - ``run(grid, out, ...)`` sweeps spirals;
+    - ``run(X, y, grid, out, ...)`` sweeps the user's data.
 
     Parameters
     ----------
-    X, y : arrays, optional
-        The user's data. Each network trains on one split (``folds``) and is chosen on
-        its validation rows; its test score is on rows it never saw.
+    *args
+        The positional arguments of either form: ``grid, out`` (both optional) or
+        ``X, y, grid, out`` (``grid`` and ``out`` optional). X (n_samples, n_features)
+        and y are the user's data, in any array library: y is (n_samples,) class labels,
+        or real targets of shape (n_samples,) or (n_samples, n_outputs). Each network
+        trains on one split of them (``folds``) and is chosen on its validation rows;
+        its test score is on rows it never saw. ``grid`` and ``out`` may be given here
+        or by keyword, not both.
     grid : mapping, optional
         Keys of ``GRID_KEYS`` to a value or a list of values (``seeds``: a count N for
         seeds 0 … N−1, or a list); missing keys take ``DEFAULT_GRID``'s values, or when

@@ -17,7 +17,16 @@ CHANCE_MARGIN = 0.1
 
 
 class UserData(NamedTuple):
-    """The user's data, on the host: features (n, d) and targets (n,) or (n, k)."""
+    """The user's data, on the host: features (n, d) and targets (n,) or (n, k).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The features, (n_samples, n_features), float64.
+    y : numpy.ndarray
+        The targets: a classifier's class indices 0 … k−1, (n_samples,) int64; a
+        regressor's real targets, (n_samples,) or (n_samples, n_outputs) float64.
+    """
 
     X: np.ndarray
     y: np.ndarray
@@ -28,7 +37,19 @@ class UserData(NamedTuple):
         return int(self.X.shape[1])
 
     def n_outputs(self, task: str) -> int:
-        """Output units: one logit for two classes, k for k classes; the targets' columns."""
+        """Output units: one logit for two classes, k for k classes; the targets' columns.
+
+        Parameters
+        ----------
+        task : {"classifier", "regressor"}
+            What the networks learn from ``y``.
+
+        Returns
+        -------
+        int
+            A classifier's: 1 for two classes, else the number of classes in ``y``. A
+            regressor's: 1 for a 1-D ``y``, else its columns.
+        """
         if task == "regressor":
             return 1 if self.y.ndim == 1 else int(self.y.shape[1])
         n_classes = len(np.unique(self.y))
@@ -37,6 +58,26 @@ class UserData(NamedTuple):
 
 def check_data(X: Any, y: Any, task: str | None = None) -> tuple[UserData, str]:
     """The user's X, y as host arrays, and the task (a classifier unless y is real-valued).
+
+    Parameters
+    ----------
+    X : array
+        The features, (n_samples, n_features), at least 10 rows of finite numbers; any
+        array library (copied to the host).
+    y : array
+        The targets: (n_samples,) class labels (numbers or text), or real targets of shape
+        (n_samples,) or (n_samples, n_outputs).
+    task : {"classifier", "regressor", "auto"}, optional
+        What the networks learn. None or "auto": a regressor when ``y`` holds reals that
+        are not all whole numbers, else a classifier.
+
+    Returns
+    -------
+    data : UserData
+        X as float64; a classifier's y as class indices 0 … k−1 (int64, the labels in
+        sorted order), a regressor's as float64.
+    task : str
+        "classifier" or "regressor": ``task``, or the one chosen from ``y``.
 
     Raises
     ------
@@ -82,6 +123,22 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
 
     A CSV file has a header line; ``target`` names the column of y, every other column
     is a numeric feature; y may be text (class names).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, ``.npz`` or ``.csv`` (the suffix decides).
+    target : str, optional
+        The name of y: for a ``.npz`` file the array (default ``"y"``); for a ``.csv``
+        file the column, which must be given.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        The features, (n_samples, n_features) (float64 from a CSV file).
+    y : numpy.ndarray
+        The targets as stored, (n_samples,) or (n_samples, n_outputs); from a CSV file,
+        (n_samples,) floats or, when a cell is not a number, strings.
 
     Raises
     ------
@@ -138,7 +195,20 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
 
 
 def fingerprint(name: str, data: UserData) -> str:
-    """What a sweep's rows say about its data: a name and a hash of the values."""
+    """What a sweep's rows say about its data: a name and a hash of the values.
+
+    Parameters
+    ----------
+    name : str
+        What the user calls the data.
+    data : UserData
+        The checked data (``check_data``); the hash covers the bytes of X and y.
+
+    Returns
+    -------
+    str
+        ``"name#hash"``, the hash the first 10 hex digits of the SHA-1 of X and y.
+    """
     digest = hashlib.sha1(np.ascontiguousarray(data.X).tobytes())
     digest.update(np.ascontiguousarray(data.y).tobytes())
     return f"{name}#{digest.hexdigest()[:10]}"
@@ -150,6 +220,28 @@ def split(n: int, folds: int, fold: int, seed: int) -> tuple[np.ndarray, np.ndar
     ``folds = 0``: one held-out split — 20% test, 20% validation, the rest training.
     ``folds = k ≥ 3``: k parts; fold i tests on part i, validates on part i+1 (mod k) and
     trains on the others.
+
+    Parameters
+    ----------
+    n : int
+        Rows of the data.
+    folds : int
+        0 for one held-out split, k ≥ 3 for k-fold.
+    fold : int
+        Which fold, 0 … k−1 (ignored when ``folds`` is 0).
+    seed : int
+        Seed of the shuffle; every fold of one seed cuts the same shuffled order, so
+        that the k folds' test parts cover every row once.
+
+    Returns
+    -------
+    train : numpy.ndarray
+        The training rows' indices, (n_train,) int64.
+    validation : numpy.ndarray
+        The validation rows' indices, (n_validation,) int64.
+    test : numpy.ndarray
+        The test rows' indices, (n_test,) int64; the three are disjoint and together
+        hold every row once.
     """
     order = np.random.default_rng(seed).permutation(n)
     if folds == 0:
@@ -162,12 +254,39 @@ def split(n: int, folds: int, fold: int, seed: int) -> tuple[np.ndarray, np.ndar
 
 
 def chance_level(y_train: np.ndarray, task: str) -> float:
-    """The training score of a network that learned nothing: the majority share, or R² = 0."""
+    """The training score of a network that learned nothing: the majority share, or R² = 0.
+
+    Parameters
+    ----------
+    y_train : numpy.ndarray
+        The training targets: class indices (n_train,), or a regressor's targets.
+    task : {"classifier", "regressor"}
+        What the networks learn.
+
+    Returns
+    -------
+    float
+        A classifier's: the share of the most frequent class in ``y_train``; a
+        regressor's: 0.0 (the R² of predicting the mean).
+    """
     if task == "regressor":
         return 0.0
     return float(np.bincount(np.asarray(y_train, dtype=np.int64)).max() / len(y_train))
 
 
 def at_chance(train_score: float, chance: float) -> bool:
-    """Whether a training score closes less than ``CHANCE_MARGIN`` of the gap above chance."""
+    """Whether a training score closes less than ``CHANCE_MARGIN`` of the gap above chance.
+
+    Parameters
+    ----------
+    train_score : float
+        A network's score on its training rows (accuracy or R²).
+    chance : float
+        The score of learning nothing (``chance_level``).
+
+    Returns
+    -------
+    bool
+        True when ``train_score < chance + CHANCE_MARGIN · (1 − chance)``.
+    """
     return bool(train_score < chance + CHANCE_MARGIN * (1.0 - chance))
