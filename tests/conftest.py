@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 # Before anything imports JAX: on a GPU, each test process's JAX would otherwise take 75%
 # of the GPU's memory at its first use (pytest-xdist runs several such processes, beside
@@ -34,6 +35,18 @@ if not backends.why_unavailable("jax"):
     import jax
 
     jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(autouse=True)
+def _jax_64_bit_mode_as_the_suite_sets_it():
+    """A test that switches JAX's 64-bit mode (the benchmark cases set it per case) gives
+    it back, so later tests in the same process compute as the suite expects."""
+    yield
+    jax_module = sys.modules.get("jax")
+    usable = jax_module is not None and not backends.why_unavailable("jax")
+    if usable and not jax_module.config.read("jax_enable_x64"):
+        jax_module.config.update("jax_enable_x64", True)
+
 
 REQUIRED_BACKENDS = [
     name.strip() for name in os.environ.get("SCRATCHML_REQUIRE_BACKENDS", "").split(",") if name
