@@ -168,8 +168,9 @@ def _least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
     if ridge:
         gram = gram + ridge * xp.eye(n_features, **where)
     eigenvalues = xp.linalg.eigvalsh(gram)  # d³: small next to XᵀX's n·d²
-    smallest, largest = float(xp.min(eigenvalues)), float(xp.max(eigenvalues))
-    if smallest > largest * xp.finfo(X.dtype).eps ** 0.5:
+    # One host read decides the path (the eigenvalues themselves stay on the device).
+    well_conditioned = xp.min(eigenvalues) > xp.max(eigenvalues) * xp.finfo(X.dtype).eps ** 0.5
+    if bool(well_conditioned):
         return xp.linalg.solve(gram, xp.matrix_transpose(X) @ Y)
     return _svd_least_squares(xp, X, Y, ridge)
 
