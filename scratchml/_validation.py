@@ -625,7 +625,7 @@ class NoneValue:
 
 
 class InstanceOf:
-    """An instance of ``kind`` (e.g. a ``numpy.random.Generator``)."""
+    """An instance of ``kind`` (e.g. a ``numpy.random.Generator``: ``HOST_GENERATOR``)."""
 
     def __init__(self, kind: type, name: str) -> None:
         self.kind, self.name = kind, name
@@ -638,6 +638,10 @@ class InstanceOf:
 
     def describe(self) -> str:
         return f"a {self.name}"
+
+
+# The host random generator a seed may also be (random draws are made on the host).
+HOST_GENERATOR = InstanceOf(np.random.Generator, "numpy.random.Generator")
 
 
 class SequenceOf:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Self
 
-import numpy as np
-
 from .._validation import (
+    HOST_GENERATOR,
     Boolean,
     HyperParameter,
-    InstanceOf,
     Interval,
     NoneValue,
     Options,
@@ -123,7 +122,7 @@ SEED = HyperParameter(
     0,
     [
         Interval(int, 0, None),
-        InstanceOf(np.random.Generator, "numpy.random.Generator"),
+        HOST_GENERATOR,
         NoneValue(),
     ],
     """Seeds the host random generator that draws the initial weights, then shuffles the
@@ -207,7 +206,7 @@ class _MLP(NetworkModel):
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layers
-        return [int(sizes)] if isinstance(sizes, (int, np.integer)) else [int(w) for w in sizes]
+        return [int(sizes)] if isinstance(sizes, numbers.Integral) else [int(w) for w in sizes]
 
     def _hidden_activations(self) -> list[str]:
         n_hidden = len(self._hidden_sizes())
