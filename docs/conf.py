@@ -22,7 +22,10 @@ from sphinx.ext.autodoc.mock import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _validation_scope
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+from _validation_scope import documented_by_their_base  # noqa: E402
 
 import scratchml  # noqa: E402
 
@@ -139,7 +142,8 @@ def _imported_names() -> set[str]:
     return found
 
 
-numpydoc_validation_exclude |= _imported_names()
+with mock(autodoc_mock_imports):
+    numpydoc_validation_exclude |= _imported_names() | documented_by_their_base()
 
 # --- Markdown ----------------------------------------------------------------------------
 # $...$ and $$...$$ are LaTeX (rendered by the bundled MathJax); amsmath's environments too.

@@ -125,18 +125,7 @@ class CuPy(Library):
         return f"CUDA: {count} device(s), current cuda:{current} ({self.accelerator_name(current)})"
 
     def free_memory(self, device: Any) -> int:
-        """The driver's free memory on the device plus CuPy's pool's free blocks.
-
-        Parameters
-        ----------
-        device : object or None
-            One of the library's devices, or None for its default device.
-
-        Returns
-        -------
-        int
-            The bytes free for new arrays.
-        """
+        """The driver's free memory on the device plus CuPy's pool's free blocks."""
         import cupy
 
         with self.resolve_device(device):

@@ -77,11 +77,6 @@ class Jax(Library):
         """A 64-bit dtype needs ``jax_enable_x64``; without it JAX would quietly compute in
         32 bits, so say how to turn it on instead.
 
-        Parameters
-        ----------
-        dtype : dtype or None
-            The dtype asked for.
-
         Raises
         ------
         ValueError
@@ -158,16 +153,6 @@ class Jax(Library):
     def free_memory(self, device: Any) -> int:
         """The allocator's limit minus the bytes in use (GPU); RAM when the device keeps no
         statistics (CPU).
-
-        Parameters
-        ----------
-        device : object or None
-            One of the library's devices, or None for its default device.
-
-        Returns
-        -------
-        int
-            The bytes free for new arrays.
         """
         if "jax" not in sys.modules:  # only a program using JAX asks: do not start JAX for it
             return super().free_memory(device)

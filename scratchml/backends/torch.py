@@ -42,16 +42,6 @@ class Torch(Library):
         torch leaves the index of ``torch.device("cuda")`` open, and some of its calls
         (``torch.cuda.mem_get_info``) refuse such a device; the index of the current device
         makes every call mean the same GPU.
-
-        Parameters
-        ----------
-        device : str or torch.device
-            A device name such as ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
-
-        Returns
-        -------
-        torch.device
-            The device, with its index for CUDA (the current device's for a bare ``"cuda"``).
         """
         import torch
 
@@ -107,16 +97,6 @@ class Torch(Library):
     def free_memory(self, device: Any) -> int:
         """A CUDA device's free memory plus the blocks torch's caching allocator holds but no
         tensor uses; RAM for the CPU. None: torch's default device.
-
-        Parameters
-        ----------
-        device : object or None
-            One of the library's devices, or None for its default device.
-
-        Returns
-        -------
-        int
-            The bytes free for new arrays.
         """
         import torch
 

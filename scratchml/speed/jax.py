@@ -77,24 +77,6 @@ class JaxPath(Reference):
         along the last axis, (..., 1, n), where its normaliser counts them as outputs:
         divided by the ratio of the two normalisers (n for a mean over samples, 1 for a
         mean over samples and outputs), it is the loss itself.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The loss's name in ``losses.LOSSES``.
-        logits : array of shape (n, k) or (M, n, k)
-            The output layer's pre-activations.
-        Y : array of shape (n, k) or (M, n, k)
-            The encoded targets (one-hot, a 0/1 column, or real values).
-
-        Returns
-        -------
-        loss : array of shape () or (M,)
-            The mean loss over the samples.
-        gradient : array
-            ∂loss/∂logits, shaped like ``logits``.
         """
         loss = get_loss(name)
         n_samples, n_outputs = logits.shape[-2:]
@@ -121,30 +103,6 @@ class JaxPath(Reference):
         A ``jax.lax.fori_loop`` whose length is an argument, not a constant: chunks of any
         length run the one compiled loop. Each epoch's loss is written into a buffer of
         ``capacity`` rows (one row for a mini-batch epoch), read by the host after the call.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace the run trains in.
-        objective : tuple
-            ``(activations, loss, l2)``, as ``loss_and_gradients`` takes them.
-        layout : ParameterLayout
-            Maps θ to the layers' (W, b) views and back (``nn.parameters``).
-        optimizer : SGD, Momentum or Adam
-            The optimizer of the run.
-        epoch : callable
-            The training loop's one epoch, run step by step where nothing is compiled.
-        plan : object
-            What an epoch is: full batch or mini-batches, one network or a stack.
-        capacity : int
-            The largest number of full-batch epochs one call may run.
-
-        Returns
-        -------
-        callable
-            ``(theta, state, X, Y, orders, offsets, alive, kept, n_epochs) -> (theta, state,
-            losses, alive, kept, (theta, state) of the last epoch's start)``, compiled once
-            per architecture, loss and rule.
         """
         rows = capacity if plan.batch_size is None else 1
         guarded = plan.stack and plan.batch_size is None
@@ -176,44 +134,14 @@ class JaxPath(Reference):
     def parameter_maps(
         self, xp: Any, layout: Any
     ) -> tuple[Callable[[Params], Any], Callable[[Any], Params]]:
-        """θ from the parameters and back, each one compiled call (eager, one per array).
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace the run trains in.
-        layout : ParameterLayout
-            The layout of the run's parameters.
-
-        Returns
-        -------
-        flatten : callable
-            [(W, b), ...] → θ, compiled.
-        views : callable
-            θ → [(W, b), ...], compiled.
-        """
+        """θ from the parameters and back, each one compiled call (eager, one per array)."""
         if layout not in _MAPS:
             flatten, views = super().parameter_maps(xp, layout)
             _MAPS[layout] = (jax.jit(flatten), jax.jit(views))
         return _MAPS[layout]
 
     def scan(self, body: Callable[[Any, Any], Any], carry: Any, xs: tuple[Any, ...]) -> Any:
-        """``jax.lax.scan``: the body is traced and compiled once, whatever the length.
-
-        Parameters
-        ----------
-        body : callable
-            ``body(carry, x) -> carry``, with x a tuple of one slice of each array of ``xs``.
-        carry : object
-            The initial carry (a tuple of arrays, for example).
-        xs : tuple of array
-            Arrays with the same length along their leading axis.
-
-        Returns
-        -------
-        object
-            The last carry.
-        """
+        """``jax.lax.scan``: the body is traced and compiled once, whatever the length."""
         return jax.lax.scan(lambda c, x: (body(c, x), None), carry, xs)[0]
 
     def _compiled(

@@ -211,18 +211,7 @@ class NumpyPath(Reference):
     # --- the interface ---------------------------------------------------------------
 
     def samples_layout(self, Y: Any) -> Any:
-        """``Y`` column-major when it is narrow, like the logits it meets.
-
-        Parameters
-        ----------
-        Y : array of shape (n_samples, k)
-            The encoded targets.
-
-        Returns
-        -------
-        array of shape (n_samples, k)
-            ``Y``, column-major (a Fortran-ordered copy) when it has at most ``NARROW`` columns.
-        """
+        """``Y`` column-major when it is narrow, like the logits it meets."""
         # Narrow targets column-major, like the logits they meet (``samples_matmul``).
         if Y.ndim == 2 and Y.shape[-1] <= NARROW:
             return np.asfortranarray(Y)
@@ -264,23 +253,6 @@ class NumpyPath(Reference):
         blocks' losses and gradients, weighted by their shares n_block / n_samples, sum
         to the whole batch's. A stack: blocks of networks, whose results sit side by side
         on the model axis. The L2 term is added once, after (``layers.add_l2``).
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace the run trains in.
-        activations : sequence of str
-            The hidden layers' activations.
-        loss : str
-            The loss's name in ``nn.losses.LOSSES``.
-        l2 : float or array
-            The L2 penalty: a number, or an array (M,) with one per network.
-
-        Returns
-        -------
-        callable
-            ``run(params, X, Y) -> (objective, grads)``: the objective, shape (...), and its
-            gradients shaped like ``params``.
         """
         memory = _training_memory.get()
 
@@ -345,24 +317,7 @@ class NumpyPath(Reference):
     # --- the operations of one pass, in NumPy's terms ----------------------------------
 
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array).
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        A_prev : array of shape (n, n_in) or (M, n, n_in)
-            The layer's input (a 2-D input is shared by a stack's networks).
-        W : array of shape (n_in, n_out) or (M, n_in, n_out)
-            The weights.
-        b : array of shape (n_out,) or (M, n_out)
-            The biases.
-
-        Returns
-        -------
-        array of shape (n, n_out) or (M, n, n_out)
-            The pre-activations Z.
-        """
+        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array)."""
         if is_shared_input(A_prev, W):
             Z = matmul_shared_input(xp, A_prev, W)
         else:
@@ -371,40 +326,12 @@ class NumpyPath(Reference):
         return Z
 
     def bias_gradient(self, xp: Any, dZ: Any) -> Any:
-        """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        dZ : array of shape (n, n_out) or (M, n, n_out)
-            ∂loss/∂Z.
-
-        Returns
-        -------
-        array of shape (n_out,) or (M, n_out)
-            ∂loss/∂b.
-        """
+        """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast."""
         ones = self.ones((1, dZ.shape[-2]), dZ.dtype)
         return (ones @ dZ)[..., 0, :]
 
     def input_gradient(self, xp: Any, dZ: Any, W: Any) -> Any:
-        """dA_prev = dZ @ Wᵀ, narrow results column-major (``samples_matmul``).
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        dZ : array of shape (n, n_out) or (M, n, n_out)
-            ∂loss/∂Z.
-        W : array of shape (n_in, n_out) or (M, n_in, n_out)
-            The layer's weights.
-
-        Returns
-        -------
-        array of shape (n, n_in) or (M, n, n_in)
-            ∂loss/∂A_prev, passed on to the layer below.
-        """
+        """dA_prev = dZ @ Wᵀ, narrow results column-major (``samples_matmul``)."""
         return self.samples_matmul(xp, dZ, xp.matrix_transpose(W))
 
     def samples_matmul(self, xp: Any, A: Any, B: Any) -> Any:
@@ -439,22 +366,7 @@ class NumpyPath(Reference):
         return np.matmul(B.T, A.T, out=out).T
 
     def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
-        """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        A : array of shape (n, n_in) or (M, n, n_in)
-            The layer's input in the forward pass.
-        dZ : array of shape (n, n_out) or (M, n, n_out)
-            ∂loss/∂Z.
-
-        Returns
-        -------
-        array of shape (n_in, n_out) or (M, n_in, n_out)
-            ∂loss/∂W.
-        """
+        """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
         if A.ndim != 2 or dZ.ndim != 2:
             return super().weight_gradient(xp, A, dZ)
         n_in, n_out = A.shape[1], dZ.shape[1]
@@ -468,22 +380,7 @@ class NumpyPath(Reference):
         return A.T @ dZ
 
     def activation(self, xp: Any, name: str, Z: Any) -> Any:
-        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The activation's name in ``activations.ACTIVATIONS`` ('relu', 'tanh', ...).
-        Z : array
-            Pre-activations, any shape.
-
-        Returns
-        -------
-        array
-            act(Z), shaped like Z.
-        """
+        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
         if fast is None:
             return super().activation(xp, name, Z)
@@ -494,24 +391,6 @@ class NumpyPath(Reference):
 
         Inside a training pass the slope may be written over A as well: backward reads
         a hidden layer's A for the last time here.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The activation's name in ``activations.ACTIVATIONS``.
-        dA : array
-            ∂loss/∂A, shaped like Z.
-        Z : array
-            The pre-activations of the forward pass.
-        A : array
-            act(Z) from the forward pass (some derivatives are cheaper from A).
-
-        Returns
-        -------
-        array
-            ∂loss/∂Z, shaped like Z.
         """
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
         if fast is None:
@@ -519,26 +398,7 @@ class NumpyPath(Reference):
         return np.multiply(dA, fast(self, Z, A), out=dA)
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The loss's name in ``losses.LOSSES``.
-        logits : array of shape (n, k) or (M, n, k)
-            The output layer's pre-activations.
-        Y : array of shape (n, k) or (M, n, k)
-            The encoded targets (one-hot, a 0/1 column, or real values).
-
-        Returns
-        -------
-        loss : array of shape () or (M,)
-            The mean loss over the samples.
-        gradient : array
-            ∂loss/∂logits, shaped like ``logits``.
-        """
+        """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
         if name != "softmax_cross_entropy" or logits.ndim != 2:
             return super().loss_and_gradient(xp, name, logits, Y)
         # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the

@@ -55,24 +55,7 @@ class TorchPath(Reference):
     name = "torch"
 
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-        """Z = A_prev @ W + b as one ``torch.addmm`` / ``baddbmm`` where it applies.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        A_prev : array of shape (n, n_in) or (M, n, n_in)
-            The layer's input (a 2-D input is shared by a stack's networks).
-        W : array of shape (n_in, n_out) or (M, n_in, n_out)
-            The weights.
-        b : array of shape (n_out,) or (M, n_out)
-            The biases.
-
-        Returns
-        -------
-        array of shape (n, n_out) or (M, n, n_out)
-            The pre-activations Z.
-        """
+        """Z = A_prev @ W + b as one ``torch.addmm`` / ``baddbmm`` where it applies."""
         if is_shared_input(A_prev, W):
             return super().dense(xp, A_prev, W, b)
         if W.ndim == 2:
@@ -88,107 +71,27 @@ class TorchPath(Reference):
 
         BLAS runs that form far faster when dZ has few columns (64 → 3 on 30,000 rows:
         0.6 ms against 4.8 ms); the same numbers.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        A_prev : array of shape (n, n_in) or (M, n, n_in)
-            The layer's input in the forward pass.
-        dZ : array of shape (n, n_out) or (M, n, n_out)
-            ∂loss/∂Z.
-
-        Returns
-        -------
-        array of shape (n_in, n_out) or (M, n_in, n_out)
-            ∂loss/∂W.
         """
         if A_prev.ndim == 2 and dZ.ndim == 2 and dZ.shape[-1] < A_prev.shape[-1]:
             return (dZ.mT @ A_prev).mT
         return super().weight_gradient(xp, A_prev, dZ)
 
     def bias_gradient(self, xp: Any, dZ: Any) -> Any:
-        """db = Σ_samples dZ (``torch.sum`` over the sample axis).
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        dZ : array of shape (n, n_out) or (M, n, n_out)
-            ∂loss/∂Z.
-
-        Returns
-        -------
-        array of shape (n_out,) or (M, n_out)
-            ∂loss/∂b.
-        """
+        """db = Σ_samples dZ (``torch.sum`` over the sample axis)."""
         return torch.sum(dZ, dim=-2)
 
     def activation(self, xp: Any, name: str, Z: Any) -> Any:
-        """act(Z) with torch's own kernel where it has one.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The activation's name in ``activations.ACTIVATIONS`` ('relu', 'tanh', ...).
-        Z : array
-            Pre-activations, any shape.
-
-        Returns
-        -------
-        array
-            act(Z), shaped like Z.
-        """
+        """act(Z) with torch's own kernel where it has one."""
         fused = _FORWARD.get(name)
         return fused(Z) if fused else super().activation(xp, name, Z)
 
     def activation_gradient(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
-        """dA * act'(Z) with torch's own backward kernel where it has one.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The activation's name in ``activations.ACTIVATIONS``.
-        dA : array
-            ∂loss/∂A, shaped like Z.
-        Z : array
-            The pre-activations of the forward pass.
-        A : array
-            act(Z) from the forward pass (some derivatives are cheaper from A).
-
-        Returns
-        -------
-        array
-            ∂loss/∂Z, shaped like Z.
-        """
+        """dA * act'(Z) with torch's own backward kernel where it has one."""
         fused = _BACKWARD.get(name)
         return fused(dA, Z, A) if fused else super().activation_gradient(xp, name, dA, Z, A)
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        """The loss and ∂loss/∂logits with torch's fused functions.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        name : str
-            The loss's name in ``losses.LOSSES``.
-        logits : array of shape (n, k) or (M, n, k)
-            The output layer's pre-activations.
-        Y : array of shape (n, k) or (M, n, k)
-            The encoded targets (one-hot, a 0/1 column, or real values).
-
-        Returns
-        -------
-        loss : array of shape () or (M,)
-            The mean loss over the samples.
-        gradient : array
-            ∂loss/∂logits, shaped like ``logits``.
-        """
+        """The loss and ∂loss/∂logits with torch's fused functions."""
         n_samples = logits.shape[-2]
         if name == "softmax_cross_entropy":
             # L = −mean_s Σ_k y_k log softmax(z)_k;  ∂L/∂z = (softmax(z) − y) / n
@@ -207,85 +110,23 @@ class TorchPath(Reference):
     # --- updates: one fused operation where the scale is one number -------------------------
 
     def add_scaled(self, xp: Any, a: Any, b: Any, scale: Any) -> Any:
-        """a + scale·b as ``torch.add(a, b, alpha=scale)``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        a, b : array
-            Arrays of one shape: θ-shaped vectors (n_params,), or (M, n_params) for a stack.
-        scale : float or array
-            A number, or for a stack an array (M,) scaling each network's row.
-
-        Returns
-        -------
-        array
-            The result, shaped like ``a``, in its namespace.
-        """
+        """a + scale·b as ``torch.add(a, b, alpha=scale)``."""
         if isinstance(scale, numbers.Real):
             return torch.add(a, b, alpha=scale)
         return super().add_scaled(xp, a, b, scale)
 
     def moving_average(self, xp: Any, average: Any, value: Any, decay: float) -> Any:
-        """decay·average + (1 − decay)·value = average + (1 − decay)(value − average): ``lerp``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        average : array
-            The current average, θ-shaped.
-        value : array
-            The new value, shaped like ``average``.
-        decay : float
-            The decay rate β in [0, 1).
-
-        Returns
-        -------
-        array
-            The updated average, shaped like ``average``.
-        """
+        """decay·average + (1 − decay)·value = average + (1 − decay)(value − average): ``lerp``."""
         return torch.lerp(average, value, 1 - decay)
 
     def subtract_scaled(self, xp: Any, a: Any, b: Any, scale: Any) -> Any:
-        """a − scale·b as ``torch.add(a, b, alpha=-scale)``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        a, b : array
-            Arrays of one shape: θ-shaped vectors (n_params,), or (M, n_params) for a stack.
-        scale : float or array
-            A number, or for a stack an array (M,) scaling each network's row.
-
-        Returns
-        -------
-        array
-            The result, shaped like ``a``, in its namespace.
-        """
+        """a − scale·b as ``torch.add(a, b, alpha=-scale)``."""
         if isinstance(scale, numbers.Real):
             return torch.add(a, b, alpha=-scale)
         return super().subtract_scaled(xp, a, b, scale)
 
     def subtract_scaled_quotient(self, xp: Any, a: Any, b: Any, c: Any, scale: Any) -> Any:
-        """a − scale·b / c as ``torch.addcdiv``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of the arrays (``backends.namespace``).
-        a, b, c : array
-            Arrays of one shape: θ-shaped vectors (n_params,), or (M, n_params) for a stack.
-        scale : float or array
-            A number, or for a stack an array (M,) scaling each network's row.
-
-        Returns
-        -------
-        array
-            The result, shaped like ``a``, in its namespace.
-        """
+        """a − scale·b / c as ``torch.addcdiv``."""
         if isinstance(scale, numbers.Real):
             return torch.addcdiv(a, b, c, value=-scale)
         return torch.addcdiv(a, per_network(xp, scale, a) * b, c, value=-1)
