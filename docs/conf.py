@@ -69,7 +69,7 @@ autosummary_generate = True
 # The math pages that derive what a module computes: its API page links to them (the
 # template in _templates/autosummary/module.rst), and they link back to it.
 MATH_PAGES = {
-    "scratchml.linear": ["linear-regression", "logistic-regression"],
+    "scratchml.estimators.linear": ["linear-regression", "logistic-regression"],
     "scratchml.nn.layers": ["network"],
     "scratchml.nn.init": ["network"],
     "scratchml.nn.losses": ["losses-activations"],

@@ -4,19 +4,27 @@ The same readable matrix math trains on NumPy, CuPy, PyTorch and array-api-stric
 arrays: the namespace follows the data.
 """
 
-from . import backends, data, stacks
+from . import _moved, backends, data, estimators, nn, stacks
+from .estimators import (
+    LinearRegression,
+    LogisticRegression,
+    MLPClassifier,
+    MLPRegressor,
+    StackedMLPClassifier,
+    StackedMLPRegressor,
+    load,
+    save,
+)
 from .exceptions import (
     ConvergenceWarning,
     DataConversionWarning,
     DivergenceError,
     NotFittedError,
 )
-from .io import load, save
-from .linear import LinearRegression, LogisticRegression
-from .nn import MLPClassifier, MLPRegressor
-from .stacks import StackedMLPClassifier, StackedMLPRegressor
 
 __version__ = "0.1.0"
+
+_moved.install()  # the estimators' former module paths still import, with a FutureWarning
 
 __all__ = [
     "ConvergenceWarning",
@@ -32,7 +40,9 @@ __all__ = [
     "__version__",
     "backends",
     "data",
+    "estimators",
     "load",
+    "nn",
     "save",
     "stacks",
 ]

@@ -256,7 +256,7 @@ def counting(monkeypatch):
     for cls in (optimizers.SGD, optimizers.Momentum, optimizers.Adam):
         monkeypatch.setattr(cls, "step", counted(cls.step, in_step))
     monkeypatch.setattr(_training, "gradient_descent", counted(_training.gradient_descent, in_loop))
-    for module in ("scratchml.nn.model", "scratchml.stacks"):
+    for module in ("scratchml.estimators.network", "scratchml.estimators.stacks"):
         if module in sys.modules and hasattr(sys.modules[module], "gradient_descent"):
             monkeypatch.setattr(sys.modules[module], "gradient_descent", _training.gradient_descent)
     # Chunks double every time (no clock in the decision), so the counts are exact.

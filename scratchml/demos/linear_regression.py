@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import data, viz
-from ..linear import LinearRegression
+from ..estimators.linear import LinearRegression
 from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import data, viz
-from ..linear import LogisticRegression
+from ..estimators.linear import LogisticRegression
 from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import data, viz
-from ..nn import MLPClassifier
+from ..estimators.mlp import MLPClassifier
 from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 HIDDEN = (10, 20, 50, 50, 20, 10)

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from .. import data, viz
+from ..estimators.mlp import MLPClassifier
+from ..estimators.stacks import StackedMLPClassifier
 from ..exceptions import DivergenceError
-from ..nn import MLPClassifier
-from ..stacks import StackedMLPClassifier
 from ._common import DEFAULT_OUT, DemoResult, documented, prepare
 
 

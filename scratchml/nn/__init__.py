@@ -1,26 +1,19 @@
-"""Neural networks: activations, losses, layer math, parameters, optimizers and the MLP estimators."""
+"""The math of neural networks, and nothing else: activations, losses, layer math, kernels,
+parameter layouts, initialisation and optimizers.
 
-from typing import Any
+Every function here is pure Array API math over its arguments; this package imports no
+estimator, sweep or plotting code. The estimators that train with it are in
+:mod:`scratchml.estimators` (``scratchml.MLPClassifier`` and friends).
+"""
 
-from . import activations, init, layers, losses, optimizers, parameters
+from . import activations, init, kernels, layers, losses, optimizers, parameters
 
 __all__ = [
-    "MLPClassifier",
-    "MLPRegressor",
     "activations",
     "init",
+    "kernels",
     "layers",
     "losses",
     "optimizers",
     "parameters",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # The estimators are imported on first use: they import the training loop, which
-    # imports the math modules above (importing them here first keeps that acyclic).
-    if name in ("MLPClassifier", "MLPRegressor"):
-        from . import estimators
-
-        return getattr(estimators, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -229,7 +229,7 @@ def network_data(network: Network, settings: Settings, user: UserData | None = N
 
 def stack_estimator(networks: Sequence[Network], settings: Settings) -> Any:
     """The unfitted stack estimator of networks of one data set and one architecture."""
-    from ..stacks import StackedMLPClassifier, StackedMLPRegressor
+    from ..estimators.stacks import StackedMLPClassifier, StackedMLPRegressor
 
     first = networks[0]
     estimator = StackedMLPRegressor if settings.task == "regressor" else StackedMLPClassifier

@@ -149,7 +149,7 @@ def _estimator_parameter(key: str, values: list[Any]) -> list[Any]:
     ``learning_rate``, ``momentum``, ...) take what ``StackedMLPClassifier`` takes, checked
     by its declared parameter table, so the grid and the estimator cannot disagree.
     """
-    from ..stacks import StackedMLPClassifier
+    from ..estimators.stacks import StackedMLPClassifier
 
     entry = StackedMLPClassifier.hyperparameter_table()[key]
     for v in values:

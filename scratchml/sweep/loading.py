@@ -101,7 +101,7 @@ class SweepData:
         MLPClassifier
             The fitted network.
         """
-        from ..io import load as load_model
+        from ..estimators.saving import load as load_model
 
         return load_model(self.out / str(config["model_file"]), backend=backend)
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Self
 
-from ._validation import HyperParameter, short_repr
-from .exceptions import NotFittedError
+from .._validation import HyperParameter, short_repr
+from ..exceptions import NotFittedError
+from . import saving
 
 # What scikit-learn calls the same things: the slips a scikit-learn user makes first.
 SCIKIT_LEARN_NAMES = {
@@ -150,6 +151,8 @@ class BaseEstimator:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            saving.register_model_class(cls)
         if "_hyperparameters" in cls.__dict__:
             cls._hyperparameters = MappingProxyType(dict(cls._hyperparameters))
             cls.__init__ = _init_from_table(cls._hyperparameters)  # type: ignore[method-assign]
@@ -278,9 +281,7 @@ class BaseEstimator:
         Path
             ``path``.
         """
-        from .io import save
-
-        return save(self, path)
+        return saving.save(self, path)
 
 
 def _same(value: Any, default: Any) -> bool:

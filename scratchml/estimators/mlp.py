@@ -15,9 +15,10 @@ from .._validation import (
     SequenceOf,
     WeightList,
 )
-from .activations import ACTIVATIONS
-from .init import INITS, init_params
-from .model import (
+from ..nn.activations import ACTIVATIONS
+from ..nn.init import INITS, init_params
+from ..nn.optimizers import OPTIMIZERS
+from .network import (
     CLASSIFIER_ATTRIBUTES,
     EPOCHS,
     FITTED_ATTRIBUTES,
@@ -36,7 +37,6 @@ from .model import (
     on_the_data_device,
     optimizer_default,
 )
-from .optimizers import OPTIMIZERS
 
 
 def _layer_widths() -> list[Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import backends
+from .. import backends
 
 FORMAT = "scratchml"
 FORMAT_VERSION = 1
@@ -34,12 +34,24 @@ _NPY_MAGIC = b"\x93NUMPY"
 _PICKLE_PROTOCOL_MARK = 0x80  # PROTO opcode, then the protocol number (2 to 5)
 
 
-def _model_classes() -> dict[str, type]:
-    from .linear import LinearRegression, LogisticRegression
-    from .nn import MLPClassifier, MLPRegressor
+# Every estimator class a file may hold, by name: ``BaseEstimator`` registers each public
+# subclass as it is defined, so this module needs to import none of them.
+_MODEL_CLASSES: dict[str, type] = {}
 
-    classes = (LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor)
-    return {cls.__name__: cls for cls in classes}
+
+def register_model_class(model_class: type) -> None:
+    """Let ``load`` restore instances of ``cls``, a fitted estimator class, by its name.
+
+    Parameters
+    ----------
+    model_class : type
+        The estimator class; its ``__name__`` is what a saved file records.
+    """
+    _MODEL_CLASSES[model_class.__name__] = model_class
+
+
+def _model_classes() -> dict[str, type]:
+    return dict(_MODEL_CLASSES)
 
 
 def _json_safe(value: Any) -> Any:

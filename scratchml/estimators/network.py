@@ -39,11 +39,11 @@ from .._validation import (
     one_hot,
     to_float,
 )
-from ..base import BaseEstimator
 from ..exceptions import ConvergenceWarning, sklearn_flavour
-from . import layers
-from .losses import get_loss
-from .optimizers import OPTIMIZERS, get_optimizer
+from ..nn import layers
+from ..nn.losses import get_loss
+from ..nn.optimizers import OPTIMIZERS, get_optimizer
+from .base import BaseEstimator
 
 Params = list[tuple[Any, Any]]
 
@@ -74,7 +74,7 @@ def optimizer_default(parameter: str) -> float:
 
 # --- the hyper-parameters every model trained by gradient descent shares ---------------
 # Each estimator's table (``_hyperparameters``) lists these with its own defaults where
-# they differ; see ``scratchml.base``.
+# they differ; see ``scratchml.estimators.base``.
 LEARNING_RATE = HyperParameter(
     0.01,
     [Interval(float, 0, None, "neither")],

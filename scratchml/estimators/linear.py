@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import backends
-from ._progress import ProgressBar
-from ._training import Snapshot, TrainResult, training_progress
-from ._validation import HyperParameter, Options
-from .nn import layers
-from .nn.losses import get_loss
-from .nn.model import (
+from .. import backends
+from .._progress import ProgressBar
+from .._training import Snapshot, TrainResult, training_progress
+from .._validation import HyperParameter, Options
+from ..nn import layers
+from ..nn.losses import get_loss
+from .network import (
     CLASSIFIER_ATTRIBUTES,
     EPOCHS,
     FITTED_ATTRIBUTES,
