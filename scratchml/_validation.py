@@ -14,6 +14,7 @@ import itertools
 import math
 import numbers
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -655,6 +656,24 @@ class SequenceOf:
 
     def accepts(self, value: Any) -> bool:
         return _is_sequence(value) and all(self.item.accepts(v) for v in value)
+
+    def type_name(self) -> str:
+        return self._type_name
+
+    def describe(self) -> str:
+        return self._describe
+
+
+class MappingOf:
+    """A dict from keys of one type to real numbers (an optimizer's settings, by name)."""
+
+    def __init__(self, key: type, describe: str, type_name: str) -> None:
+        self.key, self._describe, self._type_name = key, describe, type_name
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, Mapping) and all(
+            isinstance(k, self.key) and _is_real(v) for k, v in value.items()
+        )
 
     def type_name(self) -> str:
         return self._type_name

@@ -27,16 +27,38 @@ NETWORKS = ESTIMATORS[:4]
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
-def test_the_table_gives_init_get_params_and_defaults(cls):
+def test_the_written_init_agrees_with_the_table(cls):
+    # __init__ is written out (typed, for readers, IDEs and type checkers); the table
+    # declares what fit checks and the docs show: the same names, order and defaults.
     table = cls.hyperparameter_table()
     signature = inspect.signature(cls)
     assert list(signature.parameters) == list(table)
     for name, parameter in table.items():
-        assert signature.parameters[name].default is parameter.default
+        written = signature.parameters[name]
+        assert written.default == parameter.default, name
+        assert type(written.default) is type(parameter.default), name
+        assert written.annotation is not inspect.Parameter.empty, name  # typed
         parameter.check(parameter.default, name)  # every default is valid
     assert cls().get_params() == {name: p.default for name, p in table.items()}
     with pytest.raises(TypeError):
         table["epochs"] = None  # read-only
+
+
+def test_an_init_that_disagrees_with_its_table_cannot_be_defined():
+    from scratchml.estimators.linear import LinearRegression
+
+    with pytest.raises(TypeError, match="default 5"):
+
+        class WrongDefault(LinearRegression):
+            def __init__(self, solver="normal", learning_rate=0.01, epochs=5, l2=0.0,
+                         tol=1e-6, n_iter_no_change=10, record_every=0, progress=False):  # fmt: skip
+                super().__init__(solver, learning_rate, epochs, l2, tol, n_iter_no_change)
+
+    with pytest.raises(TypeError, match="table declares"):
+
+        class MissingParameter(LinearRegression):
+            def __init__(self, solver="normal"):
+                super().__init__(solver)
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

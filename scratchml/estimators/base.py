@@ -1,16 +1,19 @@
 """Estimator plumbing shared by every model: parameters, fitted checks, saving.
 
 Each estimator declares its hyper-parameters once, in a table (``_hyperparameters``:
-name → ``HyperParameter``, in signature order), and its fitted attributes in another
-(``_fitted_attributes``). From the tables, ``BaseEstimator`` makes ``__init__`` (each
-parameter a keyword with the table's default, stored unchanged, as scikit-learn
-requires), ``get_params`` / ``set_params``, the checks ``fit`` runs before training,
-and the Parameters and Attributes sections of the class docstring.
+name → ``HyperParameter``: default, valid values, meaning), and its fitted attributes in
+another (``_fitted_attributes``). Its ``__init__`` is written out, typed, storing each
+parameter unchanged as scikit-learn requires, so that readers, IDEs and type checkers
+see it; ``BaseEstimator`` refuses a class whose ``__init__`` disagrees with its table
+(names, order, defaults), and derives from the tables ``get_params`` / ``set_params``,
+the checks ``fit`` runs before training, and the Parameters and Attributes sections of
+the class docstring.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import textwrap
 from collections.abc import Mapping
@@ -75,25 +78,52 @@ def reject_unknown_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str,
         )
 
 
-def _init_from_table(table: Mapping[str, HyperParameter]) -> Any:
-    """An ``__init__`` taking each parameter of ``table`` as a keyword, default from the table."""
-    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    signature = inspect.Signature(
-        [
-            inspect.Parameter("self", keyword),
-            *(inspect.Parameter(name, keyword, default=p.default) for name, p in table.items()),
-        ]
-    )
+def check_signature(estimator_class: type) -> None:
+    """TypeError unless ``cls.__init__`` takes exactly the table's parameters, in its order,
+    each with the table's default.
 
+    The signature is what readers, IDEs and type checkers see; the table is what ``fit``
+    checks, the docstring shows and the sweep grid validates. This keeps the two one
+    declaration: a class whose ``__init__`` disagrees with its table cannot be defined.
+
+    Parameters
+    ----------
+    estimator_class : type
+        An estimator class with a ``_hyperparameters`` table.
+
+    Raises
+    ------
+    TypeError
+        If a name, its position or its default differs.
+    """
+    cls = estimator_class
+    table = cls._hyperparameters  # type: ignore[attr-defined]
+    signature = inspect.signature(cls.__init__)
+    parameters = list(signature.parameters.values())[1:]
+    names = [p.name for p in parameters]
+    if names != list(table):
+        raise TypeError(
+            f"{cls.__name__}.__init__ takes ({', '.join(names)}), but its hyper-parameter "
+            f"table declares ({', '.join(table)})"
+        )
+    for parameter in parameters:
+        default = table[parameter.name].default
+        if not (parameter.default is default or _same(parameter.default, default)):
+            raise TypeError(
+                f"{cls.__name__}.__init__ gives {parameter.name} the default "
+                f"{parameter.default!r}; its table declares {default!r}"
+            )
+
+
+def _friendly_unknown_arguments(init: Any) -> Any:
+    """``init``, raising :func:`reject_unknown_arguments`'s TypeError for a slip first."""
+
+    @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
-        """Store the hyper-parameters unchanged; ``fit`` checks them."""
         reject_unknown_arguments(type(self), args, kwargs)
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
+        init(self, *args, **kwargs)
 
-    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__._checks_arguments = True  # type: ignore[attr-defined]
     return __init__
 
 
@@ -155,14 +185,11 @@ class BaseEstimator:
             saving.register_model_class(cls)
         if "_hyperparameters" in cls.__dict__:
             cls._hyperparameters = MappingProxyType(dict(cls._hyperparameters))
-            cls.__init__ = _init_from_table(cls._hyperparameters)  # type: ignore[method-assign]
-        # inspect.signature(cls) and the tools that build estimators from it need the
-        # hyper-parameters, without self.
-        init = inspect.signature(cls.__init__)
-        cls.__signature__ = init.replace(
-            parameters=list(init.parameters.values())[1:],
-            return_annotation=inspect.Signature.empty,
-        )
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_checks_arguments", False):
+            cls.__init__ = _friendly_unknown_arguments(init)  # type: ignore[method-assign]
+        if cls._hyperparameters:
+            check_signature(cls)
         if cls._hyperparameters and cls.__dict__.get("__doc__"):
             cls.__doc__ = _document(cls)
 

@@ -136,6 +136,26 @@ class LinearRegression(RegressorMixin, _LinearModel):
     }
     _fitted_attributes = {**_LINEAR_ATTRIBUTES, **REGRESSOR_ATTRIBUTES}  # noqa: RUF012
 
+    def __init__(
+        self,
+        solver: str = "normal",
+        learning_rate: float = 0.01,
+        epochs: int = 1000,
+        l2: float = 0.0,
+        tol: float | None = 1e-6,
+        n_iter_no_change: int = 10,
+        record_every: int = 0,
+        progress: bool = False,
+    ) -> None:
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.l2 = l2
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.record_every = record_every
+        self.progress = progress
+
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
         """The normal equations on centred data (the intercept from the means).
 
@@ -241,6 +261,26 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         "progress": PROGRESS,
     }
     _fitted_attributes = {**_LINEAR_ATTRIBUTES, **CLASSIFIER_ATTRIBUTES}  # noqa: RUF012
+
+    def __init__(
+        self,
+        solver: str = "newton",
+        learning_rate: float = 0.1,
+        epochs: int = 1000,
+        l2: float = 0.0,
+        tol: float | None = 1e-6,
+        n_iter_no_change: int = 10,
+        record_every: int = 0,
+        progress: bool = False,
+    ) -> None:
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.l2 = l2
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.record_every = record_every
+        self.progress = progress
 
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
         """Newton steps (iteratively reweighted least squares)."""

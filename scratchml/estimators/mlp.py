@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 from .._validation import (
@@ -25,6 +26,8 @@ from .network import (
     L2,
     LEARNING_RATE,
     N_ITER_NO_CHANGE,
+    OPTIMIZER_SETTINGS,
+    OPTIMIZER_SETTINGS_MAPPING,
     PROGRESS,
     RECORD_EVERY,
     REGRESSOR_ATTRIBUTES,
@@ -33,9 +36,10 @@ from .network import (
     NetworkModel,
     Params,
     RegressorMixin,
+    Seed,
+    Weights,
     given_weights,
     on_the_data_device,
-    optimizer_default,
 )
 
 
@@ -72,33 +76,9 @@ ACTIVATION = HyperParameter(
 OPTIMIZER = HyperParameter(
     "adam",
     [Options(lambda: tuple(OPTIMIZERS))],
-    """The update rule: 'sgd' (θ ← θ − η·g), 'momentum' (v ← β·v + g; θ ← θ − η·v) or
-    'adam' (bias-corrected moment estimates, Kingma & Ba).""",
-)
-MOMENTUM = HyperParameter(
-    optimizer_default("momentum"),
-    [Interval(float, 0, 1, "left")],
-    """The momentum β of optimizer='momentum', the fraction of the velocity kept each step
-    (v ← β·v + g; θ ← θ − η·v; as torch.optim.SGD(momentum=β, dampening=0)); 0 is plain
-    gradient descent. The other optimizers ignore it.""",
-)
-BETA_1 = HyperParameter(
-    optimizer_default("beta_1"),
-    [Interval(float, 0, 1, "left")],
-    """Adam's decay rate β₁ of the first-moment estimate: m ← β₁·m + (1 − β₁)·g. Only
-    optimizer='adam' uses it.""",
-)
-BETA_2 = HyperParameter(
-    optimizer_default("beta_2"),
-    [Interval(float, 0, 1, "left")],
-    """Adam's decay rate β₂ of the second-moment estimate: v ← β₂·v + (1 − β₂)·g². Only
-    optimizer='adam' uses it.""",
-)
-EPSILON = HyperParameter(
-    optimizer_default("epsilon"),
-    [Interval(float, 0, None, "neither")],
-    """Adam's ε, added to √v̂ in the step η·m̂ / (√v̂ + ε) so that it stays finite. Only
-    optimizer='adam' uses it.""",
+    """The update rule: 'sgd' (θ ← θ − η·g), 'momentum' (v ← μ·v + g; θ ← θ − η·v),
+    'adam' (bias-corrected moment estimates, Kingma & Ba), or the name of an optimizer of
+    your own (a subclass of ``scratchml.nn.optimizers.Optimizer``).""",
 )
 BATCH_SIZE = HyperParameter(
     None,
@@ -148,9 +128,6 @@ WARM_START = HyperParameter(
     fresh initialisation.""",
 )
 
-# The optimizers' own settings, by the name of the estimator parameter.
-OPTIMIZER_SETTINGS = {"momentum": MOMENTUM, "beta_1": BETA_1, "beta_2": BETA_2, "epsilon": EPSILON}
-
 
 class _MLP(NetworkModel):
     """A fully connected network trained by backprop (see MLPClassifier / MLPRegressor)."""
@@ -161,6 +138,7 @@ class _MLP(NetworkModel):
         "optimizer": OPTIMIZER,
         "learning_rate": LEARNING_RATE,
         **OPTIMIZER_SETTINGS,
+        "optimizer_settings": OPTIMIZER_SETTINGS_MAPPING,
         "epochs": EPOCHS,
         "batch_size": BATCH_SIZE,
         "l2": L2,
@@ -174,6 +152,52 @@ class _MLP(NetworkModel):
         "validation_fraction": VALIDATION_FRACTION,
         "warm_start": WARM_START,
     }
+
+    def __init__(
+        self,
+        hidden_layers: int | Sequence[int] = (64, 64),
+        activation: str | Sequence[str] = "tanh",
+        optimizer: str = "adam",
+        learning_rate: float = 0.01,
+        momentum: float = 0.9,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        optimizer_settings: Mapping[str, float] | None = None,
+        epochs: int = 500,
+        batch_size: int | None = None,
+        l2: float = 0.0,
+        init: str | Weights = "auto",
+        seed: Seed = 0,
+        record_every: int = 0,
+        progress: bool = False,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        warm_start: bool = False,
+    ) -> None:
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.optimizer_settings = optimizer_settings
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.l2 = l2
+        self.init = init
+        self.seed = seed
+        self.record_every = record_every
+        self.progress = progress
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
 
     @on_the_data_device
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:

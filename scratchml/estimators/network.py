@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Sequence
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, Union
 
 from .. import backends, metrics
 from .._training import (
@@ -24,6 +25,7 @@ from .._validation import (
     Boolean,
     HyperParameter,
     Interval,
+    MappingOf,
     NoneValue,
     check_feature_names,
     check_initial_weights,
@@ -42,34 +44,54 @@ from .._validation import (
 from ..exceptions import ConvergenceWarning, sklearn_flavour
 from ..nn import layers
 from ..nn.losses import get_loss
-from ..nn.optimizers import OPTIMIZERS, get_optimizer
+from ..nn.optimizers import OPTIMIZERS, SGD, Adam, Momentum, get_optimizer
 from .base import BaseEstimator
 
+if TYPE_CHECKING:
+    import numpy
+
 Params = list[tuple[Any, Any]]
+# The types of two hyper-parameters, as the estimators' signatures show them: initial
+# weights (one (W, b) pair of arrays per layer) and a seed (or a NumPy generator).
+Weights = Sequence[tuple[Any, Any]]
+Seed = Union[int, "numpy.random.Generator", None]
 
 
-def optimizer_default(parameter: str) -> float:
-    """The default of an optimizer setting (``momentum``, ``beta_1``, ...), as its class declares it.
+def optimizer_hyperparameter(name: str) -> HyperParameter:
+    """An optimizer's setting as an estimator hyper-parameter, from the optimizer's declaration.
 
     Parameters
     ----------
-    parameter : str
-        The setting's name, as an estimator parameter and an optimizer keyword.
+    name : str
+        The setting's name (``momentum``, ``beta_1``, ...), the same on the estimator.
 
     Returns
     -------
-    float
-        Its default in the first optimizer of ``OPTIMIZERS`` that has it.
-
-    Raises
-    ------
-    KeyError
-        If no optimizer has the setting.
+    HyperParameter
+        Its default, range and meaning as the optimizer declares them, saying which
+        optimizers use it.
     """
-    for cls in OPTIMIZERS.values():
-        if parameter in cls.hyperparameters:
-            return cls.hyperparameters[parameter]
-    raise KeyError(f"no optimizer has the setting {parameter!r}")
+    users = [key for key, cls in OPTIMIZERS.items() if name in cls.settings]
+    setting = OPTIMIZERS[users[0]].settings[name]
+    return HyperParameter(
+        setting.default,
+        [Interval(float, setting.low, setting.high, setting.closed)],
+        f"{setting.doc} Used by optimizer={' or '.join(map(repr, users))}; the others ignore it.",
+    )
+
+
+# The built-in optimizers' settings are estimator parameters of their own, with
+# scikit-learn's names; any optimizer's settings can also be given in optimizer_settings.
+OPTIMIZER_SETTINGS = {
+    name: optimizer_hyperparameter(name) for cls in (SGD, Momentum, Adam) for name in cls.settings
+}
+OPTIMIZER_SETTINGS_MAPPING = HyperParameter(
+    None,
+    [NoneValue(), MappingOf(str, "a dict of setting names to numbers", "dict of str to float")],
+    """Settings of the optimizer beyond those above, by name: for an optimizer of your own,
+    e.g. ``{'rho': 0.95}``. Each must be one the chosen optimizer declares; the ones that
+    are parameters of their own (``momentum``, ``beta_1``, ...) are set there.""",
+)
 
 
 # --- the hyper-parameters every model trained by gradient descent shares ---------------
@@ -184,12 +206,8 @@ class NetworkModel(BaseEstimator):
     Subclasses say which layers, optimizer and targets they use. A stack
     (``scratchml.stacks``) is this same plumbing with a model axis: it overrides
     only what the axis changes (its data's shapes, one generator and one initial draw
-    per network, per-network learning rates and penalties, scores as arrays).
-
-    Parameters
-    ----------
-    *args, **kwargs
-        The hyper-parameters of the subclass's table (``__init__`` is made from it).
+    per network, per-network learning rates and penalties, scores as arrays). Each
+    subclass writes its ``__init__`` out, as its table declares it.
     """
 
     # A stack of networks sets this: arrays carry a leading model axis.
@@ -235,9 +253,25 @@ class NetworkModel(BaseEstimator):
 
         One value for a whole stack; plain SGD, which a linear model uses, has none.
         """
-        # The optimizer's settings are estimator parameters of the same names.
+        declared = OPTIMIZERS[name].settings
         params = self.get_params()
-        return {setting: float(params[setting]) for setting in OPTIMIZERS[name].hyperparameters}
+        extra = dict(params.get("optimizer_settings") or {})
+        for setting in extra:
+            if setting in params:
+                raise ValueError(
+                    f"optimizer_settings sets {setting!r}, which is a parameter of its own: "
+                    f"pass {setting}={extra[setting]!r} instead"
+                )
+            if setting not in declared:
+                raise ValueError(
+                    f"optimizer_settings sets {setting!r}, which optimizer {name!r} does not "
+                    f"have; its settings are: {', '.join(declared) or 'none'}"
+                )
+        return {
+            setting: float(extra[setting] if setting in extra else params[setting])
+            for setting in declared
+            if setting in extra or setting in params
+        }
 
     def _learning_rate(self, like: Any) -> Any:
         """The learning rate as the optimizer takes it (a stack: one per network)."""

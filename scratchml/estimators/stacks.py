@@ -18,6 +18,7 @@ and flagged in ``diverged_``; the others train on and nothing is raised.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import backends
@@ -36,10 +37,13 @@ from .mlp import INIT, MLPClassifier, MLPRegressor
 from .network import (
     CLASSIFIER_ATTRIBUTES,
     FITTED_ATTRIBUTES,
+    OPTIMIZER_SETTINGS,
     REGRESSOR_ATTRIBUTES,
     ClassifierMixin,
     NetworkModel,
     RegressorMixin,
+    Seed,
+    Weights,
     given_weights,
 )
 
@@ -60,8 +64,8 @@ def _stack_table() -> dict[str, HyperParameter]:
         )
     }
     for name in (
-        "hidden_layers", "activation", "optimizer", "learning_rate", "momentum", "beta_1",
-        "beta_2", "epsilon", "epochs", "batch_size", "l2", "init", "seed", "record_every",
+        "hidden_layers", "activation", "optimizer", "learning_rate", *OPTIMIZER_SETTINGS,
+        "optimizer_settings", "epochs", "batch_size", "l2", "init", "seed", "record_every",
         "progress",
     ):  # fmt: skip
         table[name] = single[name]
@@ -92,6 +96,44 @@ class _Stacked(NetworkModel):
     _single_class: type  # MLPClassifier or MLPRegressor: what network i becomes
 
     _hyperparameters = _stack_table()
+
+    def __init__(
+        self,
+        n_networks: int = 8,
+        hidden_layers: int | Sequence[int] = (64, 64),
+        activation: str | Sequence[str] = "tanh",
+        optimizer: str = "adam",
+        learning_rate: float | Sequence[float] = 0.01,
+        momentum: float = 0.9,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        optimizer_settings: Mapping[str, float] | None = None,
+        epochs: int = 500,
+        batch_size: int | None = None,
+        l2: float | Sequence[float] = 0.0,
+        init: str | Weights = "auto",
+        seed: Seed | Sequence[int] = 0,
+        record_every: int = 0,
+        progress: bool = False,
+    ) -> None:
+        self.n_networks = n_networks
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.optimizer_settings = optimizer_settings
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.l2 = l2
+        self.init = init
+        self.seed = seed
+        self.record_every = record_every
+        self.progress = progress
 
     # --- hyper-parameters ----------------------------------------------------------------
     def _checked_n_networks(self) -> int:

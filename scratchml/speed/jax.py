@@ -161,7 +161,7 @@ class JaxPath(Reference):
         activations, loss, l2 = objective
         penalised = layers.is_penalised(l2)
         kind = type(optimizer)
-        hyperparameters = tuple((name, getattr(optimizer, name)) for name in kind.hyperparameters)
+        hyperparameters = tuple((name, getattr(optimizer, name)) for name in kind.settings)
         key = (what, tuple(activations), loss, penalised, layout, kind, hyperparameters)
         compiled = _COMPILED.get(key)
         if compiled is None:
