@@ -7,7 +7,7 @@ namespace, how to copy to the host, which devices there are and how to wait for
 them, how much memory is free) lives here: one module per library
 (``numpy.py``, ``cupy.py``, ``torch.py``, ``jax.py``, ``array_api_strict.py``), each
 a :class:`~scratchml.backends.base.Library`, listed in ``registry.py``. Adding a
-library is one module and one line of the registry; this module only re-exports.
+library is one module of your own: a ``Library`` subclass, handed to :func:`register`.
 
 Random numbers are drawn on the host with NumPy (``random.py``) and moved, so one
 seed gives the same model on every library.
@@ -15,6 +15,7 @@ seed gives the same model on every library.
 
 from __future__ import annotations
 
+from . import registry
 from .arrays import (
     asarray,
     backend_name,
@@ -54,6 +55,30 @@ from .random import (
 )
 from .registry import BACKENDS, LIBRARIES, available, forget_checks, why_unavailable
 
+
+def register(library: Library) -> None:
+    """Make an array library a backend: ``asarray(..., backend=library.name)``, ``available()``,
+    the estimators, stacks and sweeps all take it from then on.
+
+    The library's namespace must follow the Python Array API standard (as
+    ``array_api_compat.array_namespace`` finds it); ``library`` says the rest (see
+    :class:`Library`: recognising its arrays, host copies, devices).
+
+    Parameters
+    ----------
+    library : Library
+        An instance of your ``Library`` subclass, named as users will pass it.
+
+    Raises
+    ------
+    ValueError
+        If a backend of that name exists.
+    """
+    global BACKENDS
+    registry.register(library)
+    BACKENDS = registry.BACKENDS
+
+
 __all__ = [
     "BACKENDS",
     "CUPY_EXTRAS_HINT",
@@ -89,6 +114,7 @@ __all__ = [
     "quiet_float_warnings",
     "random_normal",
     "random_orthogonal",
+    "register",
     "rng",
     "synchronize",
     "to_numpy",

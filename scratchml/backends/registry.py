@@ -1,4 +1,6 @@
-"""The array libraries scratchml knows: adding one is a module beside this one and a line here."""
+"""The array libraries scratchml knows: the ones that ship are listed here; a library of your
+own is one module that defines a :class:`~scratchml.backends.base.Library` and hands it to
+:func:`scratchml.backends.register`."""
 
 from __future__ import annotations
 
@@ -118,6 +120,27 @@ def why_unavailable(name: str) -> str:
     if name not in _reasons:
         _reasons[name] = found.why_unavailable()
     return _reasons[name]
+
+
+def register(found: Library) -> None:
+    """Add an array library under ``found.name`` (use :func:`scratchml.backends.register`).
+
+    Parameters
+    ----------
+    found : Library
+        The library: how to recognise its arrays, copy them to the host, name its devices.
+
+    Raises
+    ------
+    ValueError
+        If a library of that name is registered already.
+    """
+    global BACKENDS
+    if found.name in LIBRARIES:
+        raise ValueError(f"a backend named {found.name!r} is registered already")
+    LIBRARIES[found.name] = found
+    BACKENDS = tuple(LIBRARIES)
+    _reasons.pop(found.name, None)
 
 
 def forget_checks() -> None:

@@ -35,6 +35,7 @@ SCIKIT_LEARN_NAMES = {
     "random_state": "seed",
     "solver": "optimizer",
     "verbose": "progress",
+    "loss": "loss_function",
     # The stacks' former name for their number of networks.
     "n_models": "n_networks",
 }

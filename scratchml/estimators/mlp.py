@@ -25,6 +25,7 @@ from .network import (
     FITTED_ATTRIBUTES,
     L2,
     LEARNING_RATE,
+    LOSS_FUNCTION,
     N_ITER_NO_CHANGE,
     OPTIMIZER_SETTINGS,
     OPTIMIZER_SETTINGS_MAPPING,
@@ -135,6 +136,7 @@ class _MLP(NetworkModel):
     _hyperparameters = {  # noqa: RUF012 - read-only once the class exists
         "hidden_layers": HIDDEN_LAYERS,
         "activation": ACTIVATION,
+        "loss_function": LOSS_FUNCTION,
         "optimizer": OPTIMIZER,
         "learning_rate": LEARNING_RATE,
         **OPTIMIZER_SETTINGS,
@@ -157,6 +159,7 @@ class _MLP(NetworkModel):
         self,
         hidden_layers: int | Sequence[int] = (64, 64),
         activation: str | Sequence[str] = "tanh",
+        loss_function: str = "auto",
         optimizer: str = "adam",
         learning_rate: float = 0.01,
         momentum: float = 0.9,
@@ -179,6 +182,7 @@ class _MLP(NetworkModel):
     ) -> None:
         self.hidden_layers = hidden_layers
         self.activation = activation
+        self.loss_function = loss_function
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum

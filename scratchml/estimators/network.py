@@ -27,6 +27,7 @@ from .._validation import (
     Interval,
     MappingOf,
     NoneValue,
+    Options,
     check_feature_names,
     check_initial_weights,
     check_same_namespace,
@@ -43,7 +44,7 @@ from .._validation import (
 )
 from ..exceptions import ConvergenceWarning, sklearn_flavour
 from ..nn import layers
-from ..nn.losses import get_loss
+from ..nn.losses import LOSSES, get_loss
 from ..nn.optimizers import OPTIMIZERS, SGD, Adam, Momentum, get_optimizer
 from .base import BaseEstimator
 
@@ -131,6 +132,15 @@ RECORD_EVERY = HyperParameter(
     [Interval(int, 0, None)],
     """Keep a snapshot of the parameters in ``history_`` every this many epochs (and the
     first and last), for animations; 0 keeps none.""",
+)
+LOSS_FUNCTION = HyperParameter(
+    "auto",
+    [Options(lambda: ("auto", *LOSSES))],
+    """The loss the output layer is trained with, computed from the logits: 'auto' is the
+    cross-entropy for a classifier (sigmoid for two classes, softmax for more) and half
+    the squared error for a regressor; or a name of ``scratchml.nn.losses.LOSSES``,
+    your own included. A classifier's loss other than 'binary_cross_entropy' sees one
+    one-hot column per class.""",
 )
 PROGRESS = HyperParameter(
     False,
@@ -765,14 +775,24 @@ class ClassifierMixin:
         self, xp: Any, X: Any, y: Any, classes: Any = None
     ) -> tuple[Any, str, dict[str, Any]]:
         classes, encoded = encode_labels(xp, y, X.dtype, classes=classes)
-        if classes.shape[0] == 2:
-            return encoded[:, 1:], "binary_cross_entropy", {"classes_": classes}
-        return encoded, "softmax_cross_entropy", {"classes_": classes}
+        n_classes = classes.shape[0]
+        loss = getattr(self, "loss_function", "auto")
+        if loss == "auto":
+            loss = "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
+        if loss == "binary_cross_entropy":
+            if n_classes != 2:
+                raise ValueError(
+                    f"loss_function='binary_cross_entropy' needs two classes; y has {n_classes}: "
+                    "use loss_function='auto' or 'softmax_cross_entropy'"
+                )
+            return encoded[:, 1:], loss, {"classes_": classes}
+        # Any other loss sees one column per class (one-hot targets).
+        return encoded, loss, {"classes_": classes}
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         classes = self.classes_
         encoded = one_hot(xp, label_indices(xp, classes, y), classes.shape[0], dtype)
-        return encoded[:, 1:] if classes.shape[0] == 2 else encoded
+        return encoded[:, 1:] if self.loss_name_ == "binary_cross_entropy" else encoded
 
     @on_the_data_device
     def predict_proba(self, X: Any) -> Any:
@@ -795,7 +815,7 @@ class ClassifierMixin:
         """
         xp, logits = self._logits(X, "predict_proba")
         probabilities = get_loss(self.loss_name_).output(xp, logits)
-        if self.classes_.shape[0] == 2:
+        if probabilities.shape[-1] == 1:  # two classes on one logit
             return xp.concat([1 - probabilities, probabilities], axis=-1)
         return probabilities
 
@@ -861,7 +881,9 @@ class RegressorMixin:
 
     def _encode_fit_targets(self, xp: Any, X: Any, y: Any) -> tuple[Any, str, dict[str, Any]]:
         Y = self._encode_targets(xp, y, X.dtype)
-        return Y, "squared_error", {"n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
+        loss = getattr(self, "loss_function", "auto")
+        loss = "squared_error" if loss == "auto" else loss
+        return Y, loss, {"n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         y = to_float(xp, y, dtype)

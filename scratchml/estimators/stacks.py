@@ -64,7 +64,7 @@ def _stack_table() -> dict[str, HyperParameter]:
         )
     }
     for name in (
-        "hidden_layers", "activation", "optimizer", "learning_rate", *OPTIMIZER_SETTINGS,
+        "hidden_layers", "activation", "loss_function", "optimizer", "learning_rate", *OPTIMIZER_SETTINGS,
         "optimizer_settings", "epochs", "batch_size", "l2", "init", "seed", "record_every",
         "progress",
     ):  # fmt: skip
@@ -102,6 +102,7 @@ class _Stacked(NetworkModel):
         n_networks: int = 8,
         hidden_layers: int | Sequence[int] = (64, 64),
         activation: str | Sequence[str] = "tanh",
+        loss_function: str = "auto",
         optimizer: str = "adam",
         learning_rate: float | Sequence[float] = 0.01,
         momentum: float = 0.9,
@@ -120,6 +121,7 @@ class _Stacked(NetworkModel):
         self.n_networks = n_networks
         self.hidden_layers = hidden_layers
         self.activation = activation
+        self.loss_function = loss_function
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
