@@ -99,8 +99,7 @@ def check_signature(estimator_class: type) -> None:
     """
     cls = estimator_class
     table = cls._hyperparameters  # type: ignore[attr-defined]
-    signature = inspect.signature(cls.__init__)
-    parameters = list(signature.parameters.values())[1:]
+    parameters = list(inspect.signature(cls).parameters.values())
     names = [p.name for p in parameters]
     if names != list(table):
         raise TypeError(

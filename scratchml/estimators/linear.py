@@ -59,6 +59,11 @@ _LINEAR_L2 = L2.replace(
 
 
 class _LinearModel(NetworkModel):
+    solver: str
+
+    def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
+        raise NotImplementedError
+
     def _train(
         self,
         xp: Any,
@@ -414,4 +419,5 @@ def _solve(xp: Any, matrix: Any, rhs: Any) -> Any:
 
 def _result(**fields: Any) -> TrainResult:
     """A TrainResult from the fields given; the others None (a solver with no optimizer state)."""
-    return TrainResult(**{name: fields.get(name) for name in TrainResult._fields})
+    values: dict[str, Any] = {name: fields.get(name) for name in TrainResult._fields}
+    return TrainResult(**values)

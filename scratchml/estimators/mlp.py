@@ -234,7 +234,9 @@ class _MLP(NetworkModel):
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layers
-        return [int(sizes)] if isinstance(sizes, numbers.Integral) else [int(w) for w in sizes]
+        if isinstance(sizes, int | numbers.Integral):
+            return [int(sizes)]
+        return [int(w) for w in sizes]
 
     def _hidden_activations(self) -> list[str]:
         n_hidden = len(self._hidden_sizes())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, Self, Union
 
@@ -223,8 +223,27 @@ class NetworkModel(BaseEstimator):
     # A stack of networks sets this: arrays carry a leading model axis.
     _n_networks: int | None = None
 
-    # Set by the classifier / regressor mixins.
-    _loss_for: Any
+    # The hyper-parameters every subclass's __init__ stores (each declares its others).
+    learning_rate: Any
+    epochs: int
+    l2: Any
+    record_every: int
+
+    # Set by the classifier / regressor mixins (annotations only: a stack lists its mixin
+    # after this class, so a definition here would shadow the mixin's).
+    _estimator_type: str
+    _multi_output: bool
+    _encode_fit_targets: Callable[..., tuple[Any, str, dict[str, Any]]]
+    _encode_targets: Callable[[Any, Any, Any], Any]
+
+    # What fit learns (the fitted attributes of the class docstring).
+    params_: Params
+    loss_history_: Any
+    n_iter_: int
+    activations_: list[str]
+    loss_name_: str
+    classes_: Any
+    y_ndim_: int
 
     # How a model trains where it takes no parameter for it: a linear model by plain
     # gradient descent, full batch; a stack runs every epoch and starts each fit afresh.
@@ -771,6 +790,16 @@ class ClassifierMixin:
     _multi_output = False
     _estimator_type = "classifier"
 
+    # What the mixin uses of the estimator it is mixed into (NetworkModel).
+    classes_: Any
+    loss_name_: str
+    params_: Params
+    activations_: list[str]
+    _logits: Callable[..., tuple[Any, Any]]
+    _check_input: Callable[..., tuple[Any, Any]]
+    _check_targets: Callable[[Any, Any], Any]
+    _host_score: Callable[[Any], Any]
+
     def _encode_fit_targets(
         self, xp: Any, X: Any, y: Any, classes: Any = None
     ) -> tuple[Any, str, dict[str, Any]]:
@@ -878,6 +907,14 @@ class RegressorMixin:
 
     _multi_output = True
     _estimator_type = "regressor"
+
+    # What the mixin uses of the estimator it is mixed into (NetworkModel).
+    params_: Params
+    activations_: list[str]
+    y_ndim_: int
+    _logits: Callable[..., tuple[Any, Any]]
+    _check_pair: Callable[..., tuple[Any, Any, Any]]
+    _host_score: Callable[[Any], Any]
 
     def _encode_fit_targets(self, xp: Any, X: Any, y: Any) -> tuple[Any, str, dict[str, Any]]:
         Y = self._encode_targets(xp, y, X.dtype)

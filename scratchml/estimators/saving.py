@@ -174,7 +174,8 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     }
     temporary = path.with_name(path.name + ".partial")
     with open(temporary, "wb") as handle:
-        np.savez(handle, **{_METADATA_KEY: np.array(json.dumps(metadata))}, **arrays)
+        entries: dict[str, Any] = {_METADATA_KEY: np.array(json.dumps(metadata)), **arrays}
+        np.savez(handle, **entries)
     os.replace(temporary, path)
     return path
 
@@ -315,13 +316,13 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
 
     model.params_ = [(move(W), move(b)) for W, b in params]
     if "classes_" in arrays:
-        classes = arrays["classes_"]
-        if classes.dtype.kind not in "biuf" and backend != "numpy":
+        labels = arrays["classes_"]
+        if labels.dtype.kind not in "biuf" and backend != "numpy":
             raise ValueError(
-                f"{path} holds class labels of dtype {classes.dtype} (e.g. strings), which "
+                f"{path} holds class labels of dtype {labels.dtype} (e.g. strings), which "
                 f"only NumPy arrays can hold; load it with backend='numpy', not {backend!r}"
             )
-        model.classes_ = move(classes)
+        model.classes_ = move(labels)
     if "feature_names_in_" in arrays:
         model.feature_names_in_ = arrays["feature_names_in_"].astype(object)
     for attribute, value in metadata.get("fitted", {}).items():

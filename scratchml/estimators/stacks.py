@@ -18,7 +18,7 @@ and flagged in ``diverged_``; the others train on and nothing is raised.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import backends
@@ -94,6 +94,7 @@ class _Stacked(NetworkModel):
     """
 
     _single_class: type  # MLPClassifier or MLPRegressor: what network i becomes
+    score: Callable[..., Any]  # the classifier's or regressor's (the mixin comes after)
 
     _hyperparameters = _stack_table()
 
