@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import scratchml as sm
+from scratchml import backends
 
 from .conftest import host, on
 
@@ -257,4 +258,78 @@ def test_a_file_missing_its_initial_weights_is_refused(tmp_path):
         arrays = {k: data[k] for k in data.files if k != "init_b1"}
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="missing the initial weights its init refers to"):
+        sm.load(path)
+
+
+# ---------------------------------------------------------------------------
+# Stacks, and the entries every model needs
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_fitted_stack_saves_and_loads_on_every_library(backend, kind, tmp_path):
+    from scratchml.stacks import StackedMLPClassifier, StackedMLPRegressor
+
+    X, y = sm.data.spirals(150, arms=3, seed=2, dtype="float64")
+    if kind == "regressor":
+        y = np.stack([np.sin(X[:, 0]), X[:, 1]], axis=1)
+    cls = StackedMLPClassifier if kind == "classifier" else StackedMLPRegressor
+    stack = cls(
+        n_networks=3, hidden_layers=(5,), epochs=15, learning_rate=[0.01, 0.03, 0.1], seed=[4, 5, 6]
+    ).fit(X, y)
+    path = stack.save(tmp_path / "stack.npz")
+    again = sm.load(path, backend=backend)
+    assert type(again) is cls and again.get_params() == stack.get_params()
+    Xb = backends.asarray(X, backend=backend)
+    np.testing.assert_allclose(backends.to_numpy(again.predict(Xb)), stack.predict(X), atol=1e-12)
+    np.testing.assert_array_equal(again.loss_history_, stack.loss_history_)
+    np.testing.assert_array_equal(again.diverged_, stack.diverged_)
+    np.testing.assert_allclose(
+        again.score(Xb, backends.asarray(y, backend=backend)), stack.score(X, y)
+    )
+    # Network i of the loaded stack is network i of the fitted one.
+    one = again.model(2)
+    np.testing.assert_allclose(
+        backends.to_numpy(one.params_[0][0]), stack.model(2).params_[0][0], atol=1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "entry"),
+    [
+        (lambda: sm.MLPClassifier(hidden_layers=(3,), epochs=2), "classes_"),
+        (lambda: sm.LogisticRegression(), "classes_"),
+        (lambda: sm.MLPRegressor(hidden_layers=(3,), epochs=2), "n_outputs_"),
+        (lambda: sm.LinearRegression(), "y_ndim_"),
+        (lambda: sm.MLPClassifier(hidden_layers=(3,), epochs=2), "loss_name_"),
+        (lambda: sm.MLPRegressor(hidden_layers=(3,), epochs=2), "activations_"),
+        (lambda: sm.LinearRegression(), "n_features_in_"),
+    ],
+)
+def test_a_file_without_an_entry_its_class_needs_is_refused(model, entry, tmp_path):
+    X, y = sm.data.spirals(60, seed=0, dtype="float64")
+    estimator = model()
+    if estimator._estimator_type == "regressor":
+        y = X[:, 0] * 2.0
+    path = estimator.fit(X, y).save(tmp_path / "m.npz")
+
+    def drop(metadata):
+        metadata["fitted"].pop(entry, None)
+
+    _rewrite(path, drop, lambda arrays: arrays.pop(entry, None))
+    with pytest.raises(ValueError, match=f"missing '{entry}'"):
+        sm.load(path)
+
+
+def test_a_stack_file_missing_its_history_or_flags_is_refused(tmp_path):
+    from scratchml.stacks import StackedMLPClassifier
+
+    X, y = sm.data.spirals(60, seed=0)
+    stack = StackedMLPClassifier(n_networks=2, hidden_layers=(3,), epochs=3).fit(X, y)
+    path = stack.save(tmp_path / "s.npz")
+    _rewrite(path, None, lambda arrays: arrays.pop("diverged_"))
+    with pytest.raises(ValueError, match="divergence flags"):
+        sm.load(path)
+    path = stack.save(tmp_path / "s.npz")
+    _rewrite(path, lambda m: m.update({"class": "MLPClassifier"}))
+    with pytest.raises(ValueError, match="do not fit a MLPClassifier"):
         sm.load(path)

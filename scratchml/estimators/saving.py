@@ -1,4 +1,9 @@
-"""Save and load fitted models: arrays plus JSON metadata in one .npz, never pickle."""
+"""Save and load fitted models: arrays plus JSON metadata in one .npz, never pickle.
+
+One network or a stack of M: a stack's weights keep their model axis (W (M, n_in, n_out),
+b (M, n_out)), and its per-network loss history and divergence flags are arrays of the
+file. ``load`` checks every entry the model's class needs before it builds the model.
+"""
 
 from __future__ import annotations
 
@@ -153,6 +158,10 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     for i, (W, b) in enumerate(model.params_):
         arrays[f"W{i}"] = backends.to_numpy(W)
         arrays[f"b{i}"] = backends.to_numpy(b)
+    n_networks = model._n_networks
+    if n_networks is not None:  # a stack: its per-network history and divergence flags
+        arrays["loss_history_"] = np.asarray(model.loss_history_, dtype=np.float64)
+        arrays["diverged_"] = np.asarray(model.diverged_, dtype=bool)
     if hasattr(model, "classes_"):
         arrays["classes_"] = _labels_without_objects(backends.to_numpy(model.classes_))
     if hasattr(model, "feature_names_in_"):
@@ -165,7 +174,8 @@ def save(model: Any, path: str | os.PathLike) -> Path:
         "dtype": str(arrays["W0"].dtype),
         "saved_from_backend": backends.backend_name(model.params_[0][0]),
         "n_layers": len(model.params_),
-        "loss_history_": [float(v) for v in model.loss_history_],
+        "n_networks": n_networks,
+        "loss_history_": [] if n_networks is not None else [float(v) for v in model.loss_history_],
         "fitted": {
             name: _json_safe(getattr(model, name))
             for name in _FITTED_SCALARS
@@ -244,15 +254,25 @@ def _check_arrays(path: Path, metadata: dict[str, Any], arrays: dict[str, np.nda
     n_layers = metadata.get("n_layers")
     if not isinstance(n_layers, int) or n_layers < 1:
         raise ValueError(f"{path} has a bad layer count: {n_layers!r}")
+    n_networks = metadata.get("n_networks")
+    if n_networks is not None and (not isinstance(n_networks, int) or n_networks < 1):
+        raise ValueError(f"{path} has a bad number of networks: {n_networks!r}")
+    lead = () if n_networks is None else (n_networks,)
     params = []
     previous_out = metadata.get("fitted", {}).get("n_features_in_")
     for i in range(n_layers):
         W, b = arrays.get(f"W{i}"), arrays.get(f"b{i}")
         if W is None or b is None:
             raise ValueError(f"{path} is missing the arrays of layer {i}")
-        if W.ndim != 2 or b.shape != (W.shape[1],) or (previous_out not in (None, W.shape[0])):
+        if (
+            W.ndim != 2 + len(lead)
+            or W.shape[: len(lead)] != lead
+            or b.shape != (*lead, W.shape[-1])
+            or previous_out not in (None, W.shape[-2])
+        ):
             raise ValueError(
                 f"{path} has inconsistent shapes at layer {i}: W {W.shape}, b {b.shape}"
+                + (f" (a stack of {n_networks} networks)" if lead else "")
             )
         if (
             str(W.dtype) != metadata["dtype"]
@@ -260,9 +280,36 @@ def _check_arrays(path: Path, metadata: dict[str, Any], arrays: dict[str, np.nda
             or not np.all(np.isfinite(b))
         ):
             raise ValueError(f"{path} has a bad layer {i}: wrong dtype or non-finite values")
-        previous_out = W.shape[1]
+        previous_out = W.shape[-1]
         params.append((W, b))
+    if lead:
+        history, diverged = arrays.get("loss_history_"), arrays.get("diverged_")
+        if history is None or history.ndim != 2 or history.shape[1] != n_networks:
+            raise ValueError(f"{path} is missing the stack's loss history (epochs, {n_networks})")
+        if diverged is None or diverged.shape != lead or diverged.dtype != bool:
+            raise ValueError(f"{path} is missing the stack's divergence flags ({n_networks},)")
     return params
+
+
+def _required_entries(model_class: type) -> list[str]:
+    """The fitted attributes a file must give ``model_class`` for its methods to work."""
+    documented = getattr(model_class, "_fitted_attributes", {})
+    wanted = ["n_features_in_", "n_iter_"]
+    wanted += [name for name in ("classes_", "n_outputs_", "y_ndim_") if name in documented]
+    wanted += [name for name in ("activations_", "loss_name_") if name in documented]
+    return wanted
+
+
+def _check_required(path: Path, name: str, metadata: dict[str, Any], arrays: dict) -> None:
+    """ValueError naming the first entry a ``name`` model needs that the file lacks."""
+    fitted = metadata.get("fitted", {})
+    fitted = fitted if isinstance(fitted, dict) else {}
+    for entry in _required_entries(_MODEL_CLASSES[name]):
+        if entry not in fitted and entry not in arrays:
+            raise ValueError(
+                f"{path} is missing {entry!r}, which a fitted {name} needs; the file is "
+                "incomplete or was not written by scratchml's save"
+            )
 
 
 def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) -> Any:
@@ -305,6 +352,10 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
             f"{path} holds an unknown model class {name!r}; known: {', '.join(classes)}"
         )
     params = _check_arrays(path, metadata, arrays)
+    _check_required(path, name, metadata, arrays)
+    is_stack = "n_networks" in getattr(classes[name], "_hyperparameters", {})
+    if (metadata.get("n_networks") is not None) != is_stack:
+        raise ValueError(f"{path} holds arrays that do not fit a {name}")
     hyperparameters = _saved_hyperparameters(path, metadata, arrays)
     try:
         model = classes[name](**hyperparameters)
@@ -328,6 +379,10 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
     for attribute, value in metadata.get("fitted", {}).items():
         if attribute in _FITTED_SCALARS:
             setattr(model, attribute, _from_json(value))
-    model.loss_history_ = [float(v) for v in metadata.get("loss_history_", [])]
+    if metadata.get("n_networks") is not None:
+        model.loss_history_ = arrays["loss_history_"]
+        model.diverged_ = arrays["diverged_"]
+    else:
+        model.loss_history_ = [float(v) for v in metadata.get("loss_history_", [])]
     model.history_ = []
     return model
