@@ -63,12 +63,12 @@ def gradient(w, b):
 
 learning_rate, steps = 0.25, 100
 w, b = 0.0, 0.0
-path = [(w, b)]
+visited = [(w, b)]
 for _ in range(steps):
     dw, db = gradient(w, b)
     w, b = w - learning_rate * dw, b - learning_rate * db
-    path.append((w, b))
-path = np.array(path)
+    visited.append((w, b))
+path = np.array(visited)
 print(f"by hand, after {steps} steps: w = {w:.6f}, b = {b:.6f}, loss = {loss(w, b):.6f}")
 
 # %%

@@ -65,18 +65,18 @@ def hessian(theta):
 # at :math:`\theta`.
 
 theta = np.zeros(3)
-gd_path = [theta]
+gd_points = [theta]
 for _ in range(100):
     theta = theta - 1.0 * gradient(theta)
-    gd_path.append(theta)
-gd_path = np.array(gd_path)
+    gd_points.append(theta)
+gd_path = np.array(gd_points)
 
 theta = np.zeros(3)
-newton_path = [theta]
+newton_points = [theta]
 for _ in range(6):
     theta = theta - np.linalg.solve(hessian(theta), gradient(theta))
-    newton_path.append(theta)
-newton_path = np.array(newton_path)
+    newton_points.append(theta)
+newton_path = np.array(newton_points)
 for step, point in enumerate(newton_path):
     print(f"Newton step {step}: loss = {loss(point):.12f}")
 print(f"gradient descent, 100 steps: loss = {loss(gd_path[-1]):.12f}")

@@ -29,9 +29,10 @@ import scratchml as sm
 from scratchml.nn import losses
 
 
+# sphinx_gallery_start_ignore
 def draw_graph():
     """The 2 → 3 → 1 network's forward and backward pass, as boxes and arrows."""
-    fig, ax = plt.subplots(figsize=(12, 4.6))
+    fig, ax = plt.subplots(figsize=(11, 4.6))
     ax.set(xlim=(-0.6, 10.6), ylim=(-2.3, 2.6))
     ax.axis("off")
     box = {"boxstyle": "round,pad=0.35", "facecolor": "#eef3fb", "edgecolor": "#3465a4"}
@@ -44,9 +45,9 @@ def draw_graph():
         (10.0, "$L = \\mathrm{mean\\ BCE}(z, y)$"),
     ]
     for x, text in chain:
-        ax.text(x, 0, text, ha="center", va="center", bbox=box, fontsize=11)
+        ax.text(x, 0, text, ha="center", va="center", bbox=box, fontsize=13)
     for x, text in ((2.5, "$W_1$ (2, 3), $b_1$ (3,)"), (7.5, "$W_2$ (3, 1), $b_2$ (1,)")):
-        ax.text(x, 1.9, text, ha="center", va="center", bbox=param, fontsize=10)
+        ax.text(x, 1.9, text, ha="center", va="center", bbox=param, fontsize=12)
         ax.annotate("", (x, 0.45), (x, 1.55), arrowprops={"arrowstyle": "->", "lw": 1.4})
         ax.annotate(
             "",
@@ -59,7 +60,7 @@ def draw_graph():
         1.0,
         "$dW_1 = X^\\top dZ_1$\n$db_1 = \\sum_s dZ_1$",
         color="tab:red",
-        fontsize=9.5,
+        fontsize=12,
         va="center",
     )
     ax.text(
@@ -67,7 +68,7 @@ def draw_graph():
         1.0,
         "$dW_2 = A_1^\\top dz$\n$db_2 = \\sum_s dz$",
         color="tab:red",
-        fontsize=9.5,
+        fontsize=12,
         va="center",
     )
     backward = [
@@ -88,13 +89,15 @@ def draw_graph():
                 (x1 - 1.05, -0.55),
                 arrowprops={"arrowstyle": "->", "lw": 1.4, "color": "tab:red"},
             )
-            ax.text((x0 + x1) / 2, -1.05, label, color="tab:red", ha="center", fontsize=10)
-    ax.text(0.0, -1.9, "forward: left to right", fontsize=10)
-    ax.text(10.0, -1.9, "backward: right to left", color="tab:red", ha="right", fontsize=10)
+            ax.text((x0 + x1) / 2, -1.05, label, color="tab:red", ha="center", fontsize=12)
+    ax.text(0.0, -1.9, "forward: left to right", fontsize=12)
+    ax.text(10.0, -1.9, "backward: right to left", color="tab:red", ha="right", fontsize=12)
     fig.tight_layout()
     return fig
 
 
+# sphinx_gallery_end_ignore
+# The drawing code (boxes and arrows in matplotlib) is in the downloadable script.
 draw_graph()
 plt.show()
 

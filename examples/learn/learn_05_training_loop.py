@@ -57,7 +57,7 @@ theta = layout.flatten(np, params)
 optimizer = optimizers.Adam(learning_rate)
 state = optimizer.init(np, theta)
 n = len(X)
-loss_history, gradient_sizes = [], []
+loss_history, sizes_per_step = [], []
 for _ in range(epochs):
     order = rng.permutation(n)
     total = 0.0
@@ -68,7 +68,7 @@ for _ in range(epochs):
         )
         theta, state = optimizer.step(np, theta, layout.flatten(np, grads), state)
         total += float(loss) * len(rows)
-        gradient_sizes.append([float(np.linalg.norm(dW)) for dW, _ in grads])
+        sizes_per_step.append([float(np.linalg.norm(dW)) for dW, _ in grads])
     loss_history.append(total / n)
 mine = layout.views(np, theta)
 
@@ -110,7 +110,7 @@ print("inside speed.reference_only(): the same weights, bit for bit")
 # grow as the network starts to bend the plane around the spiral and the loss drops
 # fastest; the output layer's shrink as its predictions get right.
 
-gradient_sizes = np.array(gradient_sizes)
+gradient_sizes = np.array(sizes_per_step)
 steps_per_epoch = len(gradient_sizes) // epochs
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 left.plot(range(1, epochs + 1), loss_history, "o", ms=4, label="our loop")

@@ -99,8 +99,8 @@ plt.show()
 # network's numbers depend only on its own settings, never on its stack-mates.
 
 out = Path(tempfile.mkdtemp()) / "sweep"
-grid = {"depth": [1, 2, 3], "width": [4, 16], "learning_rate": [0.03], "seeds": 3}
-result = sweep.run(grid, out=out, epochs=200, progress=False)
+sweep_grid = {"depth": [1, 2, 3], "width": [4, 16], "learning_rate": [0.03], "seeds": 3}
+result = sweep.run(sweep_grid, out=out, epochs=200, progress=False)
 print(f"{result.n_trained} networks trained")
 configs = sweep.load(out).configs
 rows = configs.to_dict("records") if hasattr(configs, "to_dict") else configs
