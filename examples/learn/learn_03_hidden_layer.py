@@ -80,8 +80,8 @@ def at(snapshot):
     return model
 
 
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.9))
-for ax, snapshot in zip(axes, [clf.history_[i] for i in (0, 2, 6, -1)], strict=True):
+fig, axes = plt.subplots(2, 2, figsize=(10, 9.5))
+for ax, snapshot in zip(axes.flat, [clf.history_[i] for i in (0, 2, 6, -1)], strict=True):
     model = at(snapshot)
     viz.decision_boundary(model, X, y, ax=ax, resolution=120, padding=0.4)
     (W1, b1), _ = snapshot.params
@@ -92,7 +92,7 @@ for ax, snapshot in zip(axes, [clf.history_[i] for i in (0, 2, 6, -1)], strict=T
         xlim=(X[:, 0].min() - 0.4, X[:, 0].max() + 0.4),
         ylim=(X[:, 1].min() - 0.4, X[:, 1].max() + 0.4),
     )
-    ax.set_title(f"epoch {snapshot.epoch}: accuracy {model.score(X, y):.2f}", fontsize=10)
+    ax.set_title(f"epoch {snapshot.epoch}: accuracy {model.score(X, y):.2f}", fontsize=12)
 fig.tight_layout()
 plt.show()
 
@@ -106,11 +106,11 @@ plt.show()
 
 z = np.linspace(-4, 4, 401)
 fig, (values, slopes) = plt.subplots(1, 2, figsize=(11, 3.8))
-for name in ("tanh", "sigmoid", "relu", "leaky_relu"):
+for name, style in (("tanh", "-"), ("sigmoid", "-"), ("relu", "-"), ("leaky_relu", "--")):
     activation = activations.get_activation(name)
     a = activation.forward(np, z)
-    values.plot(z, a, label=name)
-    slopes.plot(z, activation.derivative(np, z, a), label=name)
+    values.plot(z, a, style, label=name)
+    slopes.plot(z, activation.derivative(np, z, a), style, label=name)
 values.set(xlabel="z", title="act(z)", ylim=(-1.5, 4))
 slopes.set(xlabel="z", title="act'(z)", ylim=(-0.1, 1.1))
 for ax in (values, slopes):

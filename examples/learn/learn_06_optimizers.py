@@ -72,9 +72,9 @@ for name, path in paths.items():
     axes[1].semilogy(f(path), label=name)
 axes[0].plot(0, 0, "k*", ms=12)
 axes[0].set(xlabel=r"$\theta_1$", ylabel=r"$\theta_2$", title="paths on f", aspect="equal")
-axes[0].legend(fontsize=8, loc="lower right")
+axes[0].legend(fontsize=10, loc="lower right")
 axes[1].set(xlabel="step", ylabel=r"$f(\theta)$", title="loss per step")
-axes[1].legend(fontsize=8)
+axes[1].legend(fontsize=10)
 fig.tight_layout()
 plt.show()
 
@@ -107,14 +107,15 @@ for name, learning_rate in settings.items():
     )
     assert fits[name].loss_history_[0] == fits["sgd"].loss_history_[0]  # the same start
 
-fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
+fig, axes = plt.subplots(2, 2, figsize=(10, 9))
+axes = axes.flat
 for name, fit in fits.items():
     axes[0].semilogy(fit.loss_history_, label=name)
 axes[0].set(xlabel="epoch", ylabel="loss", title="loss per epoch")
 axes[0].legend()
 for ax, (name, fit) in zip(axes[1:], fits.items(), strict=True):
     viz.decision_boundary(fit, X, y, ax=ax, resolution=100)
-    ax.set_title(f"{name}: accuracy {fit.score(X, y):.2f}", fontsize=10)
+    ax.set_title(f"{name}: accuracy {fit.score(X, y):.2f}", fontsize=12)
     ax.legend().remove()
 fig.tight_layout()
 plt.show()
