@@ -459,7 +459,9 @@ def test_built_code_blocks_hold_no_docstring():
              "math/optimizers"]  # fmt: skip
     for page in pages:
         html = (BUILT / f"{page}.html").read_text()
-        for block in re.findall(r'<div class="highlight-\w+ notranslate">(.*?)</pre>', html, flags=re.S):
+        for block in re.findall(
+            r'<div class="highlight-\w+ notranslate">(.*?)</pre>', html, flags=re.S
+        ):
             text = re.sub(r"<[^>]+>", "", block)
             assert "----------" not in text, (page, text[:300])
 
