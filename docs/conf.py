@@ -153,14 +153,25 @@ myst_heading_anchors = 3
 # --- HTML: everything local, nothing fetched --------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"scratchml {version}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["scratchml.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "navbar_align": "left",
     "footer_start": ["copyright"],
     "footer_end": [],
-    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    # The Learn track, the math and the gallery give their column the page's width (their
+    # figures and code need it); the guide and the API keep the page's table of contents.
+    "secondary_sidebar_items": {
+        "index": ["page-toc", "sourcelink"],
+        "getting-started": ["page-toc", "sourcelink"],
+        "guide/**": ["page-toc", "sourcelink"],
+        "api/**": ["page-toc", "sourcelink"],
+        "learn/**": [],
+        "math/**": [],
+        "gallery/**": [],
+    },
 }
 html_show_sourcelink = False
 html_copy_source = False
@@ -173,7 +184,9 @@ sphinx_gallery_conf = {
     "gallery_dirs": "gallery/examples",
     "filename_pattern": r".*\.py$",  # run them all, not only plot_*.py
     "ignore_pattern": r"/_",  # helpers named _*.py are not examples
-    "within_subsection_order": "FileNameSortKey",
+    # The Learn track first, in its order, then the demos (not alphabetically).
+    "subsection_order": ["../examples/learn", "../examples/demos"],  # relative to docs/
+    "within_subsection_order": "_gallery_order.TrackOrder",
     "download_all_examples": True,  # a zip of the .py files and one of the notebooks
     "abort_on_example_error": True,
     "remove_config_comments": True,

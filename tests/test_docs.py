@@ -113,7 +113,7 @@ def test_text_blocks_hold_no_python():
 def test_math_pages_write_formulas_in_latex():
     """Formulas are LaTeX ($...$, $$...$$), rendered by MathJax, not Unicode in text blocks."""
     for page in sorted((DOCS / "math").glob("*.md")):
-        if page.name in ("index.md", "linear-regression.md"):
+        if page.name == "index.md":
             continue
         text = page.read_text()
         assert "$$" in text, page.name
@@ -171,18 +171,20 @@ def test_built_site_renders_math_with_its_own_mathjax():
     script = re.search(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page)
     assert script, "math/network.html loads no MathJax"
     assert not script.group(1).startswith(("http:", "https:", "//")), script.group(1)
-    assert (BUILT / "math" / script.group(1)).resolve().is_file(), script.group(1)
+    path = script.group(1).split("?")[0]  # Sphinx may add a ?v=checksum
+    assert (BUILT / "math" / path).resolve().is_file(), script.group(1)
     assert page.count('class="math') >= 5  # formulas, not text
 
 
 @pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
 def test_built_site_has_the_gallery_with_downloads():
     """Each example of examples/ has its page, run at build time, with its .py and .ipynb."""
-    examples = sorted((ROOT / "examples").glob("*.py"))
+    examples = sorted((ROOT / "examples").rglob("*.py"))
     assert examples
     downloads = {path.name for path in (BUILT / "_downloads").rglob("*") if path.is_file()}
     for example in examples:
-        page = BUILT / "gallery" / "examples" / f"{example.stem}.html"
+        folder = example.parent.relative_to(ROOT / "examples")
+        page = BUILT / "gallery" / "examples" / folder / f"{example.stem}.html"
         assert page.exists(), page
         assert "sphx-glr-script-out" in page.read_text() or "<img" in page.read_text(), page
         assert {f"{example.stem}.py", f"{example.stem}.ipynb"} <= downloads, example.name
@@ -290,3 +292,182 @@ def test_numpydoc_checks_catch_a_missing_parameter():
 
     found = {code for code, _ in validate.validate(validate.get_doc_object(scale))["errors"]}
     assert "PR01" in found & checks
+
+
+# --- the Learn track, the math pages' figures and code ------------------------------------
+
+LEARN = DOCS / "learn"
+CHAPTERS = [
+    "01-line",
+    "02-logistic",
+    "03-hidden-layer",
+    "04-backprop",
+    "05-training-loop",
+    "06-optimizers",
+    "07-init-depth",
+    "08-regularisation",
+    "09-stacks",
+]
+
+
+def _toctree(text):
+    block = re.search(r"```\{toctree\}\n(.*?)```", text, flags=re.S).group(1)
+    return [
+        line.strip() for line in block.splitlines() if line.strip() and not line.startswith(":")
+    ]
+
+
+def test_the_learn_track_lists_its_chapters_in_order():
+    index = (LEARN / "index.md").read_text()
+    assert _toctree(index) == CHAPTERS
+    linked = re.findall(r"\]\((\d\d-[\w-]+)\.md\)", index)
+    assert linked == CHAPTERS, linked
+    assert sorted(page.stem for page in LEARN.glob("*.md")) == sorted([*CHAPTERS, "index"])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_has_the_math_the_code_a_figure_an_example_and_an_exercise(chapter):
+    text = (LEARN / f"{chapter}.md").read_text()
+    number = chapter[:2]
+    assert text.startswith(f"# {int(number)}. "), "the title carries the chapter's number"
+    assert "**The idea.**" in text
+    assert "$$" in text, "the math, in LaTeX"
+    assert re.search(r"\{literalinclude\} \.\./\.\./scratchml/", text), "the library's code"
+    images = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", text)
+    assert images, "a figure"
+    for image in images:
+        assert image.startswith("../gallery/examples/learn/images/sphx_glr_learn_"), image
+    example = re.search(r"\{doc\}`[^`]*<\.\./gallery/examples/learn/(learn_\d\d_\w+)>`", text)
+    assert example and example.group(1).startswith(f"learn_{number}_"), "its runnable example"
+    assert (ROOT / "examples" / "learn" / f"{example.group(1)}.py").is_file()
+    exercise = re.search(r"\{literalinclude\} (exercises/ex(\d\d)_\w+\.py)", text)
+    assert exercise and exercise.group(2) == number, "its exercise"
+    assert f"{{download}}`Download {Path(exercise.group(1)).name} <{exercise.group(1)}>`" in text
+    following = CHAPTERS.index(chapter) + 1
+    if following < len(CHAPTERS):
+        assert "**Next:** [" in text and f"]({CHAPTERS[following]}.md)" in text
+
+
+def test_home_page_and_getting_started_send_a_learner_to_the_track_first():
+    home = (DOCS / "index.md").read_text()
+    assert _toctree(home)[0] == "learn/index"
+    first_link = re.search(r"\]\(([^)]+\.md)\)", home.split("```{toctree}")[0]).group(1)
+    assert first_link == "learn/index.md"
+    start = (DOCS / "getting-started.md").read_text()
+    assert re.search(r"\]\(([^)]+\.md)\)", start).group(1) == "learn/index.md"
+
+
+def test_math_pages_have_a_figure():
+    for page in sorted((DOCS / "math").glob("*.md")):
+        assert re.search(r"!\[[^\]]+\]\(", page.read_text()), page.name
+
+
+def test_included_code_is_the_formula_not_the_whole_function():
+    """A ``:pyobject:`` include on the math and Learn pages is cut to the formula's lines
+    (``:start-at:`` and friends) rather than the function with its docstring and signature;
+    a short helper that is only its formula (``_tanh_derivative``) may be whole."""
+    whole = {"_tanh_derivative"}
+    for page in [*sorted((DOCS / "math").glob("*.md")), *sorted(LEARN.glob("*.md"))]:
+        for block in re.findall(r"```\{literalinclude\}.*?```", page.read_text(), flags=re.S):
+            found = re.search(r":pyobject: (\S+)", block)
+            if found and found.group(1) not in whole:
+                assert re.search(r":(start-at|start-after|lines):", block), (page.name, block)
+
+
+def test_the_gallery_orders_the_track_first():
+    sys.path.insert(0, str(DOCS))
+    import ast
+
+    from _gallery_order import ORDER, TrackOrder
+
+    tree = ast.parse((DOCS / "conf.py").read_text())
+    conf = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and getattr(node.targets[0], "id", None) == "sphinx_gallery_conf"
+    )
+    order = {
+        key.value: ast.literal_eval(value)
+        for key, value in zip(conf.keys, conf.values, strict=True)
+        if key.value in ("subsection_order", "within_subsection_order")
+    }
+    assert order["subsection_order"] == ["../examples/learn", "../examples/demos"]
+    assert order["within_subsection_order"] == "_gallery_order.TrackOrder"
+    key = TrackOrder("examples/learn")
+    learn = sorted((ROOT / "examples" / "learn").glob("*.py"), key=lambda path: key(str(path)))
+    assert [path.stem[:8] for path in learn] == [f"learn_{n:02d}" for n in range(1, 10)]
+    demos = sorted(path.name for path in (ROOT / "examples" / "demos").glob("*.py"))
+    assert sorted(ORDER) == demos
+    assert not list((ROOT / "examples").glob("*.py")), "every example sits in a subsection"
+    for folder in ("learn", "demos"):
+        assert (ROOT / "examples" / folder / "GALLERY_HEADER.rst").is_file()
+
+
+def test_the_gallery_page_names_examples_once():
+    """The gallery's page links its examples in its text; its toctree is hidden, so the
+    page does not list "Examples" a second time."""
+    page = (DOCS / "gallery" / "index.md").read_text()
+    assert ":hidden:" in page.split("```{toctree}")[1].split("```")[0]
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_site_shows_every_figure_of_the_track_and_the_math():
+    for page in [*(f"learn/{chapter}" for chapter in CHAPTERS), "math/index", "math/network"]:
+        html = (BUILT / f"{page}.html").read_text()
+        sources = re.findall(r'<img[^>]+src="([^"]+)"', html)
+        assert sources, page
+        for source in sources:
+            assert (BUILT / page).parent.joinpath(source).resolve().is_file(), (page, source)
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_gallery_lists_the_track_in_order_with_real_thumbnails():
+    html = (BUILT / "gallery" / "examples" / "index.html").read_text()
+    shown = re.findall(r'href="(?:learn|demos)/(\w+)\.html', html)
+    shown = [name for name in dict.fromkeys(shown) if name != "index"]
+    assert shown[:9] == sorted(shown[:9]) and all(n.startswith("learn_") for n in shown[:9])
+    assert shown.index("learn_09_stacks") < shown.index("demo_linear_regression")
+    thumbs = DOCS / "gallery" / "examples" / "learn" / "images" / "thumb"
+    thumbnail = thumbs / "sphx_glr_learn_04_backprop_by_hand_thumb.png"
+    assert thumbnail.is_file()
+    placeholder = (
+        Path(importlib.util.find_spec("sphinx_gallery").origin).parent / "_static" / "no_image.png"
+    )
+    assert thumbnail.read_bytes() != placeholder.read_bytes()
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_search_finds_the_backprop_page():
+    """Searching "backpropagation" (stemmed by Sphinx to "backpropag") lists the chapter,
+    whose title holds the word."""
+    import json
+
+    text = (BUILT / "searchindex.js").read_text()
+    index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    hits = index["titleterms"]["backpropag"]
+    hits = hits if isinstance(hits, list) else [hits]
+    assert "learn/04-backprop" in {index["docnames"][i] for i in hits}
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_code_blocks_hold_no_docstring():
+    """The included lines are the formula: no numpydoc section of a docstring slipped in
+    (a ``:start-at:`` that matched a line of the docstring instead of the code)."""
+    pages = [*(f"learn/{chapter}" for chapter in CHAPTERS), "math/linear-regression",
+             "math/logistic-regression", "math/network", "math/losses-activations",
+             "math/optimizers"]  # fmt: skip
+    for page in pages:
+        html = (BUILT / f"{page}.html").read_text()
+        for block in re.findall(
+            r'<div class="highlight-\w+ notranslate">(.*?)</pre>', html, flags=re.S
+        ):
+            text = re.sub(r"<[^>]+>", "", block)
+            assert "----------" not in text, (page, text[:300])
+
+
+@pytest.mark.skipif(not (BUILT / "index.html").exists(), reason="the site is not built")
+def test_built_site_has_the_stylesheet_that_keeps_code_in_the_column():
+    css = (BUILT / "_static" / "scratchml.css").read_text()
+    assert "pre-wrap" in css
+    assert "scratchml.css" in (BUILT / "learn" / "01-line.html").read_text()

@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+BACKPROP = EXAMPLES / "learn" / "learn_04_backprop_by_hand.py"
 
 
 def _run(script: Path) -> subprocess.CompletedProcess:
@@ -31,7 +32,7 @@ def _run(script: Path) -> subprocess.CompletedProcess:
 
 
 def test_backprop_by_hand_runs_and_its_checks_hold():
-    result = _run(EXAMPLES / "backprop_by_hand.py")
+    result = _run(BACKPROP)
     assert result.returncode == 0, result.stderr
     for line in (
         "clf.gradients(X, y) agrees with the gradients by hand",
@@ -50,7 +51,7 @@ def test_backprop_by_hand_runs_and_its_checks_hold():
     ],
 )
 def test_backprop_by_hand_fails_on_a_wrong_derivative(tmp_path, right, wrong):
-    source = (EXAMPLES / "backprop_by_hand.py").read_text()
+    source = BACKPROP.read_text()
     assert right in source
     script = tmp_path / "backprop_by_hand.py"
     script.write_text(source.replace(right, wrong))

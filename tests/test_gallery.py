@@ -12,9 +12,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+SCRIPTS = sorted(EXAMPLES.rglob("*.py"))
 # Seconds each takes on a busy 2-core VM: these take more than a few.
-SLOW = {"benchmark_backends.py", "demo_spirals.py", "sweep_spirals.py", "backend_switch.py"}
+SLOW = {
+    "benchmark_backends.py",
+    "demo_spirals.py",
+    "sweep_spirals.py",
+    "backend_switch.py",
+    "learn_07_init_depth.py",
+    "learn_08_regularisation.py",
+    "learn_09_stacks.py",
+}
 
 
 def _conf():

@@ -1,6 +1,6 @@
 r"""
-Backprop by hand
-================
+4. Backpropagation by hand
+==========================
 
 A 2 → 3 → 1 network (tanh hidden layer, sigmoid output, binary cross-entropy) on
 four samples, taken through one forward pass and one backward pass with nothing but
@@ -9,8 +9,97 @@ differences and against what scratchml's :meth:`~scratchml.MLPClassifier.gradien
 computes; then one SGD step and one Adam step are taken by hand and compared with the
 library's own steps from the same weights.
 
-Every check is an ``assert``: the script stops with an error if a number disagrees.
+Every check is an ``assert``: the script stops with an error if a number disagrees
+(:doc:`/learn/04-backprop`).
 """
+
+# %%
+# The computation graph
+# ---------------------
+#
+# The forward pass (black) computes each box from the ones on its left; the backward
+# pass (red) runs the chain rule from right to left, and each box hands the box before
+# it the gradient of the loss with respect to its input. The parameters' gradients
+# branch off on the way.
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import scratchml as sm
+from scratchml.nn import losses
+
+
+# sphinx_gallery_start_ignore
+def draw_graph():
+    """The 2 → 3 → 1 network's forward and backward pass, as boxes and arrows."""
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    ax.set(xlim=(-0.6, 10.6), ylim=(-2.3, 2.6))
+    ax.axis("off")
+    box = {"boxstyle": "round,pad=0.35", "facecolor": "#eef3fb", "edgecolor": "#3465a4"}
+    param = {"boxstyle": "round,pad=0.3", "facecolor": "#fdf6e3", "edgecolor": "#b58900"}
+    chain = [
+        (0.0, "$X$\n(4, 2)"),
+        (2.5, "$Z_1 = X W_1 + b_1$\n(4, 3)"),
+        (5.0, "$A_1 = \\tanh(Z_1)$\n(4, 3)"),
+        (7.5, "$z = A_1 W_2 + b_2$\n(4, 1)"),
+        (10.0, "$L = \\mathrm{mean\\ BCE}(z, y)$"),
+    ]
+    for x, text in chain:
+        ax.text(x, 0, text, ha="center", va="center", bbox=box, fontsize=13)
+    for x, text in ((2.5, "$W_1$ (2, 3), $b_1$ (3,)"), (7.5, "$W_2$ (3, 1), $b_2$ (1,)")):
+        ax.text(x, 1.9, text, ha="center", va="center", bbox=param, fontsize=12)
+        ax.annotate("", (x, 0.45), (x, 1.55), arrowprops={"arrowstyle": "->", "lw": 1.4})
+        ax.annotate(
+            "",
+            (x + 0.5, 1.55),
+            (x + 0.5, 0.45),
+            arrowprops={"arrowstyle": "->", "lw": 1.4, "color": "tab:red"},
+        )
+    ax.text(
+        3.05,
+        1.0,
+        "$dW_1 = X^\\top dZ_1$\n$db_1 = \\sum_s dZ_1$",
+        color="tab:red",
+        fontsize=12,
+        va="center",
+    )
+    ax.text(
+        8.05,
+        1.0,
+        "$dW_2 = A_1^\\top dz$\n$db_2 = \\sum_s dz$",
+        color="tab:red",
+        fontsize=12,
+        va="center",
+    )
+    backward = [
+        "",
+        "",
+        "$dZ_1 = dA_1 \\odot (1 - A_1^2)$",
+        "$dA_1 = dz\\, W_2^\\top$",
+        "$dz = (p - y)/n$",
+    ]
+    for (x0, _), (x1, _), label in zip(chain[:-1], chain[1:], backward[1:], strict=True):
+        ax.annotate(
+            "", (x1 - 1.05, 0.15), (x0 + 1.0, 0.15), arrowprops={"arrowstyle": "->", "lw": 1.4}
+        )
+        if label:
+            ax.annotate(
+                "",
+                (x0 + 1.0, -0.55),
+                (x1 - 1.05, -0.55),
+                arrowprops={"arrowstyle": "->", "lw": 1.4, "color": "tab:red"},
+            )
+            ax.text((x0 + x1) / 2, -1.05, label, color="tab:red", ha="center", fontsize=12)
+    ax.text(0.0, -1.9, "forward: left to right", fontsize=12)
+    ax.text(10.0, -1.9, "backward: right to left", color="tab:red", ha="right", fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+# sphinx_gallery_end_ignore
+# The drawing code (boxes and arrows in matplotlib) is in the downloadable script.
+draw_graph()
+plt.show()
 
 # %%
 # The data and the weights
@@ -20,11 +109,6 @@ Every check is an ``assert``: the script stops with an error if a number disagre
 # that every number below can be followed. Shapes follow the library: :math:`X` is
 # (n_samples, n_features) = (4, 2), :math:`W_1` is (n_in, n_out) = (2, 3), :math:`b_1` is
 # (3,), :math:`W_2` is (3, 1) and :math:`b_2` is (1,).
-
-import numpy as np
-
-import scratchml as sm
-from scratchml.nn import losses
 
 np.set_printoptions(precision=6, suppress=True)
 

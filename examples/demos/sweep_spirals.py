@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from scratchml import sweep
 
@@ -36,11 +37,30 @@ for row in rows:
     )
 
 # %%
-# The sweep's own pictures: mean test accuracy over depth × width, and the loss curves.
+# The sweep's own pictures, each at the width of the page: mean test accuracy over
+# depth × width, then the loss curves (the PNGs it wrote, their white margins cut off).
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-for ax, path in zip(axes, [result.heatmap, out / "curves.png"], strict=True):
-    ax.imshow(plt.imread(path))
-    ax.set_title(path.name)
+
+def without_margin(path):
+    """The picture at ``path`` with its white margin cut off."""
+    image = plt.imread(path)
+    ink = np.argwhere((image[..., :3] < 0.98).any(axis=-1))
+    (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0) + 1
+    return image[top:bottom, left:right]
+
+
+def show(path):
+    """One picture the sweep wrote, in a figure of its own proportions."""
+    image = without_margin(path)
+    fig, ax = plt.subplots(figsize=(10, 10 * image.shape[0] / image.shape[1]))
+    ax.imshow(image)
     ax.axis("off")
-plt.show()
+    fig.tight_layout(pad=0.2)
+    plt.show()
+
+
+show(result.heatmap)
+
+# %%
+# The loss curves of the best and the worst configurations, one line per seed.
+show(out / "curves.png")
