@@ -68,5 +68,6 @@ def ops_per_epoch(fit: Callable[[int], Any], few: int = 2, many: int = 6) -> flo
     counts = []
     for epochs in (few, many):
         with chunking(ChunkPolicy(max_epochs=epochs, fixed=True)):
-            counts.append(sum(count_kernel_ops(lambda e=epochs: fit(e)).values()))
+            ops = count_kernel_ops(lambda e=epochs: fit(e))  # type: ignore[misc]
+            counts.append(sum(ops.values()))
     return (counts[1] - counts[0]) / (many - few)

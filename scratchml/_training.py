@@ -309,7 +309,7 @@ class _Epochs:
             self.per_network and not self.full_batch,
         )
         self.offsets = None
-        if self.plan.per_network:
+        if self.plan.per_network and n_networks is not None:
             n = self.n_samples
             # Row offsets of network m in a flattened (M·n, ...) array.
             self.offsets = backends.asarray(
@@ -324,7 +324,7 @@ class _Epochs:
                 path.training_step(xp, objective, layout, optimizer),
                 path.training_step(xp, objective, layout, optimizer, True) if guarded else None,
             )
-        self.orders = None
+        self.orders: Any = None
 
     def _index_dtype(self) -> Any:
         """Indices in the library's own index dtype (int32 on JAX without 64-bit mode)."""

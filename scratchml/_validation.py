@@ -499,14 +499,14 @@ def classes_repr(classes: Any) -> str:
 
 def check_positive(value: Any, name: str, integer: bool = False) -> None:
     kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:  # type: ignore[operator]
         what = "a positive integer" if integer else "a positive number"
         raise ValueError(f"{name} must be {what}; got {value!r}")
 
 
 def check_non_negative(value: Any, name: str, integer: bool = False) -> None:
     kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, kind) or not value >= 0:  # type: ignore[operator]
         what = "a non-negative integer" if integer else "a non-negative number"
         raise ValueError(f"{name} must be {what}; got {value!r}")
 

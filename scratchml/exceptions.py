@@ -101,7 +101,7 @@ def sklearn_flavour(category: type[Warning]) -> type[Warning]:
         ``category``, or a subclass of it and of scikit-learn's class of the same name.
     """
     if _sklearn_loaded():
-        return _with_sklearn_base(category, category.__name__)
+        return _with_sklearn_base(category, category.__name__)  # type: ignore[arg-type]  # classes hash
     return category
 
 

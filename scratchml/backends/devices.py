@@ -228,11 +228,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
         Whether it, or an exception in its chain of causes, is an out-of-memory error.
     """
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if _is_out_of_memory_error(exc):
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _is_out_of_memory_error(current):
             return True
-        exc = exc.__cause__ or exc.__context__
+        current = current.__cause__ or current.__context__
     return False
 
 

@@ -112,7 +112,7 @@ class TorchPath(Reference):
     def add_scaled(self, xp: Any, a: Any, b: Any, scale: Any) -> Any:
         """a + scale·b as ``torch.add(a, b, alpha=scale)``."""
         if isinstance(scale, numbers.Real):
-            return torch.add(a, b, alpha=scale)
+            return torch.add(a, b, alpha=float(scale))
         return super().add_scaled(xp, a, b, scale)
 
     def moving_average(self, xp: Any, average: Any, value: Any, decay: float) -> Any:
@@ -122,13 +122,13 @@ class TorchPath(Reference):
     def subtract_scaled(self, xp: Any, a: Any, b: Any, scale: Any) -> Any:
         """a − scale·b as ``torch.add(a, b, alpha=-scale)``."""
         if isinstance(scale, numbers.Real):
-            return torch.add(a, b, alpha=-scale)
+            return torch.add(a, b, alpha=-float(scale))
         return super().subtract_scaled(xp, a, b, scale)
 
     def subtract_scaled_quotient(self, xp: Any, a: Any, b: Any, c: Any, scale: Any) -> Any:
         """a − scale·b / c as ``torch.addcdiv``."""
         if isinstance(scale, numbers.Real):
-            return torch.addcdiv(a, b, c, value=-scale)
+            return torch.addcdiv(a, b, c, value=-float(scale))
         return torch.addcdiv(a, per_network(xp, scale, a) * b, c, value=-1)
 
 
