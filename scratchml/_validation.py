@@ -497,23 +497,33 @@ def classes_repr(classes: Any) -> str:
 # Hyper-parameters
 
 
+def check_value(value: Any, name: str, *constraints: Any) -> None:
+    """ValueError naming ``name`` unless one of ``constraints`` accepts ``value``.
+
+    The one way values are checked: an estimator's table (``HyperParameter.check``), the
+    sweep grid and plain functions' arguments all go through the constraint classes below
+    (``Interval``, ``Options``, ...) and say what they expect in the same words.
+    """
+    if not any(c.accepts(value) for c in constraints):
+        expected = " or ".join(c.describe() for c in constraints)
+        raise ValueError(f"{name} must be {expected}; got {short_repr(value)}")
+
+
 def check_positive(value: Any, name: str, integer: bool = False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:  # type: ignore[operator]
-        what = "a positive integer" if integer else "a positive number"
-        raise ValueError(f"{name} must be {what}; got {value!r}")
+    """``check_value`` with a positive integer or a positive (finite) number."""
+    check_value(
+        value, name, Interval(int, 1, None) if integer else Interval(float, 0, None, "neither")
+    )
 
 
 def check_non_negative(value: Any, name: str, integer: bool = False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not value >= 0:  # type: ignore[operator]
-        what = "a non-negative integer" if integer else "a non-negative number"
-        raise ValueError(f"{name} must be {what}; got {value!r}")
+    """``check_value`` with a non-negative integer or number."""
+    check_value(value, name, Interval(int if integer else float, 0, None))
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    """``check_value`` with one of the names ``choices``."""
+    check_value(value, name, Options(choices))
 
 
 # ---------------------------------------------------------------------------
@@ -762,8 +772,7 @@ class HyperParameter:
         self.check_one(value, name)
 
     def check_one(self, value: Any, name: str) -> None:
-        if not self.accepts(value):
-            raise ValueError(f"{name} must be {self.describe()}; got {short_repr(value)}")
+        check_value(value, name, *self.constraints)
 
     def type_text(self) -> str:
         """The numpydoc type: ``float or None, default=0.0001``."""
