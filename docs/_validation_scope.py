@@ -8,8 +8,9 @@ import pkgutil
 import re
 
 # The packages whose classes override documented methods of a base: the kernels and hooks
-# of ``speed.Reference``, and the ``backends.Library`` protocol.
-PACKAGES = ("scratchml.speed", "scratchml.backends")
+# of ``speed.Reference``, the ``backends.Library`` protocol, and each optimizer's ``init`` and
+# ``step`` (documented once, on ``nn.optimizers.Optimizer``).
+PACKAGES = ("scratchml.speed", "scratchml.backends", "scratchml.nn")
 SECTIONS = re.compile(r"(Parameters|Returns)\n-+")
 
 

@@ -266,42 +266,13 @@ class SGD(Optimizer, name="sgd"):
     """
 
     def init(self, xp: Any, theta: Any) -> Any:
-        """No state: plain gradient descent remembers nothing.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of θ.
-        theta : array of shape (P,) or (M, P)
-            The flat parameter vector θ (``nn.parameters``).
-        """
+        """No state: plain gradient descent remembers nothing."""
         return None
 
     def step(
         self, xp: Any, theta: Any, grad: Any, state: Any, kernels: Kernels = PLAIN
     ) -> tuple[Any, Any]:
-        """One update; returns ``(theta, state)``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of θ.
-        theta : array of shape (P,) or (M, P)
-            The flat parameter vector θ (``nn.parameters``).
-        grad : array
-            The gradient g of the objective, shaped like θ.
-        state : None
-            SGD's (empty) state.
-        kernels : Kernels, default PLAIN
-            The operations to compute with: the plain definitions, or a speed path's.
-
-        Returns
-        -------
-        theta : array
-            The updated θ, a new array.
-        state : None
-            ``state``, unchanged.
-        """
+        """One update; returns ``(theta, state)``."""
         return kernels.subtract_scaled(xp, theta, grad, self.learning_rate), state  # θ − η·g
 
 
@@ -334,47 +305,13 @@ class Momentum(Optimizer, name="momentum"):
     momentum: float
 
     def init(self, xp: Any, theta: Any) -> Any:
-        """The velocity v, zeros like θ.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of θ.
-        theta : array of shape (P,) or (M, P)
-            The flat parameter vector θ (``nn.parameters``).
-
-        Returns
-        -------
-        array
-            The velocity v, zeros like θ.
-        """
+        """The velocity v, zeros like θ."""
         return xp.zeros_like(theta)
 
     def step(
         self, xp: Any, theta: Any, grad: Any, velocity: Any, kernels: Kernels = PLAIN
     ) -> tuple[Any, Any]:
-        """One update; returns ``(theta, velocity)``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of θ.
-        theta : array of shape (P,) or (M, P)
-            The flat parameter vector θ (``nn.parameters``).
-        grad : array
-            The gradient g of the objective, shaped like θ.
-        velocity : array
-            The velocity v, shaped like θ.
-        kernels : Kernels, default PLAIN
-            The operations to compute with: the plain definitions, or a speed path's.
-
-        Returns
-        -------
-        theta : array
-            The updated θ, a new array.
-        velocity : array
-            The updated velocity.
-        """
+        """One update; returns ``(theta, velocity)``."""
         velocity = kernels.add_scaled(xp, grad, velocity, self.momentum)  # v ← g + μ·v
         return kernels.subtract_scaled(xp, theta, velocity, self.learning_rate), velocity  # θ − η·v
 
@@ -432,47 +369,13 @@ class Adam(Optimizer, name="adam"):
     epsilon: float
 
     def init(self, xp: Any, theta: Any) -> Any:
-        """``(t, m, v)``: the step count and the two moment estimates, zeros like θ.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of θ.
-        theta : array of shape (P,) or (M, P)
-            The flat parameter vector θ (``nn.parameters``).
-
-        Returns
-        -------
-        tuple of (int, array, array)
-            ``(t, m, v)``: the step count 0 and the moment estimates, zeros like θ.
-        """
+        """``(t, m, v)``: the step count and the two moment estimates, zeros like θ."""
         return (0, xp.zeros_like(theta), xp.zeros_like(theta))
 
     def step(
         self, xp: Any, theta: Any, grad: Any, state: Any, kernels: Kernels = PLAIN
     ) -> tuple[Any, Any]:
-        """One update; returns ``(theta, (t, m, v))``.
-
-        Parameters
-        ----------
-        xp : namespace
-            The array namespace of θ.
-        theta : array of shape (P,) or (M, P)
-            The flat parameter vector θ (``nn.parameters``).
-        grad : array
-            The gradient g of the objective, shaped like θ.
-        state : tuple of (int, array, array)
-            ``(t, m, v)``: the step count and the moment estimates.
-        kernels : Kernels, default PLAIN
-            The operations to compute with: the plain definitions, or a speed path's.
-
-        Returns
-        -------
-        theta : array
-            The updated θ, a new array.
-        state : tuple of (int, array, array)
-            The updated ``(t, m, v)``.
-        """
+        """One update; returns ``(theta, (t, m, v))``."""
         t, m, v = state
         t += 1
         b1, b2 = self.beta_1, self.beta_2
