@@ -1,8 +1,10 @@
 """Every demo runs at its reduced size; the pictures exist; backends agree; the CLI works."""
 
 import itertools
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +49,23 @@ def test_every_demo_of_the_collection_is_registered():
         "logistic_classification",
         "unit_norms",
     }
+
+
+def test_each_demo_has_one_home():
+    """A demo's code is its module of scratchml.demos, and nowhere else: demos/ holds the
+    committed pictures and the sweep's configuration (``scratchml demo NAME`` runs a demo),
+    and each gallery script calls its demo instead of repeating it."""
+    root = Path(__file__).resolve().parents[1]
+    assert not list((root / "demos").glob("*.py"))
+    scripts = sorted((root / "examples" / "demos").glob("demo_*.py"))
+    called = set()
+    for script in scripts:
+        text = script.read_text()
+        assert "from scratchml import demos" in text, script.name
+        calls = set(re.findall(r"\bdemos\.(\w+)\(", text))
+        assert calls and calls <= set(DEMOS), script.name
+        called |= calls
+    assert called == set(DEMOS), "every demo has a gallery script"
 
 
 # Demos that take seconds even at their reduced size run only in the full suite.

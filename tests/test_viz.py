@@ -172,6 +172,14 @@ def test_network_graph_draws_into_a_given_axes():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["in\n(3)", "out\n(2)"]
 
 
+def test_network_graph_checks_layer_names_before_drawing():
+    ax = viz.new_figure(6, 4).subplots()
+    params = [(np.ones((3, 2)), np.zeros(2))]
+    with pytest.raises(ValueError, match="layer_names needs 2 names"):
+        viz.network_graph(params, ax=ax, layer_names=["only one"])
+    assert not ax.collections and len(ax.get_figure().axes) == 1  # nothing half drawn
+
+
 # --- layer-by-layer transformation ---------------------------------------------------------
 
 

@@ -356,16 +356,7 @@ class NetworkModel(BaseEstimator):
         continuing = continue_training and hasattr(self, "params_")
         xp, X, Y, loss_name, fitted_attrs = self._fit_data(X, y, continuing, one_epoch, classes)
         sizes = [X.shape[-1], *self._hidden_sizes(), Y.shape[-1]]
-        if continuing:
-            self._check_same_architecture(sizes)
-            generator = self._continued_generator()
-            params, state = self.params_, getattr(self, "_optimizer_state_", None)
-            if state is not None and state[0] != self._optimizer_name():
-                state = None  # the optimizer was changed: start its state afresh
-            state = None if state is None else state[1]
-        else:
-            generator = self._generator()
-            params, state = self._initial_params(sizes, X, generator), None
+        generator, params, state = self._starting_point(sizes, X, continuing)
         validation = None
         if settings.early_stopping and not one_epoch:
             X, Y, validation = self._hold_out_validation(xp, X, Y, activations, generator)
@@ -406,6 +397,20 @@ class NetworkModel(BaseEstimator):
             raise result.divergence
         self._warn_if_stalled_above_start(result.loss_history, validation is not None)
         return self
+
+    def _starting_point(
+        self, sizes: list[int], like: Any, continuing: bool
+    ) -> tuple[Any, Any, Any]:
+        """``(generator, params, optimizer state)`` a fit starts from: the fitted ones or fresh."""
+        if not continuing:
+            generator = self._generator()
+            return generator, self._initial_params(sizes, like, generator), None
+        self._check_same_architecture(sizes)
+        generator = self._continued_generator()
+        state = getattr(self, "_optimizer_state_", None)
+        if state is not None and state[0] != self._optimizer_name():
+            state = None  # the optimizer was changed: start its state afresh
+        return generator, self.params_, None if state is None else state[1]
 
     def _warn_if_stalled_above_start(self, losses: list[float], monitored_validation: bool) -> None:
         """A run that ``tol`` stopped with the loss above its first value has not learned.

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .. import backends
@@ -175,41 +177,98 @@ def layer_transformation_animation(
     Path
         ``path``.
     """
+    hold = _hold_length(frames_per_step, fps, hold_frames)
+    X_host = _plane_points(X)
+    stages = transformation_stages(params, activations)
+    W_out, b_out = _output_layer(params[-1])
+    classes, index = class_labels(y)
+    colors = class_colors(max(len(classes), 2 if W_out.shape[1] == 1 else W_out.shape[1]))
+    frames = _plane_frames(X_host, stages, grid_lines, frames_per_step, hold)
+    first_final = len(frames) - hold
+    heading = title or "How the network separates the classes"
+
+    fig = new_figure(5, 5.5)
+    ax = fig.subplots()
+    grid_artist, dots = _draw_plane(ax, colors, len(classes))
+    _legend_below(fig, classes, colors)
+    regions: list[Any] = []  # the output layer's regions and boundaries, drawn once at the end
+
+    def update(i: int) -> None:
+        name, points, grid = frames[i]
+        _move_plane(ax, grid_artist, dots, index, points, grid)
+        if i >= first_final and not regions:
+            regions.extend(_output_regions(ax, W_out, b_out, colors))
+        # Fade the regions in over the first half of the final hold.
+        alpha = min(1.0, (i - first_final + 1) / max(hold // 2, 1)) if i >= first_final else 0.0
+        for artist in regions:
+            artist.set_visible(alpha > 0)
+            artist.set_alpha(alpha)
+        set_title(ax, f"{heading}\n{name}", fontsize=10)
+
+    return save_animation(fig, update, len(frames), path, fps, dpi)
+
+
+def _hold_length(frames_per_step: int, fps: float, hold_frames: int | None) -> int:
+    """How many frames the first and last pictures are held (default: one second)."""
     if frames_per_step < 1:
         raise ValueError(f"frames_per_step must be at least 1; got {frames_per_step}")
     hold = round(fps) if hold_frames is None else int(hold_frames)
     if hold < 1:
         raise ValueError(f"hold_frames must be at least 1; got {hold_frames}")
+    return hold
+
+
+def _plane_points(X: Any) -> np.ndarray:
+    """X copied to the host as float64, checked to be points of the plane (n, 2)."""
     X_host = host(X).astype(np.float64)
     if X_host.ndim != 2 or X_host.shape[1] != 2:
         raise ValueError(f"X must have shape (n_samples, 2); got {X_host.shape}")
-    stages = transformation_stages(params, activations)
-    W_out, b_out = (host(a).astype(np.float64) for a in params[-1])
-    b_out = b_out.reshape(-1)
+    return X_host
+
+
+def _output_layer(layer: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The output layer's W (2, k) and b (k,) on the host, as float64."""
+    W_out, b_out = (host(a).astype(np.float64) for a in layer)
     if W_out.ndim != 2 or W_out.shape[0] != 2:
         raise ValueError(f"the output layer's W must have shape (2, k); got {W_out.shape}")
-    classes, index = class_labels(y)
-    n_classes = max(len(classes), 2 if W_out.shape[1] == 1 else W_out.shape[1])
-    colors = class_colors(n_classes)
+    return W_out, b_out.reshape(-1)
 
-    # Every frame's points and grid, computed up front; each is one vectorised map.
-    points, grid = X_host, _grid_lines(X_host, grid_lines)
-    frames: list[tuple[str, np.ndarray, np.ndarray]] = [("input space", points, grid)] * hold
+
+Frame = tuple[str, np.ndarray, np.ndarray]
+
+
+def _plane_frames(
+    points: np.ndarray, stages: Sequence[Stage], grid_lines: int, frames_per_step: int, hold: int
+) -> list[Frame]:
+    """Every frame's (title, points, grid), computed up front; each is one vectorised map.
+
+    The input space is held ``hold`` frames, each stage is ``frames_per_step`` eased
+    frames, and the final hidden space is held ``hold`` frames.
+    """
+    grid = _grid_lines(points, grid_lines)
+    frames: list[Frame] = [("input space", points, grid)] * hold
     steps = _ease(np.linspace(0.0, 1.0, frames_per_step + 1)[1:])
     for name, fn in stages:
         frames += [(name, fn(points, t), fn(grid, t)) for t in steps]
         points, grid = fn(points, 1.0), fn(grid, 1.0)
-    first_final = len(frames)
-    frames += [("output layer: decision regions", points, grid)] * hold
+    return frames + [("output layer: decision regions", points, grid)] * hold
 
-    fig = new_figure(5, 5.5)
-    ax = fig.subplots()
-    lines = LineCollection([], colors="0.55", linewidths=0.5, zorder=1)
-    ax.add_collection(lines)
+
+def _draw_plane(ax: Axes, colors: np.ndarray, n_classes: int) -> tuple[LineCollection, list[Any]]:
+    """Empty artists for the grid and each class's points, moved by every frame."""
+    grid = LineCollection([], colors="0.55", linewidths=0.5, zorder=1)
+    ax.add_collection(grid)
     dots = [
         ax.scatter([], [], s=9, color=colors[k], edgecolors="k", linewidths=0.25, zorder=3)
-        for k in range(len(classes))
+        for k in range(n_classes)
     ]
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return grid, dots
+
+
+def _legend_below(fig: Figure, classes: np.ndarray, colors: np.ndarray) -> None:
+    """One marker per class and the output boundary's line, in a row under the axes."""
     handles = [
         Line2D(
             [],
@@ -232,53 +291,50 @@ def layer_transformation_animation(
         handletextpad=0.3,
         columnspacing=1.0,
     )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    heading = title or "How the network separates the classes"
-    final_view: dict[str, Any] = {}
 
-    def draw_final(alpha: float) -> None:
-        """Decision regions and boundaries of the output layer, made once for the last view."""
-        if not final_view:
-            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-            xx, yy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
-            grid_points = np.column_stack([xx.ravel(), yy.ravel()])
-            logits = grid_points @ W_out + b_out
-            winner = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(1)
-            # Flat pale regions: a GIF palette would band a probability gradient.
-            image = 1 - (1 - colors[winner]) * 0.3
-            final_view["region"] = ax.imshow(
-                image.reshape(*xx.shape, 3),
-                extent=(x0, x1, y0, y1),
-                origin="lower",
-                interpolation="nearest",
-                zorder=0,
-            )
-            final_view["lines"] = class_boundaries(
-                ax, xx, yy, logits, colors="k", linewidths=1.5, zorder=2
-            )
-            ax.set(xlim=(x0, x1), ylim=(y0, y1))
-        for artist in (final_view["region"], *final_view["lines"]):
-            artist.set_visible(alpha > 0)
-            artist.set_alpha(alpha)
 
-    def update(i: int) -> None:
-        name, pts, grd = frames[i]
-        lines.set_segments(grd)
-        for k, dot in enumerate(dots):
-            dot.set_offsets(pts[index == k])
-        (x0, x1), (y0, y1) = _square_limits(pts)
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-        ax.set_aspect("equal")
-        if i >= first_final:
-            # Fade the regions in over the first half of the final hold.
-            draw_final(min(1.0, (i - first_final + 1) / max(hold // 2, 1)))
-        elif final_view:
-            draw_final(0.0)
-        set_title(ax, f"{heading}\n{name}", fontsize=10)
+def _move_plane(
+    ax: Axes,
+    grid_artist: LineCollection,
+    dots: Sequence[Any],
+    index: np.ndarray,
+    points: np.ndarray,
+    grid: np.ndarray,
+) -> None:
+    """Show one frame's grid and points; the square view follows the points."""
+    grid_artist.set_segments(grid)
+    for k, dot in enumerate(dots):
+        dot.set_offsets(points[index == k])
+    (x0, x1), (y0, y1) = _square_limits(points)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
 
-    return save_animation(fig, update, len(frames), path, fps, dpi)
+
+def _output_regions(
+    ax: Axes, W_out: np.ndarray, b_out: np.ndarray, colors: np.ndarray
+) -> list[Any]:
+    """Shade the output layer's decision regions over the current view and draw its boundaries.
+
+    Returns the artists drawn (the regions' image first), for the caller to fade in.
+    """
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    xx, yy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+    grid_points = np.column_stack([xx.ravel(), yy.ravel()])
+    logits = grid_points @ W_out + b_out
+    winner = (logits[:, 0] > 0).astype(int) if logits.shape[1] == 1 else logits.argmax(1)
+    # Flat pale regions: a GIF palette would band a probability gradient.
+    image = 1 - (1 - colors[winner]) * 0.3
+    region = ax.imshow(
+        image.reshape(*xx.shape, 3),
+        extent=(x0, x1, y0, y1),
+        origin="lower",
+        interpolation="nearest",
+        zorder=0,
+    )
+    lines = class_boundaries(ax, xx, yy, logits, colors="k", linewidths=1.5, zorder=2)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1))
+    return [region, *lines]
 
 
 def _snapshot_line(snapshot: Any) -> tuple[int, float, float]:

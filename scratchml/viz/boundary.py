@@ -206,17 +206,42 @@ def decision_boundary(
         raise ValueError(f"X must have shape (n_samples, 2) to draw a boundary; got {X_host.shape}")
     classes, index = class_labels(y, getattr(model, "classes_", None))
     xx, yy = plane_grid(X_host, resolution, padding)
+    proba = _grid_probabilities(model, X, xx, yy)
+    colors = class_colors(max(proba.shape[1], len(classes)))
+    if ax is None:
+        ax = new_figure(5.5, 5).subplots()
+
+    _shade_plane(ax, xx, yy, proba, colors)
+    handles: list[Line2D] = []
+    if probability_contours and proba.shape[1] == 2:
+        handles.append(_probability_contours(ax, xx, yy, proba[:, 1], classes[-1]))
+    class_boundaries(ax, xx, yy, proba, colors="k", linewidths=1.6, zorder=2)
+    handles.append(Line2D([], [], color="k", linewidth=1.6, label="decision boundary"))
+    _scatter_classes(ax, X_host, classes, index, colors)
+    _legend_under(ax, handles)
+    set_title(ax, title or f"Decision regions of {type(model).__name__}")
+    return ax
+
+
+def _grid_probabilities(model: Any, X: Any, xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """``model.predict_proba`` on the grid's points, in X's namespace: (n_grid, k) on the host.
+
+    One call and one copy back; a binary model returning P(class 1) only gets the
+    column of class 0 added.
+    """
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     proba = host(
         model.predict_proba(backends.asarray(grid, like=X) if backends.is_array(X) else grid)
     ).astype(np.float64)
     if proba.ndim == 1:  # a binary model returning P(class 1) only
         proba = np.column_stack([1 - proba, proba])
-    n_classes = max(proba.shape[1], len(classes))
-    colors = class_colors(n_classes)
-    if ax is None:
-        ax = new_figure(5.5, 5).subplots()
+    return proba
 
+
+def _shade_plane(
+    ax: Axes, xx: np.ndarray, yy: np.ndarray, proba: np.ndarray, colors: np.ndarray
+) -> None:
+    """Paint each grid cell by its class probabilities and fit the view to the grid."""
     image = shade_classes(proba, colors[: proba.shape[1]])
     dx, dy = xx[0, 1] - xx[0, 0], yy[1, 0] - yy[0, 0]
     extent = (xx[0, 0] - dx / 2, xx[0, -1] + dx / 2, yy[0, 0] - dy / 2, yy[-1, 0] + dy / 2)
@@ -229,28 +254,35 @@ def decision_boundary(
     )
     # Limits first: contour labels are placed in display coordinates.
     ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
-    handles = []
-    if probability_contours and proba.shape[1] == 2:
-        levels = list(PROBABILITY_LEVELS)
-        boundary = [level == 0.5 for level in levels]
-        contours = ax.contour(
-            xx,
-            yy,
-            proba[:, 1].reshape(xx.shape),
-            levels=levels,
-            colors=["k" if b else "0.3" for b in boundary],
-            linewidths=[1.6 if b else 0.9 for b in boundary],
-            linestyles=["-" if b else "--" for b in boundary],
-            zorder=2,
-        )
-        _label_along(ax, contours, lambda v: f"{v:g}", fontsize=8)
-        label = f"P(class {classes[-1]}) = 0.1 … 0.9"
-        handles.append(Line2D([], [], color="0.3", linestyle="--", linewidth=0.9, label=label))
-    class_boundaries(ax, xx, yy, proba, colors="k", linewidths=1.6, zorder=2)
-    handles.append(Line2D([], [], color="k", linewidth=1.6, label="decision boundary"))
 
+
+def _probability_contours(
+    ax: Axes, xx: np.ndarray, yy: np.ndarray, p_last: np.ndarray, last_class: Any
+) -> Line2D:
+    """Draw and label P(last class) = 0.1 … 0.9 (0.5 solid, the others dashed); its legend entry."""
+    levels = list(PROBABILITY_LEVELS)
+    boundary = [level == 0.5 for level in levels]
+    contours = ax.contour(
+        xx,
+        yy,
+        p_last.reshape(xx.shape),
+        levels=levels,
+        colors=["k" if b else "0.3" for b in boundary],
+        linewidths=[1.6 if b else 0.9 for b in boundary],
+        linestyles=["-" if b else "--" for b in boundary],
+        zorder=2,
+    )
+    _label_along(ax, contours, lambda v: f"{v:g}", fontsize=8)
+    label = f"P(class {last_class}) = 0.1 … 0.9"
+    return Line2D([], [], color="0.3", linestyle="--", linewidth=0.9, label=label)
+
+
+def _scatter_classes(
+    ax: Axes, X: np.ndarray, classes: np.ndarray, index: np.ndarray, colors: np.ndarray
+) -> None:
+    """The data on top: each class's points in its colour, labelled for the legend."""
     for k, label in enumerate(classes):
-        points = X_host[index == k]
+        points = X[index == k]
         ax.scatter(
             points[:, 0],
             points[:, 1],
@@ -261,9 +293,12 @@ def decision_boundary(
             label=f"class {label}",
             zorder=3,
         )
+
+
+def _legend_under(ax: Axes, extra_handles: list[Line2D]) -> None:
+    """The classes' markers and the lines' entries, below the axes: it never hides the data."""
     class_handles, _ = ax.get_legend_handles_labels()
-    # Below the axes, so it never hides data or boundaries.
-    entries = [*class_handles, *handles]
+    entries = [*class_handles, *extra_handles]
     ax.legend(
         handles=entries,
         loc="upper center",
@@ -274,8 +309,6 @@ def decision_boundary(
         handletextpad=0.4,
         columnspacing=1.2,
     )
-    set_title(ax, title or f"Decision regions of {type(model).__name__}")
-    return ax
 
 
 def save_decision_boundary(

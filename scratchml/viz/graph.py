@@ -72,6 +72,36 @@ def network_graph(
     Path or matplotlib.axes.Axes
         ``path`` when given, else the Axes.
     """
+    weights, biases = _host_layers(params)
+    sizes = [weights[0].shape[0], *(W.shape[1] for W in weights)]
+    labels = _layer_labels(layer_names, sizes)
+    tallest = max(sizes)
+    segments, values = _edges(weights, tallest)
+    limit = _weight_limit(values)
+    colormap = ScalarMappable(norm=TwoSlopeNorm(vmin=-limit, vcenter=0.0, vmax=limit), cmap=cmap)
+
+    owns_figure = ax is None
+    if ax is None:
+        fig = new_figure(max(6.0, 1.3 * len(sizes) + 1.5), 6)
+        ax = fig.subplots()
+    fig = ax.get_figure()
+    _draw_edges(ax, segments, values, colormap, limit)
+    _draw_nodes(ax, sizes, biases, colormap, tallest)
+    _columns_only(ax, labels)
+    fig.colorbar(colormap, ax=ax, label="weight (edges), bias (nodes)", shrink=0.8, pad=0.01)
+    set_title(ax, title or f"Network {' → '.join(map(str, sizes))}")
+    if path is None:
+        return ax
+    path = save_figure(fig, path, dpi=100)
+    if owns_figure:
+        release(fig)
+    return path
+
+
+def _host_layers(
+    params: Sequence[tuple[Any, Any]],
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The weights and biases on the host as float64, checked to chain (n_in, n_out) layers."""
     weights = [host(W).astype(np.float64) for W, _ in params]
     biases = [host(b).astype(np.float64).ravel() for _, b in params]
     for layer, W in enumerate(weights):
@@ -79,28 +109,50 @@ def network_graph(
             raise ValueError(
                 f"params[{layer}] W has shape {W.shape}; expected (n_in, n_out) chained layers"
             )
-    sizes = [weights[0].shape[0], *(W.shape[1] for W in weights)]
-    tallest = max(sizes)
-    segments, values = _edges(weights, tallest)
-    magnitude = np.abs(values)
-    limit = float(magnitude.max()) if magnitude.size else 0.0
-    limit = limit if limit > 0 else 1.0
-    norm = TwoSlopeNorm(vmin=-limit, vcenter=0.0, vmax=limit)
-    colormap = ScalarMappable(norm=norm, cmap=cmap)
+    return weights, biases
 
+
+def _layer_labels(layer_names: Sequence[str] | None, sizes: Sequence[int]) -> list[str]:
+    """A label per column of nodes: its name (default input, hidden i, output) and its width."""
+    if layer_names is None:
+        layer_names = [
+            "input",
+            *(f"hidden {i}" for i in range(1, len(sizes) - 1)),
+            "output",
+        ]
+    if len(layer_names) != len(sizes):
+        raise ValueError(f"layer_names needs {len(sizes)} names (one per layer); got {layer_names}")
+    return [f"{name}\n({size})" for name, size in zip(layer_names, sizes, strict=True)]
+
+
+def _weight_limit(values: np.ndarray) -> float:
+    """The colour scale's half-width: the largest ``|W|`` (1 when every weight is 0)."""
+    limit = float(np.abs(values).max()) if values.size else 0.0
+    return limit if limit > 0 else 1.0
+
+
+def _draw_edges(
+    ax: Axes, segments: np.ndarray, values: np.ndarray, colormap: ScalarMappable, limit: float
+) -> None:
+    """All edges as one LineCollection, weak ones first and faint, strong ones on top."""
+    magnitude = np.abs(values)
     order = np.argsort(magnitude)  # weak edges first, strong ones on top
     strength = np.clip(magnitude[order] / limit, 0.0, 1.0)
     colors = colormap.to_rgba(values[order])
     # Dense layers have thousands of edges: keep weak ones faint so structure shows.
     colors[:, 3] = 0.08 + 0.87 * strength
     linewidths = 0.25 + 2.0 * strength
-
-    owns_figure = ax is None
-    if ax is None:
-        fig = new_figure(max(6.0, 1.3 * len(sizes) + 1.5), 6)
-        ax = fig.subplots()
-    fig = ax.get_figure()
     ax.add_collection(LineCollection(segments[order], colors=colors, linewidths=linewidths))
+
+
+def _draw_nodes(
+    ax: Axes,
+    sizes: Sequence[int],
+    biases: Sequence[np.ndarray],
+    colormap: ScalarMappable,
+    tallest: int,
+) -> None:
+    """One column of nodes per layer: inputs white, the others filled with their bias."""
     node_size = float(np.clip(2400 / tallest, 12, 200))
     for layer, n_nodes in enumerate(sizes):
         face = np.ones((n_nodes, 4)) if layer == 0 else colormap.to_rgba(biases[layer - 1])
@@ -113,27 +165,14 @@ def network_graph(
             linewidths=0.8,
             zorder=3,
         )
-    if layer_names is None:
-        layer_names = [
-            "input",
-            *(f"hidden {i}" for i in range(1, len(sizes) - 1)),
-            "output",
-        ]
-    if len(layer_names) != len(sizes):
-        raise ValueError(f"layer_names needs {len(sizes)} names (one per layer); got {layer_names}")
-    labels = [f"{name}\n({size})" for name, size in zip(layer_names, sizes, strict=True)]
-    ax.set_xticks(range(len(sizes)), labels)
+
+
+def _columns_only(ax: Axes, labels: Sequence[str]) -> None:
+    """No frame and no y axis: only the columns' labels under the nodes, and a snug view."""
+    ax.set_xticks(range(len(labels)), labels)
     ax.tick_params(axis="x", length=0, labelsize=9)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_xlim(-0.4, len(sizes) - 0.6)
+    ax.set_xlim(-0.4, len(labels) - 0.6)
     ax.set_ylim(-1.08, 1.08)
-    fig.colorbar(colormap, ax=ax, label="weight (edges), bias (nodes)", shrink=0.8, pad=0.01)
-    set_title(ax, title or f"Network {' → '.join(map(str, sizes))}")
-    if path is None:
-        return ax
-    path = save_figure(fig, path, dpi=100)
-    if owns_figure:
-        release(fig)
-    return path
