@@ -51,9 +51,17 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def root_figure(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn in (for an axes of a subfigure, the figure holding it)."""
+    figure: Any = ax.figure
+    while not isinstance(figure, Figure):
+        figure = figure.figure
+    return figure
+
+
 def set_title(ax: Axes, title: str, fontsize: float = 11) -> None:
     """Set an axes title, wrapped to the axes' width so that a long one is never clipped."""
-    fig = ax.get_figure()
+    fig = root_figure(ax)
     width_in = fig.get_figwidth() * ax.get_position().width
     # A proportional font averages about 0.55 em per character.
     chars = max(int(width_in * 72 / (0.55 * fontsize)), 20)
@@ -99,11 +107,11 @@ class SharedPaletteGifWriter(PillowWriter):
     """
 
     def __init__(self, fps: float, colors: int = 96) -> None:
-        super().__init__(fps=fps)
+        super().__init__(fps=fps)  # type: ignore[arg-type]  # Pillow takes any frame rate
         self.colors = colors
 
     def finish(self) -> None:
-        frames = [frame.convert("RGB") for frame in self._frames]
+        frames = [frame.convert("RGB") for frame in self._frames]  # type: ignore[attr-defined]
         # The palette is fitted to every frame, shrunk (nearest keeps exact colours) so
         # that colours shown only briefly, like a fade, still get entries.
         width, height = frames[0].size

@@ -7,6 +7,7 @@ the start. The GIFs are written by matplotlib's Pillow writer (no ImageMagick).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,21 @@ Stage = tuple[str, Callable[[np.ndarray, float], np.ndarray]]
 def _activation(name: str, Z: np.ndarray) -> np.ndarray:
     """The library's own activation, applied on the host (the frames are drawn there)."""
     return np.asarray(get_activation(name).forward(backends.get("numpy"), Z))
+
+
+def _linear_map(A: np.ndarray, t: float, W: np.ndarray) -> np.ndarray:
+    """The points A moved a fraction t of the way from the identity to A @ W."""
+    return A @ ((1 - t) * np.eye(2) + t * W)
+
+
+def _shift(A: np.ndarray, t: float, b: np.ndarray) -> np.ndarray:
+    """The points A moved a fraction t of the way by the bias b."""
+    return A + t * b
+
+
+def _nonlinearity(A: np.ndarray, t: float, name: str) -> np.ndarray:
+    """The points A moved a fraction t of the way to act(A)."""
+    return (1 - t) * A + t * _activation(name, A)
 
 
 def _ease(t: np.ndarray) -> np.ndarray:
@@ -108,16 +124,9 @@ def transformation_stages(
                 "transformation view needs 2-wide hidden layers (W of shape (2, 2))"
             )
         get_activation(name)  # an unknown name fails here, listing the valid ones
-        stages.append(
-            (f"layer {layer}: linear map", lambda A, t, W=W: A @ ((1 - t) * np.eye(2) + t * W))
-        )
-        stages.append((f"layer {layer}: shift", lambda A, t, b=b: A + t * b))
-        stages.append(
-            (
-                f"layer {layer}: {name}",
-                lambda A, t, name=name: (1 - t) * A + t * _activation(name, A),
-            )
-        )
+        stages.append((f"layer {layer}: linear map", functools.partial(_linear_map, W=W)))
+        stages.append((f"layer {layer}: shift", functools.partial(_shift, b=b)))
+        stages.append((f"layer {layer}: {name}", functools.partial(_nonlinearity, name=name)))
     return stages
 
 
@@ -302,7 +311,7 @@ def _move_plane(
     grid: np.ndarray,
 ) -> None:
     """Show one frame's grid and points; the square view follows the points."""
-    grid_artist.set_segments(grid)
+    grid_artist.set_segments(list(grid))
     for k, dot in enumerate(dots):
         dot.set_offsets(points[index == k])
     (x0, x1), (y0, y1) = _square_limits(points)
@@ -431,7 +440,7 @@ def regression_animation(
         fit_line.set_data(xs, slope * xs + intercept)
         predicted = slope * x + intercept
         residuals.set_segments(
-            np.stack([np.column_stack([x, target]), np.column_stack([x, predicted])], axis=1)
+            list(np.stack([np.column_stack([x, target]), np.column_stack([x, predicted])], axis=1))
         )
         loss = loss_at(epoch)
         marker.set_data([min(epoch, max(len(losses) - 1, 0))], [loss])

@@ -122,7 +122,7 @@ def class_boundaries(
     k = scores.shape[1]
     order = np.argsort(scores, axis=1)
     first, second = order[:, -1], order[:, -2]
-    drawn = []
+    drawn: list[ContourSet] = []
     for i, j in itertools.combinations(range(k), 2):
         difference = scores[:, i] - scores[:, j]
         if k > 2:
@@ -141,11 +141,12 @@ def _label_along(ax: Axes, contours: ContourSet, fmt: Any, fontsize: float) -> N
     positions = []
     paths = contours.get_paths()
     for index, path in enumerate(paths):
-        if len(path.vertices) < 2:
+        vertices = np.asarray(path.vertices)
+        if vertices.shape[0] < 2:
             continue
         # A level's path holds all its pieces; each MOVETO starts one.
         starts = [0] if path.codes is None else np.flatnonzero(path.codes == Path.MOVETO)
-        pieces = [p for p in np.split(path.vertices, starts[1:]) if len(p) > 1]
+        pieces = [p for p in np.split(vertices, starts[1:]) if len(p) > 1]
         lengths = [np.linalg.norm(np.diff(p, axis=0), axis=1) for p in pieces]
         longest = int(np.argmax([step.sum() for step in lengths]))
         piece, arc = pieces[longest], np.concatenate([[0.0], np.cumsum(lengths[longest])])

@@ -12,7 +12,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import TwoSlopeNorm
 
-from ._common import host, new_figure, release, save_figure, set_title
+from ._common import host, new_figure, release, root_figure, save_figure, set_title
 
 
 def _node_heights(n_nodes: int, tallest: int) -> np.ndarray:
@@ -82,9 +82,8 @@ def network_graph(
 
     owns_figure = ax is None
     if ax is None:
-        fig = new_figure(max(6.0, 1.3 * len(sizes) + 1.5), 6)
-        ax = fig.subplots()
-    fig = ax.get_figure()
+        ax = new_figure(max(6.0, 1.3 * len(sizes) + 1.5), 6).subplots()
+    fig = root_figure(ax)
     _draw_edges(ax, segments, values, colormap, limit)
     _draw_nodes(ax, sizes, biases, colormap, tallest)
     _columns_only(ax, labels)
@@ -142,7 +141,7 @@ def _draw_edges(
     # Dense layers have thousands of edges: keep weak ones faint so structure shows.
     colors[:, 3] = 0.08 + 0.87 * strength
     linewidths = 0.25 + 2.0 * strength
-    ax.add_collection(LineCollection(segments[order], colors=colors, linewidths=linewidths))
+    ax.add_collection(LineCollection(list(segments[order]), colors=colors, linewidths=linewidths))
 
 
 def _draw_nodes(
