@@ -310,7 +310,7 @@ def test_the_jax_peers_64_bit_mode_does_not_reach_later_float32_rows():
     code = """
 import jax
 from scratchml.bench import cases
-found = cases.build(["jax"], quick=True, only=["spiral-256"])
+found = cases.build(["jax"], quick=True, only=["spiral-256"], dtypes=["float64", "float32"])
 by_dtype = {case.dtype: case for case in found}
 (peer,) = [i for i in by_dtype["float64"].implementations if i.impl == "jax"]
 peer.prepare()
