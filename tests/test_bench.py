@@ -728,3 +728,34 @@ def test_a_bench_stopped_by_sigterm_writes_its_report_and_resumes(tmp_path):
     assert data["scratchml_bench"]["complete"] is True and len(bench.rows(data)) > taken
     assert {case for case in (row.case for row in bench.rows(data))} == {"tiny", "spiral", "normal"}
     assert not records.exists()
+
+
+def test_a_run_out_of_time_writes_its_report_from_what_it_had(tmp_path, monkeypatch):
+    """The time limit is reached before the worker starts a measurement: the report holds the
+    measurements an earlier run left, says it is incomplete, and --resume can go on."""
+    import io
+
+    records = [
+        {"id": worker.measurement_id(case, implementation, 1), "kind": "times",
+         "case": case.name, "title": case.title, "dtype": case.dtype, "unit": case.unit,
+         "flops": case.flops, "impl": implementation.impl, "backend": implementation.backend,
+         "device": implementation.device, "per_call": implementation.per_call, "round": 1,
+         "precision": "FP32", "times": [1.0]}
+        for case in cases.build(["numpy"], True, ["tiny"], ["float32"])
+        for implementation in case.implementations[:2]
+    ]  # fmt: skip
+    (tmp_path / bench.CASES_JSONL).write_text("".join(json.dumps(r) + "\n" for r in records))
+    monkeypatch.setattr(runner, "RENDER_SECONDS", 15.9)  # the deadline: 0.1 s after the start
+    output = io.StringIO()
+    code = bench.run(
+        ["numpy"], quick=True, out=tmp_path, stream=output, resume=True, only=["tiny"],
+        dtypes=["float32"], time_limit=16,
+    )  # fmt: skip
+    assert code == 0, output.getvalue()
+    assert "time limit reached" in output.getvalue()
+    data = json.loads((tmp_path / bench.RESULTS_JSON).read_text())
+    assert data["scratchml_bench"]["complete"] is False
+    assert len(bench.rows(data)) == 2
+    text = (tmp_path / "report.md").read_text()
+    assert "> **Incomplete run**: the time limit (16 s) was reached." in text
+    assert (tmp_path / bench.CASES_JSONL).exists()
