@@ -32,7 +32,7 @@ _CUPY = {"float32": "0", "tf32": "1"}
 
 
 def check(precision: str) -> str:
-    """``precision`` when it is one of :data:`PRECISIONS`; else a ValueError naming it."""
+    """``precision`` when it is one of ``PRECISIONS``; else a ValueError naming it."""
     if precision not in PRECISIONS:
         raise ValueError(
             f"precision must be one of {', '.join(map(repr, PRECISIONS))}; got {precision!r}"
