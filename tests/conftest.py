@@ -7,6 +7,9 @@ Two environment variables serve a run on a GPU machine:
   claims "all CuPy cases ran" cannot skip one quietly.
 - ``SCRATCHML_TEST_TORCH_DEVICE=cuda`` makes CUDA torch's default device, so every torch
   tensor the tests make (``backends.asarray(..., backend="torch")``) lives on the GPU.
+  ``SCRATCHML_TEST_TORCH_DEVICE=cuda-on-cpu`` keeps them on the CPU but holds them to
+  CUDA's host-copy rule (tests/cuda_rules.py): a NumPy copy without ``.cpu()`` fails, as
+  it would on the GPU.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def _required_but_unusable() -> list[str]:
             problems.append(f"{name}: not a backend ({', '.join(ALL_BACKENDS)})")
         elif backends.why_unavailable(name):
             problems.append(f"{name}: {backends.why_unavailable(name)}")
-    if TORCH_DEVICE:
+    if TORCH_DEVICE and TORCH_DEVICE != "cuda-on-cpu":
         import torch
 
         try:
@@ -94,7 +97,11 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "a backend this run requires is not usable:\n  " + "\n  ".join(problems)
         )
-    if TORCH_DEVICE:
+    if TORCH_DEVICE == "cuda-on-cpu":
+        from tests import cuda_rules
+
+        cuda_rules.install()
+    elif TORCH_DEVICE:
         import torch
 
         torch.set_default_device(TORCH_DEVICE)

@@ -23,6 +23,9 @@ from scratchml.bench.results import find
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# A subprocess's limit: a hang, not a busy machine (a quick run takes well under a minute on
+# two idle cores, and several times that on two cores shared by other work).
+BUSY_MACHINE_LIMIT = 1800
 
 
 # --- a made-up run ------------------------------------------------------------------------
@@ -310,7 +313,7 @@ def test_the_jax_peers_64_bit_mode_does_not_reach_later_float32_rows():
     code = """
 import jax
 from scratchml.bench import cases
-found = cases.build(["jax"], quick=True, only=["spiral-256"])
+found = cases.build(["jax"], quick=True, only=["spiral-256"], dtypes=["float64", "float32"])
 by_dtype = {case.dtype: case for case in found}
 (peer,) = [i for i in by_dtype["float64"].implementations if i.impl == "jax"]
 peer.prepare()
@@ -408,7 +411,7 @@ def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [sys.executable, "-m", "scratchml", "bench", "--quick", "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        capture_output=True, text=True, cwd=tmp_path, timeout=BUSY_MACHINE_LIMIT,
         env={**os.environ, "PYTHONPATH": path},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -417,7 +420,7 @@ def test_quick_run_writes_a_report_of_every_case_and_the_charts(tmp_path):
     text = (out / "report.md").read_text()
     assert text == bench.render_report(data)
     assert "Quick run" in text and bench.DIRECTION in text
-    for case in ("tiny", "spiral", "wide", "stack-8", "stack-16", "normal"):
+    for case in ("tiny", "spiral", "wide", "stack-8", "normal", "sweep-mixed"):
         assert f"## {case}: " in text
         found = find(table, case=case, dtype="float32", impl="scratchml", backend="numpy")
         assert found is not None and found.median > 0
@@ -551,8 +554,208 @@ def test_an_installed_wheel_runs_the_quick_benchmark_from_an_empty_folder(tmp_pa
     script = venv / ("Scripts/scratchml.exe" if os.name == "nt" else "bin/scratchml")
     result = subprocess.run(
         [str(script), "bench", "--quick", "--out", "X"],
-        capture_output=True, text=True, cwd=empty, env=env, timeout=600,
+        capture_output=True, text=True, cwd=empty, env=env, timeout=BUSY_MACHINE_LIMIT,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert (empty / "X" / "report.md").exists()
     assert "## tiny: " in (empty / "X" / "report.md").read_text()
+
+
+# --- a run on a GPU machine: short of time, killed, precisions --------------------------------
+
+
+def test_a_quick_run_is_quick():
+    """float32 only, no case that repeats another's code path at its shapes, one cold fit per
+    compile time and one compile time in all: well under a minute on two cores."""
+    found = cases.build(["numpy", "torch", "jax"], quick=True)
+    assert [case.name for case in found] == [
+        "tiny", "spiral", "wide", "stack-8", "normal", "sweep-mixed"
+    ]  # fmt: skip
+    assert {case.dtype for case in found} == {"float32"}
+    assert cases.compile_tries(quick=True) == 1 and cases.compile_tries(quick=False) == 3
+    from scratchml.bench.cases import sweep as sweep_case
+
+    (work,) = sweep_case._workloads(quick=True)
+    assert len(work.architectures) == 2  # mixed, and two compilations per library
+    # Every case stays selectable by name, in both dtypes.
+    named = cases.build(["numpy"], quick=True, only=["stack-16"], dtypes=["float32"])
+    assert [case.name for case in named] == ["stack-16"]
+
+
+def test_the_gpu_stack_case_is_timed_first(monkeypatch):
+    monkeypatch.setattr(environment, "device_of", lambda name: "cuda" if name == "torch" else "cpu")
+    found = cases.build(["numpy", "torch"], quick=True, only=["spiral", "stack-32-gpu"])
+    assert [case.name for case in found][:1] == ["stack-32-gpu"]
+    assert {case.name for case in found} == {"spiral", "stack-32-gpu"}
+
+
+def _fake_case(name, log):
+    """A case whose implementations and compile time only log that they ran."""
+
+    def implementation(impl):
+        def prepare():
+            return lambda: log.append(("times", name, impl))
+
+        return cases.Implementation(impl, "numpy", "cpu", prepare, 1)
+
+    def compile_time():
+        log.append(("compile", name, "scratchml"))
+        return 0.5
+
+    return cases.Case(
+        name=name, title=name, dtype="float32", unit="epoch", flops=None, calls=1,
+        implementations=[implementation("scratchml"), implementation("pytorch")],
+        compile_times={"scratchml · jax": compile_time},
+    )  # fmt: skip
+
+
+def test_compile_times_come_after_every_time_and_nothing_starts_after_the_deadline(
+    monkeypatch, tmp_path, capsys
+):
+    import time
+
+    log = []
+    found = [_fake_case("first", log), _fake_case("second", log)]
+    monkeypatch.setattr(worker.bench_cases, "build", lambda *args: found)
+    settings = {"backends": ["numpy"], "quick": False, "rounds": 1,
+                "records": str(tmp_path / "cases.jsonl")}  # fmt: skip
+    assert worker.run(settings) == 0
+    kinds = [kind for kind, _, _ in log]
+    first_compile = kinds.index("compile")
+    assert "times" not in kinds[first_compile:]  # every time before any compile time
+    assert [entry[1] for entry in log if entry[0] == "compile"] == ["first", "second"]
+    records = [json.loads(line) for line in (tmp_path / "cases.jsonl").read_text().splitlines()]
+    assert [r["kind"] for r in records] == ["times"] * 4 + ["compile"] * 2
+    assert {r["precision"] for r in records if r["kind"] == "times"} == {"FP32"}
+    # A deadline already past: nothing starts, and the worker says why.
+    log.clear()
+    settings["records"] = str(tmp_path / "late.jsonl")
+    assert worker.run({**settings, "deadline": time.time() - 1}) == 0
+    assert log == [] and "time limit reached" in capsys.readouterr().out
+
+
+def test_every_library_computes_float32_products_in_the_precision_of_the_run():
+    """JAX uses TF32 on a GPU unless told; a run sets one precision for all, in the worker's
+    environment before any library loads, and records it in each row."""
+    from scratchml.bench import precision
+
+    env = runner.worker_environment(1)
+    assert env["JAX_DEFAULT_MATMUL_PRECISION"] == "highest"
+    assert env["CUPY_TF32"] == "0" and env["NVIDIA_TF32_OVERRIDE"] == "0"
+    tf32 = runner.worker_environment(1, "tf32")
+    assert tf32["JAX_DEFAULT_MATMUL_PRECISION"] == "tensorfloat32" and tf32["CUPY_TF32"] == "1"
+    assert "NVIDIA_TF32_OVERRIDE" not in tf32
+    assert precision.label("float32", "cuda", "float32") == "FP32"
+    assert precision.label("float32", "cuda", "tf32") == "TF32"
+    assert precision.label("float32", "cpu", "tf32") == "FP32"  # a CPU has no TF32
+    assert precision.label("float64", "cuda", "tf32") == "FP64"
+    with pytest.raises(ValueError, match="precision must be one of 'float32', 'tf32'"):
+        precision.check("bf16")
+    if cases.importable("jax"):
+        done = subprocess.run(
+            [sys.executable, "-c", "import jax; print(jax.config.jax_default_matmul_precision)"],
+            capture_output=True, text=True, env={**env, "JAX_PLATFORMS": "cpu"},
+            timeout=BUSY_MACHINE_LIMIT,
+        )  # fmt: skip
+        assert done.stdout.strip() == "highest", done.stderr[-2000:]
+
+
+def test_a_report_shows_each_rows_precision_and_the_runs_setting():
+    entry = _entry(0.2, "scratchml")
+    entry["extra_info"]["precision"] = "FP32"
+    data = _run(entry, _entry(0.4, "pytorch", backend="torch"))
+    data["scratchml_bench"]["precision"] = "float32"
+    text = bench.render_report(data)
+    assert "- **Matrix products**: full FP32 for float32, alike on every library" in text
+    assert "| dtype | implementation | precision | ms / epoch |" in text
+    assert "| float32 | **scratchml · numpy** | FP32 | 20.0 |" in text
+    # A run from before precisions were recorded renders as it did.
+    assert "precision" not in bench.render_report(MADE_UP)
+
+
+def test_the_report_of_a_run_killed_before_writing_it_renders_from_its_records(tmp_path):
+    settings = {"backends": ["numpy"], "quick": True, "rounds": 1, "cases": ["tiny"],
+                "dtypes": ["float32"], "records": str(tmp_path / bench.CASES_JSONL)}  # fmt: skip
+    worker.run(settings)
+    with open(tmp_path / bench.CASES_JSONL, "a") as records:
+        records.write('{"id": "cut in the mi')
+    assert cli.main(["bench", "--render-only", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "report.md").read_text()
+    assert "> **Incomplete run**: the run stopped before it wrote its report." in text
+    assert "## tiny: " in text and "**scratchml · numpy**" in text
+    if cases.importable("torch"):
+        assert "÷ PyTorch eager" in text  # ratios, not only raw times
+    assert (tmp_path / bench.CASES_JSONL).exists()  # kept for --resume
+
+
+def test_a_time_limit_must_leave_the_report_its_share(tmp_path, capsys):
+    code = cli.main(["bench", "--quick", "--out", str(tmp_path), "--time-limit", "10"])
+    assert code == 2
+    assert "time_limit must be more than 15 seconds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_bench_stopped_by_sigterm_writes_its_report_and_resumes(tmp_path):
+    """`timeout` ends a GPU run's bench with SIGTERM: the report holds what it measured."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "scratchml", "bench", "--backend", "numpy", "--quick",
+               "--case", "tiny", "--case", "spiral", "--case", "normal", "--out", str(out)]  # fmt: skip
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env)  # fmt: skip
+    records = out / bench.CASES_JSONL
+    waited = time.monotonic()
+    while time.monotonic() - waited < BUSY_MACHINE_LIMIT:
+        if records.exists() and '"kind": "times"' in records.read_text():
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=BUSY_MACHINE_LIMIT)
+    assert process.returncode == 1, output[-3000:]
+    data = json.loads((out / bench.RESULTS_JSON).read_text())
+    assert data["scratchml_bench"]["complete"] is False
+    assert "Incomplete run**: the run was stopped (SIGTERM)" in (out / "report.md").read_text()
+    assert records.exists() and "--resume" in output
+    taken = len(bench.rows(data))
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, env=env,
+                          timeout=BUSY_MACHINE_LIMIT)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    data = json.loads((out / bench.RESULTS_JSON).read_text())
+    assert data["scratchml_bench"]["complete"] is True and len(bench.rows(data)) > taken
+    assert {case for case in (row.case for row in bench.rows(data))} == {"tiny", "spiral", "normal"}
+    assert not records.exists()
+
+
+def test_a_run_out_of_time_writes_its_report_from_what_it_had(tmp_path, monkeypatch):
+    """The time limit is reached before the worker starts a measurement: the report holds the
+    measurements an earlier run left, says it is incomplete, and --resume can go on."""
+    import io
+
+    records = [
+        {"id": worker.measurement_id(case, implementation, 1), "kind": "times",
+         "case": case.name, "title": case.title, "dtype": case.dtype, "unit": case.unit,
+         "flops": case.flops, "impl": implementation.impl, "backend": implementation.backend,
+         "device": implementation.device, "per_call": implementation.per_call, "round": 1,
+         "precision": "FP32", "times": [1.0]}
+        for case in cases.build(["numpy"], True, ["tiny"], ["float32"])
+        for implementation in case.implementations[:2]
+    ]  # fmt: skip
+    (tmp_path / bench.CASES_JSONL).write_text("".join(json.dumps(r) + "\n" for r in records))
+    monkeypatch.setattr(runner, "RENDER_SECONDS", 15.9)  # the deadline: 0.1 s after the start
+    output = io.StringIO()
+    code = bench.run(
+        ["numpy"], quick=True, out=tmp_path, stream=output, resume=True, only=["tiny"],
+        dtypes=["float32"], time_limit=16,
+    )  # fmt: skip
+    # (The worker says so, or on a busy machine is stopped before it starts: the same.)
+    assert code == 0, output.getvalue()
+    data = json.loads((tmp_path / bench.RESULTS_JSON).read_text())
+    assert data["scratchml_bench"]["complete"] is False
+    assert len(bench.rows(data)) == 2
+    text = (tmp_path / "report.md").read_text()
+    assert "> **Incomplete run**: the time limit (16 s) was reached." in text
+    assert (tmp_path / bench.CASES_JSONL).exists()

@@ -1,6 +1,6 @@
 """The GPU run (.ci/gpu): its plumbing by its dry run, its steps by a rehearsal on a CPU."""
 
-import ast
+import contextlib
 import importlib.machinery
 import importlib.util
 import json
@@ -91,12 +91,13 @@ def test_dry_run_commands_are_offline_and_gpu_bound(tmp_path):
     assert not any("pip install" in command for command in commands.values())
     assert "SCRATCHML_REQUIRE_BACKENDS=cupy" in commands["tests-cupy"]
     assert "-k cupy" in commands["tests-cupy"]
-    assert "SCRATCHML_TEST_TORCH_DEVICE=cuda" in commands["tests-torch-cuda"]
-    assert "torch.set_default_device(" in commands["demo-torch"]
+    assert "SCRATCHML_TEST_TORCH_DEVICE=cuda " in commands["tests-torch-cuda"]
+    assert '"torch_device": "cuda"' in commands["demo-torch"]
     assert "--backend cupy --backend torch" in commands["bench"]
     assert f"--out {tmp_path}" in commands["bench"] and "--resume" in commands["bench"]
-    for case in ("spiral", "wide", "stack-32-gpu"):
-        assert f"--case {case}" in commands["bench"]
+    # The 4,096-network stack first, full FP32 products, a report within the step's budget.
+    assert "--case stack-32-gpu --case spiral --case wide" in commands["bench"]
+    assert "--precision float32" in commands["bench"] and "--time-limit" in commands["bench"]
     # A sweep of a few thousand networks on each GPU library, torch's data on CUDA.
     gpu = _load_script()
     info = {
@@ -107,15 +108,11 @@ def test_dry_run_commands_are_offline_and_gpu_bound(tmp_path):
     planned = {s.name: s for s in gpu.plan(tmp_path, info, gpu.parse(["--out", str(tmp_path)]))}
     for library in ("cupy", "torch", "jax"):
         step = planned[f"sweep-{library}"]
-        argv = (
-            step.command[3:]
-            if library != "torch"
-            else ast.literal_eval(step.command[2].split("main(")[1][:-2])
-        )
-        assert argv[:3] == ["sweep", "--backend", library] and not step.skip
-        assert argv[-2:] == ["--out", str(tmp_path / "sweeps" / library)]
-        assert " ".join(argv).count("--seeds 128") == 1 and "--depth 1 2" in " ".join(argv)
-    assert "torch.set_default_device('cuda')" in " ".join(planned["sweep-torch"].command)
+        assert step.command[2] == "--sweep-step" and not step.skip
+        job = json.loads(step.command[3])
+        assert job["backend"] == library and job["out"] == str(tmp_path / "sweeps" / library)
+        assert job["grid"]["seeds"] == 128 and job["grid"]["depth"] == [1, 2]
+        assert job["torch_device"] == ("cuda" if library == "torch" else "")
 
 
 def test_a_spent_budget_leaves_the_other_steps_out_of_time(tmp_path):
@@ -167,7 +164,8 @@ def test_a_bench_cut_short_reports_the_measurements_the_worker_wrote(tmp_path):
     assert len(rows) == len(times)
     ours = next(m for m in times if m["impl"] == "scratchml")
     (row,) = [line for line in rows if "| scratchml · numpy |" in line]
-    milliseconds = float(row.split("|")[4])
+    assert row.split("|")[4].strip() == "FP32"  # the precision its products ran in
+    milliseconds = float(row.split("|")[5])
     expected = sorted(ours["times"])[len(ours["times"]) // 2] / ours["per_call"] * 1e3
     assert milliseconds == pytest.approx(expected, rel=1e-3, abs=1e-3)
     assert not any("?" in line for line in rows)
@@ -298,9 +296,18 @@ def test_results_go_to_out_then_to_the_out_variable_then_into_the_tree(tmp_path,
     assert (tmp_path / "back" / "gpu-dry-run" / "gpu-run.md").exists()
 
 
-def test_budgets_fit_the_slot_and_a_skipped_steps_time_goes_to_the_later_steps():
+def test_budgets_fit_the_call_with_margin_and_a_skipped_steps_time_goes_to_the_later_steps():
+    """A lent GPU machine runs one command of at most 600 s: the environment's budget (a cold
+    machine) and every step's weight add up within the run's budget, a minute short of it."""
     gpu = _load_script()
-    assert gpu.ENVIRONMENT_BUDGET + sum(gpu.WEIGHTS.values()) <= gpu.TOTAL_BUDGET <= 8 * 60
+    assert gpu.CALL_LIMIT == 600
+    assert gpu.ENVIRONMENT_BUDGET >= 90  # three CUDA libraries starting on a cold machine
+    assert gpu.ENVIRONMENT_BUDGET + sum(gpu.WEIGHTS.values()) <= gpu.TOTAL_BUDGET
+    assert gpu.TOTAL_BUDGET <= gpu.CALL_LIMIT - 60
+    # The tests take at most 35% of the run (they took ~200 of 450 s).
+    tests = sum(weight for name, weight in gpu.WEIGHTS.items() if name.startswith("tests-"))
+    assert tests <= 0.35 * gpu.TOTAL_BUDGET
+    assert gpu.environment_budget(gpu.parse([])) == gpu.ENVIRONMENT_BUDGET
     steps = list(gpu.WEIGHTS)
     without_cupy = [name for name in steps if "cupy" not in name]
     left = gpu.TOTAL_BUDGET - gpu.ENVIRONMENT_BUDGET
@@ -387,9 +394,15 @@ def test_ci_runs_the_short_rehearsal_and_checks_it():
 
 @pytest.mark.slow
 def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path):
-    """The short rehearsal CI runs, or the folder CI's own rehearsal wrote ($SCRATCHML_GPU_REHEARSAL)."""
+    """The short rehearsal CI runs, or the folder CI's own rehearsal wrote ($SCRATCHML_GPU_REHEARSAL).
+
+    CI's folder: every step passed. The suite's own rehearsal shares the machine with the
+    other tests, so a step may run out of its budget there; it must still leave its row
+    with numbers (a machine that is busy is not a defect), and at least the tests, one
+    sweep and the bench must have passed."""
     gpu = _load_script()
     out = Path(os.environ[REHEARSAL_FOLDER]) if os.environ.get(REHEARSAL_FOLDER) else None
+    strict = out is not None
     budget = gpu.TOTAL_BUDGET
     if out is None:
         out, budget = tmp_path, int(SHORT_REHEARSAL[SHORT_REHEARSAL.index("--budget") + 1])
@@ -398,19 +411,23 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
              "--wheels", str(tmp_path / "none")],
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=1800,
         )  # fmt: skip
-        assert done.returncode == 0, done.stdout[-4000:]
+        assert done.returncode in (0, 1), done.stdout[-4000:]
     steps = {
         step["name"]: step
         for step in map(json.loads, (out / "gpu-run.jsonl").read_text().splitlines())
     }
     assert list(steps) == STEPS
+    allowed = {"passed"} if strict else {"passed", "timed out"}
     for name, step in steps.items():
         if "cupy" in name:
             assert step["status"] == "skipped" and "CuPy" in step["note"]
         else:
-            assert step["status"] == "passed", step
+            assert step["status"] in allowed, step
+    passed = {name for name, step in steps.items() if step["status"] == "passed"}
+    assert {"tests-torch-cuda", "tests-jax-cuda", "bench"} <= passed, steps
+    assert passed & {"sweep-torch", "sweep-jax"}, steps
     assert sum(step["seconds"] for step in steps.values()) <= budget
     tables = _tables((out / "gpu-run.md").read_text())
     assert set(tables) == {"steps", "sweeps", "benchmarks"}
@@ -424,14 +441,283 @@ def test_a_rehearsal_runs_every_step_and_fills_every_table_with_numbers(tmp_path
     assert re.match(r"\d+ passed, 0 failed", results["tests-torch-cuda"][4])
     assert re.match(r"\d+ passed, 0 failed", results["tests-jax-cuda"][4])
     for library in ("torch", "jax"):
-        assert "training accuracy" in results[f"demo-{library}"][4]
+        if f"demo-{library}" in passed:
+            assert "training accuracy" in results[f"demo-{library}"][4]
     sweeps = {row[0]: row for row in tables["sweeps"][1:]}
-    assert set(sweeps) == {"torch", "jax"}
+    assert {f"sweep-{library}" for library in sweeps} >= passed & {"sweep-torch", "sweep-jax"}
     for row in sweeps.values():
-        networks, chunk_size, training_s, rate = (
-            float(row[i].replace(",", "")) for i in (1, 3, 5, 6)
+        networks, chunk_size, training_s, first_pass_s, rate = (
+            float(row[i].replace(",", "")) for i in (1, 3, 5, 6, 7)
         )
         assert networks > 0 and chunk_size >= 1 and training_s > 0 and rate > 0
+        assert first_pass_s > 0
     timed = {row[2] for row in tables["benchmarks"][1:]}
     assert {"scratchml · torch", "scratchml · jax", "PyTorch eager", "JAX jit"} <= timed
-    assert all(float(row[3]) > 0 for row in tables["benchmarks"][1:])
+    assert {row[3] for row in tables["benchmarks"][1:]} == {"FP32"}
+    assert all(float(row[4]) > 0 for row in tables["benchmarks"][1:])
+    # The torch steps ran under CUDA's host-copy rule.
+    log = (out / "logs" / "tests-torch-cuda.log").read_text()
+    assert (
+        "SCRATCHML_TEST_TORCH_DEVICE=cuda-on-cpu" in log and "torch tensors on: cuda-on-cpu" in log
+    )
+
+
+# --- what a CPU rehearsal could not see (a cold GPU machine, CUDA's rules, a call cut short) ---
+
+
+def _partial_probe(gpu, tmp_path, args):
+    """The plan of a run whose environment probe ran out of time after the versions."""
+    info = {"libraries": {"numpy": "2.0"}, "missing": {}, "probe": "stopped in: the backends"}
+    return {step.name: step for step in gpu.plan(tmp_path, info, args)}
+
+
+def test_a_probe_out_of_time_skips_no_step(tmp_path):
+    """It used to skip every later step as "this scratchml has no torch backend"."""
+    gpu = _load_script()
+    steps = _partial_probe(gpu, tmp_path, gpu.parse(["--out", str(tmp_path)]))
+    assert {name: step.skip for name, step in steps.items() if step.skip} == {}
+    rehearsal = _partial_probe(gpu, tmp_path, gpu.parse(["--rehearse", "--out", str(tmp_path)]))
+    assert {name for name, step in rehearsal.items() if step.skip} == {
+        "tests-cupy",
+        "demo-cupy",
+        "sweep-cupy",
+    }
+    assert all("CuPy" in rehearsal[name].skip for name in ("tests-cupy", "sweep-cupy"))
+
+
+def test_a_probe_out_of_time_leaves_what_it_found_and_the_run_goes_on(tmp_path):
+    """A probe that hangs (here: on importing scratchml.machine) is stopped at its budget;
+    its row says where, environment.json keeps the versions, and every step has a row."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys, time\n"
+        "class Hang:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'scratchml.machine' and '--describe' in sys.argv:\n"
+        "            time.sleep(60)\n"
+        "sys.meta_path.insert(0, Hang())\n"
+    )
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--dry-run", "--out", str(out), "--wheels",
+         str(tmp_path / "none"), "--environment-budget", "3"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])},
+    )  # fmt: skip
+    steps = {
+        step["name"]: step
+        for step in map(json.loads, (out / "gpu-run.jsonl").read_text().splitlines())
+    }
+    assert list(steps) == STEPS, done.stdout[-3000:]
+    environment = steps["environment"]
+    assert environment["status"] == "timed out" and environment["budget_s"] == 3
+    assert "timed out in scratchml and the GPUs" in environment["note"]
+    assert "the later steps run" in environment["note"]
+    assert {steps[name]["status"] for name in STEPS[1:]} == {"dry run"}
+    info = json.loads((out / "environment.json").read_text())
+    assert info["libraries"]["numpy"] and info["probe"] == "stopped in: scratchml and the GPUs"
+
+
+def test_the_torch_steps_hold_cuda_rules_and_the_jax_step_runs_its_slow_marked_tests(tmp_path):
+    gpu = _load_script()
+    info = {
+        "backends": dict.fromkeys(("cupy", "torch", "jax"), "usable"),
+        "torch": {"cuda_available": True},
+        "jax": {"default_backend": "gpu"},
+    }
+    for mode, device in ([], "cuda"), (["--rehearse"], "cuda-on-cpu"):
+        args = gpu.parse([*mode, "--out", str(tmp_path)])
+        steps = {step.name: step for step in gpu.plan(tmp_path, info, args)}
+        assert steps["tests-torch-cuda"].env["SCRATCHML_TEST_TORCH_DEVICE"] == device
+        for name in ("demo-torch", "sweep-torch"):
+            assert json.loads(steps[name].command[3])["torch_device"] == device
+        # JAX's compiled-training tests carry the slow marker (they compile on a CPU): on
+        # the GPU as in a rehearsal, the JAX step runs them.
+        assert "-m" not in steps["tests-jax-cuda"].command[3:]  # (after python -m pytest)
+        assert "-m" in steps["tests-torch-cuda"].command[3:]
+
+
+def test_the_host_copy_rule_refuses_what_a_cuda_tensor_refuses():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from scratchml import backends
+    from tests import cuda_rules
+
+    with cuda_rules.HostCopyRule():
+        on_device = torch.ones(3, dtype=torch.float64)
+        for host_copy in (
+            on_device.numpy,
+            lambda: np.asarray(on_device),
+            lambda: np.testing.assert_allclose(on_device, 1.0),
+            lambda: (on_device * 2)[1:].numpy(),
+            lambda: torch.asarray(np.ones(2)).numpy(),  # the default device: the GPU's
+            lambda: on_device.to(torch.float32).numpy(),
+        ):
+            with pytest.raises(TypeError, match=r"Use Tensor\.cpu"):
+                host_copy()
+        # What a CUDA tensor allows, and host tensors.
+        assert on_device.cpu().numpy().tolist() == [1.0, 1.0, 1.0]
+        assert backends.to_numpy(on_device).sum() == 3.0
+        assert float(on_device.sum()) == 3.0 and on_device.sum().item() == 3.0
+        assert on_device.tolist() == [1.0, 1.0, 1.0]
+        host = torch.zeros(2, device="cpu")
+        assert (host + 1).numpy().tolist() == [1.0, 1.0]
+        assert torch.from_numpy(np.ones(2)).numpy().tolist() == [1.0, 1.0]
+        with pytest.raises(TypeError):
+            (host + on_device[:2]).numpy()  # an operation with a device tensor: on the device
+        # Gradients live where their parameters live.
+        weight = torch.ones(2, requires_grad=True)
+        (weight * 3).sum().backward()
+        with pytest.raises(TypeError):
+            weight.grad.numpy()
+        assert weight.grad.cpu().numpy().tolist() == [3.0, 3.0]
+        # .cpu() of a device tensor is a new tensor: the device tensor stays one.
+        on_device.cpu()
+        with pytest.raises(TypeError):
+            on_device.numpy()
+
+
+@pytest.mark.slow
+def test_the_torch_cases_keep_cudas_host_copy_rule():
+    """The files whose torch cases once called .numpy() on what is a CUDA tensor on a GPU
+    (58 failures there), run as a rehearsal runs them."""
+    pytest.importorskip("torch")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+         "tests/test_speed_paths.py", "tests/test_hyperparameters.py", "tests/test_gradients.py",
+         "-k", "torch and not pytorch", "-m", "not slow"],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+        env={**os.environ, "SCRATCHML_TEST_TORCH_DEVICE": "cuda-on-cpu",
+             "SCRATCHML_REQUIRE_BACKENDS": "torch"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert re.search(r"\d+ passed", done.stdout)
+
+
+def test_the_steps_set_full_fp32_products_as_the_bench_does():
+    """JAX computes float32 products in TF32 on an H100 unless told; torch and CuPy do not."""
+    from scratchml.bench import precision
+
+    gpu = _load_script()
+    env: dict[str, str] = {}
+    precision.set_environment(env, "float32")
+    assert env == gpu.FULL_FP32
+    assert env["JAX_DEFAULT_MATMUL_PRECISION"] == "highest"
+
+
+def test_a_step_in_flight_has_its_row_while_it_runs(tmp_path, monkeypatch):
+    gpu = _load_script()
+    monkeypatch.setattr(gpu, "REFRESH_SECONDS", 0.2)
+    (tmp_path / "logs").mkdir()
+    seen = []
+    code = "import time; print('half way', flush=True); time.sleep(1.5)"
+    step = gpu.Step("bench", [sys.executable, "-c", code])
+    outcome = gpu.run_step(step, tmp_path, 30, dict(os.environ), False, seen.append)
+    assert outcome.status == "passed"
+    flying = [o for o in seen if o.status == "in flight"]
+    assert len(flying) >= 3 and flying[-1].seconds >= 0.5 and flying[-1].budget_s == 30
+
+
+@pytest.mark.slow
+def test_a_call_killed_during_a_step_leaves_that_steps_row(tmp_path):
+    """SIGKILL (nothing to catch): the row written while the step ran; SIGTERM: "killed"."""
+    import signal
+    import time
+
+    for kill, status in ((signal.SIGKILL, "in flight"), (signal.SIGTERM, "killed")):
+        out = tmp_path / status.replace(" ", "-")
+        process = subprocess.Popen(
+            [sys.executable, str(SCRIPT), "--rehearse", "--only", "sweep-torch", "--out",
+             str(out), "--wheels", str(tmp_path / "none"), "--budget", "300"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            waited = time.monotonic()
+            steps = {}
+            while time.monotonic() - waited < 300:
+                if (out / "gpu-run.jsonl").exists():
+                    lines = (out / "gpu-run.jsonl").read_text().splitlines()
+                    steps = {s["name"]: s for s in map(json.loads, filter(None, lines))}
+                    if steps.get("sweep-torch", {}).get("status") == "in flight":
+                        break
+                time.sleep(0.2)
+            assert steps.get("sweep-torch", {}).get("status") == "in flight", steps
+            # The step runs under `timeout`, the leader of a process group of its own.
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+            process.send_signal(kill)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            for child in children.split() if "children" in locals() else []:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(int(child), signal.SIGKILL)
+        steps = {
+            s["name"]: s for s in map(json.loads, (out / "gpu-run.jsonl").read_text().splitlines())
+        }
+        assert steps["sweep-torch"]["status"] == status, steps
+        assert f"| sweep-torch | {status} |" in (out / "gpu-run.md").read_text()
+
+
+def test_the_readme_says_how_to_get_torchs_cpu_build_and_the_command_stays_offline():
+    """On PyPI torch==2.13.0 is the CUDA build (several GB): the README must not say the pin
+    takes the CPU build, and must say how to get it, without changing the command CI runs
+    where only the package index (or a local wheel) is reachable."""
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("<!-- test-command -->")[1].split("```")[1]
+    assert "torch==2.13.0" in command and "download.pytorch.org" not in command
+    assert "so pip takes the CPU build" not in readme
+    assert "--index-url https://download.pytorch.org/whl/cpu" in readme
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_the_sweep_step_times_training_apart_from_compiling_and_says_it_before_drawing(
+    tmp_path, backend
+):
+    if backend == "jax":
+        pytest.importorskip("jax")
+    job = {
+        "backend": backend,
+        "grid": {"n_samples": 100, "depth": [1, 2], "width": [4], "learning_rate": [0.1],
+                 "l2": [0], "seeds": 2},
+        "epochs": 5, "out": str(tmp_path / "sweeps" / backend), "torch_device": "",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sweep-step", json.dumps(job)],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+        env={**os.environ, "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    rate = next(i for i, line in enumerate(lines) if "network-epochs/s)" in line)
+    drawn = next(i for i, line in enumerate(lines) if line.strip().startswith("wrote "))
+    assert rate < drawn  # the rate is out before the pictures
+    measured = json.loads((tmp_path / "sweeps" / backend / "rate.json").read_text())
+    assert measured["networks"] == 4 and measured["network_epochs"] == 20
+    assert measured["network_epochs_per_s"] > 0 and measured["training_seconds"] > 0
+    if backend == "jax":  # the first pass compiled; the timed one found it done
+        assert measured["first_pass_compile_seconds"] > 0
+        assert measured["compile_seconds"] < 0.5 * measured["first_pass_compile_seconds"]
+    gpu = _load_script()
+    facts = gpu.sweep_facts(tmp_path, backend)  # the summary's reading of it
+    assert facts["network_epochs_per_s"] == measured["network_epochs_per_s"]
+    assert facts["first_pass_s"] == measured["first_pass_seconds"]
+
+
+@pytest.mark.slow
+def test_the_demo_step_says_its_accuracy_before_drawing_the_animation(tmp_path):
+    job = {"backend": "numpy", "out": str(tmp_path / "demo"), "torch_device": ""}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--demo-step", json.dumps(job)],
+        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    accuracy = next(i for i, line in enumerate(lines) if "training accuracy" in line)
+    gif = next(i for i, line in enumerate(lines) if ".gif" in line)
+    assert accuracy < gif, lines
+    assert (tmp_path / "demo" / "two_spirals.gif").exists()

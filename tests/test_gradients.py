@@ -159,8 +159,8 @@ def test_backprop_matches_pytorch_autograd(activation, loss):
     value = value + 0.5 * 0.01 * sum((W**2).sum() for W, _ in tparams)
     value.backward()
     for (dW, db), (W, b) in zip(grads, tparams, strict=True):
-        np.testing.assert_allclose(dW, W.grad.numpy(), rtol=1e-10, atol=1e-13)
-        np.testing.assert_allclose(db, b.grad.numpy(), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(dW, W.grad.cpu().numpy(), rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(db, b.grad.cpu().numpy(), rtol=1e-10, atol=1e-13)
 
 
 def test_losses_stay_finite_for_huge_logits(backend):

@@ -150,7 +150,7 @@ def _torch_trajectory(torch, X, y, init, make_optimizer, epochs):
         loss = 0.5 * torch.mean((prediction - y) ** 2)
         loss.backward()
         optimizer.step()
-    return [p.detach().numpy() for p in params]
+    return [p.detach().cpu().numpy() for p in params]
 
 
 def _regression_problem(seed=0, n=64, width=5):
@@ -258,7 +258,7 @@ def test_given_weights_take_x_library_and_dtype_and_stay_unchanged():
     assert model.params_[0][0].dtype == np.float32
     # The given arrays are the parameter's value, stored as given and never written to.
     assert model.init is torch_init
-    np.testing.assert_array_equal(torch_init[0][0].numpy(), init[0][0])
+    np.testing.assert_array_equal(torch_init[0][0].cpu().numpy(), init[0][0])
 
 
 @pytest.mark.parametrize(

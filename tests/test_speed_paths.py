@@ -49,6 +49,11 @@ def _torch(array):
     return torch.asarray(np.asarray(array), dtype=torch.float64)
 
 
+def _host(tensor):
+    """A NumPy copy of a torch tensor, wherever it lives (a CUDA tensor needs ``.cpu()``)."""
+    return backends.to_numpy(tensor)
+
+
 def _pass(path, X, Y, params, activations, loss, l2):
     xp = backends.get("torch")
     params_t = [(_torch(W), _torch(b)) for W, b in params]
@@ -56,7 +61,7 @@ def _pass(path, X, Y, params, activations, loss, l2):
         value, grads = path.loss_and_gradients(xp, activations, loss, l2)(
             params_t, _torch(X), _torch(Y)
         )
-    return value.numpy(), [(dW.numpy(), db.numpy()) for dW, db in grads]
+    return _host(value), [(_host(dW), _host(db)) for dW, db in grads]
 
 
 def _assert_close(fused, reference):
@@ -93,7 +98,7 @@ def test_torch_updates_equal_the_reference_formulas(name, per_network_rate):
         grad = _torch(rng.standard_normal((3, 7)))
         fused = fused_step(xp, *fused[:1], grad, fused[1])
         reference = optimizer.step(xp, *reference[:1], grad, reference[1])
-        np.testing.assert_allclose(fused[0].numpy(), reference[0].numpy(), rtol=1e-13)
+        np.testing.assert_allclose(_host(fused[0]), _host(reference[0]), rtol=1e-13)
 
 
 @pytest.mark.parametrize("per_network_scale", [False, True])
@@ -113,7 +118,7 @@ def test_torch_update_kernels_are_fused_and_equal_the_plain_forms(per_network_sc
     for name, args in cases:
         fused = getattr(fast, name)(xp, *args)
         plain = getattr(speed.Reference, name)(fast, xp, *args)
-        np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-14, atol=1e-16)
+        np.testing.assert_allclose(_host(fused), _host(plain), rtol=1e-14, atol=1e-16)
         if not per_network_scale:
             n_ops = sum(count_kernel_ops(lambda n=name, a=args: getattr(fast, n)(xp, *a)).values())
             assert n_ops == 1, f"{name}: {n_ops} operations"
@@ -128,7 +133,7 @@ def test_a_fit_on_torch_follows_the_reference():
         reference = sm.MLPClassifier(**kwargs).fit(Xt, yt)
     np.testing.assert_allclose(fused.loss_history_, reference.loss_history_, rtol=1e-10)
     for (W, _), (W_ref, _) in zip(fused.params_, reference.params_, strict=True):
-        np.testing.assert_allclose(W.numpy(), W_ref.numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(_host(W), _host(W_ref), rtol=1e-8, atol=1e-10)
 
 
 def test_the_torch_path_is_chosen_for_torch_tensors():

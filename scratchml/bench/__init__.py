@@ -20,6 +20,8 @@ Typical use::
     scratchml bench --quick                                        # small shapes, quickly
     scratchml bench --backend cupy --backend torch                 # on an NVIDIA GPU
     scratchml bench --out benchmarks/results/cpu --resume         # after a run that died
+    scratchml bench --time-limit 120 --out DIR                     # a report within 2 minutes
+    scratchml bench --render-only --out DIR                        # the report of a killed run
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import sys
 from pathlib import Path
 
 from .. import backends
+from .precision import PRECISIONS
 from .readme import README_END, README_START, committed_results, readme_block, update_readme
 from .report import render, render_report
 from .results import DIRECTION, Ratio, Ratios, Row, Share, ratios, rows
-from .runner import CASES_JSONL, RESULTS_JSON, run
+from .runner import CASES_JSONL, RENDER_SECONDS, RESULTS_JSON, render_records, run
 
 __all__ = [
     "CASES_JSONL",
@@ -50,6 +53,7 @@ __all__ = [
     "ratios",
     "readme_block",
     "render",
+    "render_records",
     "render_report",
     "rows",
     "run",
@@ -114,7 +118,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--render-only",
         action="store_true",
-        help="do not run: re-render report.md and the charts from OUT/results.json",
+        help="do not run: re-render report.md and the charts from OUT/results.json, or from "
+        "the measurements in OUT/cases.jsonl of a run that stopped before writing them",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="seconds for the whole call: no measurement starts in the last "
+        f"{RENDER_SECONDS}, and the report holds what was measured by then (--resume later "
+        "takes the rest)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="float32 matrix products on a GPU: full FP32 on every library (float32, the "
+        "default) or TF32 on every library (tf32); recorded in every row",
     )
 
 
@@ -125,7 +145,11 @@ def main(args: argparse.Namespace) -> int:
         if args.render_only:
             if args.out is None:
                 raise ValueError("--render-only needs --out, the folder holding results.json")
-            for path in render(args.out):
+            results, records = args.out / RESULTS_JSON, args.out / CASES_JSONL
+            newer = records.exists() and (
+                not results.exists() or records.stat().st_mtime > results.stat().st_mtime
+            )
+            for path in render_records(args.out, args.note) if newer else render(args.out):
                 print(f"wrote {path}")
         elif not (args.readme and args.out is None and not args.quick and not args.backend):
             # (`scratchml bench --readme` alone only regenerates the README's table.)
@@ -139,6 +163,8 @@ def main(args: argparse.Namespace) -> int:
                 rounds=args.rounds,
                 only=args.cases or (),
                 dtypes=args.dtypes or (),
+                time_limit=args.time_limit,
+                matmul_precision=args.precision,
             )
         if args.readme:
             changed = update_readme()

@@ -276,8 +276,17 @@ def render_report(data: dict[str, Any]) -> str:
         f"{', '.join(info.get('backends', [])) or '?'}; CPU threads per library: "
         f"{info.get('threads') or 'the libraries’ defaults'}.",
     ]
+    if info.get("precision"):  # (runs from before precisions were set have none)
+        lines.append(f"- **Matrix products**: {products_line(info['precision'])}")
     if info.get("note"):
         lines.append(f"- **Note**: {info['note']}")
+    if info.get("complete") is False:
+        lines += [
+            "",
+            f"> **Incomplete run**: {info.get('stopped') or 'it stopped early'}. The tables "
+            "hold the measurements taken before; `scratchml bench --resume` with the same "
+            "arguments and `--out` takes the rest.",
+        ]
     lines += ["", *how_to_read(rounds)]
     if not quick:
         lines += targets(table, counts)
@@ -300,13 +309,31 @@ def render_report(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def products_line(chosen: str) -> str:
+    """What the run set for float32 matrix products, in words (``chosen``: its precision)."""
+    if chosen == "tf32":
+        return (
+            "TF32 for float32 on a GPU, alike on every library (JAX tensorfloat32, torch "
+            "`high`, `CUPY_TF32=1`); each row's *precision* says what it ran in."
+        )
+    if chosen == "float32":
+        return (
+            "full FP32 for float32, alike on every library (JAX `highest`, torch `highest`, "
+            "CuPy without TF32, `NVIDIA_TF32_OVERRIDE=0`); each row's *precision* says what "
+            "it ran in."
+        )
+    return f"{chosen}."
+
+
 def _compile_line(data: dict[str, Any], case: str) -> list[str]:
     """The case's first-call compile times (scratchml on JAX), if the run took them."""
+    quick = bool(run_info(data).get("quick"))
     compiled = [e for e in data.get("compile_times", []) if e["case"] == case]
     if not compiled:
         return []
     return [
-        "First call's compile time (a cold two-epoch fit less a warm one, median of 3): "
+        "First call's compile time (a cold two-epoch fit less a warm one, median of "
+        f"{'1 (a quick run)' if quick else '3'}): "
         + "; ".join(f"{e['who']} {e['seconds']:.2f} s" for e in compiled)
         + ".",
         "",
@@ -320,16 +347,20 @@ def _case_table(
     unit = first.unit
     against = peers(case_rows)
     with_ops = bool(counts)
+    # Every row of a run records its precision; a run from before that records none.
+    with_precision = any(row.precision for row in case_rows)
     lines = [
         f"## {case}: {first.title}",
         "",
         f"{first.calls} timed calls per implementation, each {first.per_call:g} × {unit}.",
         "",
-        f"| dtype | implementation | ms / {unit} | IQR (ms) | GFLOP/s | "
+        "| dtype | implementation | "
+        + ("precision | " if with_precision else "")
+        + f"ms / {unit} | IQR (ms) | GFLOP/s | "
         + "".join(f"÷ {peer_name(impl)} | " for impl in against)
         + "% GEMM ceiling |"
         + (" ops / unit |" if with_ops else ""),
-        "|---|---|" + "---:|" * (4 + len(against) + with_ops),
+        "|---|---|" + "---|" * with_precision + "---:|" * (4 + len(against) + with_ops),
     ]
     for dtype in ordered(row.dtype for row in case_rows):
         for row in sorted((r for r in case_rows if r.dtype == dtype), key=impl_order):
@@ -340,7 +371,9 @@ def _case_table(
             ]
             count = row_operations(row, counts)
             lines.append(
-                f"| {dtype} | {label} | {ms(row.median)} | {ms(row.iqr)} | {gflops(row)} | "
+                f"| {dtype} | {label} | "
+                + (f"{row.precision or '—'} | " if with_precision else "")
+                + f"{ms(row.median)} | {ms(row.iqr)} | {gflops(row)} | "
                 + "".join(f"{cell} | " for cell in cells)
                 + (found.ceiling.text() if found.ceiling else "—")
                 + " |"

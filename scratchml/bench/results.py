@@ -41,6 +41,7 @@ class Row:
     best: float
     calls: int
     round_medians: tuple[float, ...] = ()
+    precision: str | None = None  # what its float32 products ran in: FP32, TF32 (FP64)
 
     @property
     def label(self) -> str:
@@ -84,6 +85,7 @@ def rows(data: dict[str, Any]) -> list[Row]:
                 best=stats.get("min", stats["median"]) / per_call,
                 calls=int(stats["rounds"]),
                 round_medians=tuple(m / per_call for m in bench.get("round_medians", [])),
+                precision=info.get("precision"),
             )
         )
     return found

@@ -1,18 +1,23 @@
 """Run the cases in a worker process, then write results.json, report.md and the charts.
 
 Each measurement is appended to ``OUT/cases.jsonl`` as soon as it is taken; the files a
-reader sees are written once the run is complete (``cases.jsonl`` is then removed). A
-run that dies part way keeps its measurements there, and ``resume=True`` takes only the
-others.
+reader sees are written from them at the end (``cases.jsonl`` is then removed). A run
+that stops part way — its time limit reached, the worker dead, the run itself stopped by
+SIGTERM or Ctrl-C — still writes them from the measurements it has (the report says it
+is incomplete) and keeps ``cases.jsonl``: ``resume=True`` takes only the others, and
+:func:`render_records` (``scratchml bench --render-only``) writes the report from the
+records of a run that was killed outright.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,12 +25,14 @@ from typing import Any, TextIO
 
 from .. import backends
 from .._files import complete_lines, write_atomically
-from . import cases, environment
+from . import cases, environment, precision
 from .results import median_of, summary
 
 CASES_JSONL = "cases.jsonl"
 RESULTS_JSON = "results.json"
 EXIT_FAILURES = 3  # the worker finished, but some implementation raised an error
+# Seconds of a time limit kept for writing the report and charts after the worker stops.
+RENDER_SECONDS = 15
 # OpenMP, BLAS, and the threads scratchml's NumPy path runs its blocks in.
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -59,6 +66,8 @@ def check_settings(
     dtypes: Sequence[str],
     rounds: int,
     quick: bool,
+    time_limit: float | None = None,
+    matmul_precision: str = precision.DEFAULT,
 ) -> None:
     """Refuse what cannot run, naming the argument and what was expected."""
     for name in backend_names:
@@ -78,16 +87,26 @@ def check_settings(
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
     if not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"rounds must be a positive integer; got {rounds!r}")
+    if time_limit is not None and not time_limit > RENDER_SECONDS:
+        raise ValueError(
+            f"time_limit must be more than {RENDER_SECONDS} seconds (the report's share); "
+            f"got {time_limit!r}"
+        )
+    precision.check(matmul_precision)
 
 
-def worker_environment(threads: int | None) -> dict[str, str]:
-    """The worker's environment: thread caps (before the libraries start), no GPU grab."""
+def worker_environment(
+    threads: int | None, matmul_precision: str = precision.DEFAULT
+) -> dict[str, str]:
+    """The worker's environment: thread caps and the precision of float32 products (before
+    the libraries start), no GPU grab."""
     # A run started from inside a pytest-xdist worker must not look like one.
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST")}
     env["MPLBACKEND"] = "Agg"
     # JAX would otherwise take 75% of the GPU's memory at its first use, leaving the cases
     # that run after it (CuPy, PyTorch, the stacked networks) short.
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    precision.set_environment(env, matmul_precision)
     if threads is not None:
         env.update({name: str(threads) for name in _THREAD_VARIABLES})
         if threads == 1:
@@ -98,6 +117,10 @@ def worker_environment(threads: int | None) -> dict[str, str]:
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     return env
+
+
+class _StoppedError(Exception):
+    """SIGTERM reached the run (``timeout``, a job ended): write what was measured."""
 
 
 def run(
@@ -111,6 +134,8 @@ def run(
     rounds: int | None = None,
     only: Sequence[str] = (),
     dtypes: Sequence[str] = (),
+    time_limit: float | None = None,
+    matmul_precision: str = precision.DEFAULT,
 ) -> int:
     """Time the cases, then write results.json, report.md and the charts into ``out``.
 
@@ -121,14 +146,20 @@ def run(
     ``rounds``: how many times every case is timed, each round after the other (default
     3, or 1 with ``quick``). ``resume`` keeps the measurements an interrupted run left in
     ``out/cases.jsonl`` and takes only the others. ``only``/``dtypes`` select cases.
+    ``time_limit``: seconds for the whole call; no measurement starts in its last
+    ``RENDER_SECONDS``, a worker still busy then is stopped, and the report is written
+    from what was measured. ``matmul_precision``: "float32" (full FP32 products on every
+    library, the default) or "tf32" (TF32 on a GPU), recorded in every row.
 
-    Returns the exit code: 0 when every case ran, 1 when some failed (the report then
-    holds those that ran) or the run died (its measurements are kept for ``resume``).
+    Returns the exit code: 0 when every case ran, or when the time limit stopped the run
+    (the report then holds what ran; the measurements stay in ``cases.jsonl`` for
+    ``resume``); 1 when some implementation failed, or the run was stopped otherwise.
     """
+    began = time.time()
     stream = stream if stream is not None else sys.stdout
     names = list(backend_names) if backend_names else environment.default_backends()
     rounds = rounds if rounds is not None else (1 if quick else 3)
-    check_settings(names, only, dtypes, rounds, quick)
+    check_settings(names, only, dtypes, rounds, quick, time_limit, matmul_precision)
     out = Path(out) if out is not None else default_out(quick)
     out.mkdir(parents=True, exist_ok=True)
     records = out / CASES_JSONL
@@ -148,6 +179,8 @@ def run(
     )
     if kept:
         print(f"  resuming: {kept} measurements already taken in {records}", file=stream)
+    # The worker starts nothing after this; a worker still busy at it is stopped.
+    deadline = began + time_limit - RENDER_SECONDS if time_limit is not None else None
     settings = {
         "backends": names,
         "quick": quick,
@@ -155,41 +188,63 @@ def run(
         "cases": list(only),
         "dtypes": list(dtypes),
         "records": str(records.resolve()),
+        "deadline": deadline,
+        "precision": matmul_precision,
     }
     started = time.perf_counter()
-    with subprocess.Popen(
+    stopped = ""
+    process = subprocess.Popen(
         [sys.executable, "-m", "scratchml.bench.worker", json.dumps(settings)],
         cwd=out,
-        env=worker_environment(threads),
+        env=worker_environment(threads, matmul_precision),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    ) as process:
+    )
+    timer = None
+    if deadline is not None:
+        # Past the deadline by a few seconds: the measurement in progress will not end soon.
+        timer = threading.Timer(max(0.0, deadline - time.time() + 5), process.terminate)
+        timer.daemon = True
+        timer.start()
+    previous = _stop_on_sigterm()
+    try:
         assert process.stdout is not None
         for line in process.stdout:
             print("  " + line.rstrip(), file=stream, flush=True)
+            if line.startswith("time limit reached"):
+                stopped = f"the time limit ({time_limit:g} s) was reached"
+        process.wait()
+    except (_StoppedError, KeyboardInterrupt) as exc:
+        stopped = "the run was stopped (SIGTERM)" if isinstance(exc, _StoppedError) else "Ctrl-C"
+        _end(process)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        _restore_sigterm(previous)
     seconds = time.perf_counter() - started
+    if (
+        not stopped
+        and deadline is not None
+        and process.returncode not in (0, EXIT_FAILURES)
+        and time.time() >= deadline
+    ):
+        stopped = f"the time limit ({time_limit:g} s) was reached"
     measured = [json.loads(line) for line in complete_lines(records)]
     if not any(record["kind"] == "times" for record in measured):
         print(f"the run timed nothing (worker exit code {process.returncode})", file=stream)
         return 1
-    if process.returncode not in (0, EXIT_FAILURES):
-        print(
-            f"the run stopped (worker exit code {process.returncode}) after {len(measured)} "
-            f"measurements; they are kept in {records}: run again with --resume to take the rest",
-            file=stream,
-        )
-        return 1
+    if not stopped and process.returncode not in (0, EXIT_FAILURES):
+        stopped = f"the worker stopped (exit code {process.returncode})"
     shown = ["scratchml bench"]
     shown += [f"--backend {name}" for name in backend_names or []]
     shown += ["--quick"] if quick else []
     shown += [f"--threads {threads}"] if threads is not None and not quick else []
     shown += [f"--rounds {rounds}"] if rounds != (1 if quick else 3) else []
     shown += [f"--case {name}" for name in only] + [f"--dtype {dtype}" for dtype in dtypes]
-    data = assemble(measured)
-    data["machine_info"] = env_info
-    data["datetime"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    data["scratchml_bench"] = {
+    shown += [f"--precision {matmul_precision}"] if matmul_precision != precision.DEFAULT else []
+    shown += [f"--time-limit {time_limit:g}"] if time_limit is not None else []
+    info = {
         "name": out.name,
         "quick": quick,
         "backends": names,
@@ -199,14 +254,94 @@ def run(
         "rounds": rounds,
         "note": note,
         "resumed": kept,
+        "precision": matmul_precision,
+        "complete": not stopped,
+        "stopped": stopped or None,
     }
+    written = write_results(out, measured, env_info, info, complete=not stopped)
+    if stopped:
+        print(
+            f"{stopped} after {len(measured)} measurements; the report holds them, and "
+            f"{records} keeps them: run again with --resume to take the rest",
+            file=stream,
+        )
+    print(f"wrote {', '.join(str(path) for path in written)} in {seconds:.0f} s", file=stream)
+    # A run stopped by its time limit did what it was asked: a report within the limit.
+    by_limit = stopped.startswith("the time limit")
+    return 0 if process.returncode in (0, -signal.SIGTERM) and (by_limit or not stopped) else 1
+
+
+def write_results(
+    out: Path,
+    measured: list[dict[str, Any]],
+    env_info: dict[str, Any],
+    info: dict[str, Any],
+    complete: bool = True,
+) -> list[Path]:
+    """results.json from the records, then report.md and the charts; a complete run's
+    records file is removed, an incomplete run's kept (for ``resume``)."""
+    data = assemble(measured)
+    data["machine_info"] = env_info
+    data["datetime"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    data["scratchml_bench"] = info
     write_atomically(out / RESULTS_JSON, json.dumps(data, indent=1) + "\n")
-    records.unlink()
+    if complete:
+        (out / CASES_JSONL).unlink(missing_ok=True)
     from .report import render
 
-    written = render(out)
-    print(f"wrote {', '.join(str(path) for path in written)} in {seconds:.0f} s", file=stream)
-    return 0 if process.returncode == 0 else 1
+    return render(out)
+
+
+def render_records(out: Path, note: str | None = None) -> list[Path]:
+    """results.json, report.md and the charts of ``out`` from the records a run left in
+    ``out/cases.jsonl`` (a run killed before it wrote them); the report says it is
+    incomplete, and the records stay for ``resume``."""
+    records = Path(out) / CASES_JSONL
+    measured = [json.loads(line) for line in complete_lines(records, repair=True)]
+    if not any(record.get("kind") == "times" for record in measured):
+        raise FileNotFoundError(f"no measurement to report in {records}")
+    info = {
+        "name": Path(out).name,
+        "command": "scratchml bench --render-only (from the records of a run that stopped)",
+        "rounds": max(record.get("round", 1) for record in measured),
+        "backends": sorted(
+            {
+                r["backend"]
+                for r in measured
+                if r.get("kind") == "times" and r["impl"] == "scratchml"
+            }
+        ),
+        "note": note,
+        "complete": False,
+        "stopped": "the run stopped before it wrote its report",
+    }
+    return write_results(Path(out), measured, environment.environment_info(), info, False)
+
+
+def _stop_on_sigterm():
+    """SIGTERM raises _StoppedError in the main thread (so the report is still written)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise _StoppedError
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Stop the worker: SIGTERM, then SIGKILL a few seconds later."""
+    process.terminate()
+    try:
+        process.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
@@ -241,7 +376,8 @@ def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
                         "unit",
                         "flops",
                     )
-                },
+                }
+                | {"precision": record.get("precision")},
                 "by_round": {},
             },
         )

@@ -9,7 +9,9 @@ dies (a crash, a killed job, a lost GPU) loses nothing it measured.
 A run has ``rounds`` rounds; each round times every case once, and inside a case every
 implementation one after another (seconds apart), so that load which drifts over minutes
 on a shared machine weighs alike on the times whose ratios the report shows, and
-separate rounds show how far a ratio moves over the run.
+separate rounds show how far a ratio moves over the run. Operation counts and compile
+times come after the last round; a deadline stops the worker before a measurement that
+would start after it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from .._files import complete_lines, durable_append
 from . import cases as bench_cases
+from . import precision
 from .cases import Case, Implementation, UnavailableError
 from .runner import EXIT_FAILURES
 
@@ -62,16 +65,31 @@ def _ms(seconds: float) -> str:
 
 
 def run(settings: dict[str, Any]) -> int:
-    """Time every case of the run, appending each measurement to the records file."""
+    """Time every case of the run, appending each measurement to the records file.
+
+    Every case's times come first, round after round; the operation counts and compile
+    times after them. With ``settings["deadline"]`` (seconds since the epoch) no
+    measurement starts after it: a run short of time keeps the times it took.
+    """
     records = Path(settings["records"])
     done = done_ids(records)
     rounds = int(settings["rounds"])
+    deadline = settings.get("deadline")
+    chosen = precision.check(settings.get("precision", precision.DEFAULT))
+    precision.apply(chosen)
     found = bench_cases.build(
         settings["backends"],
         settings["quick"],
         settings.get("cases", ()),
         settings.get("dtypes", ()),
     )
+
+    def out_of_time(what: str) -> bool:
+        if deadline is None or time.time() < deadline:
+            return False
+        print(f"time limit reached: {what} not taken", flush=True)
+        return True
+
     failed = 0
     for round_number in range(1, rounds + 1):
         for case in found:
@@ -80,8 +98,11 @@ def run(settings: dict[str, Any]) -> int:
                 key = measurement_id(case, implementation, round_number)
                 if key in done:
                     continue
+                if out_of_time(f"{case.key} {implementation.label} and what follows"):
+                    return EXIT_FAILURES if failed else 0
                 try:
                     target = implementation.prepare()
+                    precision.apply(chosen)  # for a library the preparation loaded
                     target()  # warm-up, untimed: first-call costs, JIT compilation
                     times = []
                     for _ in range(calls):
@@ -116,26 +137,42 @@ def run(settings: dict[str, Any]) -> int:
                     "backend": implementation.backend,
                     "device": implementation.device,
                     "per_call": implementation.per_call,
+                    "precision": precision.label(case.dtype, implementation.device, chosen),
                     "round": round_number,
                     "times": times,
                 }
                 durable_append(records, json.dumps(record) + "\n")
                 shown = f"  (round {round_number}/{rounds})" if rounds > 1 else ""
                 print(_line(case, implementation, statistics.median(times), shown), flush=True)
-            if round_number == 1:
-                failed += _measure_once(case, records, done)
+    # Operation counts and compile times, once per case name (the float64 copy of a case
+    # shares them), after every time is taken: a cold JAX compile is seconds, and a run
+    # short of time spends them last.
+    # A quick run (does it all run?) times one compilation: the first case's.
+    measured: set[str] = set()
+    compiles_left = 1 if settings["quick"] else len(found)
+    for case in found:
+        if case.name in measured:
+            continue
+        measured.add(case.name)
+        if (case.op_counts or case.compile_times) and out_of_time(
+            f"{case.name}'s operation counts and compile times and what follows"
+        ):
+            break
+        failed += _measure_once(case, records, done, with_compile=compiles_left > 0)
+        compiles_left -= bool(case.compile_times)
     return EXIT_FAILURES if failed else 0
 
 
-def _measure_once(case: Case, records: Path, done: set[str]) -> int:
-    """Kernel-launching operations per unit and first-call compile times, once per case name
-    (the float64 copy of a case shares them); returns the failures."""
+def _measure_once(case: Case, records: Path, done: set[str], with_compile: bool = True) -> int:
+    """Kernel-launching operations per unit and (``with_compile``) first-call compile
+    times, once per case name (the float64 copy of a case shares them); returns the
+    failures."""
     measures = [
         ("ops", "per_unit", who, count, f"{{:>9.0f}} kernel ops / {case.unit}", "counting the operations of")
         for who, count in case.op_counts.items()
     ] + [
         ("compile", "seconds", who, time_it, "{:>9.2f} s to compile", "timing the compilation of")
-        for who, time_it in case.compile_times.items()
+        for who, time_it in (case.compile_times if with_compile else {}).items()
     ]  # fmt: skip
     failed = 0
     for kind, field, who, measure, shown, doing in measures:

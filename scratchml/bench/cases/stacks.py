@@ -38,6 +38,7 @@ from . import (
     UnavailableError,
     chunk_length_kept,
     compile_seconds,
+    compile_tries,
     importable,
     x64_for,
 )
@@ -119,7 +120,7 @@ def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> 
                 calls=work.calls,
                 implementations=_implementations(work, ours),
                 op_counts=_op_counts(work),
-                compile_times=_compile_times(work, ours),
+                compile_times=_compile_times(work, ours, compile_tries(quick)),
             )
         )
     return found
@@ -353,7 +354,7 @@ def _op_counts(work: StackWorkload) -> dict:
     return counts
 
 
-def _compile_times(work: StackWorkload, ours: Sequence[str]) -> dict:
+def _compile_times(work: StackWorkload, ours: Sequence[str], tries: int) -> dict:
     """scratchml on JAX: the first fit's compile time (two epochs, cold less warm)."""
     if "jax" not in ours:
         return {}
@@ -366,6 +367,6 @@ def _compile_times(work: StackWorkload, ours: Sequence[str]) -> dict:
             stack = _stack(work, 2).fit(X, y)
             environment.wait(stack.params_[0][0])
 
-        return compile_seconds(fit)
+        return compile_seconds(fit, tries)
 
     return {"scratchml · jax": scratchml}

@@ -95,7 +95,8 @@ class SweepWorkload:
 
 def _workloads(quick: bool) -> list[SweepWorkload]:
     if quick:
-        return [SweepWorkload("sweep-mixed", (1, 2), (4, 16), (0.01, 0.05), 4, 200, 20, 3)]
+        # Two architectures (a depth each): a mixed grid, half the compilations.
+        return [SweepWorkload("sweep-mixed", (1, 2), (8,), (0.01, 0.05), 4, 200, 20, 3)]
     return [SweepWorkload("sweep-mixed", (1, 2), (4, 16), (0.01, 0.05), 16, 400, 200, 3)]
 
 

@@ -31,6 +31,7 @@ from . import (
     UnavailableError,
     chunk_length_kept,
     compile_seconds,
+    compile_tries,
     importable,
     x64_for,
 )
@@ -127,7 +128,7 @@ def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> 
                     calls=work.calls,
                     implementations=_implementations(work, dtype, backend_names, devices),
                     op_counts=_op_counts(work),
-                    compile_times=_compile_times(work, dtype, backend_names),
+                    compile_times=_compile_times(work, dtype, backend_names, compile_tries(quick)),
                 )
             )
     return found
@@ -198,7 +199,7 @@ def _scratchml(work, dtype, backend, device):
     return prepare
 
 
-def _compile_times(work: Workload, dtype: str, backend_names: Sequence[str]) -> dict:
+def _compile_times(work: Workload, dtype: str, backend_names: Sequence[str], tries: int) -> dict:
     """scratchml on JAX: the first fit's compile time (two epochs, cold less warm)."""
     if "jax" not in backend_names or sm.backends.why_unavailable("jax"):
         return {}
@@ -211,7 +212,7 @@ def _compile_times(work: Workload, dtype: str, backend_names: Sequence[str]) -> 
             model = _scratchml_model(work).set_params(epochs=2, warm_start=False).fit(X, y)
             environment.wait(model.params_[-1][0])
 
-        return compile_seconds(fit)
+        return compile_seconds(fit, tries)
 
     return {"scratchml · jax": scratchml}
 
