@@ -296,7 +296,6 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
     dA = _special_values(shape, dtype, order, seed=1)
     memory = numpy_path.TrainingMemory()
     for _ in range(2):  # fresh buffers, then the same buffers again
-        # A training pass owns its Z, A and dA and may write over them (tanh does).
         Z_pass, dA_pass = Z.copy(order="K"), dA.copy(order="K")
         with fast.reusing(memory, (0, 1)), np.errstate(all="ignore"):
             A_pass = fast.activation(xp, name, Z_pass)
@@ -321,19 +320,25 @@ def test_numpy_activations_equal_the_reference_bit_for_bit(name, dtype, shape, o
         np.testing.assert_array_equal(given, kept)
 
 
-def test_tanh_in_a_training_pass_writes_over_its_own_arrays():
-    """tanh's A takes Z's memory, and its derivative takes A's: one array per layer, not three."""
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_in_a_training_pass_write_over_nothing_they_are_given(name):
+    """Z stays the pre-activation, A its own array; the derivative reads Z, A and dA only."""
     xp = backends.get("numpy")
     fast = numpy_path.NumpyPath()
     Z_given = np.asfortranarray(np.random.default_rng(0).standard_normal((50, 4)))
     Z, dA = Z_given.copy(order="K"), np.full_like(Z_given, 2.0)
+    act = get_activation(name)
     with fast.reusing(numpy_path.TrainingMemory(), (0, 50)):
-        A = fast.activation(xp, "tanh", Z)
-        assert np.shares_memory(A, Z)
-        np.testing.assert_array_equal(A, np.tanh(Z_given))
-        dZ = fast.activation_gradient(xp, "tanh", dA, Z, A)
-    assert np.shares_memory(dZ, dA)
-    np.testing.assert_array_equal(dZ, 2.0 * (1 - np.tanh(Z_given) * np.tanh(Z_given)))
+        A = fast.activation(xp, name, Z)
+        A_kept = A.copy()
+        dZ = fast.activation_gradient(xp, name, dA, Z, A)
+    assert name == "identity" or not np.shares_memory(A, Z)
+    assert not np.shares_memory(dZ, dA) and not np.shares_memory(dZ, A)
+    np.testing.assert_array_equal(Z, Z_given)
+    np.testing.assert_array_equal(A, A_kept)
+    np.testing.assert_array_equal(A, act.forward(xp, Z_given))
+    np.testing.assert_array_equal(dA, 2.0)
+    np.testing.assert_array_equal(dZ, 2.0 * act.derivative(xp, Z_given, act.forward(xp, Z_given)))
 
 
 def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_blocks):
@@ -347,9 +352,9 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
     original_empty = numpy_path.Buffers.empty
 
     def counting_empty(self, shape, dtype):
-        before = sum(len(slot) for slot in self._slots)
+        before = self.made
         buffer = original_empty(self, shape, dtype)
-        allocated.append(sum(len(slot) for slot in self._slots) - before)
+        allocated.append(self.made - before)
         return buffer
 
     with pytest.MonkeyPatch.context() as patch:
@@ -362,7 +367,7 @@ def test_training_passes_reuse_their_arrays_and_return_fresh_results(small_row_b
             kept = (value.copy(), [(dW.copy(), db.copy()) for dW, db in grads])
             allocated.clear()
             loss_and_gradients(other, X, Y)
-    assert first_pass_new > 0 and len(allocated) == first_pass_new
+    assert first_pass_new > 0 and len(allocated) >= first_pass_new
     assert sum(allocated) == 0  # the second pass allocated nothing new
     # The first pass's results are untouched by the second pass.
     np.testing.assert_array_equal(value, kept[0])

@@ -31,21 +31,23 @@ width floats) do not fit in cache, and every element-wise pass over them would g
 memory; blocks much smaller than a few MiB cost more in per-call overhead.
 
 A training run also keeps, per block, the large arrays its passes write (products,
-activations, the derivative's temporary), and the next pass writes into the same
-memory. A fresh array of a few megabytes comes from the operating system as new
-pages, which it must map and zero on first touch: on a 2-core VM that cost about as
-much as the arithmetic itself (a 2 → 64 → 64 → 3 float32 epoch on 30,000 samples
-took about 45 ms with fresh arrays, about 30 ms reusing them). Nothing written there
-outlives its pass: a pass returns its loss and gradients in arrays of their own.
-Inside a pass, the activations, their derivatives and the softmax cross-entropy run
-as the reference's operations with NumPy's ``out=``, bit for bit the same numbers
-(``_FAST_ACTIVATIONS``: an activation without an entry there runs its registry
-definition as written, into fresh arrays).
-A pass owns every array it makes, so it may also write over them once they are dead:
-tanh writes A into its Z (its derivative needs only A), and the derivative 1 - A·A
-into A (backward reads a hidden layer's A for the last time there). That halves what
-a tanh layer keeps, and on 2 cores a 2 → 64 → 64 → 3 epoch on 30,000 samples went
-from about 15.8 ms to 14.7 ms: two blocks' arrays fit the shared cache better.
+activations, derivatives), and later requests write into the same memory. A fresh
+array of a few megabytes comes from the operating system as new pages, which it must
+map and zero on first touch: on a 2-core VM that cost about as much as the arithmetic
+itself (a 2 → 64 → 64 → 3 float32 epoch on 30,000 samples took about 45 ms with fresh
+arrays, about 30 ms reusing them). Inside a pass, the activations, their derivatives
+and the softmax cross-entropy run as the reference's operations with NumPy's ``out=``,
+bit for bit the same numbers (``_FAST_ACTIVATIONS``: an activation without an entry
+there runs its registry definition as written, into fresh arrays).
+
+Reuse never shows: every array the math binds to a name — a cache's Z and A, dA_prev,
+dZ, the logits' gradient, the gradients — is a distinct array that keeps its values,
+as in the plain math. In-place work is done only on arrays a kernel makes for itself
+(the product before its bias is added, the softmax's temporaries, the slope that
+becomes dZ), and a buffer is handed out again only once nothing refers to it any more
+(``Buffers``: its reference count says so), so the arrays of a pass that a learner
+keeps stay as they were. A request takes the most recently used free buffer, so a
+pass writes its temporaries into memory that is likely still in cache.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import contextlib
 import contextvars
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -100,24 +103,23 @@ THREADS_VARIABLE = "SCRATCHML_NUM_THREADS"
 
 
 class Buffers:
-    """The arrays one block's training pass writes into, kept for its next pass.
+    """The arrays one block's training passes write into, each reused once nobody holds it.
 
-    A pass asks for its arrays in the same order every time, so its k-th request gets
-    its k-th buffer back (one per shape and dtype asked for there: a last, smaller
-    mini-batch has its own).
+    A request gets a buffer of its shape and dtype that nothing outside these buffers
+    refers to any more — no variable, cache or view of it, as its reference count says —
+    the most recently handed out such buffer (the likeliest still in cache), or a new one.
+    A pass so writes into the memory of its own dead arrays and of the previous pass,
+    and never into an array somebody still holds: a cache, a result being read, or what
+    a learner kept.
     """
 
     def __init__(self) -> None:
-        self._slots: list[dict[tuple[tuple[int, ...], Any], Any]] = []
-        self._next = 0
+        self._free_or_held: dict[tuple[tuple[int, ...], Any], list[Any]] = {}
         self._ones: dict[tuple[tuple[int, ...], Any], Any] = {}
-
-    def rewind(self) -> None:
-        """Start a new pass: hand the buffers out again from the first."""
-        self._next = 0
+        self.made = 0  # buffers made so far; every other request reused one
 
     def empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """An uninitialised C-contiguous NumPy array: this pass's next buffer.
+        """An uninitialised C-contiguous NumPy array that nobody else holds.
 
         Parameters
         ----------
@@ -129,21 +131,26 @@ class Buffers:
         Returns
         -------
         numpy.ndarray
-            The pass's next buffer: C-contiguous, its contents left from the last pass.
+            A buffer no array outside these buffers refers to (its contents left from
+            its last use), or a new one.
         """
-        if self._next == len(self._slots):
-            self._slots.append({})
-        slot = self._slots[self._next]
-        self._next += 1
-        buffer = slot.get((shape, dtype))
-        if buffer is None:
-            buffer = slot[(shape, dtype)] = np.empty(shape, dtype)
+        buffers = self._free_or_held.get((shape, dtype))
+        if buffers is None:
+            buffers = self._free_or_held[(shape, dtype)] = []
+        for i in range(len(buffers) - 1, -1, -1):  # the most recently handed out first
+            if sys.getrefcount(buffers[i]) <= _ONLY_LISTED:  # nothing else refers to it
+                buffer = buffers.pop(i)
+                break
+        else:
+            buffer = np.empty(shape, dtype)
+            self.made += 1
+        buffers.append(buffer)
         return buffer
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the buffers."""
-        arrays = [*self._ones.values()] + [b for slot in self._slots for b in slot.values()]
+        arrays = [*self._ones.values()] + [b for kept in self._free_or_held.values() for b in kept]
         return sum(array.nbytes for array in arrays)
 
     def ones(self, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -380,22 +387,20 @@ class NumpyPath(Reference):
         return A.T @ dZ
 
     def activation(self, xp: Any, name: str, Z: Any) -> Any:
-        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
+        """A = act(Z) into a buffer of its own (Z is left as the pre-activation)."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
         if fast is None:
             return super().activation(xp, name, Z)
         return fast(self, Z)
 
     def activation_gradient(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
-        """dZ = dA * act'(Z), written over dA (which the pass owns).
-
-        Inside a training pass the slope may be written over A as well: backward reads
-        a hidden layer's A for the last time here.
-        """
+        """dZ = dA * act'(Z), written over the slope's own buffer; dA, Z and A are only read."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
         if fast is None:
             return super().activation_gradient(xp, name, dA, Z, A)
-        return np.multiply(dA, fast(self, Z, A), out=dA)
+        slope = fast(self, Z, A)  # a buffer of this call's own, seen by nobody else
+        same_layout = slope.dtype == dA.dtype and slope.strides == dA.strides
+        return np.multiply(dA, slope, out=slope if same_layout else self._like(dA))
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
         """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
@@ -475,7 +480,6 @@ class NumpyPath(Reference):
             yield
             return
         buffers = memory.block(block)
-        buffers.rewind()
         saved, _local.buffers = getattr(_local, "buffers", None), buffers
         try:
             yield
@@ -614,13 +618,11 @@ class NumpyPath(Reference):
 
 
 def _tanh_forward(path: NumpyPath, Z: Any) -> Any:
-    # In a training pass Z is the pass's own and tanh's derivative needs only A:
-    # A takes Z's memory (one array fewer for the caches to hold).
-    return np.tanh(Z, out=Z if _in_training_pass() else path._like(Z))
+    return np.tanh(Z, out=path._like(Z))
 
 
 def _tanh_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # 1 - A·A
-    slope = np.multiply(A, A, out=A if _in_training_pass() else path._like(A))
+    slope = np.multiply(A, A, out=path._like(A))
     return np.subtract(1, slope, out=slope)
 
 
@@ -633,8 +635,8 @@ def _relu_forward(path: NumpyPath, Z: Any) -> Any:
     return np.maximum(Z, Z.dtype.type(0), out=path._like(Z))
 
 
-def _relu_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # Z > 0
-    return np.greater(Z, 0, out=path._like(Z, bool))
+def _relu_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # Z > 0, as 1 or 0 in Z's dtype
+    return np.greater(Z, 0, out=path._like(Z))
 
 
 def _leaky_relu_forward(path: NumpyPath, Z: Any) -> Any:
@@ -669,9 +671,11 @@ def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:
 _local = threading.local()  # the buffers of the pass this thread runs
 
 
-def _in_training_pass() -> bool:
-    """Whether this thread runs a training pass (inside ``reusing``): its arrays are its own."""
-    return getattr(_local, "buffers", None) is not None
+# What ``sys.getrefcount(buffers[i])`` counts for an array that only the list ``buffers``
+# refers to (the list, the call's argument); a view of it, a cache or a variable adds one.
+_listed = [np.empty(0)]
+_ONLY_LISTED = sys.getrefcount(_listed[0])
+del _listed
 
 
 # The memory of the last finished NumPy training run, for the next one (see training_run).
