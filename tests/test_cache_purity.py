@@ -165,6 +165,21 @@ def test_row_blocks_in_threads_and_mini_batches_keep_the_caches_pure(monkeypatch
     assert sum(watch.new_buffers[3:6]) == 0 and sum(watch.new_buffers[6 + 9 :]) == 0
 
 
+def test_cache_sized_parts_of_row_blocks_keep_the_caches_pure(monkeypatch):
+    monkeypatch.setattr(numpy_path, "MIN_BLOCK_ELEMENTS", 2)  # 2 row blocks in threads
+    monkeypatch.setattr(numpy_path, "_n_cores", lambda: 2)
+    monkeypatch.setattr(numpy_path, "ROW_BLOCK_BYTES", 16 * 8 * 20)  # parts of 20 rows
+    monkeypatch.setattr(numpy_path, "ROW_BLOCK_WEIGHT_RATIO", 0)
+    watch = Watch(monkeypatch)
+    X, y = _data()
+    sm.MLPClassifier(hidden_layers=(16, 8), activation="tanh", epochs=3, tol=None).fit(X, y)
+    assert watch.passes == 3 * 2 * 3  # each thread's 60 rows in 3 parts
+    # The parts of a thread share its memory: only the first part of the first epoch made
+    # buffers (the next parts found them free again).
+    assert watch.new_buffers[0] > 0 and sum(watch.new_buffers[6:]) == 0
+    assert sum(watch.new_buffers) <= 2 * watch.new_buffers[0]
+
+
 def test_a_stack_keeps_each_layers_Z_and_A_as_the_math_defines_them(monkeypatch):
     monkeypatch.setattr(numpy_path, "_n_cores", lambda: 2)  # 2 blocks of networks: 2 and 1
     watch = Watch(monkeypatch)

@@ -107,6 +107,32 @@ def test_row_blocks_only_for_large_single_networks(monkeypatch):
     assert len(path.row_blocks(X, params_ndim=2, width=10)) == 1
 
 
+def test_cache_blocks_split_tall_narrow_passes_only():
+    """A thread's rows in parts of at most ROW_BLOCK_BYTES per array, where the weights are few."""
+    path = numpy_path.NumpyPath()
+    spiral = 2 * 64 + 64 * 64 + 64 * 3
+    parts = path.cache_blocks(slice(100, 30_100), widest=64, n_weights=spiral, itemsize=4)
+    assert len(parts) == 8  # 30,000 × 64 float32: 7.7 MB
+    covered = np.concatenate([np.arange(30_100)[part] for part in parts])
+    np.testing.assert_array_equal(covered, np.arange(100, 30_100))
+    assert all((p.stop - p.start) * 64 * 4 <= numpy_path.ROW_BLOCK_BYTES for p in parts)
+    assert path.cache_blocks(slice(0, 4_000), 64, spiral, 4) == [slice(0, 4_000)]  # 1 MB
+    wide = 1024 * 2048 + 2048 * 2048 + 2048 * 10  # every part would repeat 6 M weight gradients
+    assert path.cache_blocks(slice(0, 4_096), 2048, wide, 4) == [slice(0, 4_096)]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_numpy_path_in_cache_blocks_equals_the_reference(small_row_blocks, monkeypatch, activation):
+    """3 thread blocks, each run in parts of 1 or 2 rows sharing the thread's memory."""
+    monkeypatch.setattr(numpy_path, "ROW_BLOCK_BYTES", 80)
+    monkeypatch.setattr(numpy_path, "ROW_BLOCK_WEIGHT_RATIO", 0)
+    loss = "softmax_cross_entropy"
+    X, Y, params = _problem(loss, _sizes(loss), n_samples=11)
+    fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, [activation] * 2, loss, 0.1)
+    reference = _run(speed.Reference(), "numpy", X, Y, params, [activation] * 2, loss, 0.1)
+    _assert_same(fast, reference)
+
+
 def test_row_blocks_propagate_errors(small_row_blocks):
     def fail(rows):
         raise RuntimeError(f"block {rows.start}")
