@@ -12,8 +12,8 @@ activation, so adding one is one entry here:
   signal keeps its scale through the activation (Saxe et al. 2014; PyTorch's
   ``calculate_gain``).
 
-Speed paths may hold faster forms of some of these (NumPy writes tanh into the
-memory of its input, for example); they are checked against these definitions, and
+Speed paths may hold faster forms of some of these (NumPy writes tanh into reused
+memory, for example); they are checked against these definitions, and
 an activation without one runs these definitions as they are.
 """
 

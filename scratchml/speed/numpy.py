@@ -22,30 +22,36 @@ large batch (``MIN_BLOCK_ELEMENTS``) is cut into row blocks, one per core, whose
 run in threads (NumPy and BLAS release the GIL); the loss and its gradients are sums
 over samples, so the blocks' results add up to the full batch's, up to rounding.
 BLAS runs one thread per block meanwhile: the blocks already keep every core busy,
-and BLAS threads that wait on busy cores spin instead of computing.
+and BLAS threads that wait on busy cores spin instead of computing. A tall, narrow
+block runs in parts whose widest arrays hold at most ``ROW_BLOCK_BYTES`` (1 MiB), one
+after another in the thread's memory, so that what one operation writes is still in the
+core's cache when the next reads it (``cache_blocks``).
 
 A stack of M networks is cut along its model axis instead: blocks of networks whose
-activations stay near the cores (``MODEL_BLOCK_BYTES``), run in the same threads,
-their losses and gradients concatenated. A whole stack's activations (M · n_samples ·
+activations stay near the cores (``MODEL_BLOCK_BYTES``), run in the same threads (a
+contiguous share of the blocks each, one after another in the share's memory), their
+losses and gradients concatenated. A whole stack's activations (M · n_samples ·
 width floats) do not fit in cache, and every element-wise pass over them would go to
 memory; blocks much smaller than a few MiB cost more in per-call overhead.
 
-A training run also keeps, per block, the large arrays its passes write (products,
-activations, the derivative's temporary), and the next pass writes into the same
-memory. A fresh array of a few megabytes comes from the operating system as new
-pages, which it must map and zero on first touch: on a 2-core VM that cost about as
-much as the arithmetic itself (a 2 → 64 → 64 → 3 float32 epoch on 30,000 samples
-took about 45 ms with fresh arrays, about 30 ms reusing them). Nothing written there
-outlives its pass: a pass returns its loss and gradients in arrays of their own.
-Inside a pass, the activations, their derivatives and the softmax cross-entropy run
-as the reference's operations with NumPy's ``out=``, bit for bit the same numbers
-(``_FAST_ACTIVATIONS``: an activation without an entry there runs its registry
-definition as written, into fresh arrays).
-A pass owns every array it makes, so it may also write over them once they are dead:
-tanh writes A into its Z (its derivative needs only A), and the derivative 1 - A·A
-into A (backward reads a hidden layer's A for the last time there). That halves what
-a tanh layer keeps, and on 2 cores a 2 → 64 → 64 → 3 epoch on 30,000 samples went
-from about 15.8 ms to 14.7 ms: two blocks' arrays fit the shared cache better.
+A training run also keeps, per thread's block, the large arrays its passes write (products,
+activations, derivatives), and later requests write into the same memory. A fresh
+array of a few megabytes comes from the operating system as new pages, which it must
+map and zero on first touch: on a 2-core VM that cost about as much as the arithmetic
+itself (a 2 → 64 → 64 → 3 float32 epoch on 30,000 samples took about 45 ms with fresh
+arrays, about 30 ms reusing them). Inside a pass, the activations, their derivatives
+and the softmax cross-entropy run as the reference's operations with NumPy's ``out=``,
+bit for bit the same numbers (``_FAST_ACTIVATIONS``: an activation without an entry
+there runs its registry definition as written, into fresh arrays).
+
+Reuse never shows: every array the math binds to a name — a cache's Z and A, dA_prev,
+dZ, the logits' gradient, the gradients — is a distinct array that keeps its values,
+as in the plain math. In-place work is done only on arrays a kernel makes for itself
+(the product before its bias is added, the softmax's temporaries, the slope that
+becomes dZ), and a buffer is handed out again only once nothing refers to it any more
+(``Buffers``: its reference count says so), so the arrays of a pass that a learner
+keeps stay as they were. A request takes the most recently used free buffer, so a
+pass writes its temporaries into memory that is likely still in cache.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ import contextlib
 import contextvars
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +95,17 @@ THIN_MIN_DEPTH = 32
 # 2→64→64→3 pass over 30,000 samples (3.9 M) gains 10% from two blocks, over 16,000
 # (2.1 M) loses 10%; the 2-wide tiny network over 30,000 (0.3 M) loses 20%.
 MIN_BLOCK_ELEMENTS = 1_500_000
+# Each thread runs its rows of a single network's pass in blocks whose widest arrays
+# (rows × the widest layer) hold at most this many bytes, one after another: a block's
+# products, activations and derivatives then stay in the core's cache from the operation
+# that writes them to those that read them, and the next block reuses the same memory.
+# Measured on the 2-core VM (2 MiB of L2 per core), one thread, 2→64→64→3 tanh over
+# 30,000 samples: float32 36 ms per pass in one block, 21 ms in 4 to 8 (1.9 to 1 MiB per
+# array); float64 75 ms, 47 ms in 16.
+ROW_BLOCK_BYTES = 2**20
+# ... where a block's activations outnumber the weights this many times: every block
+# computes gradients as large as the weights (a 1024 → 2048 layer is not split so).
+ROW_BLOCK_WEIGHT_RATIO = 8
 # A block of stacked networks keeps about this many bytes of activations. Each block's
 # pass costs about fifty NumPy calls whatever its size, so small blocks pay in call
 # overhead what they gain in cache. Measured on 2 cores (256 networks, Adam): 2-8-8-2 on
@@ -100,24 +118,23 @@ THREADS_VARIABLE = "SCRATCHML_NUM_THREADS"
 
 
 class Buffers:
-    """The arrays one block's training pass writes into, kept for its next pass.
+    """The arrays one block's training passes write into, each reused once nobody holds it.
 
-    A pass asks for its arrays in the same order every time, so its k-th request gets
-    its k-th buffer back (one per shape and dtype asked for there: a last, smaller
-    mini-batch has its own).
+    A request gets a buffer of its shape and dtype that nothing outside these buffers
+    refers to any more — no variable, cache or view of it, as its reference count says —
+    the most recently handed out such buffer (the likeliest still in cache), or a new one.
+    A pass so writes into the memory of its own dead arrays and of the previous pass,
+    and never into an array somebody still holds: a cache, a result being read, or what
+    a learner kept.
     """
 
     def __init__(self) -> None:
-        self._slots: list[dict[tuple[tuple[int, ...], Any], Any]] = []
-        self._next = 0
+        self._free_or_held: dict[tuple[tuple[int, ...], Any], list[Any]] = {}
         self._ones: dict[tuple[tuple[int, ...], Any], Any] = {}
-
-    def rewind(self) -> None:
-        """Start a new pass: hand the buffers out again from the first."""
-        self._next = 0
+        self.made = 0  # buffers made so far; every other request reused one
 
     def empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """An uninitialised C-contiguous NumPy array: this pass's next buffer.
+        """An uninitialised C-contiguous NumPy array that nobody else holds.
 
         Parameters
         ----------
@@ -129,21 +146,26 @@ class Buffers:
         Returns
         -------
         numpy.ndarray
-            The pass's next buffer: C-contiguous, its contents left from the last pass.
+            A buffer no array outside these buffers refers to (its contents left from
+            its last use), or a new one.
         """
-        if self._next == len(self._slots):
-            self._slots.append({})
-        slot = self._slots[self._next]
-        self._next += 1
-        buffer = slot.get((shape, dtype))
-        if buffer is None:
-            buffer = slot[(shape, dtype)] = np.empty(shape, dtype)
+        buffers = self._free_or_held.get((shape, dtype))
+        if buffers is None:
+            buffers = self._free_or_held[(shape, dtype)] = []
+        for i in range(len(buffers) - 1, -1, -1):  # the most recently handed out first
+            if sys.getrefcount(buffers[i]) <= _ONLY_LISTED:  # nothing else refers to it
+                buffer = buffers.pop(i)
+                break
+        else:
+            buffer = np.empty(shape, dtype)
+            self.made += 1
+        buffers.append(buffer)
         return buffer
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the buffers."""
-        arrays = [*self._ones.values()] + [b for slot in self._slots for b in slot.values()]
+        arrays = [*self._ones.values()] + [b for kept in self._free_or_held.values() for b in kept]
         return sum(array.nbytes for array in arrays)
 
     def ones(self, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -257,7 +279,8 @@ class NumpyPath(Reference):
         memory = _training_memory.get()
 
         def pass_over(params: Params, X: Any, Y: Any, block: slice) -> tuple[Any, Params]:
-            # In training, the block's large arrays reuse the memory of its previous pass.
+            # In training, the block's large arrays reuse the memory its thread's blocks
+            # and earlier passes no longer hold.
             with self.reusing(memory, (block.start, block.stop)):
                 return layers.loss_and_gradients(xp, params, X, Y, activations, loss, 0.0, self)
 
@@ -278,15 +301,29 @@ class NumpyPath(Reference):
         widths = [W.shape[-1] for W, _ in params]
         blocks = self.model_blocks(W_first.shape[0], X.shape[-2], widths, W_first.dtype.itemsize)
 
-        def block_of_networks(nets: slice) -> tuple[Any, Params]:
-            return pass_over(
-                [(W[nets, ...], b[nets, ...]) for W, b in params],
-                X if X.ndim == 2 else X[nets, ...],
-                Y if Y.ndim == 2 else Y[nets, ...],
-                nets,
-            )
+        # One contiguous share of the blocks per thread, run one after another in the
+        # memory of the thread's share.
+        n_shares = min(_n_cores(), len(blocks))
+        bounds = [len(blocks) * i // n_shares for i in range(n_shares + 1)]
+        shares = {
+            blocks[start].start: blocks[start:stop] for start, stop in itertools.pairwise(bounds)
+        }
 
-        parts = self.map_blocks(block_of_networks, blocks)
+        def thread_networks(share: slice) -> list[tuple[Any, Params]]:
+            return [
+                pass_over(
+                    [(W[nets, ...], b[nets, ...]) for W, b in params],
+                    X if X.ndim == 2 else X[nets, ...],
+                    Y if Y.ndim == 2 else Y[nets, ...],
+                    share,
+                )
+                for nets in shares[share.start]
+            ]
+
+        thread_blocks = [slice(share[0].start, share[-1].stop) for share in shares.values()]
+        parts = [
+            part for share in self.map_blocks(thread_networks, thread_blocks) for part in share
+        ]
         if len(parts) == 1:
             return parts[0]
         value = xp.concat([part_value for part_value, _ in parts], axis=0)
@@ -297,15 +334,34 @@ class NumpyPath(Reference):
         return value, grads
 
     def _over_rows(self, xp: Any, params: Params, X: Any, Y: Any, pass_over: Any) -> Any:
-        """One network in blocks of rows, the blocks' results weighted by their shares."""
+        """One network in blocks of rows, the blocks' results weighted by their shares.
+
+        One block of rows per thread (``row_blocks``), each run in cache-sized parts
+        (``cache_blocks``) that share the thread's memory.
+        """
         n_samples = X.shape[-2]
-        width = sum(W.shape[-1] for W, _ in params)
-        blocks = self.row_blocks(X, params[0][0].ndim, width)
-        parts = self.map_blocks(
-            lambda rows: pass_over(params, X[..., rows, :], Y[..., rows, :], rows), blocks
-        )
-        if len(parts) == 1:
-            return parts[0]
+        W_first = params[0][0]
+        widths = [W.shape[-1] for W, _ in params]
+        n_weights = sum(W.shape[-2] * W.shape[-1] for W, _ in params)
+        thread_blocks = self.row_blocks(X, W_first.ndim, sum(widths))
+        cache_blocks = {
+            rows.start: self.cache_blocks(rows, max(widths), n_weights, W_first.dtype.itemsize)
+            if X.ndim == 2
+            else [rows]
+            for rows in thread_blocks
+        }
+        if len(thread_blocks) == 1 and len(cache_blocks[0]) == 1:
+            return pass_over(params, X, Y, thread_blocks[0])
+
+        def thread_rows(rows: slice) -> list[tuple[Any, Params]]:
+            # The thread's parts one after another, in the memory of its block of rows.
+            return [
+                pass_over(params, X[..., part, :], Y[..., part, :], rows)
+                for part in cache_blocks[rows.start]
+            ]
+
+        parts = [part for share in self.map_blocks(thread_rows, thread_blocks) for part in share]
+        blocks = [part for rows in thread_blocks for part in cache_blocks[rows.start]]
         shares = [(rows.stop - rows.start) / n_samples for rows in blocks]
         value = _weighted_sum(shares, [part_value for part_value, _ in parts])
         grads = [
@@ -322,7 +378,7 @@ class NumpyPath(Reference):
             Z = matmul_shared_input(xp, A_prev, W)
         else:
             Z = self.samples_matmul(xp, A_prev, W)
-        Z += xp.expand_dims(b, axis=-2)
+        Z += b[..., None, :]  # (NumPy's expand_dims costs more than the addition here)
         return Z
 
     def bias_gradient(self, xp: Any, dZ: Any) -> Any:
@@ -351,9 +407,10 @@ class NumpyPath(Reference):
         numpy.ndarray of shape (..., n_samples, n_out)
             A @ B; for 2-D factors a buffer, column-major when n_out is narrow.
         """
-        if A.ndim != 2 or B.ndim != 2:
-            return A @ B
         dtype = np.result_type(A.dtype, B.dtype)
+        if A.ndim != 2 or B.ndim != 2:  # a stack's products, into a buffer too
+            shape = (*np.broadcast_shapes(A.shape[:-2], B.shape[:-2]), A.shape[-2], B.shape[-1])
+            return np.matmul(A, B, out=self._empty(shape, dtype))
         if max(B.shape) > NARROW:
             return np.matmul(A, B, out=self._empty((A.shape[0], B.shape[1]), dtype))
         # (Bᵀ @ Aᵀ)ᵀ = A @ B; the result is a column-major (n_samples, n_out) view.
@@ -373,29 +430,33 @@ class NumpyPath(Reference):
         if n_in * n_out <= TINY_PRODUCT:
             # A few long dot products: BLAS spends 3× their time packing such thin operands.
             return xp.vecdot(A.T[:, None, :], dZ.T[None, :, :])
+        dtype = np.result_type(A.dtype, dZ.dtype)
         if 2 <= n_in <= THIN:  # row i of dW is dZᵀ @ A[:, i] (see THIN)
-            return xp.stack([dZ.T @ A[:, i] for i in range(n_in)])
+            dW = np.empty((n_in, n_out), dtype)
+            for i in range(n_in):
+                np.matmul(dZ.T, A[:, i], out=dW[i])
+            return dW
         if 2 <= n_out <= THIN:  # column j of dW is Aᵀ @ dZ[:, j]
-            return xp.stack([A.T @ dZ[:, j] for j in range(n_out)], axis=1)
+            dW_T = np.empty((n_out, n_in), dtype)
+            for j in range(n_out):
+                np.matmul(A.T, dZ[:, j], out=dW_T[j])
+            return np.ascontiguousarray(dW_T.T)
         return A.T @ dZ
 
     def activation(self, xp: Any, name: str, Z: Any) -> Any:
-        """A = act(Z) into a buffer; tanh's A takes Z's memory inside a training pass."""
+        """A = act(Z) into a buffer of its own (Z is left as the pre-activation)."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[0]
         if fast is None:
             return super().activation(xp, name, Z)
         return fast(self, Z)
 
     def activation_gradient(self, xp: Any, name: str, dA: Any, Z: Any, A: Any) -> Any:
-        """dZ = dA * act'(Z), written over dA (which the pass owns).
-
-        Inside a training pass the slope may be written over A as well: backward reads
-        a hidden layer's A for the last time here.
-        """
+        """dZ = dA * act'(Z), written over the slope's own buffer; dA, Z and A are only read."""
         fast = _FAST_ACTIVATIONS.get(name, (None, None))[1]
         if fast is None:
             return super().activation_gradient(xp, name, dA, Z, A)
-        return np.multiply(dA, fast(self, Z, A), out=dA)
+        dZ = self._like(dA)  # the slope first, then dZ over it: an array of this call's own
+        return np.multiply(dA, fast(self, Z, A, dZ), out=dZ)
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
         """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
@@ -408,7 +469,8 @@ class NumpyPath(Reference):
         shifted = np.subtract(logits, self.max_over_classes(logits), out=self._like(logits))
         exp_shifted = np.exp(shifted, out=self._like(logits))
         row_total = self.sum_over_classes(exp_shifted)
-        minus_log_probability = np.subtract(np.log(row_total), shifted, out=shifted)
+        log_total = np.log(row_total, out=self._like(row_total))
+        minus_log_probability = np.subtract(log_total, shifted, out=shifted)
         per_element = np.multiply(Y, minus_log_probability, out=shifted)
         value = xp.sum(per_element, axis=(-2, -1)) / n_samples
         gradient = np.divide(exp_shifted, row_total, out=exp_shifted)
@@ -434,8 +496,10 @@ class NumpyPath(Reference):
         if Z.shape[-1] > SHORT_CLASS_AXIS:
             return np.max(Z, axis=-1, keepdims=True)
         row_max = Z[:, 0:1]
-        for k in range(1, Z.shape[-1]):
-            row_max = np.maximum(row_max, Z[:, k : k + 1])
+        if Z.shape[-1] > 1:
+            out = self._empty((Z.shape[0], 1), Z.dtype)
+            for k in range(1, Z.shape[-1]):
+                row_max = np.maximum(row_max, Z[:, k : k + 1], out=out)
         return row_max
 
     def sum_over_classes(self, Z: Any) -> Any:
@@ -451,7 +515,8 @@ class NumpyPath(Reference):
         numpy.ndarray of shape (n_samples, 1)
             Each row's sum.
         """
-        return Z @ self.ones((Z.shape[-1], 1), Z.dtype)
+        ones = self.ones((Z.shape[-1], 1), Z.dtype)
+        return np.matmul(Z, ones, out=self._empty((Z.shape[0], 1), np.result_type(Z, ones)))
 
     # --- memory ----------------------------------------------------------------------------
 
@@ -475,7 +540,6 @@ class NumpyPath(Reference):
             yield
             return
         buffers = memory.block(block)
-        buffers.rewind()
         saved, _local.buffers = getattr(_local, "buffers", None), buffers
         try:
             yield
@@ -503,18 +567,19 @@ class NumpyPath(Reference):
         return buffers.ones(shape, np.dtype(dtype))
 
     def _empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
-        """A C-contiguous array: the pass's next buffer inside ``reusing``, else a fresh one."""
+        """A C-contiguous array: a free buffer inside ``reusing``, else a fresh one."""
         buffers = getattr(_local, "buffers", None)
         if buffers is None:
             return np.empty(shape, dtype)
-        return buffers.empty(shape, np.dtype(dtype))
+        return buffers.empty(shape, dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
 
     def _like(self, A: Any, dtype: Any = None) -> Any:
         """An array shaped and laid out like A (column-major for a column-major A)."""
-        dtype = dtype or A.dtype
-        if A.flags.c_contiguous:
+        dtype = A.dtype if dtype is None else dtype
+        flags = A.flags
+        if flags.c_contiguous:
             return self._empty(A.shape, dtype)
-        if A.ndim == 2 and A.flags.f_contiguous:
+        if flags.f_contiguous and A.ndim == 2:
             return self._empty(A.shape[::-1], dtype).T
         outer_first = sorted(range(A.ndim), key=lambda axis: -A.strides[axis])
         buffer = self._empty(tuple(A.shape[axis] for axis in outer_first), dtype)
@@ -546,6 +611,34 @@ class NumpyPath(Reference):
         if A.ndim != 2 or params_ndim != 2 or n_blocks < 2:
             return [slice(0, n_samples)]
         bounds = [n_samples * i // n_blocks for i in range(n_blocks + 1)]
+        return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
+
+    def cache_blocks(self, rows: slice, widest: int, n_weights: int, itemsize: int) -> list[slice]:
+        """``rows`` in parts whose widest arrays fit ``ROW_BLOCK_BYTES``, where that pays.
+
+        Parameters
+        ----------
+        rows : slice
+            One thread's rows of a single network's pass.
+        widest : int
+            The width of the widest layer.
+        n_weights : int
+            The number of weights of the network (Σ n_in · n_out).
+        itemsize : int
+            The number of bytes per number.
+
+        Returns
+        -------
+        list of slice
+            Contiguous parts covering ``rows``; ``[rows]`` itself where the rows' arrays
+            are small, or where a part's activations would not outnumber the weights
+            ``ROW_BLOCK_WEIGHT_RATIO`` times.
+        """
+        n_rows = rows.stop - rows.start
+        n_parts = -(-n_rows * widest * itemsize // ROW_BLOCK_BYTES)
+        if n_parts < 2 or (n_rows // n_parts) * widest < ROW_BLOCK_WEIGHT_RATIO * n_weights:
+            return [rows]
+        bounds = [rows.start + n_rows * i // n_parts for i in range(n_parts + 1)]
         return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
     def model_blocks(
@@ -608,24 +701,23 @@ class NumpyPath(Reference):
 
 
 # --- NumPy forms of activations: the registry's definitions written into buffers ----------
-# Each is (forward(path, Z), slope(path, Z, A)), None where the registry's definition
+# Each is (forward(path, Z), slope(path, Z, A, out)), None where the registry's definition
 # runs as written (into fresh arrays); the same element-wise operations in the
 # same order as nn/activations.py (bit for bit the same numbers; the tests check it).
+# The slope is written into ``out``, an array the kernel made for dZ (laid out like dA).
 
 
 def _tanh_forward(path: NumpyPath, Z: Any) -> Any:
-    # In a training pass Z is the pass's own and tanh's derivative needs only A:
-    # A takes Z's memory (one array fewer for the caches to hold).
-    return np.tanh(Z, out=Z if _in_training_pass() else path._like(Z))
+    return np.tanh(Z, out=path._like(Z))
 
 
-def _tanh_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # 1 - A·A
-    slope = np.multiply(A, A, out=A if _in_training_pass() else path._like(A))
+def _tanh_slope(path: NumpyPath, Z: Any, A: Any, out: Any) -> Any:  # 1 - A·A
+    slope = np.multiply(A, A, out=out)
     return np.subtract(1, slope, out=slope)
 
 
-def _sigmoid_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # A · (1 - A)
-    slope = np.subtract(1, A, out=path._like(A))
+def _sigmoid_slope(path: NumpyPath, Z: Any, A: Any, out: Any) -> Any:  # A · (1 - A)
+    slope = np.subtract(1, A, out=out)
     return np.multiply(A, slope, out=slope)
 
 
@@ -633,8 +725,8 @@ def _relu_forward(path: NumpyPath, Z: Any) -> Any:
     return np.maximum(Z, Z.dtype.type(0), out=path._like(Z))
 
 
-def _relu_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # Z > 0
-    return np.greater(Z, 0, out=path._like(Z, bool))
+def _relu_slope(path: NumpyPath, Z: Any, A: Any, out: Any) -> Any:  # Z > 0, as 1 or 0
+    return np.greater(Z, 0, out=out)
 
 
 def _leaky_relu_forward(path: NumpyPath, Z: Any) -> Any:
@@ -643,8 +735,8 @@ def _leaky_relu_forward(path: NumpyPath, Z: Any) -> Any:
     return A
 
 
-def _leaky_relu_slope(path: NumpyPath, Z: Any, A: Any) -> Any:  # 1 where Z > 0, else the slope
-    slope = path._like(Z)
+def _leaky_relu_slope(path: NumpyPath, Z: Any, A: Any, out: Any) -> Any:  # 1 where Z > 0, else
+    slope = out  # the leaky slope
     slope[...] = LEAKY_SLOPE
     np.copyto(slope, 1, where=np.greater(Z, 0, out=path._like(Z, bool)))
     return slope
@@ -669,9 +761,11 @@ def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:
 _local = threading.local()  # the buffers of the pass this thread runs
 
 
-def _in_training_pass() -> bool:
-    """Whether this thread runs a training pass (inside ``reusing``): its arrays are its own."""
-    return getattr(_local, "buffers", None) is not None
+# What ``sys.getrefcount(buffers[i])`` counts for an array that only the list ``buffers``
+# refers to (the list, the call's argument); a view of it, a cache or a variable adds one.
+_listed = [np.empty(0)]
+_ONLY_LISTED = sys.getrefcount(_listed[0])
+del _listed
 
 
 # The memory of the last finished NumPy training run, for the next one (see training_run).
