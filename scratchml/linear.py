@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import backends
+from ._least_squares import least_squares_with_intercept
 from ._progress import ProgressBar
 from ._training import Snapshot, TrainResult, training_progress
 from ._validation import HyperParameter, Options
@@ -106,9 +107,11 @@ class LinearRegression(RegressorMixin, _LinearModel):
     the objective of docs/math/linear-regression.md, ``loss()`` and solver="gd" have it.
 
     solver="normal" solves (X̃ᵀX̃ + l2·n·k·I) W = X̃ᵀỸ on centred X̃, Ỹ (k outputs; the
-    intercept is not penalised) with ``linalg.solve``, or by an SVD of X̃ when that
-    system is ill-conditioned: then with l2=0 it gives numpy.linalg.lstsq's
-    minimum-norm solution.
+    intercept is not penalised) with ``linalg.solve`` on columns scaled to unit norm,
+    refined once, or by an SVD of the scaled X̃ when that system is ill-conditioned:
+    then with l2=0 it gives numpy.linalg.lstsq's minimum-norm solution. So float32 is
+    right on columns of any scale (docs/math/linear-regression.md); float16 X is solved
+    in float32 and the parameters are stored in float16.
     solver="gd" runs full-batch gradient descent for at most ``epochs`` steps and
     stops earlier once the loss has not improved by at least ``tol`` for more than
     ``n_iter_no_change`` epochs in a row (``tol=None``: every epoch runs);
@@ -143,54 +146,9 @@ class LinearRegression(RegressorMixin, _LinearModel):
         all n·k residuals: the gradient of the documented objective is zero here.
         """
         n_samples, n_outputs = Y.shape
-        x_mean = xp.mean(X, axis=0)
-        y_mean = xp.mean(Y, axis=0)
         ridge = float(self.l2) * n_samples * n_outputs
-        W = _least_squares(xp, X - x_mean, Y - y_mean, ridge)
-        b = y_mean - x_mean @ W
+        W, b = least_squares_with_intercept(xp, X, Y, ridge)
         return _result(params=[(W, b)], loss_history=[], history=[])
-
-
-def _least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
-    """argmin_W ‖X W − Y‖² + ridge·‖W‖², the minimum-norm one where there are many.
-
-    X is (n, d), Y (n, k); returns W (d, k). Fast path: the normal equations
-    G W = Xᵀ Y with G = XᵀX + ridge·I, by ``linalg.solve``. The solve is trusted
-    only while G's condition number λ_max/λ_min stays below 1/√ε (ε the dtype's
-    machine epsilon), where it loses at most about half the digits: G's condition
-    is the square of X's, and a column collinear with others up to rounding makes G
-    singular in all but its last bits, so ``solve`` returns a finite but arbitrary
-    answer. Beyond that, ``_svd_least_squares`` gives lstsq's answer.
-    """
-    n_features = X.shape[1]
-    where = {"dtype": X.dtype, "device": backends.device(X)}
-    gram = xp.matrix_transpose(X) @ X
-    if ridge:
-        gram = gram + ridge * xp.eye(n_features, **where)
-    eigenvalues = xp.linalg.eigvalsh(gram)  # d³: small next to XᵀX's n·d²
-    # One host read decides the path (the eigenvalues themselves stay on the device).
-    well_conditioned = xp.min(eigenvalues) > xp.max(eigenvalues) * xp.finfo(X.dtype).eps ** 0.5
-    if bool(well_conditioned):
-        return xp.linalg.solve(gram, xp.matrix_transpose(X) @ Y)
-    return _svd_least_squares(xp, X, Y, ridge)
-
-
-def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
-    """``_least_squares`` by the singular values of X itself (never forming XᵀX).
-
-    With X = U diag(s) Vᵀ, W = V diag(s / (s² + ridge)) Uᵀ Y. Singular values at or
-    below ε·max(n, d)·s_max are rounding, not signal, and count as zero — numpy.linalg.lstsq's
-    default cutoff — so with ridge = 0 this is lstsq's minimum-norm solution.
-    """
-    n_samples, n_features = X.shape
-    U, s, Vt = xp.linalg.svd(X, full_matrices=False)
-    cutoff = xp.finfo(X.dtype).eps * max(n_samples, n_features) * xp.max(s)
-    kept = s > cutoff
-    # s / (s² + ridge) written as 1 / (s + ridge/s): s² underflows to 0 for a tiny s
-    # (1e-240) where s itself does not. where() on both sides: no 1/0 for a dropped s.
-    safe = xp.where(kept, s, xp.ones_like(s))
-    scale = xp.where(kept, 1 / (safe + ridge / safe), xp.zeros_like(s))
-    return xp.matrix_transpose(Vt) @ (xp.expand_dims(scale, axis=1) * (xp.matrix_transpose(U) @ Y))
 
 
 class LogisticRegression(ClassifierMixin, _LinearModel):
