@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import backends
-from ._least_squares import least_squares_with_intercept
+from ._convergence import StopReason, warn_if_newton_stopped_short, warn_if_separable
+from ._least_squares import least_squares_with_intercept, working_dtype
 from ._progress import ProgressBar
 from ._training import Snapshot, TrainResult, training_progress
 from ._validation import HyperParameter, Options
@@ -166,8 +167,15 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
     hundred features × classes; use solver="gd" beyond. A backtracking line search
     (halving t until the objective decreases enough) makes it converge from zero on
     any data. It stops once a step moves no parameter by more than ``tol`` — the
-    error left is then of order tol², since Newton converges quadratically — or
-    when no step can lower the objective any further in X's precision.
+    error left is then of order tol², since Newton converges quadratically — or by
+    more than a few units in the last place of the largest parameter. Where the
+    objective no longer changes in X's precision, a step is kept if it halves the
+    gradient's norm, so the fit ends at the precision X's dtype allows on every
+    library: in float32 within a few ε of the float64 optimum, relative to the
+    largest parameter. A ConvergenceWarning says when it could not (``epochs`` ran
+    out, or nothing improved while the gradient was far above its rounding), and,
+    with l2=0, when the classes are linearly separable: then no finite optimum exists.
+    float16 X is solved in float32 and the parameters are stored in float16.
 
     solver="gd" runs full-batch gradient descent with ``learning_rate`` and stops
     once the loss has not improved by more than ``tol`` for ``n_iter_no_change``
@@ -188,7 +196,7 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         "tol": TOL.replace(
             default=1e-6,
             doc="""With solver='newton', training stops once a step moves no parameter by more than
-            ``tol``; solver='gd' once more than ``n_iter_no_change`` epochs in a row have
+            ``tol`` (or than the rounding of the largest parameter); solver='gd' once more than ``n_iter_no_change`` epochs in a row have
             not lowered the loss by more than ``tol``. None runs every iteration.""",
         ),
         "n_iter_no_change": N_ITER_NO_CHANGE.replace(
@@ -200,19 +208,32 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
     }
     _fitted_attributes = {**_LINEAR_ATTRIBUTES, **CLASSIFIER_ATTRIBUTES}  # noqa: RUF012
 
+    def _train(self, xp: Any, params: Params, X: Any, Y: Any, *args: Any, **options: Any) -> Any:
+        """Either solver; then, without a penalty, a word if no finite optimum exists."""
+        result = super()._train(xp, params, X, Y, *args, **options)
+        if result.divergence is None and float(self.l2) == 0:
+            warn_if_separable(xp, result.params, X, Y)
+        return result
+
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
-        """Newton steps (iteratively reweighted least squares)."""
-        return _newton(
+        """Newton steps (iteratively reweighted least squares); float16 in float32."""
+        dtype, work = X.dtype, working_dtype(xp, X.dtype)
+        result = _newton(
             xp,
-            params,
-            X,
-            Y,
+            [(xp.astype(W, work), xp.astype(b, work)) for W, b in params],
+            xp.astype(X, work),
+            xp.astype(Y, work),
             loss_name,
             float(self.l2),
             max_iter=self.epochs,
-            tol=0.0 if self.tol is None else float(self.tol),
+            tol=None if self.tol is None else float(self.tol),
             record_every=self.record_every,
             progress=training_progress(self.epochs, type(self).__name__, bool(self.progress)),
+        )
+        if work == dtype:
+            return result
+        return result._replace(
+            params=[(xp.astype(W, dtype), xp.astype(b, dtype)) for W, b in result.params]
         )
 
 
@@ -267,7 +288,7 @@ def _newton(
     loss_name: str,
     l2: float,
     max_iter: int,
-    tol: float,
+    tol: float | None,
     record_every: int,
     progress: ProgressBar,
 ) -> TrainResult:
@@ -281,18 +302,23 @@ def _newton(
     softmax = loss_name == "softmax_cross_entropy"
     X1 = xp.concat([X, xp.ones((n_samples, 1), dtype=X.dtype, device=backends.device(X))], axis=1)
     probabilities = get_loss(loss_name).output
+    eps = float(xp.finfo(X.dtype).eps)
     history = [Snapshot(0, params)] if record_every else []
     loss_history: list[float] = []
     value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
-    value = float(value)
+    value, gradient = float(value), _stack_parameters(xp, *grads[0])
+    stop = StopReason.ITERATIONS
     for iteration in range(1, max_iter + 1):
-        (W, b), (dW, db) = params[0], grads[0]
-        gradient = _stack_parameters(xp, dW, db)
+        W, b = params[0]
         hessian = _hessian(xp, X1, probabilities(xp, X @ W + b), l2, softmax)
         direction = _solve(xp, hessian, xp.reshape(gradient, (-1, 1)))[:, 0]
         step_W, step_b = _unstack_parameters(xp, direction, n_features, n_outputs)
         # Backtracking (Armijo): the full Newton step near the optimum, shorter far from it.
+        # Where the objective no longer changes in X's precision (within a few ε of itself),
+        # it cannot tell a better point from a worse one; there the gradient can: a step
+        # that halves its norm is kept, as Newton's method near the optimum does.
         slope = float(xp.vecdot(gradient, direction))  # > 0: -direction descends
+        gradient_norm = float(xp.linalg.vector_norm(gradient))
         t, accepted = 1.0, None
         for _ in range(30):
             trial = [(W - t * step_W, b - t * step_b)]
@@ -300,22 +326,34 @@ def _newton(
             if trial_value < value and trial_value <= value - 1e-4 * t * slope:
                 accepted = trial
                 break
+            if trial_value <= value + 4 * eps * abs(value):
+                _, trial_grads = layers.loss_and_gradients(xp, trial, X, Y, [], loss_name, l2)
+                trial_gradient = _stack_parameters(xp, *trial_grads[0])
+                if float(xp.linalg.vector_norm(trial_gradient)) <= 0.5 * gradient_norm:
+                    accepted = trial
+                    break
             t *= 0.5
-        if accepted is None:  # no step lowers the objective in this precision: done
+        if accepted is None:  # neither the objective nor the gradient improves: rounding
+            stop = StopReason.PRECISION
             break
         loss_history.append(value)
         params = accepted
         largest_move = t * float(xp.max(xp.abs(direction)))
         value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
-        value = float(value)
-        converged = largest_move <= tol
+        value, gradient = float(value), _stack_parameters(xp, *grads[0])
+        # A move within a few units in the last place of the largest parameter is rounding.
+        resolution = 4 * eps * float(xp.max(xp.abs(_stack_parameters(xp, *params[0]))))
+        converged = tol is not None and largest_move <= max(tol, resolution)
         if record_every and (iteration % record_every == 0 or converged or iteration == max_iter):
             history.append(Snapshot(iteration, params))
         progress.update(iteration, f"loss {value:.4g}")
         if converged:
+            stop = StopReason.CONVERGED
             break
     if record_every and history[-1].params is not params:
         history.append(Snapshot(len(loss_history), params))
+    if tol is not None:
+        warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, loss_name, l2, max_iter)
     return _result(params=params, loss_history=loss_history, history=history)
 
 
