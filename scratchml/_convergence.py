@@ -95,6 +95,23 @@ def separates(xp: Any, params: Any, X: Any, Y: Any) -> bool:
     return bool(xp.all(true_logit > others))
 
 
+def warn_if_out_of_epochs(estimator: str, epochs_run: int, epochs: int) -> None:
+    """A ConvergenceWarning when gradient descent on a convex objective used every epoch.
+
+    With ``tol`` set, a run stops once the loss stops improving by ``tol``; one that ran all
+    ``epochs`` was still improving, so it ended short of the optimum (scikit-learn's
+    iterative solvers warn alike when they reach ``max_iter``).
+    """
+    if epochs_run >= epochs:
+        warnings.warn(
+            f"{estimator}'s gradient descent did not converge in {epochs} epochs: the loss was "
+            "still improving by more than tol. Raise epochs or learning_rate, scale the "
+            "features, or use the default solver.",
+            sklearn_flavour(ConvergenceWarning),
+            stacklevel=5,
+        )
+
+
 def warn_if_separable(xp: Any, params: Any, X: Any, Y: Any) -> None:
     """A ConvergenceWarning when the fitted model separates the training classes (l2 = 0).
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import backends
-from ._convergence import StopReason, warn_if_newton_stopped_short, warn_if_separable
+from ._convergence import (
+    StopReason,
+    warn_if_newton_stopped_short,
+    warn_if_out_of_epochs,
+    warn_if_separable,
+)
 from ._least_squares import least_squares_with_intercept, working_dtype
 from ._progress import ProgressBar
 from ._training import Snapshot, TrainResult, training_progress
@@ -74,7 +79,10 @@ class _LinearModel(NetworkModel):
     ) -> Any:
         """Gradient descent for solver="gd"; else the model's own direct solver."""
         if self.solver == "gd":
-            return super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+            result = super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+            if result.divergence is None and self.tol is not None:
+                warn_if_out_of_epochs(type(self).__name__, len(result.loss_history), self.epochs)
+            return result
         return self._solve_directly(xp, params, X, Y, loss_name)
 
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:

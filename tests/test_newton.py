@@ -128,3 +128,14 @@ def test_float16_logistic_regression_is_solved_in_float32(backend):
     assert host(model.coef_).dtype == np.float16
     optimum = _optimum64(X.astype(np.float16).astype(np.float64), y, 1e-2)
     np.testing.assert_allclose(_parameters(model), optimum, rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("estimator", ["LinearRegression", "LogisticRegression"])
+def test_gradient_descent_out_of_epochs_warns(backend, estimator):
+    X, y = _problem(6, 120, 2, 2, 0.0)
+    make = getattr(sm, estimator)
+    with pytest.warns(sm.ConvergenceWarning, match="did not converge in 3 epochs"):
+        make(solver="gd", l2=1e-2, epochs=3).fit(on(backend, X), on(backend, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tol=None asks for every epoch: no warning
+        make(solver="gd", l2=1e-2, epochs=3, tol=None).fit(on(backend, X), on(backend, y))
