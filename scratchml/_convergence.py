@@ -19,7 +19,6 @@ import warnings
 from typing import Any
 
 from .exceptions import ConvergenceWarning, sklearn_flavour
-from .nn.losses import get_loss
 
 
 class StopReason(enum.Enum):
@@ -42,19 +41,22 @@ def warn_if_newton_stopped_short(
     X1: Any,
     Y: Any,
     gradient: Any,
-    loss_name: str,
     l2: float,
     max_iter: int,
 ) -> None:
     """A ConvergenceWarning when Newton's method ended short of the precision X's dtype allows.
 
     At the optimum the gradient g = (1/n)·X̃ᵀ(P − Y) + l2·W is zero; evaluated in floating
-    point it is a sum of terms of size s = (1/n)·|X̃|ᵀ|P − Y| + l2·|W|, so its rounding is of
-    order ε·s (times a slowly growing factor of n). Stopping because nothing improves while
-    max|g| is still above √ε·max(s) — far above that rounding — is not convergence.
+    point, each probability carries an absolute rounding of about ε, so g's rounding is of
+    order ε·s with s = max_j mean_i |x̃_ij| + l2·max|W|. Stopping because nothing improves
+    while max|g| is still above √ε·s — far above that rounding — is not convergence.
     ``X1`` is X with a column of ones, (n, d + 1); ``gradient`` the stacked gradient at
     ``params``.
     """
+    if stop is StopReason.CONVERGED:
+        return
+    if l2 == 0 and separates(xp, params, X1[:, :-1], Y):
+        return  # there is no optimum to reach; warn_if_separable says so
     if stop is StopReason.ITERATIONS:
         _warn(
             f"LogisticRegression's Newton solver did not converge in {max_iter} iterations "
@@ -62,14 +64,8 @@ def warn_if_newton_stopped_short(
             "or scale the features."
         )
         return
-    if stop is not StopReason.PRECISION:
-        return
-    if l2 == 0 and separates(xp, params, X1[:, :-1], Y):
-        return  # there is no optimum to reach; warn_if_separable says so
-    W, b = params[0]
-    residual = xp.abs(get_loss(loss_name).output(xp, X1[:, :-1] @ W + b) - Y)  # (n, k)
-    terms = xp.matrix_transpose(xp.abs(X1)) @ residual / X1.shape[0]  # (d + 1, k)
-    scale = float(xp.max(terms)) + l2 * float(xp.max(xp.abs(W)))
+    W = params[0][0]
+    scale = float(xp.max(xp.mean(xp.abs(X1), axis=0))) + l2 * float(xp.max(xp.abs(W)))
     largest = float(xp.max(xp.abs(gradient)))
     eps = float(xp.finfo(X1.dtype).eps)
     if largest > eps**0.5 * scale:

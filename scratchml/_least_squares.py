@@ -104,8 +104,11 @@ def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float, norms: Any) -> Any
     make the penalty part of the least-squares problem). With A = U diag(s) Vᵀ, singular
     values at or below ε·max(rows, d)·s_max are rounding, not signal (numpy.linalg.lstsq's
     default cutoff). With all of them kept, W = D⁻¹ V diag(1/s) Uᵀ Y. With r < d kept,
-    the rank-r part of X is U_r B, B = diag(s_r) V_rᵀ D (r × d, independent rows), and
-    its minimum-norm least-squares solution is W = B⁺ U_rᵀ Y — lstsq's answer.
+    W = D⁻¹ V_r diag(1/s_r) U_rᵀ Y fits, and so does W plus anything in X's null space
+    N = D⁻¹ V₀; the smallest W (lstsq's answer) has no part in N, so that part is
+    projected out. Where the SVD gives no V₀ (fewer samples than features), the rank-r
+    part of X is U_r B, B = diag(s_r) V_rᵀ D (r × d, independent rows), and its
+    minimum-norm least-squares solution is W = B⁺ U_rᵀ Y.
     """
     n_features = X.shape[1]
     where = {"dtype": X.dtype, "device": backends.device(X)}
@@ -119,22 +122,31 @@ def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float, norms: Any) -> Any
     if rank == 0:  # X is zero: every W fits as well, and W = 0 is the smallest
         return xp.zeros((n_features, Y.shape[1]), **where)
     projected = xp.matrix_transpose(U[:, :rank]) @ Y  # (r, k)
+    column = xp.expand_dims(norms, axis=1)
+    kept = xp.matrix_transpose(Vt[:rank, :])  # (d, r)
+    W = kept @ (projected / xp.expand_dims(s[:rank], axis=1)) / column
     if rank == n_features:
-        return (
-            xp.matrix_transpose(Vt)
-            @ (projected / xp.expand_dims(s, axis=1))
-            / (xp.expand_dims(norms, axis=1))
-        )
+        return W
+    if Vt.shape[0] == n_features:
+        # Every null direction of the scaled A is at hand (n ≥ d): those of X are
+        # N = D⁻¹V₀. W fits as well as any solution; the smallest-norm one is W less its
+        # part in span(N), removed through an orthonormal basis Q of N (QR).
+        Q, _ = xp.linalg.qr(xp.matrix_transpose(Vt[rank:, :]) / column)
+        return W - Q @ (xp.matrix_transpose(Q) @ W)
     B = xp.expand_dims(s[:rank], axis=1) * Vt[:rank, :] * norms  # (r, d)
     return _pseudo_inverse_times(xp, B, projected)
 
 
 def _pseudo_inverse_times(xp: Any, B: Any, C: Any) -> Any:
-    """B⁺ C for B (r, d) with independent rows, by B's SVD (the same cutoff as lstsq)."""
+    """B⁺ C for B (r, d) with independent rows, by B's SVD.
+
+    No singular value of B is cut: its rows are independent by construction (s_r above
+    the cutoff, V_r orthonormal, D positive), and its small singular values come from
+    small-scale columns (D), which is signal, not rounding.
+    """
     P, sigma, Qt = xp.linalg.svd(B, full_matrices=False)
-    kept = sigma > xp.finfo(B.dtype).eps * max(B.shape) * xp.max(sigma)
-    # where() on both sides: no 1/0 for a dropped singular value.
-    inverse = xp.where(kept, 1 / xp.where(kept, sigma, xp.ones_like(sigma)), xp.zeros_like(sigma))
+    inverse = 1 / xp.where(sigma > 0, sigma, xp.ones_like(sigma))
+    inverse = xp.where(sigma > 0, inverse, xp.zeros_like(sigma))
     return xp.matrix_transpose(Qt) @ (
         xp.expand_dims(inverse, axis=1) * (xp.matrix_transpose(P) @ C)
     )

@@ -361,7 +361,7 @@ def _newton(
     if record_every and history[-1].params is not params:
         history.append(Snapshot(len(loss_history), params))
     if tol is not None:
-        warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, loss_name, l2, max_iter)
+        warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, l2, max_iter)
     return _result(params=params, loss_history=loss_history, history=history)
 
 
