@@ -29,7 +29,9 @@ from ._validation import (
     WeightList,
     as_array,
     feature_names,
+    is_host_targets,
     is_per_network,
+    targets_beside,
 )
 from .nn import MLPClassifier, MLPRegressor
 from .nn.estimators import INIT
@@ -208,7 +210,10 @@ class _Stacked(NetworkModel):
         n_networks = self._checked_n_networks()
         names = feature_names(X)
         X = as_array(X, "X")
+        host = is_host_targets(y, self._estimator_type == "classifier")
         y = as_array(y, "y", labels=self._estimator_type == "classifier")
+        if host:  # a list of targets, or labels: beside X before they are reshaped
+            y = targets_beside(X, y, host)
         per_network_X = X.ndim == 3
         if per_network_X and X.shape[0] != n_networks:
             raise ValueError(
@@ -267,6 +272,7 @@ class _Stacked(NetworkModel):
 
     def _check_targets(self, X: Any, y: Any) -> Any:
         """y (n, ...) shared or (M, n, ...) per network, beside X and in its library."""
+        host = is_host_targets(y, self._estimator_type == "classifier")
         y = as_array(y, "y", labels=self._estimator_type == "classifier")
         n_samples = X.shape[-2]
         if y.shape[0] != n_samples and not (
@@ -276,8 +282,7 @@ class _Stacked(NetworkModel):
                 f"y must have {n_samples} samples (shape (n_samples, ...) or "
                 f"(n_networks, n_samples, ...)); got shape {tuple(y.shape)}"
             )
-        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
-        return y
+        return targets_beside(X, y, host)  # TypeError if y is of another array library
 
     def _check_pair(self, X: Any, y: Any, method: str = "score") -> tuple[Any, Any, Any]:
         """Validate (X, y) for the fitted stack; y encoded as in training, shared or per network."""
@@ -286,7 +291,8 @@ class _Stacked(NetworkModel):
         one_network_ndim = 1 if self._estimator_type == "classifier" else self.y_ndim_
         if y.ndim <= one_network_ndim:
             return xp, X, self._encode_targets(xp, y, X.dtype)
-        Y = self._encode_targets(xp, xp.reshape(y, (-1, *y.shape[2:])), X.dtype)
+        flat = backends.namespace(y).reshape(y, (-1, *y.shape[2:]))  # y: host strings too
+        Y = self._encode_targets(xp, flat, X.dtype)
         return xp, X, xp.reshape(Y, (y.shape[0], y.shape[1], Y.shape[-1]))
 
     def model(self, i: int) -> Any:

@@ -34,9 +34,11 @@ from .._validation import (
     decode_labels,
     encode_labels,
     feature_names,
+    is_host_targets,
     label_classes,
     label_indices,
     one_hot,
+    targets_beside,
     to_float,
 )
 from ..base import BaseEstimator
@@ -145,7 +147,11 @@ FITTED_ATTRIBUTES = {
     "loss_name_": ("str", "The loss the output layer is trained with."),
 }
 CLASSIFIER_ATTRIBUTES = {
-    "classes_": ("array", "The class labels, sorted; ``predict`` returns these."),
+    "classes_": (
+        "array",
+        "The class labels, sorted; ``predict`` returns these. Numeric labels live in the "
+        "training X's library and device, string labels in a NumPy array.",
+    ),
 }
 REGRESSOR_ATTRIBUTES = {
     "n_outputs_": ("int", "The number of targets (columns of y)."),
@@ -613,15 +619,16 @@ class NetworkModel(BaseEstimator):
 
     def _check_targets(self, X: Any, y: Any) -> Any:
         """Validate y for the checked input X (same samples, same library)."""
+        labels = self._estimator_type == "classifier"
+        host = is_host_targets(y, labels)
         y = check_y(
             y,
             X.shape[0],
             multi_output=self._multi_output,
-            labels=self._estimator_type == "classifier",
+            labels=labels,
             estimator=type(self).__name__,
         )
-        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
-        return y
+        return targets_beside(X, y, host)  # TypeError if y is of another array library
 
     @on_the_data_device
     def loss(self, X: Any, y: Any) -> float:
@@ -719,9 +726,11 @@ class ClassifierMixin:
     Two classes train one logit z = P(class 1) on the logit scale (a sigmoid output
     and the binary cross-entropy), not two softmax columns carrying the same
     information. Labels may be anything NumPy can sort (strings, booleans,
-    integers, integral floats, objects) for NumPy input, and numbers for other
-    libraries. They are encoded once, in ``fit``: the model math sees class indices
-    only, ``classes_`` keeps the labels and ``predict`` returns them.
+    integers, integral floats, objects) given as host data (a list, a NumPy array,
+    pandas), with X of any library, and numbers in X's own library. They are encoded
+    once, in ``fit``: the model math sees class indices only, ``classes_`` keeps the
+    labels and ``predict`` returns them — in X's library for numeric labels, in NumPy
+    for strings (no array library holds them).
     """
 
     _multi_output = False
@@ -730,14 +739,15 @@ class ClassifierMixin:
     def _encode_fit_targets(
         self, xp: Any, X: Any, y: Any, classes: Any = None
     ) -> tuple[Any, str, dict[str, Any]]:
-        classes, encoded = encode_labels(xp, y, X.dtype, classes=classes)
+        classes, encoded = encode_labels(xp, y, X.dtype, classes=classes, like=X)
         if classes.shape[0] == 2:
             return encoded[:, 1:], "binary_cross_entropy", {"classes_": classes}
         return encoded, "softmax_cross_entropy", {"classes_": classes}
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         classes = self.classes_
-        encoded = one_hot(xp, label_indices(xp, classes, y), classes.shape[0], dtype)
+        index = label_indices(xp, classes, y, like=self.params_[0][0])  # the data's device
+        encoded = one_hot(xp, index, classes.shape[0], dtype)
         return encoded[:, 1:] if classes.shape[0] == 2 else encoded
 
     @on_the_data_device
@@ -770,7 +780,9 @@ class ClassifierMixin:
         logits, _ = layers.forward(xp, self.params_, X, self.activations_)
         index = _class_index(xp, logits, logits=True)
         labels = decode_labels(xp, self.classes_, xp.reshape(index, (-1,)))
-        return xp.reshape(labels, index.shape) if index.ndim > 1 else labels
+        if index.ndim == 1:
+            return labels
+        return backends.namespace(labels).reshape(labels, tuple(index.shape))
 
     @on_the_data_device
     def predict(self, X: Any) -> Any:
@@ -816,7 +828,8 @@ class ClassifierMixin:
         """
         xp, X = self._check_input(X, "score")
         y = self._check_targets(X, y)
-        return self._host_score(metrics.accuracy(xp, self._predict_labels(xp, X), y))
+        labels = self._predict_labels(xp, X)  # host NumPy for string labels
+        return self._host_score(metrics.accuracy(backends.namespace(labels), labels, y))
 
 
 class RegressorMixin:
