@@ -18,7 +18,7 @@ and flagged in ``diverged_``; the others train on and nothing is raised.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Self
 
 from . import backends
 from ._training import Snapshot
@@ -198,6 +198,28 @@ class _Stacked(NetworkModel):
         return f"{type(self).__name__} ({self._checked_n_networks()} networks)"
 
     # --- data ------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> Self:
+        """Train the M networks on X and y at once; returns self.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (M, n_samples, n_features)
+            The training inputs, shared by the networks or one data set per network, in
+            any supported library; the fitted attributes live in X's library, device and
+            dtype.
+        y : array of shape (n_samples, ...) or (M, n_samples, ...)
+            Class labels (a classifier: (n_samples,) or (M, n_samples); a list or NumPy
+            array of labels goes with X of any library) or targets (a regressor:
+            (n_samples,), (n_samples, n_outputs) or with M first), shared or one per
+            network.
+
+        Returns
+        -------
+        self
+            The fitted stack.
+        """
+        return super().fit(X, y)
+
     def _fit_data(
         self, X: Any, y: Any, continuing: bool, one_epoch: bool, classes: Any
     ) -> tuple[Any, Any, Any, str, dict[str, Any]]:

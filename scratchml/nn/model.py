@@ -92,7 +92,9 @@ L2 = HyperParameter(
     0.0,
     [Interval(float, 0, None)],
     """The L2 penalty: the objective adds (l2/2)·Σ‖W‖² over the weights, the biases not
-    penalised, so each weight gradient gains l2·W.""",
+    penalised, so each weight gradient gains l2·W. The data loss being a mean, this is
+    scikit-learn's MLP ``alpha`` divided by the samples per step: l2 = alpha / n_samples
+    for full batches, alpha / batch_size for mini-batches.""",
 )
 TOL = HyperParameter(
     1e-4,
@@ -128,8 +130,11 @@ FITTED_ATTRIBUTES = {
     "params_": PARAMS_ATTRIBUTE,
     "loss_history_": (
         "list of float",
-        "The training objective of each epoch (or solver step); continuing a fit "
-        "(warm_start, partial_fit) appends to it.",
+        "The training objective (data loss plus penalty) before each epoch's step (or solver "
+        "step), so its first entry is the objective at the initial weights; with mini-batches, "
+        "the mean over the epoch's batches, each taken before its own step (scikit-learn's "
+        "loss_curve_). One per epoch run: tol may stop training before ``epochs``. "
+        "Continuing a fit (warm_start, partial_fit) appends to it.",
     ),
     "history_": (
         "list of Snapshot",
@@ -272,10 +277,10 @@ class NetworkModel(BaseEstimator):
         X : array of shape (n_samples, n_features)
             The training inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
             array-api-strict); the fitted attributes live in X's library, device and
-            dtype. A stack also takes (M, n_samples, n_features): one data set per network.
+            dtype.
         y : array of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels (a classifier) or targets (a regressor), in X's library. A stack
-            also takes (M, n_samples) or (M, n_samples, n_outputs), one per network.
+            Class labels (a classifier: in X's library, or a list or NumPy array of labels
+            with X of any library) or targets (a regressor: in X's library, or a list).
 
         Returns
         -------
