@@ -81,8 +81,14 @@ def test_mixing_jax_with_another_library_names_both():
     x = backends.asarray(np.ones((4, 2)), backend="jax")
     with pytest.raises(TypeError, match="jax and numpy"):
         backends.namespace(x, np.ones(4))
-    with pytest.raises(TypeError, match="jax"):
-        sm.LogisticRegression(epochs=2).fit(x, np.array([0, 1, 0, 1]))
+    with pytest.raises(TypeError, match="jax"):  # a regressor's NumPy targets are data
+        sm.LinearRegression().fit(x, np.array([0.0, 1.0, 0.0, 1.0]))
+    strict_labels = backends.asarray(np.array([0, 1, 0, 1]), backend="array_api_strict")
+    with pytest.raises(TypeError, match="jax"):  # labels from another array library
+        sm.LogisticRegression(epochs=2).fit(x, strict_labels)
+    # Labels are host data: a NumPy array of them goes with JAX X.
+    model = sm.LogisticRegression(epochs=2, l2=1e-2).fit(x, np.array([0, 1, 0, 1]))
+    assert backends.backend_name(model.classes_) == "jax"
 
 
 def test_devices_by_name():
