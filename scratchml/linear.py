@@ -204,8 +204,9 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         "tol": TOL.replace(
             default=1e-6,
             doc="""With solver='newton', training stops once a step moves no parameter by more than
-            ``tol`` (or than the rounding of the largest parameter); solver='gd' once more than ``n_iter_no_change`` epochs in a row have
-            not lowered the loss by more than ``tol``. None runs every iteration.""",
+            ``tol`` (or than the rounding of the largest parameter); solver='gd' once more
+            than ``n_iter_no_change`` epochs in a row have not lowered the loss by more than
+            ``tol``. None runs every iteration.""",
         ),
         "n_iter_no_change": N_ITER_NO_CHANGE.replace(
             doc="How many epochs of solver='gd' in a row without an improvement of ``tol`` "
