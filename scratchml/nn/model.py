@@ -133,7 +133,7 @@ FITTED_ATTRIBUTES = {
         "The training objective (data loss plus penalty) before each epoch's step (or solver "
         "step), so its first entry is the objective at the initial weights; with mini-batches, "
         "the mean over the epoch's batches, each taken before its own step (scikit-learn's "
-        "loss_curve_). One per epoch run: tol may stop training before ``epochs``. "
+        "``loss_curve_``). One per epoch run: tol may stop training before ``epochs``. "
         "Continuing a fit (warm_start, partial_fit) appends to it.",
     ),
     "history_": (
