@@ -299,11 +299,40 @@ def check_X_y(
     if y is None:
         check_y(y, 0, estimator=estimator)
     X = as_array(X, "X")
+    host = is_host_targets(y, labels)
     y = as_array(y, "y", labels=labels)
-    backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
     xp, X = check_X(X, estimator=estimator)
     y = check_y(y, X.shape[0], multi_output=multi_output, labels=labels, estimator=estimator)
-    return xp, X, y
+    return xp, X, targets_beside(X, y, host)
+
+
+def is_host_targets(y: Any, labels: bool) -> bool:
+    """Whether y, as given, is host data that goes with X of any library.
+
+    Targets that are not arrays (lists, tuples, pandas objects) are; so are class
+    labels in a NumPy array, since labels are host data (strings have no other
+    library). An array of another library (torch, JAX, CuPy, array-api-strict) is
+    not: it must come from X's library.
+    """
+    if not backends.is_array(y):
+        return True
+    return labels and isinstance(y, np.ndarray)
+
+
+def targets_beside(X: Any, y: Any, host: bool) -> Any:
+    """Checked y in X's library and on its device, where it is host data; else as it is.
+
+    Host targets of a numeric (or boolean) dtype move to X's library and device, so
+    numeric class labels (and ``classes_``) live where X lives; host labels of other
+    kinds (strings, objects) stay NumPy arrays, and so do their ``classes_``. Targets of
+    another array library raise the TypeError that names both libraries.
+    """
+    if not host:
+        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
+        return y
+    if not isinstance(y, np.ndarray) or isinstance(X, np.ndarray) or y.dtype.kind not in "biuf":
+        return y
+    return backends.asarray(y, like=X)
 
 
 def check_y(
@@ -444,17 +473,21 @@ def label_classes(xp: Any, y: Any) -> Any:
     return classes
 
 
-def label_indices(xp: Any, classes: Any, y: Any) -> Any:
+def label_indices(xp: Any, classes: Any, y: Any, like: Any = None) -> Any:
     """Index of each label of y in ``classes``; unknown labels refused.
 
     The indices are in the namespace's default index dtype (int64; int32 on JAX
     without x64, where an int64 request would warn and be cut to int32 anyway).
+    They are found where the classes live (host NumPy for string labels) and moved
+    to ``like``'s library and device when it is given (the data's, for the one-hot
+    targets the math uses).
     """
     check_same_namespace(y, classes, "y")
+    labels_xp = backends.namespace(classes)
     try:
-        index = xp.searchsorted(classes, y)
-        index = xp.minimum(index, xp.full_like(index, classes.shape[0] - 1))
-        known = bool(xp.all(xp.take(classes, index) == y))
+        index = labels_xp.searchsorted(classes, y)
+        index = labels_xp.minimum(index, labels_xp.full_like(index, classes.shape[0] - 1))
+        known = bool(labels_xp.all(labels_xp.take(classes, index) == y))
     except (TypeError, ValueError):  # labels of another kind than the classes
         known = False
     if not known:
@@ -462,16 +495,31 @@ def label_indices(xp: Any, classes: Any, y: Any) -> Any:
             "y holds labels the model was not fitted on; "
             f"known classes are {backends.to_numpy(classes).tolist()}"
         )
-    return xp.astype(index, backends.default_index(xp))
+    index = labels_xp.astype(index, backends.default_index(labels_xp))
+    if like is not None and backends.backend_name(index) != backends.backend_name(like):
+        index = backends.asarray(index, like=like)
+    return index
 
 
 def decode_labels(xp: Any, classes: Any, index: Any) -> Any:
-    """Class indices (n_samples,) → the labels themselves, in ``classes``' dtype."""
-    return xp.take(classes, index)
+    """Class indices (n_samples,) → the labels themselves, in ``classes``' dtype.
+
+    Where the classes live on the host (string labels) and the indices elsewhere, the
+    indices come to the host: the labels are a NumPy array.
+    """
+    labels_xp = backends.namespace(classes)
+    if backends.backend_name(index) != backends.backend_name(classes):
+        index = backends.to_numpy(index)
+    return labels_xp.take(classes, index)
 
 
-def encode_labels(xp: Any, y: Any, dtype: Any, classes: Any = None) -> tuple[Any, Any]:
+def encode_labels(
+    xp: Any, y: Any, dtype: Any, classes: Any = None, like: Any = None
+) -> tuple[Any, Any]:
     """Class labels → ``(classes_, one_hot)``; one_hot is (n_samples, n_classes) in ``dtype``.
+
+    ``like`` (the training X) gives one_hot's library and device where they differ from
+    the labels' (string labels on the host, X elsewhere).
 
     ``classes`` fixes the label set (e.g. all classes, given before the first batch);
     by default it is the sorted distinct labels of y. Labels must be integers,
@@ -479,7 +527,7 @@ def encode_labels(xp: Any, y: Any, dtype: Any, classes: Any = None) -> tuple[Any
     """
     if classes is None:
         classes = label_classes(xp, y)
-    index = label_indices(xp, classes, y)
+    index = label_indices(xp, classes, y, like=like)
     return classes, one_hot(xp, index, classes.shape[0], dtype)
 
 

@@ -173,3 +173,88 @@ def test_divergence_raises_without_numpy_warnings():
     # The silence is scoped to training: NumPy warns as usual outside it.
     with pytest.warns(RuntimeWarning, match="overflow"):
         np.exp(np.array([1000.0]))
+
+
+# --- labels are host data: they go with X of any library --------------------------------
+
+ALL_CLASSIFIERS = {
+    **CLASSIFIERS,
+    "stack": lambda: sm.StackedMLPClassifier(
+        n_networks=2, hidden_layers=(6,), epochs=30, seed=[0, 1]
+    ),
+}
+HOST_LABELS = {
+    "list-of-ints": lambda y: np.array([3, 10, 42])[y].tolist(),
+    "list-of-strings": lambda y: np.array(["ant", "bee", "cat"])[y].tolist(),
+    "numpy-strings": lambda y: np.array(["ant", "bee", "cat"])[y],
+    "numpy-ints": lambda y: np.array([3, 10, 42])[y],
+}
+
+
+@pytest.mark.parametrize("kind", list(HOST_LABELS))
+@pytest.mark.parametrize("make", list(ALL_CLASSIFIERS.values()), ids=list(ALL_CLASSIFIERS))
+def test_host_labels_go_with_X_of_any_library(backend, kind, make):
+    """A list or NumPy array of labels with X of any library, as scikit-learn takes them.
+
+    Numeric labels (and ``classes_``, ``predict``) live in X's library; string labels on
+    the host, in NumPy, since no array library holds strings.
+    """
+    X, y = _blobs()
+    labels = HOST_LABELS[kind](y)
+    reference = make().fit(X, labels)  # all NumPy
+    Xb = on(backend, X)
+    model = make().fit(Xb, labels)
+    numeric = np.asarray(labels).dtype.kind in "iu"
+    where = backend if numeric else "numpy"
+    assert sm.backends.backend_name(model.classes_) == where
+    np.testing.assert_array_equal(host(model.classes_), reference.classes_)
+    predicted = model.predict(Xb)
+    assert sm.backends.backend_name(predicted) == where
+    np.testing.assert_array_equal(host(predicted), reference.predict(X))
+    np.testing.assert_allclose(host(model.predict_proba(Xb)), reference.predict_proba(X))
+    np.testing.assert_allclose(model.score(Xb, labels), reference.score(X, labels))
+    np.testing.assert_allclose(model.loss(Xb, labels), reference.loss(X, labels))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        sm.LinearRegression,
+        lambda: sm.MLPRegressor(hidden_layers=(4,), epochs=20),
+        lambda: sm.StackedMLPRegressor(n_networks=2, hidden_layers=(4,), epochs=20),
+    ],
+    ids=["linear", "mlp", "stack"],
+)
+def test_regression_targets_as_a_list_go_with_X_of_any_library(backend, make):
+    X, _ = _blobs()
+    target = (X @ np.array([1.0, -2.0]) + 0.5).tolist()
+    reference = make().fit(X, target)
+    model = make().fit(on(backend, X), target)
+    np.testing.assert_allclose(host(model.predict(on(backend, X))), reference.predict(X))
+    np.testing.assert_allclose(model.score(on(backend, X), target), reference.score(X, target))
+
+
+def test_arrays_of_two_device_libraries_still_raise():
+    """Host data is accepted with any X; two array libraries in one call are not mixed."""
+    if "torch" not in sm.backends.available():
+        pytest.skip("torch is not usable here")
+    X, y = _blobs()
+    other = "jax" if "jax" in sm.backends.available() else "array_api_strict"
+    with pytest.raises(TypeError, match=r"mixed.*torch|torch.*mixed"):
+        sm.LogisticRegression().fit(on("torch", X), on(other, y))
+    with pytest.raises(TypeError, match="mixed"):  # a regressor's NumPy targets are data
+        sm.LinearRegression().fit(on("torch", X), y.astype(float))
+
+
+def test_partial_fit_with_host_string_labels_on_any_library(backend):
+    X, y = _blobs()
+    names = np.array(["ant", "bee", "cat"])[y]
+    model = sm.MLPClassifier(hidden_layers=(4,), seed=0)
+    for start in range(0, 60, 20):
+        model.partial_fit(
+            on(backend, X[start : start + 20]),
+            names[start : start + 20].tolist(),
+            classes=["cat", "ant", "bee"],
+        )
+    np.testing.assert_array_equal(model.classes_, ["ant", "bee", "cat"])
+    assert set(model.predict(on(backend, X)).tolist()) <= {"ant", "bee", "cat"}

@@ -144,7 +144,7 @@ def test_the_estimators_old_attribute_path_warns_once():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         from scratchml.nn import MLPClassifier, MLPRegressor  # noqa: F401
-        from scratchml.nn import MLPClassifier as again
+        from scratchml.nn import MLPClassifier as again  # noqa: N813
     moved = [w for w in caught if "scratchml.nn.MLPClassifier moved" in str(w.message)]
     assert len(moved) <= 1  # once per process (another test may have had it first)
     assert again is scratchml.MLPClassifier

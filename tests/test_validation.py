@@ -93,7 +93,9 @@ def test_mixed_libraries_name_both():
     X, y = sm.data.blobs(20, centers=2, seed=0)
     Xs = sm.backends.asarray(X, backend="array_api_strict")
     with pytest.raises(TypeError, match="array_api_strict and numpy"):
-        sm.LogisticRegression().fit(Xs, y)
+        sm.LinearRegression().fit(Xs, y.astype(float))  # a regressor's NumPy targets are data
+    with pytest.raises(TypeError, match="mixed"):  # labels of another array library
+        sm.LogisticRegression().fit(X, sm.backends.asarray(y, backend="array_api_strict"))
     model = sm.LogisticRegression(epochs=2).fit(X, y)
     with pytest.raises(
         TypeError, match="X comes from array_api_strict but the model was fitted on numpy"

@@ -11,6 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
+from .._convergence import (
+    StopReason,
+    warn_if_newton_stopped_short,
+    warn_if_out_of_epochs,
+    warn_if_separable,
+)
+from .._least_squares import least_squares_with_intercept, working_dtype
 from .._progress import ProgressBar
 from .._training import Snapshot, TrainResult, training_progress
 from .._validation import HyperParameter, Options
@@ -77,7 +84,10 @@ class _LinearModel(NetworkModel):
     ) -> Any:
         """Gradient descent for solver="gd"; else the model's own direct solver."""
         if self.solver == "gd":
-            return super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+            result = super()._train(xp, params, X, Y, activations, loss_name, generator, **options)
+            if result.divergence is None and self.tol is not None:
+                warn_if_out_of_epochs(type(self).__name__, len(result.loss_history), self.epochs)
+            return result
         return self._solve_directly(xp, params, X, Y, loss_name)
 
     def _initial_params(self, sizes: list[int], like: Any, generator: Any) -> Params:
@@ -111,9 +121,11 @@ class LinearRegression(RegressorMixin, _LinearModel):
     the objective of docs/math/linear-regression.md, ``loss()`` and solver="gd" have it.
 
     solver="normal" solves (X̃ᵀX̃ + l2·n·k·I) W = X̃ᵀỸ on centred X̃, Ỹ (k outputs; the
-    intercept is not penalised) with ``linalg.solve``, or by an SVD of X̃ when that
-    system is ill-conditioned: then with l2=0 it gives numpy.linalg.lstsq's
-    minimum-norm solution.
+    intercept is not penalised) with ``linalg.solve`` on columns scaled to unit norm,
+    refined once, or by an SVD of the scaled X̃ when that system is ill-conditioned:
+    then with l2=0 it gives numpy.linalg.lstsq's minimum-norm solution. So float32 is
+    right on columns of any scale (docs/math/linear-regression.md); float16 X is solved
+    in float32 and the parameters are stored in float16.
     solver="gd" runs full-batch gradient descent for at most ``epochs`` steps and
     stops earlier once the loss has not improved by at least ``tol`` for more than
     ``n_iter_no_change`` epochs in a row (``tol=None``: every epoch runs);
@@ -168,54 +180,9 @@ class LinearRegression(RegressorMixin, _LinearModel):
         all n·k residuals: the gradient of the documented objective is zero here.
         """
         n_samples, n_outputs = Y.shape
-        x_mean = xp.mean(X, axis=0)
-        y_mean = xp.mean(Y, axis=0)
         ridge = float(self.l2) * n_samples * n_outputs
-        W = _least_squares(xp, X - x_mean, Y - y_mean, ridge)
-        b = y_mean - x_mean @ W
+        W, b = least_squares_with_intercept(xp, X, Y, ridge)
         return _result(params=[(W, b)], loss_history=[], history=[])
-
-
-def _least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
-    """argmin_W ‖X W − Y‖² + ridge·‖W‖², the minimum-norm one where there are many.
-
-    X is (n, d), Y (n, k); returns W (d, k). Fast path: the normal equations
-    G W = Xᵀ Y with G = XᵀX + ridge·I, by ``linalg.solve``. The solve is trusted
-    only while G's condition number λ_max/λ_min stays below 1/√ε (ε the dtype's
-    machine epsilon), where it loses at most about half the digits: G's condition
-    is the square of X's, and a column collinear with others up to rounding makes G
-    singular in all but its last bits, so ``solve`` returns a finite but arbitrary
-    answer. Beyond that, ``_svd_least_squares`` gives lstsq's answer.
-    """
-    n_features = X.shape[1]
-    where = {"dtype": X.dtype, "device": backends.device(X)}
-    gram = xp.matrix_transpose(X) @ X
-    if ridge:
-        gram = gram + ridge * xp.eye(n_features, **where)
-    eigenvalues = xp.linalg.eigvalsh(gram)  # d³: small next to XᵀX's n·d²
-    # One host read decides the path (the eigenvalues themselves stay on the device).
-    well_conditioned = xp.min(eigenvalues) > xp.max(eigenvalues) * xp.finfo(X.dtype).eps ** 0.5
-    if bool(well_conditioned):
-        return xp.linalg.solve(gram, xp.matrix_transpose(X) @ Y)
-    return _svd_least_squares(xp, X, Y, ridge)
-
-
-def _svd_least_squares(xp: Any, X: Any, Y: Any, ridge: float) -> Any:
-    """``_least_squares`` by the singular values of X itself (never forming XᵀX).
-
-    With X = U diag(s) Vᵀ, W = V diag(s / (s² + ridge)) Uᵀ Y. Singular values at or
-    below ε·max(n, d)·s_max are rounding, not signal, and count as zero — numpy.linalg.lstsq's
-    default cutoff — so with ridge = 0 this is lstsq's minimum-norm solution.
-    """
-    n_samples, n_features = X.shape
-    U, s, Vt = xp.linalg.svd(X, full_matrices=False)
-    cutoff = xp.finfo(X.dtype).eps * max(n_samples, n_features) * xp.max(s)
-    kept = s > cutoff
-    # s / (s² + ridge) written as 1 / (s + ridge/s): s² underflows to 0 for a tiny s
-    # (1e-240) where s itself does not. where() on both sides: no 1/0 for a dropped s.
-    safe = xp.where(kept, s, xp.ones_like(s))
-    scale = xp.where(kept, 1 / (safe + ridge / safe), xp.zeros_like(s))
-    return xp.matrix_transpose(Vt) @ (xp.expand_dims(scale, axis=1) * (xp.matrix_transpose(U) @ Y))
 
 
 class LogisticRegression(ClassifierMixin, _LinearModel):
@@ -233,8 +200,15 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
     hundred features × classes; use solver="gd" beyond. A backtracking line search
     (halving t until the objective decreases enough) makes it converge from zero on
     any data. It stops once a step moves no parameter by more than ``tol`` — the
-    error left is then of order tol², since Newton converges quadratically — or
-    when no step can lower the objective any further in X's precision.
+    error left is then of order tol², since Newton converges quadratically — or by
+    more than a few units in the last place of the largest parameter. Where the
+    objective no longer changes in X's precision, a step is kept if it halves the
+    gradient's norm, so the fit ends at the precision X's dtype allows on every
+    library: in float32 within a few ε of the float64 optimum, relative to the
+    largest parameter. A ConvergenceWarning says when it could not (``epochs`` ran
+    out, or nothing improved while the gradient was far above its rounding), and,
+    with l2=0, when the classes are linearly separable: then no finite optimum exists.
+    float16 X is solved in float32 and the parameters are stored in float16.
 
     solver="gd" runs full-batch gradient descent with ``learning_rate`` and stops
     once the loss has not improved by more than ``tol`` for ``n_iter_no_change``
@@ -255,8 +229,9 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         "tol": TOL.replace(
             default=1e-6,
             doc="""With solver='newton', training stops once a step moves no parameter by more than
-            ``tol``; solver='gd' once more than ``n_iter_no_change`` epochs in a row have
-            not lowered the loss by more than ``tol``. None runs every iteration.""",
+            ``tol`` (or than the rounding of the largest parameter); solver='gd' once more
+            than ``n_iter_no_change`` epochs in a row have not lowered the loss by more than
+            ``tol``. None runs every iteration.""",
         ),
         "n_iter_no_change": N_ITER_NO_CHANGE.replace(
             doc="How many epochs of solver='gd' in a row without an improvement of ``tol`` "
@@ -287,19 +262,32 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         self.record_every = record_every
         self.progress = progress
 
+    def _train(self, xp: Any, params: Params, X: Any, Y: Any, *args: Any, **options: Any) -> Any:
+        """Either solver; then, without a penalty, a word if no finite optimum exists."""
+        result = super()._train(xp, params, X, Y, *args, **options)
+        if result.divergence is None and float(self.l2) == 0:
+            warn_if_separable(xp, result.params, X, Y)
+        return result
+
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
-        """Newton steps (iteratively reweighted least squares)."""
-        return _newton(
+        """Newton steps (iteratively reweighted least squares); float16 in float32."""
+        dtype, work = X.dtype, working_dtype(xp, X.dtype)
+        result = _newton(
             xp,
-            params,
-            X,
-            Y,
+            [(xp.astype(W, work), xp.astype(b, work)) for W, b in params],
+            xp.astype(X, work),
+            xp.astype(Y, work),
             loss_name,
             float(self.l2),
             max_iter=self.epochs,
-            tol=0.0 if self.tol is None else float(self.tol),
+            tol=None if self.tol is None else float(self.tol),
             record_every=self.record_every,
             progress=training_progress(self.epochs, type(self).__name__, bool(self.progress)),
+        )
+        if work == dtype:
+            return result
+        return result._replace(
+            params=[(xp.astype(W, dtype), xp.astype(b, dtype)) for W, b in result.params]
         )
 
 
@@ -354,7 +342,7 @@ def _newton(
     loss_name: str,
     l2: float,
     max_iter: int,
-    tol: float,
+    tol: float | None,
     record_every: int,
     progress: ProgressBar,
 ) -> TrainResult:
@@ -368,18 +356,23 @@ def _newton(
     softmax = loss_name == "softmax_cross_entropy"
     X1 = xp.concat([X, xp.ones((n_samples, 1), dtype=X.dtype, device=backends.device(X))], axis=1)
     probabilities = get_loss(loss_name).output
+    eps = float(xp.finfo(X.dtype).eps)
     history = [Snapshot(0, params)] if record_every else []
     loss_history: list[float] = []
     value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
-    value = float(value)
+    value, gradient = float(value), _stack_parameters(xp, *grads[0])
+    stop = StopReason.ITERATIONS
     for iteration in range(1, max_iter + 1):
-        (W, b), (dW, db) = params[0], grads[0]
-        gradient = _stack_parameters(xp, dW, db)
+        W, b = params[0]
         hessian = _hessian(xp, X1, probabilities(xp, X @ W + b), l2, softmax)
         direction = _solve(xp, hessian, xp.reshape(gradient, (-1, 1)))[:, 0]
         step_W, step_b = _unstack_parameters(xp, direction, n_features, n_outputs)
         # Backtracking (Armijo): the full Newton step near the optimum, shorter far from it.
+        # Where the objective no longer changes in X's precision (within a few ε of itself),
+        # it cannot tell a better point from a worse one; there the gradient can: a step
+        # that halves its norm is kept, as Newton's method near the optimum does.
         slope = float(xp.vecdot(gradient, direction))  # > 0: -direction descends
+        gradient_norm = float(xp.linalg.vector_norm(gradient))
         t, accepted = 1.0, None
         for _ in range(30):
             trial = [(W - t * step_W, b - t * step_b)]
@@ -387,22 +380,34 @@ def _newton(
             if trial_value < value and trial_value <= value - 1e-4 * t * slope:
                 accepted = trial
                 break
+            if trial_value <= value + 4 * eps * abs(value):
+                _, trial_grads = layers.loss_and_gradients(xp, trial, X, Y, [], loss_name, l2)
+                trial_gradient = _stack_parameters(xp, *trial_grads[0])
+                if float(xp.linalg.vector_norm(trial_gradient)) <= 0.5 * gradient_norm:
+                    accepted = trial
+                    break
             t *= 0.5
-        if accepted is None:  # no step lowers the objective in this precision: done
+        if accepted is None:  # neither the objective nor the gradient improves: rounding
+            stop = StopReason.PRECISION
             break
         loss_history.append(value)
         params = accepted
         largest_move = t * float(xp.max(xp.abs(direction)))
         value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
-        value = float(value)
-        converged = largest_move <= tol
+        value, gradient = float(value), _stack_parameters(xp, *grads[0])
+        # A move within a few units in the last place of the largest parameter is rounding.
+        resolution = 4 * eps * float(xp.max(xp.abs(_stack_parameters(xp, *params[0]))))
+        converged = tol is not None and largest_move <= max(tol, resolution)
         if record_every and (iteration % record_every == 0 or converged or iteration == max_iter):
             history.append(Snapshot(iteration, params))
         progress.update(iteration, f"loss {value:.4g}")
         if converged:
+            stop = StopReason.CONVERGED
             break
     if record_every and history[-1].params is not params:
         history.append(Snapshot(len(loss_history), params))
+    if tol is not None:
+        warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, l2, max_iter)
     return _result(params=params, loss_history=loss_history, history=history)
 
 

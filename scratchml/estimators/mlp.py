@@ -91,9 +91,10 @@ INIT = HyperParameter(
     "auto",
     [Options(INITS), WeightList()],
     """The initial weights (biases start at zero). A name draws them: 'he' N(0, 2/fan_in),
-    'xavier' N(0, 1/fan_in) (the fan-in form), 'orthogonal' random orthogonal matrices
-    times the activation's gain, 'auto' He for relu-like layers and the fan-in form
-    otherwise. Or the weights themselves: a list of (W, b) arrays of any library, one
+    'lecun' N(0, 1/fan_in) (LeCun's fan-in draw; 'xavier' is its older name here and draws
+    the same numbers, though Glorot's Xavier averages fan-in and fan-out), 'orthogonal'
+    random orthogonal matrices times the activation's gain, 'auto' He for relu-like layers
+    and LeCun otherwise. Or the weights themselves: a list of (W, b) arrays of any library, one
     pair per layer, W (n_in, n_out) and b (n_out,), which fit converts to X's library,
     device and dtype; their shapes must fit X's features, ``hidden_layers`` and the
     targets (one output column for two classes, n_classes for more, n_outputs for a

@@ -37,9 +37,11 @@ from .._validation import (
     decode_labels,
     encode_labels,
     feature_names,
+    is_host_targets,
     label_classes,
     label_indices,
     one_hot,
+    targets_beside,
     to_float,
 )
 from ..exceptions import ConvergenceWarning, sklearn_flavour
@@ -113,7 +115,9 @@ L2 = HyperParameter(
     0.0,
     [Interval(float, 0, None)],
     """The L2 penalty: the objective adds (l2/2)·Σ‖W‖² over the weights, the biases not
-    penalised, so each weight gradient gains l2·W.""",
+    penalised, so each weight gradient gains l2·W. The data loss being a mean, this is
+    scikit-learn's MLP ``alpha`` divided by the samples per step: l2 = alpha / n_samples
+    for full batches, alpha / batch_size for mini-batches.""",
 )
 TOL = HyperParameter(
     1e-4,
@@ -158,8 +162,11 @@ FITTED_ATTRIBUTES = {
     "params_": PARAMS_ATTRIBUTE,
     "loss_history_": (
         "list of float",
-        "The training objective of each epoch (or solver step); continuing a fit "
-        "(warm_start, partial_fit) appends to it.",
+        "The training objective (data loss plus penalty) before each epoch's step (or solver "
+        "step), so its first entry is the objective at the initial weights; with mini-batches, "
+        "the mean over the epoch's batches, each taken before its own step (scikit-learn's "
+        "``loss_curve_``). One per epoch run: tol may stop training before ``epochs``. "
+        "Continuing a fit (warm_start, partial_fit) appends to it.",
     ),
     "history_": (
         "list of Snapshot",
@@ -177,7 +184,11 @@ FITTED_ATTRIBUTES = {
     "loss_name_": ("str", "The loss the output layer is trained with."),
 }
 CLASSIFIER_ATTRIBUTES = {
-    "classes_": ("array", "The class labels, sorted; ``predict`` returns these."),
+    "classes_": (
+        "array",
+        "The class labels, sorted; ``predict`` returns these. Numeric labels live in the "
+        "training X's library and device, string labels in a NumPy array.",
+    ),
 }
 REGRESSOR_ATTRIBUTES = {
     "n_outputs_": ("int", "The number of targets (columns of y)."),
@@ -329,10 +340,10 @@ class NetworkModel(BaseEstimator):
         X : array of shape (n_samples, n_features)
             The training inputs, in any supported library (NumPy, PyTorch, JAX, CuPy,
             array-api-strict); the fitted attributes live in X's library, device and
-            dtype. A stack also takes (M, n_samples, n_features): one data set per network.
+            dtype.
         y : array of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels (a classifier) or targets (a regressor), in X's library. A stack
-            also takes (M, n_samples) or (M, n_samples, n_outputs), one per network.
+            Class labels (a classifier: in X's library, or a list or NumPy array of labels
+            with X of any library) or targets (a regressor: in X's library, or a list).
 
         Returns
         -------
@@ -681,15 +692,16 @@ class NetworkModel(BaseEstimator):
 
     def _check_targets(self, X: Any, y: Any) -> Any:
         """Validate y for the checked input X (same samples, same library)."""
+        labels = self._estimator_type == "classifier"
+        host = is_host_targets(y, labels)
         y = check_y(
             y,
             X.shape[0],
             multi_output=self._multi_output,
-            labels=self._estimator_type == "classifier",
+            labels=labels,
             estimator=type(self).__name__,
         )
-        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
-        return y
+        return targets_beside(X, y, host)  # TypeError if y is of another array library
 
     @on_the_data_device
     def loss(self, X: Any, y: Any) -> float:
@@ -787,9 +799,11 @@ class ClassifierMixin:
     Two classes train one logit z = P(class 1) on the logit scale (a sigmoid output
     and the binary cross-entropy), not two softmax columns carrying the same
     information. Labels may be anything NumPy can sort (strings, booleans,
-    integers, integral floats, objects) for NumPy input, and numbers for other
-    libraries. They are encoded once, in ``fit``: the model math sees class indices
-    only, ``classes_`` keeps the labels and ``predict`` returns them.
+    integers, integral floats, objects) given as host data (a list, a NumPy array,
+    pandas), with X of any library, and numbers in X's own library. They are encoded
+    once, in ``fit``: the model math sees class indices only, ``classes_`` keeps the
+    labels and ``predict`` returns them — in X's library for numeric labels, in NumPy
+    for strings (no array library holds them).
     """
 
     _multi_output = False
@@ -808,7 +822,7 @@ class ClassifierMixin:
     def _encode_fit_targets(
         self, xp: Any, X: Any, y: Any, classes: Any = None
     ) -> tuple[Any, str, dict[str, Any]]:
-        classes, encoded = encode_labels(xp, y, X.dtype, classes=classes)
+        classes, encoded = encode_labels(xp, y, X.dtype, classes=classes, like=X)
         n_classes = classes.shape[0]
         loss = getattr(self, "loss_function", "auto")
         if loss == "auto":
@@ -825,7 +839,8 @@ class ClassifierMixin:
 
     def _encode_targets(self, xp: Any, y: Any, dtype: Any) -> Any:
         classes = self.classes_
-        encoded = one_hot(xp, label_indices(xp, classes, y), classes.shape[0], dtype)
+        index = label_indices(xp, classes, y, like=self.params_[0][0])  # the data's device
+        encoded = one_hot(xp, index, classes.shape[0], dtype)
         return encoded[:, 1:] if self.loss_name_ == "binary_cross_entropy" else encoded
 
     @on_the_data_device
@@ -858,7 +873,9 @@ class ClassifierMixin:
         logits, _ = layers.forward(xp, self.params_, X, self.activations_)
         index = _class_index(xp, logits, logits=True)
         labels = decode_labels(xp, self.classes_, xp.reshape(index, (-1,)))
-        return xp.reshape(labels, index.shape) if index.ndim > 1 else labels
+        if index.ndim == 1:
+            return labels
+        return backends.namespace(labels).reshape(labels, tuple(index.shape))
 
     @on_the_data_device
     def predict(self, X: Any) -> Any:
@@ -904,7 +921,8 @@ class ClassifierMixin:
         """
         xp, X = self._check_input(X, "score")
         y = self._check_targets(X, y)
-        return self._host_score(metrics.accuracy(xp, self._predict_labels(xp, X), y))
+        labels = self._predict_labels(xp, X)  # host NumPy for string labels
+        return self._host_score(metrics.accuracy(backends.namespace(labels), labels, y))
 
 
 class RegressorMixin:

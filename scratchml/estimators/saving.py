@@ -368,12 +368,9 @@ def load(path: str | os.PathLike, backend: str = "numpy", device: Any = None) ->
     model.params_ = [(move(W), move(b)) for W, b in params]
     if "classes_" in arrays:
         labels = arrays["classes_"]
-        if labels.dtype.kind not in "biuf" and backend != "numpy":
-            raise ValueError(
-                f"{path} holds class labels of dtype {labels.dtype} (e.g. strings), which "
-                f"only NumPy arrays can hold; load it with backend='numpy', not {backend!r}"
-            )
-        model.classes_ = move(labels)
+        # Labels are host data: numbers move with the model, strings stay NumPy arrays
+        # (as a fit on data of that library with string labels keeps them).
+        model.classes_ = move(labels) if labels.dtype.kind in "biuf" else labels
     if "feature_names_in_" in arrays:
         model.feature_names_in_ = arrays["feature_names_in_"].astype(object)
     for attribute, value in metadata.get("fitted", {}).items():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from .. import backends
 from .._training import Snapshot
@@ -30,7 +30,9 @@ from .._validation import (
     WeightList,
     as_array,
     feature_names,
+    is_host_targets,
     is_per_network,
+    targets_beside,
 )
 from ..nn.init import INITS, host_params
 from .mlp import INIT, MLPClassifier, MLPRegressor
@@ -240,6 +242,28 @@ class _Stacked(NetworkModel):
         return f"{type(self).__name__} ({self._checked_n_networks()} networks)"
 
     # --- data ------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> Self:
+        """Train the M networks on X and y at once; returns self.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features) or (M, n_samples, n_features)
+            The training inputs, shared by the networks or one data set per network, in
+            any supported library; the fitted attributes live in X's library, device and
+            dtype.
+        y : array of shape (n_samples, ...) or (M, n_samples, ...)
+            Class labels (a classifier: (n_samples,) or (M, n_samples); a list or NumPy
+            array of labels goes with X of any library) or targets (a regressor:
+            (n_samples,), (n_samples, n_outputs) or with M first), shared or one per
+            network.
+
+        Returns
+        -------
+        self
+            The fitted stack.
+        """
+        return super().fit(X, y)
+
     def _fit_data(
         self, X: Any, y: Any, continuing: bool, one_epoch: bool, classes: Any
     ) -> tuple[Any, Any, Any, str, dict[str, Any]]:
@@ -252,7 +276,10 @@ class _Stacked(NetworkModel):
         n_networks = self._checked_n_networks()
         names = feature_names(X)
         X = as_array(X, "X")
+        host = is_host_targets(y, self._estimator_type == "classifier")
         y = as_array(y, "y", labels=self._estimator_type == "classifier")
+        if host:  # a list of targets, or labels: beside X before they are reshaped
+            y = targets_beside(X, y, host)
         per_network_X = X.ndim == 3
         if per_network_X and X.shape[0] != n_networks:
             raise ValueError(
@@ -311,6 +338,7 @@ class _Stacked(NetworkModel):
 
     def _check_targets(self, X: Any, y: Any) -> Any:
         """y (n, ...) shared or (M, n, ...) per network, beside X and in its library."""
+        host = is_host_targets(y, self._estimator_type == "classifier")
         y = as_array(y, "y", labels=self._estimator_type == "classifier")
         n_samples = X.shape[-2]
         if y.shape[0] != n_samples and not (
@@ -320,8 +348,7 @@ class _Stacked(NetworkModel):
                 f"y must have {n_samples} samples (shape (n_samples, ...) or "
                 f"(n_networks, n_samples, ...)); got shape {tuple(y.shape)}"
             )
-        backends.namespace(X, y)  # TypeError naming both libraries if they are mixed
-        return y
+        return targets_beside(X, y, host)  # TypeError if y is of another array library
 
     def _check_pair(self, X: Any, y: Any, method: str = "score") -> tuple[Any, Any, Any]:
         """Validate (X, y) for the fitted stack; y encoded as in training, shared or per network."""
@@ -330,7 +357,8 @@ class _Stacked(NetworkModel):
         one_network_ndim = 1 if self._estimator_type == "classifier" else self.y_ndim_
         if y.ndim <= one_network_ndim:
             return xp, X, self._encode_targets(xp, y, X.dtype)
-        Y = self._encode_targets(xp, xp.reshape(y, (-1, *y.shape[2:])), X.dtype)
+        flat = backends.namespace(y).reshape(y, (-1, *y.shape[2:]))  # y: host strings too
+        Y = self._encode_targets(xp, flat, X.dtype)
         return xp, X, xp.reshape(Y, (y.shape[0], y.shape[1], Y.shape[-1]))
 
     def model(self, i: int) -> Any:

@@ -231,7 +231,7 @@ def _one_by_one(work: StackWorkload, backend: str):
 
 
 def host_parameters(work: StackWorkload) -> list[np.ndarray]:
-    """Initial parameters of the M networks on the host: [W1, b1, W2, b2, ...], Xavier normal."""
+    """Initial parameters of the M networks on the host: [W1, b1, W2, b2, ...], LeCun normal."""
     generator = np.random.default_rng(0)
     params = []
     for n_in, n_out in itertools.pairwise(work.widths):
