@@ -602,8 +602,12 @@ class NetworkModel(BaseEstimator):
 
     def _logits(self, X: Any, method: str = "predict") -> tuple[Any, Any]:
         xp, X = self._check_input(X, method)
+        return xp, self._forward(xp, X)
+
+    def _forward(self, xp: Any, X: Any) -> Any:
+        """The fitted network's output layer (logits or predictions) on checked X."""
         logits, _ = layers.forward(xp, self.params_, X, self.activations_)
-        return xp, logits
+        return logits
 
     def _check_pair(self, X: Any, y: Any, method: str = "score") -> tuple[Any, Any, Any]:
         """Validate (X, y) for a fitted model; y encoded as in training (one-hot for classes)."""
@@ -767,7 +771,7 @@ class ClassifierMixin:
 
     def _predict_labels(self, xp: Any, X: Any) -> Any:
         """The most probable class label of each sample (X checked)."""
-        logits, _ = layers.forward(xp, self.params_, X, self.activations_)
+        logits = self._forward(xp, X)
         index = _class_index(xp, logits, logits=True)
         labels = decode_labels(xp, self.classes_, xp.reshape(index, (-1,)))
         return xp.reshape(labels, index.shape) if index.ndim > 1 else labels
@@ -880,5 +884,5 @@ class RegressorMixin:
             array (M,).
         """
         xp, X, Y = self._check_pair(X, y)
-        prediction, _ = layers.forward(xp, self.params_, X, self.activations_)
+        prediction = self._forward(xp, X)
         return self._host_score(metrics.r2_score(xp, Y, prediction))
