@@ -23,7 +23,7 @@ print("files:", sorted(path.name for path in out.iterdir()))
 
 # %%
 # One row per configuration (every grid key but the seed): the share of seeds that reach
-# the threshold test accuracy, and the mean over seeds.
+# the threshold on validation data, and the mean test accuracy over seeds beside it.
 
 data = sweep.load(out)
 configs = data.configs
@@ -31,12 +31,12 @@ rows = configs.to_dict("records") if hasattr(configs, "to_dict") else configs
 for row in rows:
     print(
         f"depth {row['depth']}  width {row['width']}:  "
-        f"success rate {row['success_rate']:.2f} over {row['seeds']} seeds, "
+        f"success rate {row['success_rate']:.2f} over {row['seeds']} seeds (validation), "
         f"mean test accuracy {row['mean_test_accuracy']:.3f}"
     )
 
 # %%
-# The sweep's own pictures: mean test accuracy over depth × width, and the loss curves.
+# The sweep's own pictures: mean validation accuracy over depth × width, and the loss curves.
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5))
 for ax, path in zip(axes, [result.heatmap, out / "curves.png"], strict=True):

@@ -146,9 +146,7 @@ PINNED = {
     "mlp momentum": 27,
     "mlp adam": 31,
     "stack adam": 39,
-    # one more than a shared rate: the rates are kept in float64 and rounded to the
-    # data's dtype once per step (a shared rate is a Python number)
-    "stack adam, a learning rate per network": 43,
+    "stack adam, a learning rate per network": 42,
 }
 
 

@@ -679,6 +679,18 @@ def per_network_matmul(A: Any, B: Any) -> Any:
     (``nn.kernels.matmul_shared_input``) would hand BLAS a product whose width grows
     with M, and BLAS picks its kernels (and so its order of summation) by size: a
     network's numbers would then depend on how many networks share its block.
+
+    Parameters
+    ----------
+    A : numpy.ndarray of shape (n, k)
+        The factor every network shares (a layer's input, or its transpose).
+    B : numpy.ndarray of shape (M, k, n_out)
+        One factor per network.
+
+    Returns
+    -------
+    numpy.ndarray of shape (M, n, n_out)
+        A @ B[m] for each network m.
     """
     return np.matmul(A, B)
 

@@ -27,6 +27,7 @@ from .report import (
     configurations,
     network_of,
     parse_row,
+    smallest_first,
     two_key_cells,
     two_key_table,
 )
@@ -81,6 +82,26 @@ class SweepData:
 
     def _rows(self, rows: Any) -> Any:
         return self.rows if rows is None else rows
+
+    def smallest_reliable(self, configs: Any = None) -> dict[str, Any] | None:
+        """The reliable configuration with the fewest parameters (then the least deep,
+        the narrowest, the best mean score on the judged split), or None.
+
+        Parameters
+        ----------
+        configs : DataFrame or list of dict, optional
+            A selection of ``configs`` (default: all of them).
+
+        Returns
+        -------
+        dict or None
+            Its row of ``configs`` (``CONFIG_COLUMNS``): successes k of ``networks`` on
+            the judged split, mean ± sd of the validation and test scores, ...
+        """
+        reliable = [c for c in _records(self.configs if configs is None else configs)]
+        reliable = [c for c in reliable if c["reliable"]]
+        found = smallest_first(reliable, self.report.judge_on)
+        return dict(found[0]) if found else None
 
     def table(
         self,
@@ -178,6 +199,7 @@ class SweepData:
         Returns
         -------
         Figure
+            The heatmap's figure (also saved when ``path`` is given).
         """
         from ..viz.sweep import sweep_heatmap
 

@@ -544,7 +544,23 @@ def two_key_table(
     return lines
 
 
-def _smallest(configs: Sequence[Mapping[str, Any]], judge_on: str) -> list[Mapping[str, Any]]:
+def smallest_first(
+    configs: Sequence[Mapping[str, Any]], judge_on: str = "validation"
+) -> list[Mapping[str, Any]]:
+    """Configurations by size: fewest parameters, then depth, width, best mean on ``judge_on``.
+
+    Parameters
+    ----------
+    configs : sequence of mapping
+        Entries of ``configurations``.
+    judge_on : {"validation", "test"}
+        The split whose mean score breaks ties.
+
+    Returns
+    -------
+    list of mapping
+        The configurations, smallest first.
+    """
     return sorted(
         configs,
         key=lambda c: (
@@ -688,24 +704,24 @@ def summary_text(
         lines.append(f"{len(reliable)} of {len(group)} configurations are reliable.")
         lines.append("")
         if reliable:
-            smallest = _smallest(reliable, judge_on)[0]
+            smallest = smallest_first(reliable, judge_on)[0]
             lines += [
                 f"**The smallest reliable network**: depth {smallest['depth']}, width "
                 f"{smallest['width']} ({smallest['n_parameters']} parameters, "
                 f"{smallest['activation']}, {smallest['optimizer']}, learning rate "
                 f"{smallest['learning_rate']:g}, l2 {smallest['l2']:g}): {judge_on} "
                 f"{name} ≥ {threshold:g} in {smallest['successes']} of "
-                f"{smallest['networks']} networks, {judge_on} {_mean_sd(smallest, judge_on)}, "
+                f"{smallest['networks']} {per}, {judge_on} {_mean_sd(smallest, judge_on)}, "
                 f"{other} {_mean_sd(smallest, other)}.",
                 "",
             ]
             per_activation = {}
-            for c in _smallest(reliable, judge_on):
+            for c in smallest_first(reliable, judge_on):
                 per_activation.setdefault(c["activation"], c)
             lines += ["Smallest reliable network per activation:", ""]
             lines += [*_config_table(list(per_activation.values()), judge_on), ""]
             lines += ["Smallest reliable networks (fewest parameters):", ""]
-            lines += [*_config_table(_smallest(reliable, judge_on)[:top], judge_on), ""]
+            lines += [*_config_table(smallest_first(reliable, judge_on)[:top], judge_on), ""]
         else:
             closest = sorted(
                 group,

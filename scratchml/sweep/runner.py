@@ -121,7 +121,13 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 class ReportInterrupted(KeyboardInterrupt):
-    """Ctrl-C while the report was drawn: every network is saved; ``--resume`` redraws it."""
+    """Ctrl-C while the report was drawn: every network is saved; ``--resume`` redraws it.
+
+    Parameters
+    ----------
+    out : Path
+        The sweep's folder.
+    """
 
     def __init__(self, out: Path):
         super().__init__(f"interrupted while writing the report in {out}")
@@ -320,10 +326,9 @@ def run(
         Keys that make panels in the pictures (the other varying keys make files).
     axes : pair of str or list of pairs, optional
         Pairs of keys (e.g. ``("learning_rate", "l2")``) that get a table in summary.md
-        and heatmaps, besides depth × width.
-
-    The report settings (``threshold``, ``min_seeds``, ``judge_on``, ``by``, ``axes``)
-    are stored in sweep.json; resuming or extending without them uses the stored ones.
+        and heatmaps, besides depth × width. The report settings (``threshold``,
+        ``min_seeds``, ``judge_on``, ``by``, ``axes``) are stored in sweep.json; resuming
+        or extending without them uses the stored ones.
     summary : bool
         Write configs.csv, the pictures and summary.md (False: only the rows, curves,
         stacks and models; ``report(out)`` draws them later).
@@ -642,6 +647,9 @@ def report(
 ) -> list[Path]:
     """Write configs.csv, the pictures and summary.md of the sweep in ``out``, from its rows.
 
+    The report settings not given are the sweep's stored ones (``run``'s), else the
+    defaults: threshold 0.95 on validation, every network of a configuration.
+
     Parameters
     ----------
     out : str or Path
@@ -660,9 +668,6 @@ def report(
         A line about the run (throughput) for the summary.
     prune : bool
         Remove model files that are no configuration's best (kept by an earlier chunk).
-
-    The report settings not given are the sweep's stored ones (``run``'s), else the
-    defaults: threshold 0.95 on validation, every network of a configuration.
 
     Returns
     -------

@@ -311,7 +311,7 @@ def sweep_pictures(
     By default the network's keys (activation, optimizer, learning rate, l2) make the
     panels and the data's keys (arms, turns, noise, n_samples) the files; folds are
     pooled. Axes other than depth × width name the file after them
-    (``heatmap-learning_rate-l2.png``) and pool the keys not in ``by``.
+    (``heatmap-learning_rate-l2.png``; panels per depth and width by default).
 
     Parameters
     ----------
@@ -347,7 +347,7 @@ def sweep_pictures(
     varying = [key for key in _varying(rows) if key not in axes and key != "fold"]
     default_axes = axes == ("depth", "width")
     if by is None:
-        by = [key for key in varying if key not in DATA_KEYS] if default_axes else []
+        by = [key for key in varying if key not in DATA_KEYS]
     by = [key for key in by if key not in axes]
     pages = [key for key in varying if key not in by and key in DATA_KEYS]
     page_values = [sorted({row[key] for row in rows}) for key in pages]
