@@ -119,7 +119,13 @@ class ReportSettings:
     axes: tuple[tuple[str, str], ...] = ()
 
     def stored(self) -> dict[str, Any]:
-        """As sweep.json keeps it (lists, not tuples)."""
+        """The settings as sweep.json keeps them.
+
+        Returns
+        -------
+        dict
+            Each setting by name, ``by`` and ``axes`` as lists.
+        """
         found = asdict(self)
         found["by"] = None if self.by is None else list(self.by)
         found["axes"] = [list(pair) for pair in self.axes]
