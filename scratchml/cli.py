@@ -234,8 +234,16 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--folds",
         type=int,
         metavar="K",
-        help="K-fold (K ≥ 3: each fold tests on one part, validates on the next) instead "
-        "of one held-out split (20%% test, 20%% validation)",
+        help="K-fold (K ≥ 3: each fold tests on one part, validates on the next; a "
+        "configuration pools its K × seeds networks) instead of one held-out split "
+        "(20%% test, 20%% validation)",
+    )
+    data.add_argument(
+        "--standardize",
+        action="store_const",
+        const=True,
+        help="scale each feature by the mean and sd of each split's training rows "
+        "(default: the features as given)",
     )
     run = parser.add_argument_group("running and reporting")
     run.add_argument("--out", metavar="DIR", help="the sweep's folder (default: sweeps/latest)")
@@ -260,15 +268,31 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--threshold",
         type=float,
-        metavar="ACC",
-        help=f"test score a seed must reach to count as a success (default: {DEFAULT_THRESHOLD})",
+        metavar="SCORE",
+        help="score (accuracy, or R² for a regressor) a network must reach on the judged "
+        f"split to succeed (default: {DEFAULT_THRESHOLD}; stored with the sweep)",
     )
     run.add_argument(
         "--min-seeds",
         type=int,
         dest="min_seeds",
         metavar="K",
-        help="a configuration is reliable when K of its seeds succeed (default: all)",
+        help="a configuration is reliable when K of its networks (seeds, × folds) succeed "
+        "(default: all; stored with the sweep)",
+    )
+    run.add_argument(
+        "--judge-on",
+        dest="judge_on",
+        choices=("validation", "test"),
+        help="the split success is judged on; the other's score is shown beside "
+        "(default: validation; stored with the sweep)",
+    )
+    run.add_argument(
+        "--axes",
+        nargs=2,
+        metavar="KEY",
+        help="two keys (e.g. learning_rate l2) that get a table in summary.md and "
+        "heatmaps, besides depth × width (stored with the sweep)",
     )
     run.add_argument(
         "--by",
@@ -283,7 +307,16 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``scratchml sweep``: 0 done, 1 environment failure, 2 usage error, 130 interrupted."""
     from pathlib import Path
 
-    from .sweep import GRID_KEYS, SETTING_KEYS, SweepInterrupted, load_config, read_file, run
+    from .sweep import (
+        GRID_KEYS,
+        REPORT_KEYS,
+        SETTING_KEYS,
+        ReportInterrupted,
+        SweepInterrupted,
+        load_config,
+        read_file,
+        run,
+    )
 
     def fail(code: int, message: str) -> int:
         if code == 2:
@@ -295,7 +328,7 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         config = load_config(args.config) if args.config else {}
     except ValueError as exc:
         return fail(2, str(exc))
-    keys = (*GRID_KEYS, *SETTING_KEYS, "out", "dask", "chunk_size", "threshold", "min_seeds", "by")
+    keys = (*GRID_KEYS, *SETTING_KEYS, *REPORT_KEYS, "out", "dask", "chunk_size")
     for key in (*keys, "data", "target"):
         value = getattr(args, key, None)
         if value is not None:
@@ -314,18 +347,27 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             arrays = (grid or None, out)
         result = run(*arrays, resume=args.resume, extend=args.extend, **config)
     except SweepInterrupted as stop:
+        if stop.nothing_written:
+            print(
+                f"\ninterrupted before any network was saved; nothing written in {stop.out}",
+                file=sys.stderr,
+            )
+            return 130
         print(
             f"\ninterrupted: {stop.rows_saved} of {stop.n_networks} networks saved in "
             f"{stop.out / 'results.csv'}; continue with:\n    {stop.resume_command}",
             file=sys.stderr,
         )
         return 130
-    except KeyboardInterrupt:  # after training, while the report was being drawn
+    except ReportInterrupted:  # after training, while the report was being drawn
         print(
             f"\ninterrupted while writing the report; every network is saved in {out}; "
             f"draw it again with:\n    scratchml sweep --resume --out {out}",
             file=sys.stderr,
         )
+        return 130
+    except KeyboardInterrupt:  # before the sweep began: reading the data, checking
+        print("\ninterrupted before the sweep began; nothing written", file=sys.stderr)
         return 130
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, ImportError) as exc:
         return fail(2, str(exc))
@@ -413,6 +455,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0 on success, 1 for a failed run, 2 for a usage error, 130 for a
         sweep stopped by Ctrl-C.
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the command starts (its imports): no traceback
+        print("\nscratchml: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser, subparsers = _parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # a misspelt flag: the subcommand's own usage, not the top-level one

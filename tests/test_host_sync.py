@@ -205,11 +205,24 @@ for _name in [
     setattr(CountingArray, _name, _operator(_name))
 
 
+class _Info:
+    """The namespace's inspection object, taking the wrapper's device."""
+
+    def __init__(self, info):
+        self._info = info
+
+    def __getattr__(self, name):
+        method = getattr(self._info, name)
+        return lambda *args, **kwargs: _wrap(method(*_unwrap(args), **_unwrap(kwargs)))
+
+
 class CountingNamespace(types.ModuleType):
     """array-api-compat's NumPy namespace, taking and returning counting arrays."""
 
     def __getattr__(self, name):
         value = getattr(compat_numpy, name)
+        if name == "__array_namespace_info__":
+            return lambda: _Info(value())
         if isinstance(value, type) or not callable(value):
             return value  # dtypes and constants
 

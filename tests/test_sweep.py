@@ -222,7 +222,7 @@ def test_a_run_writes_one_row_per_network_and_the_report(clean_run):
     for path in clean_run.pictures:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = clean_run.summary.read_text()
-    for part in ("## Grid", "Best by mean test accuracy", "network-epochs/s", "## Machine"):
+    for part in ("## Grid", "Best by mean validation accuracy", "network-epochs/s", "## Machine"):
         assert part in summary
     assert "| learning_rate | 0.01, 0.05 |" in summary
     assert "24 networks (every network of the grid) in 8 configurations" in summary
@@ -238,8 +238,14 @@ def test_configurations_give_success_rate_and_spread_over_seeds(clean_run):
     np.testing.assert_allclose(configs["mean_test_accuracy"], grouped.mean(), rtol=1e-5)
     np.testing.assert_allclose(configs["min_test_accuracy"], grouped.min(), rtol=1e-5)
     np.testing.assert_allclose(configs["max_test_accuracy"], grouped.max(), rtol=1e-5)
-    success = grouped.apply(lambda acc: (acc >= 0.95).mean())
+    # Success is judged on the validation scores; the test scores are reported beside.
+    judged = frame.groupby(keys)["validation_accuracy"]
+    success = judged.apply(lambda acc: (acc >= 0.95).mean())
     np.testing.assert_allclose(configs["success_rate"], success, rtol=1e-5)
+    np.testing.assert_allclose(configs["mean_validation_accuracy"], judged.mean(), rtol=1e-12)
+    np.testing.assert_allclose(configs["sd_test_accuracy"], grouped.std(ddof=1), rtol=1e-12)
+    on_test = grouped.apply(lambda acc: (acc >= 0.95).sum())
+    np.testing.assert_array_equal(configs["test_successes"], on_test)
     # Another threshold changes the success rates, not the rows.
     lenient = sweep.configurations(sweep.read_results(clean_run.results), threshold=0.5)
     assert all(c["success_rate"] >= s for c, s in zip(lenient, success, strict=False))
@@ -483,7 +489,7 @@ def test_help_shows_the_grids_defaults(capsys):
     with pytest.raises(SystemExit):
         cli.main(["sweep", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "(default: 1 2 3)" in text and "(default: 0.95)" in text and "(default: 300)" in text
+    assert "(default: 1 2 3)" in text and "(default: 0.95;" in text and "(default: 300)" in text
 
 
 # --- pictures and the command line -------------------------------------------------------------
@@ -492,14 +498,20 @@ def test_help_shows_the_grids_defaults(capsys):
 def test_heatmap_cells_are_per_configuration_means_over_seeds(clean_run):
     pandas = pytest.importorskip("pandas")
     frame = pandas.read_csv(clean_run.results)
-    fig = sweep_heatmap(clean_run.results)
-    panels = [ax for ax in fig.axes if ax.images]
-    assert len(panels) == 2  # one per learning rate, never averaged together
-    for ax, rate in zip(panels, (0.01, 0.05), strict=True):
-        selected = frame[frame.learning_rate == rate]
-        expected = selected.groupby(["depth", "width"])["test_accuracy"].mean().unstack()
-        np.testing.assert_allclose(np.ma.getdata(ax.images[0].get_array()), expected, rtol=1e-12)
-        assert ax.get_title().startswith(f"lr {rate:g}")
+    for split, fig in (
+        ("validation", sweep_heatmap(clean_run.results)),
+        ("test", sweep_heatmap(clean_run.results, split="test")),
+        ("test", sweep_heatmap(clean_run.results, value="test_accuracy")),  # the older name
+    ):
+        panels = [ax for ax in fig.axes if ax.images]
+        assert len(panels) == 2  # one per learning rate, never averaged together
+        for ax, rate in zip(panels, (0.01, 0.05), strict=True):
+            selected = frame[frame.learning_rate == rate]
+            expected = selected.groupby(["depth", "width"])[f"{split}_accuracy"].mean().unstack()
+            cells = np.ma.getdata(ax.images[0].get_array())
+            np.testing.assert_allclose(cells, expected, rtol=1e-12)
+            assert ax.get_title().startswith(f"lr {rate:g}")
+        assert f"Mean {split} accuracy" in fig._suptitle.get_text()
     assert "fixed: arms 2, turns 0.5" in fig._suptitle.get_text()
 
 
@@ -556,4 +568,11 @@ def test_cli_end_to_end_with_a_config_file_and_flags_that_override_it(tmp_path, 
     assert cli.main(["sweep", "--resume", "--out", str(out), "--threshold", "0.9", "--by",
                      "arms", "activation"]) == 0  # fmt: skip
     assert (out / "heatmap.png").exists() and not (out / "heatmap-arms2.png").exists()
-    assert "test accuracy ≥ 0.9 on every seed" in (out / "summary.md").read_text()
+    assert (
+        "validation accuracy ≥ 0.9; a configuration is **reliable** when every one of its 4 seeds"
+        in (out / "summary.md").read_text()
+    )
+    # The report settings are stored: a plain --resume keeps them.
+    assert cli.main(["sweep", "--resume", "--out", str(out)]) == 0
+    assert "validation accuracy ≥ 0.9;" in (out / "summary.md").read_text()
+    assert (out / "heatmap.png").exists()

@@ -75,8 +75,11 @@ def test_the_same_sweep_from_python_with_k_folds(tmp_path):
         row.test_accuracy, abs=1e-6
     )
     assert len(refit.y_test) == 30
+    # A configuration pools its folds: 3 seeds × 3 folds, one section, no "fold 0".
+    assert len(data.configs) == 2 and set(data.configs.networks) == {9}
+    assert set(data.configs.folds) == {3}
     summary = result.summary.read_text()
-    assert "## fold 0" in summary and "| fold | networks |" in summary
+    assert "3 folds pooled" in summary and "## fold" not in summary
 
 
 def test_a_regression_sweep_scores_r2(tmp_path):
@@ -99,7 +102,7 @@ def test_a_regression_sweep_scores_r2(tmp_path):
     r2 = 1 - np.sum((truth - predicted) ** 2) / np.sum((truth - truth.mean()) ** 2)
     assert row.test_accuracy == pytest.approx(r2, abs=1e-3)
     assert row.test_accuracy > 0.5
-    assert "test R² ≥ 0.5" in result.summary.read_text()
+    assert "validation R² ≥ 0.5" in result.summary.read_text()
 
 
 def test_data_from_another_array_library_gives_the_same_rows(tmp_path):
@@ -198,13 +201,13 @@ def test_summary_has_success_by_key_and_the_smallest_reliable_network_per_activa
     result = sweep.run(grid, tmp_path / "s", epochs=60, min_seeds=2, threshold=0.8, progress=False)
     rows = sweep.read_results(result.results)
     summary = result.summary.read_text()
-    assert "on at least 2 of 3 seeds" in summary
-    # The learning-rate table, recomputed here from the rows.
+    assert "at least 2 of its 3 seeds succeed" in summary
+    # The learning-rate table, recomputed here from the rows (judged on validation).
     for rate in ("0.01", "0.1"):
-        picked = [float(r["test_accuracy"]) for r in rows if r["learning_rate"] == rate]
+        picked = [float(r["validation_accuracy"]) for r in rows if r["learning_rate"] == rate]
         share = np.mean(np.array(picked) >= 0.8)
         assert f"| {rate} | {len(picked)} | {share:.2f} |" in summary
-    assert "| learning_rate | networks | success rate |" in summary
+    assert "| learning_rate | networks | success rate (validation) |" in summary
     # The smallest reliable network of each activation, as configs.csv says.
     configs = sweep.configurations(rows, 0.8, 2)
     section = summary.split("Smallest reliable network per activation:")[1].split("\n\n")[1]

@@ -24,7 +24,7 @@ print("files:", sorted(path.name for path in out.iterdir()))
 
 # %%
 # One row per configuration (every grid key but the seed): the share of seeds that reach
-# the threshold test accuracy, and the mean over seeds.
+# the threshold on validation data, and the mean test accuracy over seeds beside it.
 
 data = sweep.load(out)
 configs = data.configs
@@ -32,12 +32,12 @@ rows = configs.to_dict("records") if hasattr(configs, "to_dict") else configs
 for row in rows:
     print(
         f"depth {row['depth']}  width {row['width']}:  "
-        f"success rate {row['success_rate']:.2f} over {row['seeds']} seeds, "
+        f"success rate {row['success_rate']:.2f} over {row['seeds']} seeds (validation), "
         f"mean test accuracy {row['mean_test_accuracy']:.3f}"
     )
 
 # %%
-# The sweep's own pictures, each at the width of the page: mean test accuracy over
+# The sweep's own pictures, each at the width of the page: mean validation accuracy over
 # depth × width, then the loss curves (the PNGs it wrote, their white margins cut off).
 
 

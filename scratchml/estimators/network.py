@@ -681,8 +681,12 @@ class NetworkModel(BaseEstimator):
 
     def _logits(self, X: Any, method: str = "predict") -> tuple[Any, Any]:
         xp, X = self._check_input(X, method)
+        return xp, self._forward(xp, X)
+
+    def _forward(self, xp: Any, X: Any) -> Any:
+        """The fitted network's output layer (logits or predictions) on checked X."""
         logits, _ = layers.forward(xp, self.params_, X, self.activations_)
-        return xp, logits
+        return logits
 
     def _check_pair(self, X: Any, y: Any, method: str = "score") -> tuple[Any, Any, Any]:
         """Validate (X, y) for a fitted model; y encoded as in training (one-hot for classes)."""
@@ -815,6 +819,7 @@ class ClassifierMixin:
     params_: Params
     activations_: list[str]
     _logits: Callable[..., tuple[Any, Any]]
+    _forward: Callable[[Any, Any], Any]
     _check_input: Callable[..., tuple[Any, Any]]
     _check_targets: Callable[[Any, Any], Any]
     _host_score: Callable[[Any], Any]
@@ -870,7 +875,7 @@ class ClassifierMixin:
 
     def _predict_labels(self, xp: Any, X: Any) -> Any:
         """The most probable class label of each sample (X checked)."""
-        logits, _ = layers.forward(xp, self.params_, X, self.activations_)
+        logits = self._forward(xp, X)
         index = _class_index(xp, logits, logits=True)
         labels = decode_labels(xp, self.classes_, xp.reshape(index, (-1,)))
         if index.ndim == 1:
@@ -936,6 +941,7 @@ class RegressorMixin:
     activations_: list[str]
     y_ndim_: int
     _logits: Callable[..., tuple[Any, Any]]
+    _forward: Callable[[Any, Any], Any]
     _check_pair: Callable[..., tuple[Any, Any, Any]]
     _host_score: Callable[[Any], Any]
 
@@ -996,5 +1002,5 @@ class RegressorMixin:
             array (M,).
         """
         xp, X, Y = self._check_pair(X, y)
-        prediction, _ = layers.forward(xp, self.params_, X, self.activations_)
+        prediction = self._forward(xp, X)
         return self._host_score(metrics.r2_score(xp, Y, prediction))

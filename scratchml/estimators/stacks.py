@@ -21,7 +21,7 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
-from .. import backends
+from .. import backends, speed
 from .._training import Snapshot
 from .._validation import (
     HyperParameter,
@@ -34,6 +34,7 @@ from .._validation import (
     is_per_network,
     targets_beside,
 )
+from ..nn import layers
 from ..nn.init import INITS, host_params
 from .mlp import INIT, MLPClassifier, MLPRegressor
 from .network import (
@@ -218,7 +219,18 @@ class _Stacked(NetworkModel):
         ]
 
     def _learning_rate(self, like: Any) -> Any:
-        return self._per_network_array(backends.namespace(like), "learning_rate", like)
+        rate = self._per_network_array(backends.namespace(like), "learning_rate", like)
+        if isinstance(rate, float):
+            return rate
+        # Per-network rates in the widest float the device has: Adam's step size
+        # η·√(1−β₂ᵗ)/(1−β₁ᵗ) is then computed as from a Python float and rounded to X's
+        # dtype once (``kernels.per_network``), so a network takes the same steps beside
+        # stack-mates with other rates as in a stack that shares its rate.
+        xp = backends.namespace(like)
+        values = [float(v) for v in self._per_network("learning_rate")]
+        return backends.asarray(
+            values, like=like, dtype=backends.widest_float(xp, backends.device(like))
+        )
 
     def _l2_value(self, like: Any) -> Any:
         return self._per_network_array(backends.namespace(like), "l2", like)
@@ -234,6 +246,17 @@ class _Stacked(NetworkModel):
         self.loss_history_ = result.loss_history  # NumPy (epochs_run, M), NaN once diverged
         self.diverged_ = result.diverged
         self.n_iter_ = result.loss_history.shape[0]
+
+    def _forward(self, xp: Any, X: Any) -> Any:
+        """The networks' outputs, with the library's speed-path kernels.
+
+        The plain kernels fold a shared X's product over the model axis into one wide
+        product; the speed paths compute each network's product with its own shapes
+        where that matters (NumPy), so a network's predictions do not depend on its
+        stack-mates.
+        """
+        logits, _ = layers.forward(xp, self.params_, X, self.activations_, speed.path_for(xp))
+        return logits
 
     def _host_score(self, value: Any) -> Any:
         return backends.to_numpy(value)

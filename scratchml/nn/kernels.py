@@ -53,10 +53,13 @@ def per_network(xp: Any, scale: Any, like: Any) -> Any:
     -------
     float or array
         ``scale`` unchanged if it is a number (0-d), else reshaped to (M, 1, ...) with
-        ``like.ndim`` axes, so that it broadcasts over ``like``.
+        ``like.ndim`` axes, so that it broadcasts over ``like``, in ``like``'s dtype: a
+        scale kept wider (a stack's learning rates) is rounded once, as a number is.
     """
     if getattr(scale, "ndim", 0) == 0:
         return scale
+    if scale.dtype != like.dtype:
+        scale = xp.astype(scale, like.dtype)
     return xp.reshape(scale, (scale.shape[0],) + (1,) * (like.ndim - 1))
 
 

@@ -381,7 +381,9 @@ class Adam(Optimizer, name="adam"):
         b1, b2 = self.beta_1, self.beta_2
         m = kernels.moving_average(xp, m, grad, b1)  # β₁m + (1−β₁)g
         v = kernels.moving_average(xp, v, grad * grad, b2)  # β₂v + (1−β₂)g²
-        step_size = self.learning_rate * (1 - b2**t) ** 0.5 / (1 - b1**t)  # η_t
+        # η_t, the bias corrections as one number: an (M,) array of rates takes one
+        # operation, and gives each network the step a single rate would.
+        step_size = self.learning_rate * ((1 - b2**t) ** 0.5 / (1 - b1**t))  # η_t
         eps_hat = self.epsilon * (1 - b2**t) ** 0.5  # ε̂
         theta = kernels.subtract_scaled_quotient(xp, theta, m, xp.sqrt(v) + eps_hat, step_size)
         return theta, (t, m, v)

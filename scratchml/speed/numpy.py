@@ -71,7 +71,7 @@ import numpy as np
 from ..machine import usable_cores
 from ..nn import layers
 from ..nn.activations import LEAKY_SLOPE
-from ..nn.kernels import is_shared_input, matmul_shared_input
+from ..nn.kernels import is_shared_input
 from .reference import LossAndGradients, Params, Reference
 
 # Up to this many classes, the row max of the logits is a chain of element-wise maxima.
@@ -322,7 +322,9 @@ class NumpyPath(Reference):
 
         thread_blocks = [slice(share[0].start, share[-1].stop) for share in shares.values()]
         parts = [
-            part for share in self.map_blocks(thread_networks, thread_blocks) for part in share
+            part
+            for share in self.map_blocks(thread_networks, thread_blocks, stack=True)
+            for part in share
         ]
         if len(parts) == 1:
             return parts[0]
@@ -373,9 +375,12 @@ class NumpyPath(Reference):
     # --- the operations of one pass, in NumPy's terms ----------------------------------
 
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array)."""
+        """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array).
+
+        A shared input meets a stack's weights network by network (see ``per_network_matmul``).
+        """
         if is_shared_input(A_prev, W):
-            Z = matmul_shared_input(xp, A_prev, W)
+            Z = per_network_matmul(A_prev, W)
         else:
             Z = self.samples_matmul(xp, A_prev, W)
         Z += b[..., None, :]  # (NumPy's expand_dims costs more than the addition here)
@@ -424,6 +429,8 @@ class NumpyPath(Reference):
 
     def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
         """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
+        if A.ndim == 2 and dZ.ndim == 3:  # a shared input: network by network
+            return per_network_matmul(A.T, dZ)
         if A.ndim != 2 or dZ.ndim != 2:
             return super().weight_gradient(xp, A, dZ)
         n_in, n_out = A.shape[1], dZ.shape[1]
@@ -667,8 +674,14 @@ class NumpyPath(Reference):
         size = max(1, min(MODEL_BLOCK_BYTES // per_network, -(-n_networks // _n_cores())))
         return [slice(start, min(start + size, n_networks)) for start in range(0, n_networks, size)]
 
-    def map_blocks(self, fn: Callable[[slice], Any], blocks: list[slice]) -> list[Any]:
+    def map_blocks(
+        self, fn: Callable[[slice], Any], blocks: list[slice], stack: bool = False
+    ) -> list[Any]:
         """fn on each block, in parallel threads with single-threaded BLAS.
+
+        A stack's blocks run with single-threaded BLAS even when there is one block:
+        BLAS on several threads may sum in another order than on one, and a network's
+        numbers must not depend on how many networks share its stack.
 
         Parameters
         ----------
@@ -676,13 +689,15 @@ class NumpyPath(Reference):
             ``fn(block) -> result``.
         blocks : list of slice
             The blocks.
+        stack : bool, default False
+            Whether the blocks are blocks of networks (always single-threaded BLAS).
 
         Returns
         -------
         list
             ``fn(block)`` for each block, in the blocks' order.
         """
-        if len(blocks) == 1:
+        if len(blocks) == 1 and not stack:
             return [fn(blocks[0])]
         # One contiguous share of the blocks per core; this thread works on the first.
         n_shares = min(_n_cores(), len(blocks))
@@ -748,6 +763,30 @@ _FAST_ACTIVATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "relu": (_relu_forward, _relu_slope),
     "leaky_relu": (_leaky_relu_forward, _leaky_relu_slope),
 }
+
+
+def per_network_matmul(A: Any, B: Any) -> Any:
+    """A @ B[m] for each network m: A (n, k) shared, B (M, k, n_out) -> (M, n, n_out).
+
+    NumPy's matmul broadcasts A over the model axis and calls BLAS once per network,
+    with that network's shapes. Folding the model axis into one wide product
+    (``nn.kernels.matmul_shared_input``) would hand BLAS a product whose width grows
+    with M, and BLAS picks its kernels (and so its order of summation) by size: a
+    network's numbers would then depend on how many networks share its block.
+
+    Parameters
+    ----------
+    A : numpy.ndarray of shape (n, k)
+        The factor every network shares (a layer's input, or its transpose).
+    B : numpy.ndarray of shape (M, k, n_out)
+        One factor per network.
+
+    Returns
+    -------
+    numpy.ndarray of shape (M, n, n_out)
+        A @ B[m] for each network m.
+    """
+    return np.matmul(A, B)
 
 
 def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:

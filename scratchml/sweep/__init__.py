@@ -33,6 +33,7 @@ from .chunks import (
     CHUNK_FLOPS,
     Chunk,
     ChunkResult,
+    chunk_sizes,
     default_chunk_size,
     make_chunks,
     n_parameters,
@@ -50,7 +51,9 @@ from .grid import (
     DEFAULT_GRID,
     DEFAULT_THRESHOLD,
     GRID_KEYS,
+    JUDGE_SPLITS,
     OPTIMIZER_KEYS,
+    REPORT_KEYS,
     SETTING_KEYS,
     VALUE_RULES,
     Network,
@@ -62,8 +65,8 @@ from .grid import (
     load_config,
 )
 from .loading import Refit, SweepData, load, model_for
-from .report import CONFIG_COLUMNS, configurations
-from .runner import SweepInterrupted, SweepResult, report, run
+from .report import CONFIG_COLUMNS, ReportSettings, check_report, configurations
+from .runner import ReportInterrupted, SweepInterrupted, SweepResult, report, run
 from .userdata import UserData, check_data, read_file
 
 __all__ = [
@@ -76,15 +79,19 @@ __all__ = [
     "DEFAULT_GRID",
     "DEFAULT_THRESHOLD",
     "GRID_KEYS",
+    "JUDGE_SPLITS",
     "KEY_COLUMNS",
     "METRIC_COLUMNS",
     "OPTIMIZER_KEYS",
+    "REPORT_KEYS",
     "SETTING_KEYS",
     "VALUE_RULES",
     "Chunk",
     "ChunkResult",
     "Network",
     "Refit",
+    "ReportInterrupted",
+    "ReportSettings",
     "Settings",
     "SweepData",
     "SweepInterrupted",
@@ -92,8 +99,10 @@ __all__ = [
     "UserData",
     "check_data",
     "check_grid",
+    "check_report",
     "check_settings",
     "check_values",
+    "chunk_sizes",
     "configurations",
     "default_chunk_size",
     "expand",

@@ -12,7 +12,7 @@ import math
 import numbers
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,28 +56,54 @@ def stack_key(network: Network) -> tuple[Any, ...]:
     return network[: len(DATA_KEYS) + 1 + len(ARCHITECTURE_KEYS)]
 
 
-def make_chunks(networks: Sequence[Network], chunk_size: int) -> list[Chunk]:
-    """Cut networks (in grid order) into stacks of one data set and one architecture.
-
-    A group of G networks becomes ⌈G / chunk_size⌉ chunks of nearly equal size (130
-    networks with chunk_size 128 make 65 + 65, not 128 + 2). The result depends only on
-    the networks and ``chunk_size``: a resumed sweep makes the same chunks.
-
-    Raises
-    ------
-    ValueError
-        If ``chunk_size`` is not a positive integer.
-    """
+def _check_chunk_size(chunk_size: Any) -> int:
     if (
         isinstance(chunk_size, bool)
         or not isinstance(chunk_size, numbers.Integral)
         or chunk_size < 1
     ):
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    return int(chunk_size)
+
+
+def make_chunks(
+    networks: Sequence[Network], chunk_size: int | Mapping[tuple[Any, ...], int]
+) -> list[Chunk]:
+    """Cut networks (in grid order) into stacks of one data set and one architecture.
+
+    A group of G networks becomes ⌈G / chunk_size⌉ chunks of nearly equal size (130
+    networks with chunk_size 128 make 65 + 65, not 128 + 2). The result depends only on
+    the networks and ``chunk_size``: a resumed sweep makes the same chunks.
+
+    Parameters
+    ----------
+    networks : sequence of Network
+        In grid order.
+    chunk_size : int or mapping
+        The most networks per stack: one size for every architecture, or a size per
+        ``stack_key`` (``chunk_sizes``).
+
+    Returns
+    -------
+    list of Chunk
+
+    Raises
+    ------
+    ValueError
+        If a chunk size is not a positive integer, or a mapping misses a stack.
+    """
+    if not isinstance(chunk_size, Mapping):
+        chunk_size = _check_chunk_size(chunk_size)
     chunks: list[Chunk] = []
-    for _, group in itertools.groupby(networks, key=stack_key):
+    for key, group in itertools.groupby(networks, key=stack_key):
         members = tuple(group)
-        pieces = math.ceil(len(members) / chunk_size)
+        if isinstance(chunk_size, Mapping):
+            if key not in chunk_size:
+                raise ValueError(f"chunk_size has no size for the stack {key}")
+            size = _check_chunk_size(chunk_size[key])
+        else:
+            size = chunk_size
+        pieces = math.ceil(len(members) / size)
         bounds = [round(k * len(members) / pieces) for k in range(pieces + 1)]
         for start, stop in itertools.pairwise(bounds):
             chunks.append(Chunk(len(chunks), members[start:stop]))
@@ -167,6 +193,47 @@ def default_chunk_size(
     return max(1, size)
 
 
+def chunk_sizes(
+    networks: Sequence[Network],
+    settings: Settings,
+    free_bytes: int | None,
+    on_gpu: bool | None = None,
+    data: UserData | None = None,
+    known: Mapping[tuple[Any, ...], int] | None = None,
+) -> dict[tuple[Any, ...], int]:
+    """The chunk size of each stack (data set and architecture): its own, not the grid's.
+
+    Each architecture gets ``default_chunk_size`` of its own networks, so width-4
+    networks are not cut into the small stacks a width-64 network needs. Sizes in
+    ``known`` (a stored sweep's) are kept, so that a resumed sweep cuts the same chunks.
+
+    Parameters
+    ----------
+    networks : sequence of Network
+    settings : Settings
+    free_bytes : int or None
+        As for ``default_chunk_size``.
+    on_gpu : bool, optional
+        As for ``default_chunk_size``.
+    data : UserData, optional
+        The user's data (None: spirals).
+    known : mapping, optional
+        Sizes already chosen, by ``stack_key``.
+
+    Returns
+    -------
+    dict
+        ``stack_key`` → the most networks per stack.
+    """
+    sizes = {}
+    for key, network in {stack_key(n): n for n in networks}.items():
+        if known is not None and key in known:
+            sizes[key] = int(known[key])
+        else:
+            sizes[key] = default_chunk_size([network], settings, free_bytes, on_gpu, data)
+    return sizes
+
+
 def work(chunk: Chunk, settings: Settings, data: UserData | None = None) -> float:
     """Estimated flops to train a chunk (for the ETA)."""
     return settings.epochs * sum(
@@ -205,7 +272,8 @@ def network_data(network: Network, settings: Settings, user: UserData | None = N
     """The training, validation and test data a network of a sweep sees.
 
     Spirals: three draws of the network's spirals (seeds ``data_seed``, ``+ 2``, ``+ 1``).
-    The user's data: the rows of the network's fold (``userdata.split`` with ``data_seed``).
+    The user's data: the rows of the network's fold (``userdata.split`` with ``data_seed``);
+    with ``settings.standardize``, every part scaled by the training rows' statistics.
     """
     if settings.on_spirals:
         seed = settings.data_seed
@@ -218,11 +286,11 @@ def network_data(network: Network, settings: Settings, user: UserData | None = N
         raise ValueError(f"the sweep ran on {settings.data}: pass its data (X, y)")
     parts = userdata.split(len(user.X), settings.folds, network.fold, settings.data_seed)
     y_dtype = settings.dtype if settings.task == "regressor" else None
+    scale = userdata.standardizer(user.X[parts[0]]) if settings.standardize else None
     arrays = []
     for rows in parts:
-        arrays.append(
-            backends.asarray(user.X[rows], backend=settings.backend, dtype=settings.dtype)
-        )
+        X = user.X[rows] if scale is None else scale(user.X[rows])
+        arrays.append(backends.asarray(X, backend=settings.backend, dtype=settings.dtype))
         arrays.append(backends.asarray(user.y[rows], backend=settings.backend, dtype=y_dtype))
     return Split(*arrays)
 
@@ -289,8 +357,8 @@ def _model_bytes(model: Any) -> bytes:
 
 
 def _scores(stack: Any, X: Any, y: Any) -> np.ndarray:
-    """Each network's score (accuracy or R²), rounded: k / n shows whole in six decimals."""
-    return np.round(np.asarray(stack.score(X, y), dtype=np.float64), 6)
+    """Each network's score (accuracy or R²), at full precision: a refit gives the same."""
+    return np.asarray(stack.score(X, y), dtype=np.float64)
 
 
 def fit_stack(

@@ -81,8 +81,17 @@ def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
-    """What identifies a row's configuration: its key columns but the seed."""
+    """What identifies a row's configuration on one split: its key columns but the seed."""
     return tuple(format_cell(row[column]) for column in KEY_COLUMNS if column != "seed")
+
+
+def pooled_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """A row's configuration over every fold: its key columns but the seed and the fold."""
+    return tuple(format_cell(row[column]) for column in KEY_COLUMNS if column not in POOLED)
+
+
+# The columns a configuration pools over: its networks differ only in these.
+POOLED = ("seed", "fold")
 
 
 def model_file_name(row: Mapping[str, Any]) -> str:
@@ -184,10 +193,36 @@ def read_stored(out: Path) -> dict[str, Any]:
     return stored
 
 
-def write_stored(out: Path, grid: Mapping[str, list[Any]], settings: Settings, chunk_size: int):
-    """Write sweep.json: the grid, the settings and the chunk size."""
-    stored = {"grid": dict(grid), "settings": asdict(settings), "chunk_size": chunk_size}
+def write_stored(
+    out: Path,
+    grid: Mapping[str, list[Any]],
+    settings: Settings,
+    chunk_size: int | None,
+    chunk_sizes: Mapping[tuple[Any, ...], int] | None = None,
+    report: Mapping[str, Any] | None = None,
+) -> None:
+    """Write sweep.json: the grid, the settings, the chunk sizes and the report settings.
+
+    ``chunk_size`` is the size asked for (None: each architecture its own, kept in
+    ``chunk_sizes`` per stack), ``report`` how success is judged and reported.
+    """
+    stored: dict[str, Any] = {
+        "grid": dict(grid),
+        "settings": asdict(settings),
+        "chunk_size": chunk_size,
+    }
+    if chunk_sizes is not None:
+        stored["chunk_sizes"] = [
+            {"stack": list(key), "size": size} for key, size in chunk_sizes.items()
+        ]
+    if report is not None:
+        stored["report"] = dict(report)
     write_atomically(out / SETTINGS_FILE, json.dumps(stored, indent=2) + "\n")
+
+
+def stored_chunk_sizes(stored: Mapping[str, Any]) -> dict[tuple[Any, ...], int]:
+    """The chunk size of each stack a stored sweep chose (``write_stored``)."""
+    return {tuple(entry["stack"]): int(entry["size"]) for entry in stored.get("chunk_sizes", [])}
 
 
 # --- curves and model files -------------------------------------------------------------------

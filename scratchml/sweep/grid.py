@@ -29,9 +29,12 @@ CONFIG_FIELDS = NETWORK_FIELDS[:-1]
 # Settings shared by every network of a sweep (TOML keys beside the grid's).
 SETTING_KEYS = (
     "epochs", "batch_size", "backend", "dtype", "data_seed", "curve_every", "task", "folds",
+    "standardize",
 )  # fmt: skip
+# How success is judged and reported (stored in sweep.json, used again on --resume).
+REPORT_KEYS = ("threshold", "min_seeds", "judge_on", "by", "axes")
 # TOML keys that are neither grid keys nor settings: where and how to run and report.
-RUN_KEYS = ("out", "dask", "chunk_size", "threshold", "min_seeds", "by", "data", "target")
+RUN_KEYS = ("out", "dask", "chunk_size", *REPORT_KEYS, "data", "target")
 
 DEFAULT_GRID: dict[str, Any] = {
     "arms": [2],
@@ -51,8 +54,11 @@ DEFAULT_GRID: dict[str, Any] = {
     "seeds": 4,
 }
 DEFAULT_EPOCHS = 300
-# A network reaching this test accuracy on a seed "separates" the spirals on that seed.
+# A network reaching this score (on validation, by default) succeeds on that seed.
 DEFAULT_THRESHOLD = 0.95
+# The splits success can be judged on: validation (the default; test stays an unbiased
+# estimate of what was chosen) or test.
+JUDGE_SPLITS = ("validation", "test")
 TASKS = ("classifier", "regressor")
 
 
@@ -88,7 +94,9 @@ class Settings:
     (and at the last epoch); 0 picks about 100 points per curve. ``data``: "spirals",
     or the name and content hash of the user's data; ``task``: a classifier or a
     regressor (spirals: a classifier); ``folds``: 0 for one held-out split of the
-    user's data, k ≥ 3 for k-fold.
+    user's data, k ≥ 3 for k-fold; ``standardize``: on the user's data, scale each
+    feature to mean 0 and standard deviation 1 with the statistics of the training
+    rows of each split (fold), never of its validation or test rows.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -100,6 +108,7 @@ class Settings:
     data: str = "spirals"
     task: str = "classifier"
     folds: int = 0
+    standardize: bool = False
 
     @property
     def curve_step(self) -> int:
@@ -367,6 +376,10 @@ def check_settings(**settings: Any) -> Settings:
         )
     if result.on_spirals and (result.task != "classifier" or result.folds):
         raise ValueError("spirals are a classification task with a held-out draw: no folds")
+    if not isinstance(result.standardize, bool):
+        raise ValueError(f"standardize must be True or False; got {result.standardize!r}")
+    if result.on_spirals and result.standardize:
+        raise ValueError("standardize scales your own data's features; spirals need none")
     return result
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,8 +20,17 @@ from .files import (
     read_stored,
     row_key,
 )
-from .grid import DEFAULT_THRESHOLD, Settings, check_grid, check_settings
-from .report import configurations, network_of, parse_row
+from .grid import Settings, check_grid, check_settings
+from .report import (
+    ReportSettings,
+    check_report,
+    configurations,
+    network_of,
+    parse_row,
+    smallest_first,
+    two_key_cells,
+    two_key_table,
+)
 from .userdata import UserData
 
 
@@ -49,14 +58,18 @@ class SweepData:
     rows : DataFrame or list of dict
         One per network (results.csv, values typed).
     configs : DataFrame or list of dict
-        One per configuration (every grid key but the seed): success rate, mean / min /
-        max test accuracy over seeds, best seed and its model file (as configs.csv).
+        One per configuration (every grid key but the seed and the fold): successes on
+        the judged split (k of n), mean / sd / min / max validation and test scores,
+        the best network and its model file (as configs.csv).
     grid : dict
         The sweep's grid, as stored in sweep.json.
     settings : Settings
     curves : dict
         Row key → (epochs, training losses) of every network whose curve is saved.
     out : Path
+    report : ReportSettings
+        How success is judged (threshold, min_seeds, judge_on): the stored ones, or
+        those given to ``load``.
     """
 
     rows: Any
@@ -65,6 +78,142 @@ class SweepData:
     settings: Settings
     curves: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]]
     out: Path
+    report: ReportSettings = field(default_factory=ReportSettings)
+
+    def _rows(self, rows: Any) -> Any:
+        return self.rows if rows is None else rows
+
+    def smallest_reliable(self, configs: Any = None) -> dict[str, Any] | None:
+        """The reliable configuration with the fewest parameters (then the least deep,
+        the narrowest, the best mean score on the judged split), or None.
+
+        Parameters
+        ----------
+        configs : DataFrame or list of dict, optional
+            A selection of ``configs`` (default: all of them).
+
+        Returns
+        -------
+        dict or None
+            Its row of ``configs`` (``CONFIG_COLUMNS``): successes k of ``networks`` on
+            the judged split, mean ± sd of the validation and test scores, ...
+        """
+        reliable = [c for c in _records(self.configs if configs is None else configs)]
+        reliable = [c for c in reliable if c["reliable"]]
+        found = smallest_first(reliable, self.report.judge_on)
+        return dict(found[0]) if found else None
+
+    def table(
+        self,
+        row_key: str,
+        column_key: str,
+        split: str | None = None,
+        rows: Any = None,
+    ) -> str:
+        """A markdown table of two keys: mean ± sd of the scores on ``split`` and k/n.
+
+        Each cell pools every network with its two values (seeds, folds and the other
+        keys marginalised); k counts those reaching the sweep's threshold.
+
+        Parameters
+        ----------
+        row_key, column_key : str
+            Keys of the grid (``"learning_rate"``, ``"l2"``, ``"depth"``, ...).
+        split : {"validation", "test"}, optional
+            The scores (default: the split success is judged on).
+        rows : DataFrame or list of dict, optional
+            A selection of ``rows`` (default: all of them).
+
+        Returns
+        -------
+        str
+            The table's markdown text.
+        """
+        lines = two_key_table(
+            _records(self._rows(rows)),
+            row_key,
+            column_key,
+            split or self.report.judge_on,
+            self.report.threshold,
+        )
+        return "\n".join(lines)
+
+    def cells(
+        self,
+        row_key: str,
+        column_key: str,
+        split: str | None = None,
+        rows: Any = None,
+    ) -> dict[tuple[Any, Any], dict[str, Any]]:
+        """The numbers behind ``table``: (row value, column value) → n, mean, sd, min, successes.
+
+        Parameters
+        ----------
+        row_key, column_key : str
+            Keys of the grid.
+        split : {"validation", "test"}, optional
+            The scores (default: the split success is judged on).
+        rows : DataFrame or list of dict, optional
+            A selection of ``rows`` (default: all of them).
+
+        Returns
+        -------
+        dict
+            Per pair of values, ``{"n", "mean", "sd", "min", "successes"}``.
+        """
+        return two_key_cells(
+            _records(self._rows(rows)),
+            row_key,
+            column_key,
+            split or self.report.judge_on,
+            self.report.threshold,
+        )
+
+    def heatmap(
+        self,
+        row_key: str = "depth",
+        column_key: str = "width",
+        path: str | Path | None = None,
+        value: str = "mean",
+        split: str | None = None,
+        rows: Any = None,
+        by: Any = (),
+    ) -> Any:
+        """A heatmap of two keys (``scratchml.viz.sweep_heatmap``), other keys pooled.
+
+        Parameters
+        ----------
+        row_key, column_key : str
+            The keys of the heatmap's rows and columns.
+        path : str or Path, optional
+            Where to save it.
+        value : {"mean", "success_rate", "min"}
+            What a cell shows.
+        split : {"validation", "test"}, optional
+            The scores (default: the split success is judged on).
+        rows : DataFrame or list of dict, optional
+            A selection of ``rows`` (default: all of them).
+        by : sequence of str
+            Keys that make panels (default none: the other keys are pooled).
+
+        Returns
+        -------
+        Figure
+            The heatmap's figure (also saved when ``path`` is given).
+        """
+        from ..viz.sweep import sweep_heatmap
+
+        return sweep_heatmap(
+            _records(self._rows(rows)),
+            path,
+            value,
+            split=split or self.report.judge_on,
+            threshold=self.report.threshold,
+            axes=(row_key, column_key),
+            by=list(by),
+            task=self.settings.task,
+            marginalise=True,
+        )
 
     def curve(self, row: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """(epochs, training loss) of a row's network (1-based epochs, every k of them).
@@ -126,7 +275,10 @@ class SweepData:
 
 
 def load(
-    out: str | Path, threshold: float = DEFAULT_THRESHOLD, min_seeds: int | None = None
+    out: str | Path,
+    threshold: float | None = None,
+    min_seeds: int | None = None,
+    judge_on: str | None = None,
 ) -> SweepData:
     """Read the sweep in ``out``.
 
@@ -134,10 +286,14 @@ def load(
     ----------
     out : str or Path
         A sweep's folder (results.csv and sweep.json).
-    threshold : float
-        Test score a seed must reach for the configurations' success rate.
+    threshold : float, optional
+        The score a network must reach on the judged split to succeed (default: the
+        sweep's stored setting, else 0.95).
     min_seeds : int, optional
-        Successful seeds that make a configuration reliable (default: all).
+        Successful networks that make a configuration reliable (default: the stored
+        setting, else all).
+    judge_on : {"validation", "test"}, optional
+        The split success is judged on (default: the stored setting, else validation).
 
     Returns
     -------
@@ -159,14 +315,28 @@ def load(
     settings = check_settings(**stored.get("settings", {}))
     grid = check_grid(stored["grid"], settings.on_spirals) if "grid" in stored else {}
     user = None if settings.on_spirals else UserData(*read_data(out))
+    chosen = check_report(
+        stored.get("report"), threshold=threshold, min_seeds=min_seeds, judge_on=judge_on
+    )
+    configs = configurations(
+        text_rows, chosen.threshold, chosen.min_seeds, user, settings.task, chosen.judge_on
+    )
     return SweepData(
         rows=_table([parse_row(row) for row in text_rows], out),
-        configs=_table(configurations(text_rows, threshold, min_seeds, user, settings.task), out),
+        configs=_table(configs, out),
         grid=grid,
         settings=settings,
         curves=read_curves(out),
         out=out,
+        report=chosen,
     )
+
+
+def _records(rows: Any) -> list[dict[str, Any]]:
+    """Rows as a list of dicts, from a DataFrame or a list."""
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        return rows.to_dict("records")
+    return list(rows)
 
 
 class Refit(NamedTuple):
@@ -203,10 +373,11 @@ def model_for(
 ) -> Refit:
     """The stack a sweep's row trained in, and its data: refitting reproduces the row.
 
-    A network's arithmetic may depend on which networks share its stack (blocks of
-    networks, the width of the products the speed paths fold them into), so the row
-    is reproduced by refitting the very stack it trained in — the same networks in
-    the same order, recorded in ``OUT/stacks/`` — on the same data, backend and dtype.
+    The row is reproduced by refitting the very stack it trained in — the same networks
+    in the same order, recorded in ``OUT/stacks/`` — on the same data (its split and,
+    with ``standardize``, its scaling), backend and dtype. On NumPy a network's numbers
+    do not depend on its stack-mates, so its scores come back exactly; on PyTorch and
+    JAX the same stack does.
 
     Parameters
     ----------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import threading
@@ -17,7 +18,8 @@ from .._progress import ProgressBar, duration
 from . import userdata
 from .chunks import (
     DaskExecutor,
-    default_chunk_size,
+    _check_chunk_size,
+    chunk_sizes,
     import_distributed,
     in_process,
     local_workers,
@@ -26,9 +28,12 @@ from .chunks import (
     work,
 )
 from .files import (
+    CURVES_DIR,
     DATA_FILE,
     MODELS_DIR,
     RESULTS_FILE,
+    SETTINGS_FILE,
+    STACKS_DIR,
     append_rows,
     network_row,
     read_curves,
@@ -37,6 +42,7 @@ from .files import (
     read_stored,
     row_key,
     rows_text,
+    stored_chunk_sizes,
     write_curves,
     write_data,
     write_model,
@@ -46,7 +52,6 @@ from .files import (
 )
 from .grid import (
     DEFAULT_GRID,
-    DEFAULT_THRESHOLD,
     Settings,
     check_grid,
     check_settings,
@@ -54,7 +59,13 @@ from .grid import (
     networks_of,
     union,
 )
-from .report import check_min_seeds, configurations, write_report
+from .report import (
+    ReportSettings,
+    check_min_seeds_reachable,
+    check_report,
+    configurations,
+    write_report,
+)
 
 
 class _Default:
@@ -82,19 +93,59 @@ class SweepResult(NamedTuple):
 
     @property
     def heatmap(self) -> Path:
-        """The first heatmap of mean test accuracy."""
+        """The first heatmap (mean score on the judged split, depth × width)."""
         return self.pictures[0]
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a sweep: every finished chunk is on disk; how to go on."""
+    """Ctrl-C during a sweep: every finished chunk is on disk; how to go on.
 
-    def __init__(self, out: Path, rows_saved: int, n_networks: int, resume_command: str):
+    ``nothing_written``: stopped before any network was saved, the files this run had
+    begun were removed again.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        rows_saved: int,
+        n_networks: int,
+        resume_command: str,
+        nothing_written: bool = False,
+    ):
         super().__init__(f"{rows_saved} of {n_networks} rows saved in {out / RESULTS_FILE}")
         self.out = out
         self.rows_saved = rows_saved
         self.n_networks = n_networks
         self.resume_command = resume_command
+        self.nothing_written = nothing_written
+
+
+class ReportInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the report was drawn: every network is saved; ``--resume`` redraws it.
+
+    Parameters
+    ----------
+    out : Path
+        The sweep's folder.
+    """
+
+    def __init__(self, out: Path):
+        super().__init__(f"interrupted while writing the report in {out}")
+        self.out = out
+
+
+# The files and folders a sweep writes in its folder.
+SWEEP_FILES = (RESULTS_FILE, SETTINGS_FILE, DATA_FILE)
+SWEEP_DIRS = (CURVES_DIR, MODELS_DIR, STACKS_DIR)
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    """Remove files and folders this run created (a folder with all it holds)."""
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _settings(given: Mapping[str, Any], stored: Mapping[str, Any], out: Path) -> Settings:
@@ -197,14 +248,17 @@ def run(
     curve_every: Any = DEFAULT,
     task: Any = DEFAULT,
     folds: Any = DEFAULT,
+    standardize: Any = DEFAULT,
     name: str = "array",
     resume: bool = False,
     extend: bool = False,
     chunk_size: int | None = None,
     dask: str | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    min_seeds: int | None = None,
-    by: Sequence[str] | None = None,
+    threshold: Any = DEFAULT,
+    min_seeds: Any = DEFAULT,
+    judge_on: Any = DEFAULT,
+    by: Any = DEFAULT,
+    axes: Any = DEFAULT,
     summary: bool = True,
     progress: bool = True,
     stream: TextIO | None = None,
@@ -242,7 +296,11 @@ def run(
         On the user's data: by default a classifier unless y holds non-integer reals.
     folds : int, optional
         On the user's data: 0 (default) for one held-out split (20% test, 20%
-        validation), k ≥ 3 for k-fold (each fold a data setting of the grid).
+        validation), k ≥ 3 for k-fold (a configuration pools its k × seeds networks).
+    standardize : bool, optional
+        On the user's data: scale each feature by the mean and sd of the training rows
+        of each split (fold), validation and test rows with the same numbers (default
+        False: the features as given).
     name : str
         What the rows call the user's data (with a hash of its values).
     resume : bool
@@ -250,18 +308,27 @@ def run(
     extend : bool
         Resume with more grid values: per key, the stored values plus the new ones.
     chunk_size : int, optional
-        Most networks per stack (default: the stored one, else what fits in half the
-        device's free memory and takes a few seconds).
+        Most networks per stack, for every architecture (default: the stored sizes,
+        else per architecture what fits in half the device's free memory and takes a
+        few seconds). A network's numbers do not depend on it.
     dask : str, optional
         The address of a dask.distributed scheduler, or ``"local:N"`` for a local cluster
         of N worker processes.
-    threshold : float
-        Test score a seed must reach to count as a success (reports only).
+    threshold : float, optional
+        The score a network must reach on ``judge_on`` to succeed (default 0.95).
     min_seeds : int, optional
-        Seeds of a configuration that must succeed for it to be reliable (k of n;
-        default: every seed).
+        Networks of a configuration (seeds, × folds) that must succeed for it to be
+        reliable (k of n; default: every one); at most seeds × folds.
+    judge_on : {"validation", "test"}, optional
+        The split success is judged on (default validation; the test score of what is
+        chosen is reported beside it).
     by : sequence of str, optional
         Keys that make panels in the pictures (the other varying keys make files).
+    axes : pair of str or list of pairs, optional
+        Pairs of keys (e.g. ``("learning_rate", "l2")``) that get a table in summary.md
+        and heatmaps, besides depth × width. The report settings (``threshold``,
+        ``min_seeds``, ``judge_on``, ``by``, ``axes``) are stored in sweep.json; resuming
+        or extending without them uses the stored ones.
     summary : bool
         Write configs.csv, the pictures and summary.md (False: only the rows, curves,
         stacks and models; ``report(out)`` draws them later).
@@ -293,9 +360,16 @@ def run(
     """
     X, y, grid, out = _arguments(args, grid, out)
     out = Path(out if out is not None else "sweeps/latest")
-    if not (0.0 < threshold <= 1.0):
-        raise ValueError(f"threshold must be a score in (0, 1]; got {threshold!r}")
-    check_min_seeds(min_seeds)
+    asked_report = {
+        key: value
+        for key, value in dict(
+            threshold=threshold, min_seeds=min_seeds, judge_on=judge_on, by=by, axes=axes
+        ).items()
+        if value is not DEFAULT
+    }
+    check_report(**asked_report)
+    if chunk_size is not None:
+        _check_chunk_size(chunk_size)
     if dask is not None:
         local_workers(dask)
         import_distributed()
@@ -324,6 +398,7 @@ def run(
             curve_every=curve_every,
             task=task,
             folds=folds,
+            standardize=standardize,
         ).items()
         if value is not DEFAULT
     }
@@ -336,26 +411,39 @@ def run(
     settings = _settings(given, stored, out)
     checked = _grid(grid, stored, extend, out, settings.on_spirals)
     networks = networks_of(checked, settings)
+    report_settings = check_report(stored.get("report"), **asked_report)
+    check_min_seeds_reachable(report_settings.min_seeds, len(checked["seeds"]), settings.folds)
     if dask is None:
         reason = backends.why_unavailable(settings.backend)
         if reason:
             raise ValueError(f"backend {settings.backend!r} is not usable here: {reason}")
     if chunk_size is None:
+        chunk_size = stored.get("chunk_size")
+    if chunk_size is None:
+        # Each architecture its own size; the sizes a stored sweep chose are kept, so
+        # that a resumed sweep cuts the same chunks (its numbers would not change).
         # Workers of a cluster may be other machines: their free memory is not known here.
         free = backends.free_memory(settings.backend) if dask is None else None
         on_gpu = backends.gpu_name(settings.backend) is not None if dask is None else None
-        chunk_size = stored.get("chunk_size") or default_chunk_size(
-            networks, settings, free, on_gpu, user
-        )
-    chunks = make_chunks(networks, chunk_size)
+        sizes = chunk_sizes(networks, settings, free, on_gpu, user, stored_chunk_sizes(stored))
+        chunks = make_chunks(networks, sizes)
+    else:
+        sizes = None
+        chunks = make_chunks(networks, chunk_size)
 
+    # What this run creates: removed again if it is stopped before any network is saved.
+    created = [
+        path
+        for path in (out, *(out / name for name in (*SWEEP_FILES, *SWEEP_DIRS)))
+        if not path.exists()
+    ]
     executor = DaskExecutor(dask) if dask is not None else None
     try:
         try:
             out.mkdir(parents=True, exist_ok=True)
             if user is not None and not (out / DATA_FILE).exists():
                 write_data(out, user.X, user.y)
-            write_stored(out, checked, settings, chunk_size)
+            write_stored(out, checked, settings, chunk_size, sizes, report_settings.stored())
             if existing:
                 read_results(results, repair=True)  # cut a torn last line before appending
             else:
@@ -365,8 +453,16 @@ def run(
             raise OSError(f"cannot write the sweep's files in {out}: {reason}") from None
         with _sigterm_as_ctrl_c():
             trained, seconds, rate = _train(
-                chunks, settings, out, existing, executor, progress, stream, dask, user, threshold
-            )
+                chunks, settings, out, existing, executor, progress, stream, dask, user,
+                report_settings,
+            )  # fmt: skip
+    except KeyboardInterrupt as stop:
+        saved = stop.rows_saved if isinstance(stop, SweepInterrupted) else len(existing)
+        if saved == 0:
+            _remove(created)  # stopped before any network was saved: leave nothing behind
+        raise SweepInterrupted(
+            out, saved, len(networks), resume_command(out, dask), nothing_written=saved == 0
+        ) from None
     finally:
         if executor is not None:
             executor.close()
@@ -377,12 +473,10 @@ def run(
         f"last run: {trained} networks in {seconds:.1f} s on {where}: {rate:,.0f} "
         f"network-epochs/s, {trained / seconds if seconds > 0 else 0:,.1f} networks/s"
     )
-    if summary:
-        written = report(
-            out, threshold=threshold, min_seeds=min_seeds, by=by, run_line=run_line, prune=True
-        )
-    else:
-        written = [None, None]
+    try:
+        written = report(out, run_line=run_line, prune=True) if summary else [None, None]
+    except KeyboardInterrupt:
+        raise ReportInterrupted(out) from None
     return SweepResult(
         out,
         results,
@@ -396,10 +490,14 @@ def run(
     )
 
 
-def data_setting(network: Any) -> str:
-    """The data setting of a network, in words: '3 arms, 1.5 turns, noise 0.05, 400 points'."""
+def data_setting(network: Any, settings: Settings | None = None) -> str:
+    """The data setting of a network, in words: '3 arms, 1.5 turns, noise 0.05, 400 points'.
+
+    On the user's data: its name, and the fold with k-fold.
+    """
     if network.arms is None:
-        return f"fold {network.fold}"
+        name = settings.data.split("#")[0] if settings is not None else "your data"
+        return f"{name}, fold {network.fold}" if settings and settings.folds else name
     return (
         f"{network.arms} arms, {network.turns:g} turns, noise {network.noise:g}, "
         f"{network.n_samples} points"
@@ -416,7 +514,7 @@ def _train(
     stream: TextIO | None,
     dask: str | None,
     user: userdata.UserData | None,
-    threshold: float,
+    report_settings: ReportSettings,
 ) -> tuple[int, float, float]:
     """Train the chunks that miss rows; write each one's files as it completes."""
     results = out / RESULTS_FILE
@@ -431,10 +529,11 @@ def _train(
     eta = _Eta(pending, settings, user, gpu)
     network_epochs = 0
     trained = 0
-    successes = sum(float(row["test_accuracy"]) >= threshold for row in existing)
+    threshold, judged = report_settings.threshold, f"{report_settings.judge_on}_accuracy"
+    successes = sum(float(row[judged]) >= threshold for row in existing)
     bar = ProgressBar(n_networks, "sweep", "networks", progress, stream, log_seconds=30.0)
     saved = n_networks - sum(map(missing, pending))
-    first = data_setting(pending[0].networks[0]) if pending else "nothing to train"
+    first = data_setting(pending[0].networks[0], settings) if pending else "nothing to train"
     bar.update(saved, f"{first}: starting")
     start = time.perf_counter()
     chunk_results = (
@@ -457,7 +556,7 @@ def _train(
                 append_rows(results, new_rows)
             done.update(row_key(row) for row in new_rows)
             saved += len(new_rows)
-            successes += sum(float(row["test_accuracy"]) >= threshold for row in new_rows)
+            successes += sum(float(row[judged]) >= threshold for row in new_rows)
             trained += len(result.rows)
             network_epochs += result.network_epochs
             elapsed = time.perf_counter() - start
@@ -466,7 +565,7 @@ def _train(
             running = eta.next_setting()
             bar.update(
                 saved,
-                f"{running}  {successes}/{saved} ≥ {threshold:g}  "
+                f"{running}  {successes}/{saved} ≥ {threshold:g} ({report_settings.judge_on})  "
                 f"{rate:,.0f} network-epochs/s  ETA {duration(left)}",
             )
     except KeyboardInterrupt:
@@ -531,31 +630,40 @@ class _Eta:
     def next_setting(self) -> str:
         """The data setting of the next chunk to train (or 'done')."""
         for chunk in self.pending.values():
-            return data_setting(chunk.networks[0])
+            return data_setting(chunk.networks[0], self.settings)
         return "done"
 
 
 def report(
     out: str | Path,
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     min_seeds: int | None = None,
+    judge_on: str | None = None,
     by: Sequence[str] | None = None,
+    axes: Any = None,
     run_line: str = "",
     prune: bool = False,
 ) -> list[Path]:
     """Write configs.csv, the pictures and summary.md of the sweep in ``out``, from its rows.
 
+    The report settings not given are the sweep's stored ones (``run``'s), else the
+    defaults: threshold 0.95 on validation, every network of a configuration.
+
     Parameters
     ----------
     out : str or Path
         A sweep's folder.
-    threshold : float
-        Test score a seed must reach to count as a success.
+    threshold : float, optional
+        The score a network must reach on the judged split to succeed.
     min_seeds : int, optional
-        Successful seeds that make a configuration reliable (default: all of them).
+        Successful networks that make a configuration reliable.
+    judge_on : {"validation", "test"}, optional
+        The split success is judged on.
     by : sequence of str, optional
         Keys that make panels (the other varying keys make one picture each).
+    axes : pair of str or list of pairs, optional
+        Pairs of keys that get a table and heatmaps besides depth × width.
     run_line : str
         A line about the run (throughput) for the summary.
     prune : bool
@@ -572,22 +680,31 @@ def report(
         raise ValueError(f"{out / RESULTS_FILE} has no rows: there is nothing to report")
     stored = read_stored(out)
     settings = check_settings(**stored["settings"])
+    chosen = check_report(
+        stored.get("report"),
+        threshold=threshold,
+        min_seeds=min_seeds,
+        judge_on=judge_on,
+        by=by,
+        axes=axes,
+    )
+    check_min_seeds_reachable(chosen.min_seeds, len(stored["grid"]["seeds"]), settings.folds)
     user = None if settings.on_spirals else userdata.UserData(*read_data(out))
     grid_size = len(networks_of(stored["grid"], settings))
     written = write_report(
         out,
         rows,
         settings,
-        threshold=threshold,
-        min_seeds=min_seeds,
+        report=chosen,
         grid_size=grid_size,
-        by=by,
         curves=read_curves(out),
         run_line=run_line,
         user=user,
     )
     if prune:
-        configs = configurations(rows, threshold, min_seeds, user, settings.task)
+        configs = configurations(
+            rows, chosen.threshold, chosen.min_seeds, user, settings.task, chosen.judge_on
+        )
         kept = {Path(c["model_file"]).name for c in configs}
         for path in (out / MODELS_DIR).glob("*.npz"):
             if path.name not in kept:
@@ -595,4 +712,4 @@ def report(
     return written
 
 
-__all__ = ["DEFAULT", "SweepInterrupted", "SweepResult", "report", "run"]
+__all__ = ["DEFAULT", "ReportInterrupted", "SweepInterrupted", "SweepResult", "report", "run"]

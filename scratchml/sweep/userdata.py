@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -108,6 +110,11 @@ def check_data(X: Any, y: Any, task: str | None = None) -> tuple[UserData, str]:
     if task == "classifier":
         if y.ndim != 1:
             raise ValueError(f"a classifier's y must be 1-D class labels; got shape {y.shape}")
+        if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
+            row = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise ValueError(
+                f"y[{row}] is {y[row]}: a class label must be a value, not NaN or infinity"
+            )
         _, y = np.unique(y, return_inverse=True)  # labels → 0 … k−1, in sorted order
         if y.max() < 1:
             raise ValueError("y holds a single class; a classifier needs at least two")
@@ -160,38 +167,120 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
                         f"data file {path} must hold arrays 'X' and {y_name!r}; it holds "
                         f"{', '.join(names) or 'none'}"
                     )
-                return saved["X"], saved[y_name]
+                X, y = saved["X"], saved[y_name]
         except (OSError, ValueError) as exc:
             if "must hold" in str(exc):
                 raise
             raise ValueError(f"data file {path} cannot be read as .npz: {exc}") from None
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(
+                f"data file {path}: X must be a 2-D array with rows (n_samples, "
+                f"n_features); it has shape {X.shape}"
+            )
+        _check_finite(path, "X", X)
+        _check_finite(path, y_name, y)
+        return X, y
     if suffix != ".csv":
         raise ValueError(f"data file {path}: expected a .npz or .csv file")
     if target is None:
         raise ValueError(f"data file {path} is a CSV file: name the target column (--target)")
-    with path.open(encoding="utf-8", newline="") as file:
-        rows = list(csv.reader(file))
+    try:
+        with path.open(encoding="utf-8", newline="") as file:
+            rows = list(csv.reader(file))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"data file {path} cannot be read as CSV: {exc}") from None
     if not rows:
         raise ValueError(f"data file {path} is empty")
-    header, body = rows[0], [r for r in rows[1:] if r]
+    header = rows[0]
+    body = [(line, r) for line, r in enumerate(rows[1:], start=2) if r]
     if target not in header:
         raise ValueError(
             f"data file {path} has no column {target!r}; its columns are {', '.join(header)}"
         )
+    if not body:
+        raise ValueError(f"data file {path} has a header but no rows of data")
     column = header.index(target)
-    try:
-        X = np.array(
-            [[float(cell) for i, cell in enumerate(r) if i != column] for r in body],
-            dtype=np.float64,
+    features = [i for i in range(len(header)) if i != column]
+    X = np.empty((len(body), len(features)), dtype=np.float64)
+    labels = []
+    for row, (line, cells) in enumerate(body):
+        if len(cells) != len(header):
+            raise ValueError(
+                f"data file {path}, row {row + 1} (line {line}): {len(cells)} cells, but the "
+                f"header has {len(header)} columns"
+            )
+        for j, i in enumerate(features):
+            X[row, j] = _number(cells[i], path, header[i], row, line)
+        labels.append(cells[column].strip())
+    missing = [row for row, label in enumerate(labels) if label.lower() in ("", "nan", "na")]
+    if missing:
+        row = missing[0]
+        raise ValueError(
+            f"data file {path}, column {target!r}, row {row + 1} (line {body[row][0]}): the "
+            f"target is missing ({labels[row]!r}); remove the row or fill it in"
         )
-    except ValueError as exc:
-        raise ValueError(f"data file {path}: every feature must be a number ({exc})") from None
-    labels = [r[column] for r in body]
     try:
         y = np.array([float(v) for v in labels])
     except ValueError:
-        y = np.array(labels)  # class names
+        return X, np.array(labels)  # class names
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        row = int(bad[0])
+        raise ValueError(
+            f"data file {path}, column {target!r}, row {row + 1} (line {body[row][0]}): "
+            f"{labels[row]!r} is not a finite number"
+        )
     return X, y
+
+
+def _number(cell: str, path: Path, column: str, row: int, line: int) -> float:
+    """A feature cell as a finite float; ValueError naming the file, column and row."""
+    where = f"data file {path}, column {column!r}, row {row + 1} (line {line})"
+    if not cell.strip():
+        raise ValueError(f"{where}: the cell is empty; every feature must be a number")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{where}: {cell!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {cell!r} is not a finite number")
+    return value
+
+
+def _check_finite(path: Path, name: str, array: np.ndarray) -> None:
+    """ValueError naming the file, array and first index of a non-finite number in it."""
+    if not np.issubdtype(array.dtype, np.number):
+        return
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size:
+        index = tuple(int(i) for i in bad[0])
+        shown = ", ".join(map(str, index))
+        raise ValueError(
+            f"data file {path}: {name}[{shown}] is {array[index]}; every value must be finite"
+        )
+
+
+def standardizer(X_train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Scaling by the training rows' statistics: (X − mean) / sd, per feature.
+
+    A feature constant on the training rows keeps scale 1 (it is only centred), as in
+    scikit-learn's ``StandardScaler``. Validation and test rows are scaled with the
+    training rows' mean and sd, so their statistics never reach training.
+
+    Parameters
+    ----------
+    X_train : numpy.ndarray of shape (n_train, n_features)
+        The training rows of one split (fold).
+
+    Returns
+    -------
+    callable
+        ``scale(X) -> (X − mean) / sd`` for any rows of the data, float64.
+    """
+    mean = X_train.mean(axis=0)
+    sd = X_train.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return lambda X: (np.asarray(X, dtype=np.float64) - mean) / sd
 
 
 def fingerprint(name: str, data: UserData) -> str:

@@ -17,13 +17,15 @@ from matplotlib.figure import Figure
 
 from ._common import new_figure, save_figure, set_title
 
-# Keys that can split pictures (the heatmap's axes are depth and width).
+# Keys that can split pictures into panels or files, or be a heatmap's axes.
 SPLIT_KEYS = (
     "arms",
     "turns",
     "noise",
     "n_samples",
     "fold",
+    "depth",
+    "width",
     "activation",
     "optimizer",
     "momentum",
@@ -35,11 +37,16 @@ SPLIT_KEYS = (
 )
 DATA_KEYS = ("arms", "turns", "noise", "n_samples", "fold")
 _SHORT = {"learning_rate": "lr", "n_samples": "n", "activation": "", "optimizer": ""}
+_AXIS_LABELS = {"depth": "depth (hidden layers)", "width": "width (units per layer)"}
+# What a cell shows: a statistic of the networks' scores on the split.
 VALUES = {
-    "test_accuracy": "mean test accuracy over seeds",
-    "success_rate": "success rate: share of seeds with test accuracy ≥ {threshold:g}",
-    "min_test_accuracy": "worst seed's test accuracy",
+    "mean": "mean {split} {score}",
+    "success_rate": "success rate: share of networks with {split} {score} ≥ {threshold:g}",
+    "min": "worst network's {split} {score}",
 }
+# Older names: a statistic of the test score.
+_LEGACY_VALUES = {"test_accuracy": "mean", "min_test_accuracy": "min"}
+SPLITS = ("validation", "test")
 
 
 def _rows(results: Any) -> list[dict[str, Any]]:
@@ -51,14 +58,24 @@ def _rows(results: Any) -> list[dict[str, Any]]:
     return as_rows(results)
 
 
+def _task_of(results: Any) -> str:
+    """A sweep's task when ``results`` is its results.csv (sweep.json beside it)."""
+    if isinstance(results, (str, Path)):
+        from ..sweep.files import read_stored
+
+        stored = read_stored(Path(results).parent)
+        return str(stored.get("settings", {}).get("task", "classifier"))
+    return "classifier"
+
+
 def _label(key: str, value: Any) -> str:
     shown = f"{value:g}" if isinstance(value, float) else str(value)
     short = _SHORT.get(key, key)
     return f"{short} {shown}".strip() if short else shown
 
 
-def _varying(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [key for key in SPLIT_KEYS if len({row[key] for row in rows}) > 1]
+def _varying(rows: Sequence[Mapping[str, Any]], keys: Iterable[str] = SPLIT_KEYS) -> list[str]:
+    return [key for key in keys if len({row[key] for row in rows}) > 1]
 
 
 def _fixed_text(rows: Sequence[Mapping[str, Any]], skip: Iterable[str] = ()) -> str:
@@ -70,41 +87,57 @@ def _fixed_text(rows: Sequence[Mapping[str, Any]], skip: Iterable[str] = ()) -> 
         if key not in skip
         and len({row[key] for row in rows}) == 1
         and rows[0][key] is not None
-        # spirals have one fold: saying so would only clutter the title
-        and not (key == "fold" and rows[0]["arms"] is not None)
+        # one split of the data (spirals, or a held-out split): no fold to speak of
+        and key != "fold"
     ]
     parts.append(f"{rows[0]['epochs']} epochs")
     return ", ".join(parts)
 
 
 def _cell_values(
-    rows: Sequence[Mapping[str, Any]], value: str, threshold: float
-) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], list[float]]]:
-    by_cell: dict[tuple[int, int], list[float]] = {}
+    rows: Sequence[Mapping[str, Any]],
+    value: str,
+    threshold: float,
+    axes: tuple[str, str],
+    split: str,
+) -> tuple[dict[tuple[Any, Any], float], dict[tuple[Any, Any], list[float]]]:
+    by_cell: dict[tuple[Any, Any], list[float]] = {}
     for row in rows:
-        by_cell.setdefault((row["depth"], row["width"]), []).append(row["test_accuracy"])
+        by_cell.setdefault((row[axes[0]], row[axes[1]]), []).append(row[f"{split}_accuracy"])
     values = {}
-    for cell, accuracies in by_cell.items():
-        array = np.array(accuracies)
+    for cell, scores in by_cell.items():
+        array = np.array(scores)
         if value == "success_rate":
             values[cell] = float(np.mean(array >= threshold))
-        elif value == "min_test_accuracy":
+        elif value == "min":
             values[cell] = float(array.min())
         else:
             values[cell] = float(array.mean())
     return values, by_cell
 
 
+def _tick(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def sweep_heatmap(
     results: Any,
     path: str | Path | None = None,
-    value: str = "test_accuracy",
+    value: str = "mean",
     *,
+    split: str | None = None,
     threshold: float = 0.95,
     by: Sequence[str] | None = None,
     selection: str | None = None,
+    axes: Sequence[str] = ("depth", "width"),
+    task: str | None = None,
+    marginalise: bool = False,
 ) -> Figure:
-    """A configuration per cell: ``value`` over seeds by depth (rows) × width (columns).
+    """A statistic of the networks' scores per pair of values of two keys (rows × columns).
+
+    By default the axes are depth (rows) × width (columns); any two keys may be the axes
+    (``axes=("learning_rate", "l2")``). Each cell pools the seeds (and folds) of its
+    configuration; the keys in ``by`` make one panel per combination of their values.
 
     Parameters
     ----------
@@ -112,16 +145,28 @@ def sweep_heatmap(
         A sweep's results.csv, or its rows (all of them or a filtered selection).
     path : str or Path, optional
         Where to save the figure.
-    value : {"test_accuracy", "success_rate", "min_test_accuracy"}
-        Mean test accuracy over seeds, the share of seeds reaching ``threshold``, or the
-        worst seed's test accuracy.
+    value : {"mean", "success_rate", "min"}
+        The mean score, the share of networks reaching ``threshold``, or the worst
+        network's score. (``"test_accuracy"`` and ``"min_test_accuracy"``, older
+        names, are the mean and min on the test split.)
+    split : {"validation", "test"}, optional
+        The scores shown (default validation; test for the older value names).
     threshold : float
-        The test accuracy a seed must reach to count as a success.
+        The score a network must reach to count as a success.
     by : sequence of str, optional
         Keys that make one panel per combination of their values (default: every key
-        that varies in the rows besides depth and width).
+        that varies in the rows besides the axes).
     selection : str, optional
         A phrase naming how the rows were chosen, added to the title.
+    axes : pair of str, default ("depth", "width")
+        The keys of the heatmap's rows and columns.
+    task : {"classifier", "regressor"}, optional
+        What the scores are: accuracies (a colour scale from chance to 1) or R²
+        (from the lowest value shown, at most 0, to 1). Default: the sweep's, when
+        ``results`` is its results.csv, else a classifier.
+    marginalise : bool, default False
+        Pool the networks of every key that varies besides the axes and ``by`` into
+        the cells (say so in the title) instead of refusing.
 
     Returns
     -------
@@ -131,68 +176,109 @@ def sweep_heatmap(
     Raises
     ------
     ValueError
-        No rows, an unknown value or key, or rows that vary in a key that is neither
-        a heatmap axis nor in ``by`` (a cell would mix configurations: filter the rows or
-        split them with ``sweep_pictures``).
+        No rows, an unknown value, split or key, or rows that vary in a key that is
+        neither an axis nor in ``by`` (a cell would mix configurations: filter the rows,
+        split them with ``sweep_pictures`` or pass ``marginalise=True``).
     """
+    from ..sweep.report import score_name
+
+    task = task or _task_of(results)
     rows = _rows(results)
     if not rows:
         raise ValueError("results has no rows: there is nothing to draw")
+    if value in _LEGACY_VALUES:
+        value, split = _LEGACY_VALUES[value], split or "test"
     if value not in VALUES:
         raise ValueError(f"value must be one of {', '.join(VALUES)}; got {value!r}")
-    varying = _varying(rows)
-    by = varying if by is None else list(by)
-    unknown = [key for key in by if key not in SPLIT_KEYS]
+    split = split or "validation"
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    axes = tuple(axes)
+    if len(axes) != 2 or axes[0] == axes[1]:
+        raise ValueError(f"axes must be two different keys; got {axes!r}")
+    unknown = [key for key in (*axes, *(by or ())) if key not in SPLIT_KEYS]
     if unknown:
-        raise ValueError(f"by: unknown key {unknown[0]!r}; valid keys are {', '.join(SPLIT_KEYS)}")
+        raise ValueError(f"unknown key {unknown[0]!r}; valid keys are {', '.join(SPLIT_KEYS)}")
+    varying = [key for key in _varying(rows) if key not in axes]
+    by = varying if by is None else [key for key in by if key not in axes]
     mixed = [key for key in varying if key not in by]
-    if mixed:
+    if mixed and not marginalise:
         raise ValueError(
             f"the rows vary in {', '.join(mixed)}, which is neither a heatmap axis nor in by: "
-            "a cell would mix configurations; filter the rows, add the key to by, or use "
-            "sweep_pictures (one file per value)"
+            "a cell would mix configurations; filter the rows, add the key to by, pass "
+            "marginalise=True, or use sweep_pictures (one file per value)"
         )
     by = [key for key in by if key in varying]
-    depths = sorted({row["depth"] for row in rows})
-    widths = sorted({row["width"] for row in rows})
+    row_values = sorted({row[axes[0]] for row in rows}, key=lambda v: (v is None, v))
+    column_values = sorted({row[axes[1]] for row in rows}, key=lambda v: (v is None, v))
     panel_values = [sorted({row[key] for row in rows}) for key in by]
     combos = list(itertools.product(*panel_values))
     n_cols = len(panel_values[-1]) if by else 1
     n_rows = len(combos) // n_cols
-    panel_w = 0.55 * len(widths) + 1.4
-    panel_h = 0.42 * len(depths) + 1.1
-    fig = new_figure(panel_w * n_cols + 1.2, panel_h * n_rows + 0.9)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    # Spirals: chance is 1 / arms; the user's data: the colour scale starts at 0.
-    arms = [row["arms"] for row in rows if row["arms"] is not None]
-    low = 1.0 / max(arms) if arms and value != "success_rate" else 0.0
+    # Wide enough for a panel's tick labels and its axis label, whatever the cells.
+    panel_w = max(0.6 * len(column_values) + 1.6, 3.2)
+    panel_h = max(0.45 * len(row_values) + 1.3, 2.2)
+    fig = new_figure(panel_w * n_cols + 1.4, panel_h * n_rows + 1.2)
+    panels = fig.subplots(n_rows, n_cols, squeeze=False)
+    name = score_name(task)
+    all_values = [
+        v
+        for combo in combos
+        for v in _cell_values(
+            [r for r in rows if all(r[k] == c for k, c in zip(by, combo, strict=True))],
+            value,
+            threshold,
+            axes,
+            split,
+        )[0].values()
+    ]
+    if value == "success_rate":
+        low = 0.0
+    elif task == "regressor":
+        # R² runs from −∞ to 1: the scale starts at the lowest value shown (at most 0,
+        # at least −1: worse networks all look equally bad).
+        low = max(min([0.0, *all_values]), -1.0)
+    else:
+        # Accuracy: chance is 1 / arms on spirals; on the user's data the scale starts at 0.
+        arms = [row["arms"] for row in rows if row["arms"] is not None]
+        low = 1.0 / max(arms) if arms else 0.0
     image = None
-    for ax, combo in zip(axes.flat, combos, strict=True):
+    for ax, combo in zip(panels.flat, combos, strict=True):
         panel_rows = [r for r in rows if all(r[k] == v for k, v in zip(by, combo, strict=True))]
-        values, by_cell = _cell_values(panel_rows, value, threshold)
-        grid = np.full((len(depths), len(widths)), np.nan)
-        for (depth, width), v in values.items():
-            grid[depths.index(depth), widths.index(width)] = v
+        values, by_cell = _cell_values(panel_rows, value, threshold, axes, split)
+        grid = np.full((len(row_values), len(column_values)), np.nan)
+        for (a, b), v in values.items():
+            grid[row_values.index(a), column_values.index(b)] = v
         image = ax.imshow(
             np.ma.masked_invalid(grid), cmap="viridis", vmin=low, vmax=1.0, aspect="auto"
         )
-        for (d, w), v in np.ndenumerate(grid):
+        for (i, j), v in np.ndenumerate(grid):
             if np.isfinite(v):
-                n = len(by_cell[(depths[d], widths[w])])
+                n = len(by_cell[(row_values[i], column_values[j])])
                 text = f"{round(v * n)}/{n}" if value == "success_rate" else f"{v:.2f}"
                 shade = "black" if v > low + 0.6 * (1 - low) else "white"
-                ax.text(w, d, text, ha="center", va="center", fontsize=8, color=shade)
-        ax.set_xticks(range(len(widths)), [str(w) for w in widths])
-        ax.set_yticks(range(len(depths)), [str(d) for d in depths])
-        ax.set_xlabel("width (units per hidden layer)")
-        ax.set_ylabel("depth (hidden layers)")
-        name = ", ".join(_label(k, v) for k, v in zip(by, combo, strict=True)) or "all rows"
-        set_title(ax, f"{name} ({len(panel_rows)} networks)", fontsize=10)
-    what = VALUES[value].format(threshold=threshold)
-    fig.colorbar(image, ax=axes, label=what.split(":")[0], shrink=0.9)
-    seeds = len({row["seed"] for row in rows})
-    title = f"{what[0].upper()}{what[1:]}, by depth × width ({seeds} seeds per cell)"
-    title += f"\nfixed: {_fixed_text(rows, skip=by)}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=8, color=shade)
+        ax.set_xticks(range(len(column_values)), [_tick(v) for v in column_values])
+        ax.set_yticks(range(len(row_values)), [_tick(v) for v in row_values])
+        ax.set_xlabel(_AXIS_LABELS.get(axes[1], axes[1]), fontsize=9)
+        ax.set_ylabel(_AXIS_LABELS.get(axes[0], axes[0]), fontsize=9)
+        title = ", ".join(_label(k, v) for k, v in zip(by, combo, strict=True)) or "all rows"
+        set_title(ax, f"{title} ({len(panel_rows)} networks)", fontsize=10)
+    what = VALUES[value].format(split=split, score=name, threshold=threshold)
+    fig.colorbar(
+        image,
+        ax=panels,
+        label=what.split(":")[0],
+        shrink=0.9,
+        extend="min" if task == "regressor" and value != "success_rate" else "neither",
+    )
+    per_cell = "networks" if len({row["fold"] for row in rows}) > 1 else "seeds"
+    count = len({(row["seed"], row["fold"]) for row in rows})
+    title = f"{what[0].upper()}{what[1:]}, by {axes[0]} × {axes[1]} ({count} {per_cell} per "
+    title += "configuration)"
+    title += f"\nfixed: {_fixed_text(rows, skip=[*by, *axes, *mixed])}"
+    if mixed:
+        title += f"\npooled over: {', '.join(mixed)}"
     if selection:
         title += f"\nselection: {selection}"
     fig.suptitle(title, fontsize=11)
@@ -213,13 +299,19 @@ def sweep_pictures(
     threshold: float = 0.95,
     by: Sequence[str] | None = None,
     selection: str | None = None,
+    split: str = "validation",
+    task: str | None = None,
+    axes: Sequence[str] = ("depth", "width"),
+    values: Sequence[str] = ("mean", "success_rate"),
 ) -> list[Path]:
-    """Heatmaps of mean test accuracy (``heatmap*.png``) and success rate (``success*.png``).
+    """Heatmaps of the mean score (``heatmap*.png``) and the success rate (``success*.png``).
 
     Keys that vary in the rows are split: those in ``by`` into panels of one picture,
     the others into one picture per combination of their values (``heatmap-arms2-turns1.5.png``).
     By default the network's keys (activation, optimizer, learning rate, l2) make the
-    panels and the data's keys (arms, turns, noise, n_samples) the files.
+    panels and the data's keys (arms, turns, noise, n_samples) the files; folds are
+    pooled. Axes other than depth × width name the file after them
+    (``heatmap-learning_rate-l2.png``; panels per depth and width by default).
 
     Parameters
     ----------
@@ -228,37 +320,61 @@ def sweep_pictures(
     out : str or Path
         The folder to write into.
     threshold : float, default 0.95
-        The test accuracy a seed must reach to count as a success.
+        The score a network must reach to count as a success.
     by : sequence of str, optional
         Keys that make panels (default: the network's keys).
     selection : str, optional
         A phrase naming how the rows were chosen, added to the titles.
+    split : {"validation", "test"}, default "validation"
+        The scores shown.
+    task : {"classifier", "regressor"}, optional
+        What the scores are (see ``sweep_heatmap``).
+    axes : pair of str, default ("depth", "width")
+        The heatmaps' axes.
+    values : sequence of str, default ("mean", "success_rate")
+        The pictures to draw: ``heatmap`` for the mean, ``success`` for the success
+        rate, ``worst`` for the minimum.
 
     Returns
     -------
     list of Path
         The pictures written, heatmaps first.
     """
+    task = task or _task_of(results)
     rows = _rows(results)
     out = Path(out)
-    varying = _varying(rows)
+    axes = tuple(axes)
+    varying = [key for key in _varying(rows) if key not in axes and key != "fold"]
+    default_axes = axes == ("depth", "width")
     if by is None:
         by = [key for key in varying if key not in DATA_KEYS]
-    pages = [key for key in varying if key not in by]
+    by = [key for key in by if key not in axes]
+    pages = [key for key in varying if key not in by and key in DATA_KEYS]
     page_values = [sorted({row[key] for row in rows}) for key in pages]
-    written: dict[str, list[Path]] = {"heatmap": [], "success": []}
+    stems = {"mean": "heatmap", "success_rate": "success", "min": "worst"}
+    written: dict[str, list[Path]] = {stems[v]: [] for v in values}
+    axes_part = "" if default_axes else f"-{axes[0]}-{axes[1]}"
     for combo in itertools.product(*page_values):
         page_rows = [r for r in rows if all(r[k] == v for k, v in zip(pages, combo, strict=True))]
         if not page_rows:
             continue
-        suffix = "".join(f"-{_slug(k, v)}" for k, v in zip(pages, combo, strict=True))
-        for stem, value in (("heatmap", "test_accuracy"), ("success", "success_rate")):
-            path = out / f"{stem}{suffix}.png"
+        suffix = axes_part + "".join(f"-{_slug(k, v)}" for k, v in zip(pages, combo, strict=True))
+        for value in values:
+            path = out / f"{stems[value]}{suffix}.png"
             sweep_heatmap(
-                page_rows, path, value, threshold=threshold, by=by, selection=selection
+                page_rows,
+                path,
+                value,
+                split=split,
+                threshold=threshold,
+                by=by,
+                selection=selection,
+                axes=axes,
+                task=task,
+                marginalise=True,
             ).clear()
-            written[stem].append(path)
-    return written["heatmap"] + written["success"]
+            written[stems[value]].append(path)
+    return [path for paths in written.values() for path in paths]
 
 
 def sweep_curves(
@@ -268,10 +384,12 @@ def sweep_curves(
     n: int = 3,
     *,
     selection: str | None = None,
+    split: str = "validation",
 ) -> Path | Figure:
-    """Training loss per epoch of every seed of the ``n`` best and ``n`` worst configurations.
+    """Training loss per epoch of every network of the ``n`` best and ``n`` worst configurations.
 
-    Configurations are ranked by mean test accuracy over seeds (then the worst seed's).
+    Configurations (folds pooled) are ranked by their networks' mean score on ``split``
+    (then the worst network's).
 
     Parameters
     ----------
@@ -285,28 +403,33 @@ def sweep_curves(
         How many configurations at each end.
     selection : str, optional
         A phrase naming how the rows were chosen, added to the title.
+    split : {"validation", "test"}, default "validation"
+        The scores that rank the configurations.
 
     Returns
     -------
     Path or Figure
         ``path`` when given, else the figure.
     """
-    from ..sweep.files import config_key, format_cell, row_key
+    from ..sweep.files import format_cell, pooled_key, row_key
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
 
     rows = _rows(results)
     if not rows:
         raise ValueError("results has no rows: there is nothing to draw")
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(config_key(row), []).append(row)
+        groups.setdefault(pooled_key(row), []).append(row)
 
     def score(group: list[dict[str, Any]]) -> tuple[float, float]:
-        accuracies = [r["test_accuracy"] for r in group]
+        accuracies = [r[f"{split}_accuracy"] for r in group]
         return (float(np.mean(accuracies)), float(np.min(accuracies)))
 
     ranked = sorted(groups.values(), key=score, reverse=True)
     ends = {"best": ranked[:n], "worst": ranked[::-1][:n]}
-    varying = [k for k in (*_varying(rows), "depth", "width") if len({r[k] for r in rows}) > 1]
+    varying = [k for k in _varying(rows) if k != "fold"]
     fig = new_figure(12, 4.6)
     axes = fig.subplots(1, 2, squeeze=False)[0]
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
@@ -326,9 +449,10 @@ def sweep_curves(
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
-        ax.legend(fontsize=7, loc="upper right")
-        set_title(ax, f"the {len(groups_shown)} {end} configurations (one line per seed)", 10)
-    title = "Training loss of the best and worst configurations by mean test accuracy"
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="upper right")
+        set_title(ax, f"the {len(groups_shown)} {end} configurations (one line per network)", 10)
+    title = f"Training loss of the best and worst configurations by mean {split} score"
     title += f"\nfixed: {_fixed_text(rows, skip=varying)}"
     if selection:
         title += f"\nselection: {selection}"
