@@ -203,3 +203,30 @@ def test_an_array_library_is_one_file(tmp_path, monkeypatch):
         assert backends.backend_name(stack.params_[0][0]) == "strict_again"
     finally:
         registry.LIBRARIES.pop("strict_again", None)
+
+
+def test_a_user_optimizer_and_its_setting_sweep(rmsprop, softplus, tmp_path):
+    from scratchml import sweep
+    from scratchml.sweep.files import read_results
+
+    grid = {
+        "n_samples": 60, "turns": 0.5, "depth": [1], "width": [3],
+        "activation": [softplus], "optimizer": ["rmsprop_test"],
+        "optimizer_settings": [{"rho": 0.8}, {"rho": 0.95}],
+        "learning_rate": [0.01], "seeds": 2,
+    }  # fmt: skip
+    out = tmp_path / "sweep"
+    sweep.run(grid, out, epochs=5, progress=False)
+    rows = read_results(out / "results.csv")
+    assert sorted({row["optimizer_settings"] for row in rows}) == ["rho=0.8", "rho=0.95"]
+    assert {row["activation"] for row in rows} == {softplus}
+    # A row's network is the one its settings describe: refit alone, the same loss.
+    row = next(r for r in rows if r["optimizer_settings"] == "rho=0.8")
+    refit = sweep.model_for(row, out)
+    assert refit.estimator.get_params()["optimizer_settings"] == {"rho": 0.8}
+    stack = refit.fit()
+    assert float(stack.loss_history_[-1, refit.position]) == float(row["final_loss"])
+    with pytest.raises(ValueError, match="no optimizer's setting"):
+        sweep.run({**grid, "optimizer_settings": [{"nonsense": 1.0}]}, tmp_path / "b", epochs=2)
+    with pytest.raises(ValueError, match="its own grid key"):
+        sweep.run({**grid, "optimizer_settings": [{"momentum": 0.5}]}, tmp_path / "c", epochs=2)

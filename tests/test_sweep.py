@@ -576,3 +576,26 @@ def test_cli_end_to_end_with_a_config_file_and_flags_that_override_it(tmp_path, 
     assert cli.main(["sweep", "--resume", "--out", str(out)]) == 0
     assert "validation accuracy ≥ 0.9;" in (out / "summary.md").read_text()
     assert (out / "heatmap.png").exists()
+
+
+def test_a_results_file_without_the_optimizer_settings_column_is_read_and_upgraded(tmp_path):
+    # results.csv as an earlier release wrote it (no optimizer_settings column): its rows
+    # read with "" there, and a resume rewrites the file in today's form, losing nothing.
+    out = tmp_path / "out"
+    sweep.run(TINY, out, epochs=2, progress=False)
+    path = out / "results.csv"
+    with open(path, encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    old_columns = [c for c in rows[0] if c != "optimizer_settings"]
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, old_columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    from scratchml.sweep.files import read_results
+
+    assert [r["optimizer_settings"] for r in read_results(path)] == [""] * len(rows)
+    sweep.run(out=out, resume=True, progress=False)
+    with open(path, encoding="utf-8", newline="") as file:
+        again = list(csv.DictReader(file))
+    assert "optimizer_settings" in again[0]
+    assert [r["final_loss"] for r in again] == [r["final_loss"] for r in rows]

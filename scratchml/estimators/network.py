@@ -47,7 +47,7 @@ from .._validation import (
 from ..exceptions import ConvergenceWarning, sklearn_flavour
 from ..nn import layers
 from ..nn.losses import LOSSES, get_loss
-from ..nn.optimizers import OPTIMIZERS, SGD, Adam, Momentum, get_optimizer
+from ..nn.optimizers import BUILT_IN_SETTINGS, OPTIMIZERS, get_optimizer
 from .base import BaseEstimator
 
 if TYPE_CHECKING:
@@ -85,9 +85,7 @@ def optimizer_hyperparameter(name: str) -> HyperParameter:
 
 # The built-in optimizers' settings are estimator parameters of their own, with
 # scikit-learn's names; any optimizer's settings can also be given in optimizer_settings.
-OPTIMIZER_SETTINGS = {
-    name: optimizer_hyperparameter(name) for cls in (SGD, Momentum, Adam) for name in cls.settings
-}
+OPTIMIZER_SETTINGS = {name: optimizer_hyperparameter(name) for name in BUILT_IN_SETTINGS}
 OPTIMIZER_SETTINGS_MAPPING = HyperParameter(
     None,
     [NoneValue(), MappingOf(str, "a dict of setting names to numbers", "dict of str to float")],

@@ -389,6 +389,14 @@ class Adam(Optimizer, name="adam"):
         return theta, (t, m, v)
 
 
+# The settings of the optimizers that ship, in their order: the estimators take each as a
+# parameter of its own (scikit-learn's names); any other optimizer's go in
+# ``optimizer_settings``.
+BUILT_IN_SETTINGS: tuple[str, ...] = tuple(
+    name for cls in (SGD, Momentum, Adam) for name in cls.settings
+)
+
+
 def get_optimizer(name: str, learning_rate: Any, **options: float) -> Any:
     """The optimizer called ``name`` with ``learning_rate`` and its own ``options``.
 

@@ -21,7 +21,7 @@ import numpy as np
 from .. import backends, data
 from . import userdata
 from .files import config_key, model_file_name, network_row, stack_id, stack_text
-from .grid import ARCHITECTURE_KEYS, DATA_KEYS, OPTIMIZER_KEYS, Network, Settings
+from .grid import ARCHITECTURE_KEYS, DATA_KEYS, OPTIMIZER_KEYS, Network, Settings, settings_of
 from .userdata import UserData
 
 # A chunk holds at most this much work (network-epoch flops), so that rows reach
@@ -314,6 +314,7 @@ def stack_estimator(networks: Sequence[Network], settings: Settings) -> Any:
         seed=[n.seed for n in networks],
         epochs=settings.epochs,
         batch_size=settings.batch_size,
+        optimizer_settings=settings_of(first.optimizer_settings) or None,
         **optimizer,
     )
 

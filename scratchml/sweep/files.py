@@ -104,6 +104,9 @@ def model_file_name(row: Mapping[str, Any]) -> str:
         else f"fold{cell['fold']}-"
     )
     optimizer = "".join(f"-{key}_{cell[key]}" for key in OPTIMIZER_KEYS if cell[key])
+    optimizer += "".join(
+        f"-{item.replace('=', '_')}" for item in cell["optimizer_settings"].split(",") if item
+    )
     return (
         f"{data}depth{cell['depth']}-width{cell['width']}-{cell['activation']}-"
         f"{cell['optimizer']}{optimizer}-lr{cell['learning_rate']}-l2_{cell['l2']}-"
@@ -150,17 +153,26 @@ def read_results(path: str | Path, repair: bool = False) -> list[dict[str, str]]
     lines = complete_lines(path, repair=repair)
     if not lines:
         return []
-    header = next(csv.reader([lines[0]]))
-    if tuple(header) != COLUMNS:
+    header = tuple(next(csv.reader([lines[0]])))
+    columns = COLUMNS if header == COLUMNS else header
+    if header != COLUMNS and header != _COLUMNS_BEFORE_OPTIMIZER_SETTINGS:
         raise ValueError(
             f"{path} is not a results file of this version of scratchml's sweeps: its columns "
             f"are {', '.join(header)}; expected {', '.join(COLUMNS)}. Use another --out."
         )
-    return [
-        dict(zip(COLUMNS, cells, strict=True))
+    rows = [
+        {"optimizer_settings": "", **dict(zip(columns, cells, strict=True))}
         for cells in csv.reader(lines[1:])
-        if len(cells) == len(COLUMNS)
+        if len(cells) == len(columns)
     ]
+    if header != COLUMNS and repair:  # a sweep of an earlier release: its file in today's form
+        write_atomically(Path(path), rows_text(rows, header=True))
+    return rows
+
+
+# results.csv as releases before ``optimizer_settings`` wrote it: read as "" there, and
+# rewritten in today's form when the sweep goes on (--resume, --extend).
+_COLUMNS_BEFORE_OPTIMIZER_SETTINGS = tuple(c for c in COLUMNS if c != "optimizer_settings")
 
 
 def append_rows(path: Path, rows: Sequence[Mapping[str, str]]) -> None:

@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import backends
+from ..estimators.network import OPTIMIZER_SETTINGS
 
 DATA_KEYS = ("arms", "turns", "noise", "n_samples")
-# Optimizer settings, scikit-learn's names, passed to the stack estimator as keywords of
-# these names; None (the default) leaves the estimator's own default.
-OPTIMIZER_KEYS = ("momentum", "beta_1", "beta_2", "epsilon")
-ARCHITECTURE_KEYS = ("depth", "width", "activation", "optimizer", *OPTIMIZER_KEYS)
+# The built-in optimizers' settings, as the optimizers declare them (scikit-learn's names),
+# passed to the stack estimator as keywords of these names; None (the default) leaves the
+# estimator's own default. Any optimizer's settings (one of your own included) go in
+# ``optimizer_settings``: a table of name → value per grid value, kept as text
+# ("rho=0.95"), the stack's ``optimizer_settings``.
+OPTIMIZER_KEYS = tuple(OPTIMIZER_SETTINGS)
+ARCHITECTURE_KEYS = (
+    "depth", "width", "activation", "optimizer", *OPTIMIZER_KEYS, "optimizer_settings",
+)  # fmt: skip
 # Inside one stack: every network of a chunk shares the keys above and varies these.
 STACK_KEYS = ("learning_rate", "l2", "seed")
 # ``fold``: which split of the user's data (k-fold); always 0 for spirals and a held-out split.
@@ -45,10 +51,8 @@ DEFAULT_GRID: dict[str, Any] = {
     "width": [2, 4, 8, 16],
     "activation": ["tanh"],
     "optimizer": ["adam"],
-    "momentum": [None],
-    "beta_1": [None],
-    "beta_2": [None],
-    "epsilon": [None],
+    **{key: [None] for key in OPTIMIZER_KEYS},
+    "optimizer_settings": [""],
     "learning_rate": [0.01],
     "l2": [0.0],
     "seeds": 4,
@@ -81,6 +85,7 @@ class Network(NamedTuple):
     beta_1: float | None
     beta_2: float | None
     epsilon: float | None
+    optimizer_settings: str  # "" or "name=value,..." (``settings_text``)
     learning_rate: float
     l2: float
     seed: int
@@ -168,6 +173,62 @@ def _estimator_parameter(key: str, values: list[Any]) -> list[Any]:
     ]
 
 
+def settings_text(settings: Mapping[str, Any] | None) -> str:
+    """An optimizer's settings as one cell of text: "" or "name=value,..." (sorted, exact).
+
+    Parameters
+    ----------
+    settings : mapping or None
+        Setting name → number.
+
+    Returns
+    -------
+    str
+        The canonical text, which ``settings_of`` reads back.
+    """
+    return ",".join(f"{name}={float(value)!r}" for name, value in sorted((settings or {}).items()))
+
+
+def settings_of(text: str) -> dict[str, float]:
+    """The settings ``settings_text`` wrote.
+
+    Parameters
+    ----------
+    text : str
+        "" or "name=value,...".
+
+    Returns
+    -------
+    dict of str to float
+        Setting name → value.
+    """
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    return {name: float(value) for name, value in pairs}
+
+
+def _optimizer_settings(key: str, values: list[Any]) -> list[str]:
+    """Tables of optimizer settings (or their text), checked by the estimator's table and
+    against what the registered optimizers declare, kept as ``settings_text``."""
+    from ..estimators.stacks import StackedMLPClassifier
+    from ..nn.optimizers import all_settings
+
+    entry = StackedMLPClassifier.hyperparameter_table()[key]
+    declared = all_settings()
+    checked = []
+    for value in values:
+        table = settings_of(value) if isinstance(value, str) else value
+        entry.check_one(table or None, f"grid key {key!r}: a value")
+        for name in table or {}:
+            if name in OPTIMIZER_KEYS or name not in declared:
+                where = "its own grid key" if name in OPTIMIZER_KEYS else "no optimizer's setting"
+                raise ValueError(
+                    f"grid key {key!r}: {name!r} is {where}; the settings optimizers declare "
+                    f"beyond those keys are: {', '.join(n for n in declared if n not in OPTIMIZER_KEYS) or 'none'}"
+                )
+        checked.append(settings_text(table))
+    return checked
+
+
 def _optional(check: Any) -> Any:
     """A rule that also takes None (the estimator's own default)."""
 
@@ -190,10 +251,8 @@ VALUE_RULES: dict[str, Any] = {
     # The networks' hyper-parameters: the estimator's table says what each takes.
     "activation": _estimator_parameter,
     "optimizer": _estimator_parameter,
-    "momentum": _optional(_estimator_parameter),
-    "beta_1": _optional(_estimator_parameter),
-    "beta_2": _optional(_estimator_parameter),
-    "epsilon": _optional(_estimator_parameter),
+    **{key: _optional(_estimator_parameter) for key in OPTIMIZER_KEYS},
+    "optimizer_settings": lambda k, v: _optimizer_settings(k, v),
     "learning_rate": _estimator_parameter,
     "l2": _estimator_parameter,
 }

@@ -58,7 +58,7 @@ _INTEGERS = {
     "position",
 }
 _FLOATS = {
-    "turns", "noise", "momentum", "beta_1", "beta_2", "epsilon", "learning_rate", "l2",
+    "turns", "noise", *OPTIMIZER_KEYS, "learning_rate", "l2",
     "final_loss", "train_accuracy", "validation_accuracy", "test_accuracy", "seconds",
 }  # fmt: skip
 _OPTIONAL = {"arms", "turns", "noise", "n_samples", *OPTIMIZER_KEYS}
@@ -97,7 +97,7 @@ CONFIG_COLUMNS = (
 # Keys a table or heatmap can put on an axis or split into panels.
 TABLE_KEYS = (
     *DATA_KEYS, "fold", "depth", "width", "activation", "optimizer", *OPTIMIZER_KEYS,
-    "learning_rate", "l2",
+    "optimizer_settings", "learning_rate", "l2",
 )  # fmt: skip
 
 
@@ -384,7 +384,8 @@ def _mean_sd(config: Mapping[str, Any], split: str) -> str:
 
 
 def _config_table(configs: Sequence[Mapping[str, Any]], judge_on: str) -> list[str]:
-    keys = [*_TABLE_KEYS, *(k for k in OPTIMIZER_KEYS if any(c[k] is not None for c in configs))]
+    optional = (*OPTIMIZER_KEYS, "optimizer_settings")
+    keys = [*_TABLE_KEYS, *(k for k in optional if any(c[k] not in (None, "") for c in configs))]
     other = "test" if judge_on == "validation" else "validation"
     head = [
         *keys, "parameters", f"success ({judge_on})", f"{judge_on} mean ± sd",

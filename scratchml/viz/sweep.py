@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..nn.optimizers import BUILT_IN_SETTINGS
 from ._common import new_figure, save_figure, set_title
 
 # Keys that can split pictures into panels or files, or be a heatmap's axes.
@@ -28,10 +29,8 @@ SPLIT_KEYS = (
     "width",
     "activation",
     "optimizer",
-    "momentum",
-    "beta_1",
-    "beta_2",
-    "epsilon",
+    *BUILT_IN_SETTINGS,
+    "optimizer_settings",
     "learning_rate",
     "l2",
 )
