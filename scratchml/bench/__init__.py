@@ -7,7 +7,10 @@ The cases ship with the package (:mod:`scratchml.bench.cases`), so an installed
   (scratchml on each backend, PyTorch, scikit-learn, JAX, the GEMM ceilings);
 - :mod:`~scratchml.bench.runner` and :mod:`~scratchml.bench.worker`: the run, in rounds,
   each measurement appended to ``OUT/cases.jsonl`` as soon as it is taken (``--resume``);
-- :mod:`~scratchml.bench.results`: rows and ratios (scratchml's time ÷ the other's);
+- :mod:`~scratchml.bench.results`: rows and ratios (scratchml's time ÷ the other's), and
+  the run's settings and title;
+- :mod:`~scratchml.bench.labels`: what each implementation is called (every other module
+  names them with it);
 - :mod:`~scratchml.bench.report`, :mod:`~scratchml.bench.charts`: ``report.md``,
   ``time_by_case.png`` and ``ratios.png``;
 - :mod:`~scratchml.bench.readme`: the README's table, from the committed reports;

@@ -6,8 +6,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .report import impl_order, run_info, title
-from .results import DIRECTION, find, ordered, peer_name, peers, ratios, rows
+from .labels import peer_name
+from .results import DIRECTION, find, impl_order, ordered, peers, ratios, rows, run_info, title
 
 
 def render_charts(data: dict[str, Any], out: Path) -> list[Path]:

@@ -8,33 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from . import environment
-from .cases import PEER_NAMES
-from .results import DIRECTION, Row, ordered, peer_name, peers, ratios, rows
+from .charts import render_charts
+from .labels import peer_name
+from .results import (
+    DIRECTION,
+    Row,
+    env,
+    impl_order,
+    machine_line,
+    ordered,
+    peers,
+    ratios,
+    rows,
+    run_info,
+    title,
+)
 
 RESULTS_JSON = "results.json"
 STALE_FILES = ("speedup.png",)  # charts of earlier versions, replaced by ratios.png
-
-
-def run_info(data: dict[str, Any]) -> dict[str, Any]:
-    """The run's own settings (rounds, threads, note) from a results.json ``data``."""
-    return data.get("scratchml_bench", {})
-
-
-def env(data: dict[str, Any]) -> dict[str, Any]:
-    """The environment (devices, library versions) recorded in a results.json ``data``."""
-    return data.get("machine_info", {}).get("scratchml_env", {})
-
-
-def machine_line(data: dict[str, Any]) -> str:
-    """The machine in one line: CPU model and cores, GPUs."""
-    return environment.machine_line(env(data))
-
-
-def title(data: dict[str, Any]) -> str:
-    """The report's title: the machine, and "quick run" when it was one."""
-    quick = " (quick run)" if run_info(data).get("quick") else ""
-    return f"scratchml benchmarks on {environment.machine_title(env(data))}{quick}"
 
 
 def ms(seconds: float) -> str:
@@ -71,21 +62,6 @@ def row_operations(row: Row, counts: dict[str, float]) -> float | None:
     if row.impl in ("pytorch", "pytorch-stacked"):
         return counts.get(peer_name(row.impl))
     return None
-
-
-def impl_order(row: Row) -> tuple[int, int, str]:
-    """scratchml's rows first (by backend), then the peers, then the ceilings."""
-    from .. import backends
-
-    known = list(PEER_NAMES)
-    if row.impl == "scratchml":
-        rank = 0
-    elif row.impl == "gemm":
-        rank = len(known) + 2
-    else:
-        rank = 1 + (known.index(row.impl) if row.impl in known else len(known))
-    backend_rank = {name: i for i, name in enumerate(backends.BACKENDS)}
-    return rank, backend_rank.get(row.backend or "", 9), row.device or ""
 
 
 # --- the targets -------------------------------------------------------------------------
@@ -430,8 +406,6 @@ def _other_groups(table: list[Row]) -> list[str]:
 
 def render(out: Path) -> list[Path]:
     """(Re)write report.md and the charts of ``out`` from its results.json."""
-    from .charts import render_charts
-
     out = Path(out)
     data = json.loads((out / RESULTS_JSON).read_text())
     report = out / "report.md"

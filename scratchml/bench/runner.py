@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from .. import backends
 from .._files import complete_lines, write_atomically
 from . import cases, environment, precision
+from .labels import label
 from .results import median_of, summary
 
 CASES_JSONL = "cases.jsonl"
@@ -360,7 +361,7 @@ def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
         entry = entries.setdefault(
             key,
             {
-                "name": cases.label(record["impl"], record["backend"], record["device"]),
+                "name": label(record["impl"], record["backend"], record["device"]),
                 "fullname": "|".join(key),
                 "group": None,
                 "extra_info": {

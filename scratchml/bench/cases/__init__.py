@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .. import environment
+from ..labels import label
 
 
 class UnavailableError(Exception):
@@ -72,31 +73,6 @@ class Case:
     def key(self) -> str:
         """``name/dtype``: the case's key in results and reports."""
         return f"{self.name}/{self.dtype}"
-
-
-# What each implementation is called in reports; the ratios' columns use these names.
-PEER_NAMES = {
-    "pytorch": "PyTorch eager",
-    "sklearn": "scikit-learn",
-    "jax": "JAX jit",
-    "pytorch-stacked": "PyTorch stacked (bmm)",
-    "jax-vmap": "JAX vmap+jit",
-    "one-by-one": "one by one",
-}
-
-
-def label(impl: str | None, backend: str | None, device: str | None) -> str:
-    """Who ran a row, in words: "scratchml · numpy", "GEMM ceiling · torch (cuda)", ..."""
-    on_gpu = " (cuda)" if device == "cuda" else ""
-    if impl == "scratchml":
-        return f"scratchml · {backend}{on_gpu}"
-    if impl == "gemm":
-        return f"GEMM ceiling · {backend}{on_gpu}"
-    if impl == "one-by-one":
-        return f"one by one · {backend}{on_gpu}"
-    if impl in PEER_NAMES:
-        return PEER_NAMES[impl] + on_gpu
-    return f"{impl} · {backend}{on_gpu}"
 
 
 def importable(module: str) -> bool:
