@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import environment
-from . import Case, Implementation, importable
+from .base import Case, Implementation, importable
 from .training import jax_device
 
 BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8

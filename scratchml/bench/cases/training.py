@@ -25,7 +25,7 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import (
+from .base import (
     Case,
     Implementation,
     UnavailableError,
