@@ -307,6 +307,32 @@ def test_the_stack_draws_its_initial_weights_in_one_call_like_its_peers(monkeypa
     assert stack.params_[0][0].shape == (64, 2, 4)
 
 
+def test_the_jax_baseline_is_jax_alone_not_scratchml_math():
+    """The JAX peers are what a user writes without scratchml: the baseline's math imports
+    JAX and nothing of scratchml (only the bench's UnavailableError, to say JAX has no GPU)."""
+    import ast
+
+    from scratchml.bench.cases import jax_baseline
+
+    imported = set()
+    for node in ast.walk(ast.parse(Path(jax_baseline.__file__).read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert imported == {"__future__", "jax", "jax.numpy", ".base"}
+
+
+def test_the_stack_and_sweep_cases_share_one_jax_baseline():
+    """Written once: the case files hold no copy of the forward pass, the loss or Adam."""
+    from scratchml.bench.cases import stacks, sweep
+
+    for module in (stacks, sweep):
+        source = Path(module.__file__).read_text()
+        for copied in ("logaddexp", "BETA1", "EPSILON", "jnp.tanh"):
+            assert copied not in source, f"{module.__name__} has its own {copied}"
+
+
 def test_the_jax_peers_64_bit_mode_does_not_reach_later_float32_rows():
     """In a fresh process (this one has 64-bit mode on for the test suite)."""
     pytest.importorskip("jax")
