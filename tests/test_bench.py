@@ -240,6 +240,16 @@ def test_bad_settings_are_refused_by_name(tmp_path, capsys, flags, message):
     assert not out.exists()
 
 
+def test_the_help_names_every_case_a_run_can_select():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    shown = "".join(parser.format_help().split())  # wrapped lines may break at a hyphen
+    for name in cases.names():
+        assert name in shown, name
+
+
 def test_stack_peers_initialise_inside_their_timed_call_like_scratchml(monkeypatch):
     """The same work for every implementation: each timed call starts from the host."""
     pytest.importorskip("torch")
