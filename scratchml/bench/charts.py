@@ -80,7 +80,7 @@ def _time_by_case(
     for ax, dtype in zip(axes[:, 0], dtypes, strict=True):
         cases = ordered(row.case for row in table if row.dtype == dtype)
         _time_bars(ax, table, dtype, cases, labels, colors)
-        units = {case: find(table, case=case).unit for case in cases}
+        units = {case: next(row.unit for row in table if row.case == case) for case in cases}
         ax.set_xticks(
             range(len(cases)),
             [f"{case}\n" + textwrap.fill(f"(per {units[case]})", 16) for case in cases],
