@@ -240,6 +240,16 @@ def test_bad_settings_are_refused_by_name(tmp_path, capsys, flags, message):
     assert not out.exists()
 
 
+def test_the_help_names_every_case_a_run_can_select():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    shown = "".join(parser.format_help().split())  # wrapped lines may break at a hyphen
+    for name in cases.names():
+        assert name in shown, name
+
+
 def test_stack_peers_initialise_inside_their_timed_call_like_scratchml(monkeypatch):
     """The same work for every implementation: each timed call starts from the host."""
     pytest.importorskip("torch")
@@ -305,6 +315,32 @@ def test_the_stack_draws_its_initial_weights_in_one_call_like_its_peers(monkeypa
         assert backends.to_numpy(W).tolist() == W_peer.tolist()
         assert backends.to_numpy(b).tolist() == b_peer.tolist()
     assert stack.params_[0][0].shape == (64, 2, 4)
+
+
+def test_the_jax_baseline_is_jax_alone_not_scratchml_math():
+    """The JAX peers are what a user writes without scratchml: the baseline's math imports
+    JAX and nothing of scratchml (only the bench's UnavailableError, to say JAX has no GPU)."""
+    import ast
+
+    from scratchml.bench.cases import jax_baseline
+
+    imported = set()
+    for node in ast.walk(ast.parse(Path(jax_baseline.__file__).read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert imported == {"__future__", "jax", "jax.numpy", ".base"}
+
+
+def test_the_stack_and_sweep_cases_share_one_jax_baseline():
+    """Written once: the case files hold no copy of the forward pass, the loss or Adam."""
+    from scratchml.bench.cases import stacks, sweep
+
+    for module in (stacks, sweep):
+        source = Path(module.__file__).read_text()
+        for copied in ("logaddexp", "BETA1", "EPSILON", "jnp.tanh"):
+            assert copied not in source, f"{module.__name__} has its own {copied}"
 
 
 def test_the_jax_peers_64_bit_mode_does_not_reach_later_float32_rows():

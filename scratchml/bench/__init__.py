@@ -7,7 +7,10 @@ The cases ship with the package (:mod:`scratchml.bench.cases`), so an installed
   (scratchml on each backend, PyTorch, scikit-learn, JAX, the GEMM ceilings);
 - :mod:`~scratchml.bench.runner` and :mod:`~scratchml.bench.worker`: the run, in rounds,
   each measurement appended to ``OUT/cases.jsonl`` as soon as it is taken (``--resume``);
-- :mod:`~scratchml.bench.results`: rows and ratios (scratchml's time ÷ the other's);
+- :mod:`~scratchml.bench.results`: rows and ratios (scratchml's time ÷ the other's), and
+  the run's settings and title;
+- :mod:`~scratchml.bench.labels`: what each implementation is called (every other module
+  names them with it);
 - :mod:`~scratchml.bench.report`, :mod:`~scratchml.bench.charts`: ``report.md``,
   ``time_by_case.png`` and ``ratios.png``;
 - :mod:`~scratchml.bench.readme`: the README's table, from the committed reports;
@@ -31,6 +34,7 @@ import sys
 from pathlib import Path
 
 from .. import backends
+from .cases import names as case_names
 from .precision import PRECISIONS
 from .readme import README_END, README_START, committed_results, readme_block, update_readme
 from .report import render, render_report
@@ -62,66 +66,59 @@ __all__ = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``scratchml bench`` flags to ``parser``."""
-    parser.add_argument(
+    """Add the ``scratchml bench`` flags to ``parser``: what to time, how the run goes,
+    and what it writes (a group of ``--help`` each)."""
+    _add_what_to_time(parser.add_argument_group("what to time"))
+    _add_how_it_runs(parser.add_argument_group("how the run goes"))
+    _add_what_it_writes(parser.add_argument_group("what it writes"))
+
+
+def _add_what_to_time(group: argparse._ArgumentGroup) -> None:
+    """--backend, --case, --dtype, --quick, --rounds, --precision."""
+    group.add_argument(
         "--backend",
         action="append",
         choices=backends.BACKENDS,
         help="scratchml backend to time (repeat for several; default: every usable one but "
         "array_api_strict)",
     )
-    parser.add_argument(
+    group.add_argument(
+        "--case",
+        action="append",
+        dest="cases",
+        metavar="NAME",
+        help=f"time only this case (repeat for several): {', '.join(case_names())}",
+    )
+    group.add_argument(
+        "--dtype", action="append", dest="dtypes", choices=("float32", "float64"),
+        help="time only this dtype (default: both)",
+    )  # fmt: skip
+    group.add_argument(
         "--quick", action="store_true", help="small shapes, few calls, one round: does it all run?"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help="folder for results.json, report.md and the charts (default: "
-        "benchmarks/results/<cpu|gpu-MODEL> in a source checkout, else "
-        "./scratchml-bench/<cpu|gpu-MODEL>; a temporary folder with --quick)",
-    )
-    parser.add_argument(
+    group.add_argument(
         "--rounds",
         type=int,
         help="time every case this many times, in separate rounds; the report shows each "
         "ratio's range over them (default: 3, or 1 with --quick)",
     )
-    parser.add_argument(
-        "--case",
-        action="append",
-        dest="cases",
-        metavar="NAME",
-        help="time only this case (repeat for several): tiny, spiral, spiral-256, wide, stack-8, "
-        "stack-16, stack-32-gpu, normal",
+    group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="float32 matrix products on a GPU: full FP32 on every library (float32, the "
+        "default) or TF32 on every library (tf32); recorded in every row",
     )
-    parser.add_argument(
-        "--dtype", action="append", dest="dtypes", choices=("float32", "float64"),
-        help="time only this dtype (default: both)",
-    )  # fmt: skip
-    parser.add_argument(
+
+
+def _add_how_it_runs(group: argparse._ArgumentGroup) -> None:
+    """--threads, --time-limit, --resume."""
+    group.add_argument(
         "--threads",
         type=int,
         help="CPU threads per library (default: the libraries' own, one per core; 1 with --quick)",
     )
-    parser.add_argument("--note", help="a sentence about the machine or run, for the report")
-    parser.add_argument(
-        "--readme",
-        action="store_true",
-        help="then regenerate README.md's benchmark table from benchmarks/results/*/results.json "
-        "(in a source checkout)",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the measurements an interrupted run left in OUT/cases.jsonl; take only the rest",
-    )
-    parser.add_argument(
-        "--render-only",
-        action="store_true",
-        help="do not run: re-render report.md and the charts from OUT/results.json, or from "
-        "the measurements in OUT/cases.jsonl of a run that stopped before writing them",
-    )
-    parser.add_argument(
+    group.add_argument(
         "--time-limit",
         type=float,
         metavar="SECONDS",
@@ -129,12 +126,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{RENDER_SECONDS}, and the report holds what was measured by then (--resume later "
         "takes the rest)",
     )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="float32",
-        help="float32 matrix products on a GPU: full FP32 on every library (float32, the "
-        "default) or TF32 on every library (tf32); recorded in every row",
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the measurements an interrupted run left in OUT/cases.jsonl; take only the rest",
+    )
+
+
+def _add_what_it_writes(group: argparse._ArgumentGroup) -> None:
+    """--out, --note, --readme, --render-only."""
+    group.add_argument(
+        "--out",
+        type=Path,
+        help="folder for results.json, report.md and the charts (default: "
+        "benchmarks/results/<cpu|gpu-MODEL> in a source checkout, else "
+        "./scratchml-bench/<cpu|gpu-MODEL>; a temporary folder with --quick)",
+    )
+    group.add_argument("--note", help="a sentence about the machine or run, for the report")
+    group.add_argument(
+        "--readme",
+        action="store_true",
+        help="then regenerate README.md's benchmark table from benchmarks/results/*/results.json "
+        "(in a source checkout)",
+    )
+    group.add_argument(
+        "--render-only",
+        action="store_true",
+        help="do not run: re-render report.md and the charts from OUT/results.json, or from "
+        "the measurements in OUT/cases.jsonl of a run that stopped before writing them",
     )
 
 

@@ -9,8 +9,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .report import RESULTS_JSON, machine_line, ms, run_info
-from .results import DIRECTION, peer_name, peers, ratios, rows
+from .labels import peer_name
+from .report import RESULTS_JSON, ms
+from .results import DIRECTION, machine_line, peers, ratios, rows, run_info
 from .runner import REPO_ROOT, RESULTS_DIR
 
 README_START = "<!-- bench-table:start -->"

@@ -8,33 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from . import environment
-from .cases import PEER_NAMES
-from .results import DIRECTION, Row, ordered, peer_name, peers, ratios, rows
+from .charts import render_charts
+from .labels import peer_name
+from .results import (
+    DIRECTION,
+    Row,
+    env,
+    impl_order,
+    machine_line,
+    ordered,
+    peers,
+    ratios,
+    rows,
+    run_info,
+    title,
+)
 
 RESULTS_JSON = "results.json"
 STALE_FILES = ("speedup.png",)  # charts of earlier versions, replaced by ratios.png
-
-
-def run_info(data: dict[str, Any]) -> dict[str, Any]:
-    """The run's own settings (rounds, threads, note) from a results.json ``data``."""
-    return data.get("scratchml_bench", {})
-
-
-def env(data: dict[str, Any]) -> dict[str, Any]:
-    """The environment (devices, library versions) recorded in a results.json ``data``."""
-    return data.get("machine_info", {}).get("scratchml_env", {})
-
-
-def machine_line(data: dict[str, Any]) -> str:
-    """The machine in one line: CPU model and cores, GPUs."""
-    return environment.machine_line(env(data))
-
-
-def title(data: dict[str, Any]) -> str:
-    """The report's title: the machine, and "quick run" when it was one."""
-    quick = " (quick run)" if run_info(data).get("quick") else ""
-    return f"scratchml benchmarks on {environment.machine_title(env(data))}{quick}"
 
 
 def ms(seconds: float) -> str:
@@ -71,21 +62,6 @@ def row_operations(row: Row, counts: dict[str, float]) -> float | None:
     if row.impl in ("pytorch", "pytorch-stacked"):
         return counts.get(peer_name(row.impl))
     return None
-
-
-def impl_order(row: Row) -> tuple[int, int, str]:
-    """scratchml's rows first (by backend), then the peers, then the ceilings."""
-    from .. import backends
-
-    known = list(PEER_NAMES)
-    if row.impl == "scratchml":
-        rank = 0
-    elif row.impl == "gemm":
-        rank = len(known) + 2
-    else:
-        rank = 1 + (known.index(row.impl) if row.impl in known else len(known))
-    backend_rank = {name: i for i, name in enumerate(backends.BACKENDS)}
-    return rank, backend_rank.get(row.backend or "", 9), row.device or ""
 
 
 # --- the targets -------------------------------------------------------------------------
@@ -239,31 +215,59 @@ def how_to_read(rounds: int) -> list[str]:
     ]
 
 
+QUICK_NOTICE = [
+    "> **Quick run** (`--quick`): small shapes, few calls and one thread per library,",
+    "> to check that everything runs. Its figures say little about speed; read a full",
+    "> run's report.",
+    "",
+]
+CHARTS = [
+    "## Charts",
+    "",
+    "![median time per unit of work, by case and implementation](time_by_case.png)",
+    "",
+    "![scratchml's time ÷ each peer's, with the range over rounds](ratios.png)",
+    "",
+]
+
+
 def render_report(data: dict[str, Any]) -> str:
     """The Markdown report of one run (results.json's content)."""
     info = run_info(data)
-    environment_ = env(data)
     table = rows(data)
     counts = operations(data)
     quick = bool(info.get("quick"))
-    rounds = int(info.get("rounds", 1))
-    lines = [f"# {title(data)}", ""]
-    if quick:
-        lines += [
-            "> **Quick run** (`--quick`): small shapes, few calls and one thread per library,",
-            "> to check that everything runs. Its figures say little about speed; read a full",
-            "> run's report.",
-            "",
-        ]
-    versions = environment_.get("versions", {})
-    lines += [
-        f"- **Machine**: {machine_line(data)}; {environment_.get('os', '?')}.",
+    lines = [f"# {title(data)}", "", *(QUICK_NOTICE if quick else [])]
+    lines += about_the_run(data, len(table))
+    lines += ["", *how_to_read(int(info.get("rounds", 1)))]
+    if not quick:
+        lines += targets(table, counts)
+    known = [row for row in table if row.case is not None]
+    for case in ordered(row.case for row in known):
+        lines += _case_table(
+            case, [row for row in known if row.case == case], table, counts.get(case, {})
+        )
+        lines += _compile_line(data, case)
+    lines += _notes(table)
+    lines += _other_groups([row for row in table if row.case is None])
+    lines += CHARTS
+    return "\n".join(lines)
+
+
+def about_the_run(data: dict[str, Any], n_rows: int) -> list[str]:
+    """The report's opening list: machine, libraries, BLAS, the run's command and settings,
+    its precision and note, and whether it stopped early."""
+    info = run_info(data)
+    environment = env(data)
+    versions = environment.get("versions", {})
+    lines = [
+        f"- **Machine**: {machine_line(data)}; {environment.get('os', '?')}.",
         "- **Libraries**: "
         + ", ".join(f"{name} {version}" for name, version in versions.items())
         + ".",
     ]
-    if environment_.get("blas"):
-        lines.append("- **BLAS** (NumPy, scikit-learn): " + "; ".join(environment_["blas"]) + ".")
+    if environment.get("blas"):
+        lines.append("- **BLAS** (NumPy, scikit-learn): " + "; ".join(environment["blas"]) + ".")
     resumed = (
         f" (resumed: {info['resumed']} measurements taken by the interrupted run before)"
         if info.get("resumed")
@@ -271,10 +275,10 @@ def render_report(data: dict[str, Any]) -> str:
     )
     lines += [
         f"- **Run**: {data.get('datetime', '?')[:19].replace('T', ' ')} UTC, "
-        f"`{info.get('command', 'scratchml bench')}`, {len(table)} rows in "
-        f"{info.get('seconds', 0):.0f} s{resumed}; {rounds} round(s); scratchml backends: "
-        f"{', '.join(info.get('backends', [])) or '?'}; CPU threads per library: "
-        f"{info.get('threads') or 'the libraries’ defaults'}.",
+        f"`{info.get('command', 'scratchml bench')}`, {n_rows} rows in "
+        f"{info.get('seconds', 0):.0f} s{resumed}; {int(info.get('rounds', 1))} round(s); "
+        f"scratchml backends: {', '.join(info.get('backends', [])) or '?'}; CPU threads per "
+        f"library: {info.get('threads') or 'the libraries’ defaults'}.",
     ]
     if info.get("precision"):  # (runs from before precisions were set have none)
         lines.append(f"- **Matrix products**: {products_line(info['precision'])}")
@@ -287,26 +291,7 @@ def render_report(data: dict[str, Any]) -> str:
             "hold the measurements taken before; `scratchml bench --resume` with the same "
             "arguments and `--out` takes the rest.",
         ]
-    lines += ["", *how_to_read(rounds)]
-    if not quick:
-        lines += targets(table, counts)
-    known = [row for row in table if row.case is not None]
-    for case in ordered(row.case for row in known):
-        lines += _case_table(
-            case, [row for row in known if row.case == case], table, counts.get(case, {})
-        )
-        lines += _compile_line(data, case)
-    lines += _notes(table)
-    lines += _other_groups([row for row in table if row.case is None])
-    lines += [
-        "## Charts",
-        "",
-        "![median time per unit of work, by case and implementation](time_by_case.png)",
-        "",
-        "![scratchml's time ÷ each peer's, with the range over rounds](ratios.png)",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
 
 
 def products_line(chosen: str) -> str:
@@ -430,8 +415,6 @@ def _other_groups(table: list[Row]) -> list[str]:
 
 def render(out: Path) -> list[Path]:
     """(Re)write report.md and the charts of ``out`` from its results.json."""
-    from .charts import render_charts
-
     out = Path(out)
     data = json.loads((out / RESULTS_JSON).read_text())
     report = out / "report.md"

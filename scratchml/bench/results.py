@@ -1,4 +1,5 @@
-"""A run's results: its rows (one per implementation of a case) and their ratios.
+"""A run's results: its rows (one per implementation of a case), their order and ratios,
+and what results.json records of the run itself (settings, machine, title).
 
 One convention everywhere: a ratio is **scratchml's time ÷ the other's time**, so below 1
 scratchml is faster. A run repeats every case in ``rounds`` separate rounds; each ratio is
@@ -13,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import cases
+from .. import backends
+from . import environment
+from .labels import PEER_NAMES, label
 
 DIRECTION = (
     "Every ratio is scratchml's time ÷ the other implementation's time: below 1, scratchml is "
@@ -48,7 +51,7 @@ class Row:
         """Who ran it, in words: "scratchml · numpy", "PyTorch eager", "GEMM ceiling · torch"."""
         if self.impl is None:
             return self.name.removeprefix("test_")
-        return cases.label(self.impl, self.backend, self.device)
+        return label(self.impl, self.backend, self.device)
 
     @property
     def library(self) -> str | None:
@@ -97,6 +100,43 @@ def find(table: Iterable[Row], **match: Any) -> Row | None:
         if all(getattr(row, key) == value for key, value in match.items()):
             return row
     return None
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def run_info(data: dict[str, Any]) -> dict[str, Any]:
+    """The run's own settings (rounds, threads, note) from a results.json ``data``."""
+    return data.get("scratchml_bench", {})
+
+
+def env(data: dict[str, Any]) -> dict[str, Any]:
+    """The environment (devices, library versions) recorded in a results.json ``data``."""
+    return data.get("machine_info", {}).get("scratchml_env", {})
+
+
+def machine_line(data: dict[str, Any]) -> str:
+    """The machine in one line: CPU model and cores, GPUs."""
+    return environment.machine_line(env(data))
+
+
+def title(data: dict[str, Any]) -> str:
+    """The report's title: the machine, and "quick run" when it was one."""
+    quick = " (quick run)" if run_info(data).get("quick") else ""
+    return f"scratchml benchmarks on {environment.machine_title(env(data))}{quick}"
+
+
+def impl_order(row: Row) -> tuple[int, int, str]:
+    """scratchml's rows first (by backend), then the peers, then the ceilings."""
+    known = list(PEER_NAMES)
+    if row.impl == "scratchml":
+        rank = 0
+    elif row.impl == "gemm":
+        rank = len(known) + 2
+    else:
+        rank = 1 + (known.index(row.impl) if row.impl in known else len(known))
+    backend_rank = {name: i for i, name in enumerate(backends.BACKENDS)}
+    return rank, backend_rank.get(row.backend or "", 9), row.device or ""
 
 
 @dataclass(frozen=True)
@@ -183,16 +223,11 @@ def ratios(row: Row, table: list[Row]) -> Ratios:
 def peers(table: Iterable[Row]) -> list[str]:
     """The implementations rows are compared with, in a fixed order: every one but
     scratchml and the ceilings."""
-    order = list(cases.PEER_NAMES)
+    order = list(PEER_NAMES)
     found = {row.impl for row in table if row.impl not in (None, "scratchml", "gemm")}
     return sorted(
         found, key=lambda impl: (order.index(impl) if impl in order else len(order), impl)
     )
-
-
-def peer_name(impl: str) -> str:
-    """The display name of implementation ``impl`` (e.g. "PyTorch eager"); ``impl`` itself if unnamed."""
-    return cases.PEER_NAMES.get(impl, impl)
 
 
 def ordered(values: Iterable[Any]) -> list[Any]:

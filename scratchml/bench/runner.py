@@ -20,12 +20,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from .. import backends
 from .._files import complete_lines, write_atomically
 from . import cases, environment, precision
+from .labels import label
+from .report import render
 from .results import median_of, summary
 
 CASES_JSONL = "cases.jsonl"
@@ -123,6 +126,82 @@ class _StoppedError(Exception):
     """SIGTERM reached the run (``timeout``, a job ended): write what was measured."""
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What a run times and how: :func:`run`'s arguments, checked, with defaults filled in."""
+
+    asked: tuple[str, ...]  # the backends as the caller named them (none: the defaults)
+    backends: list[str]
+    quick: bool
+    rounds: int
+    threads: int | None
+    only: list[str]
+    dtypes: list[str]
+    time_limit: float | None
+    precision: str
+
+    @classmethod
+    def checked(
+        cls,
+        backend_names: Sequence[str] | None,
+        quick: bool,
+        threads: int | None,
+        rounds: int | None,
+        only: Sequence[str],
+        dtypes: Sequence[str],
+        time_limit: float | None,
+        matmul_precision: str,
+    ) -> _Settings:
+        """The settings of a run, or ValueError naming the argument that cannot run."""
+        names = list(backend_names) if backend_names else environment.default_backends()
+        rounds = rounds if rounds is not None else (1 if quick else 3)
+        check_settings(names, only, dtypes, rounds, quick, time_limit, matmul_precision)
+        if quick and threads is None:
+            # A quick run checks that everything runs; one thread per library keeps it quick
+            # (and sane) on a machine whose cores are busy with other work.
+            threads = 1
+        return cls(
+            tuple(backend_names or ()), names, quick, rounds, threads, list(only), list(dtypes),
+            time_limit, matmul_precision,
+        )  # fmt: skip
+
+    @property
+    def stopped_by_limit(self) -> str:
+        """Why a run stopped when its time limit did ("" for a run without one)."""
+        if self.time_limit is None:
+            return ""
+        return f"the time limit ({self.time_limit:g} s) was reached"
+
+    def command(self) -> str:
+        """The ``scratchml bench`` command that repeats the run (its defaults left out)."""
+        shown = ["scratchml bench"]
+        shown += [f"--backend {name}" for name in self.asked]
+        shown += ["--quick"] if self.quick else []
+        shown += (
+            [f"--threads {self.threads}"] if self.threads is not None and not self.quick else []
+        )
+        shown += [f"--rounds {self.rounds}"] if self.rounds != (1 if self.quick else 3) else []
+        shown += [f"--case {name}" for name in self.only]
+        shown += [f"--dtype {dtype}" for dtype in self.dtypes]
+        shown += [f"--precision {self.precision}"] if self.precision != precision.DEFAULT else []
+        shown += [f"--time-limit {self.time_limit:g}"] if self.time_limit is not None else []
+        return " ".join(shown)
+
+    def for_worker(self, records: Path, deadline: float | None) -> dict[str, Any]:
+        """The worker's settings: what to time, where to append each measurement, and the
+        time after which it starts nothing."""
+        return {
+            "backends": self.backends,
+            "quick": self.quick,
+            "rounds": self.rounds,
+            "cases": self.only,
+            "dtypes": self.dtypes,
+            "records": str(records.resolve()),
+            "deadline": deadline,
+            "precision": self.precision,
+        }
+
+
 def run(
     backend_names: Sequence[str] | None = None,
     quick: bool = False,
@@ -157,101 +236,32 @@ def run(
     """
     began = time.time()
     stream = stream if stream is not None else sys.stdout
-    names = list(backend_names) if backend_names else environment.default_backends()
-    rounds = rounds if rounds is not None else (1 if quick else 3)
-    check_settings(names, only, dtypes, rounds, quick, time_limit, matmul_precision)
-    out = Path(out) if out is not None else default_out(quick)
-    out.mkdir(parents=True, exist_ok=True)
-    records = out / CASES_JSONL
-    if not resume:
-        records.unlink(missing_ok=True)
-    kept = len(complete_lines(records, repair=True))
-    if quick and threads is None:
-        # A quick run checks that everything runs; one thread per library keeps it quick
-        # (and sane) on a machine whose cores are busy with other work.
-        threads = 1
-    env_info = environment.environment_info()
-    print(
-        f"scratchml bench: {'quick' if quick else 'full'} run, {rounds} round(s), scratchml on "
-        f"{', '.join(names)} ({environment.machine_line(env_info['scratchml_env'])}) -> {out}",
-        file=stream,
-        flush=True,
+    chosen = _Settings.checked(
+        backend_names, quick, threads, rounds, only, dtypes, time_limit, matmul_precision
     )
-    if kept:
-        print(f"  resuming: {kept} measurements already taken in {records}", file=stream)
+    out = Path(out) if out is not None else default_out(quick)
+    records, kept = _open_records(out, resume)
+    env_info = environment.environment_info()
+    _announce(chosen, env_info, out, records, kept, stream)
     # The worker starts nothing after this; a worker still busy at it is stopped.
     deadline = began + time_limit - RENDER_SECONDS if time_limit is not None else None
-    settings = {
-        "backends": names,
-        "quick": quick,
-        "rounds": rounds,
-        "cases": list(only),
-        "dtypes": list(dtypes),
-        "records": str(records.resolve()),
-        "deadline": deadline,
-        "precision": matmul_precision,
-    }
     started = time.perf_counter()
-    stopped = ""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scratchml.bench.worker", json.dumps(settings)],
-        cwd=out,
-        env=worker_environment(threads, matmul_precision),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    timer = None
-    if deadline is not None:
-        # Past the deadline by a few seconds: the measurement in progress will not end soon.
-        timer = threading.Timer(max(0.0, deadline - time.time() + 5), process.terminate)
-        timer.daemon = True
-        timer.start()
-    previous = _stop_on_sigterm()
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            print("  " + line.rstrip(), file=stream, flush=True)
-            if line.startswith("time limit reached"):
-                stopped = f"the time limit ({time_limit:g} s) was reached"
-        process.wait()
-    except (_StoppedError, KeyboardInterrupt) as exc:
-        stopped = "the run was stopped (SIGTERM)" if isinstance(exc, _StoppedError) else "Ctrl-C"
-        _end(process)
-    finally:
-        if timer is not None:
-            timer.cancel()
-        _restore_sigterm(previous)
+    returncode, stopped = _run_worker(chosen, out, records, deadline, stream)
     seconds = time.perf_counter() - started
-    if (
-        not stopped
-        and deadline is not None
-        and process.returncode not in (0, EXIT_FAILURES)
-        and time.time() >= deadline
-    ):
-        stopped = f"the time limit ({time_limit:g} s) was reached"
     measured = [json.loads(line) for line in complete_lines(records)]
     if not any(record["kind"] == "times" for record in measured):
-        print(f"the run timed nothing (worker exit code {process.returncode})", file=stream)
+        print(f"the run timed nothing (worker exit code {returncode})", file=stream)
         return 1
-    if not stopped and process.returncode not in (0, EXIT_FAILURES):
-        stopped = f"the worker stopped (exit code {process.returncode})"
-    shown = ["scratchml bench"]
-    shown += [f"--backend {name}" for name in backend_names or []]
-    shown += ["--quick"] if quick else []
-    shown += [f"--threads {threads}"] if threads is not None and not quick else []
-    shown += [f"--rounds {rounds}"] if rounds != (1 if quick else 3) else []
-    shown += [f"--case {name}" for name in only] + [f"--dtype {dtype}" for dtype in dtypes]
-    shown += [f"--precision {matmul_precision}"] if matmul_precision != precision.DEFAULT else []
-    shown += [f"--time-limit {time_limit:g}"] if time_limit is not None else []
+    if not stopped and returncode not in (0, EXIT_FAILURES):
+        stopped = f"the worker stopped (exit code {returncode})"
     info = {
         "name": out.name,
         "quick": quick,
-        "backends": names,
-        "command": " ".join(shown),
+        "backends": chosen.backends,
+        "command": chosen.command(),
         "seconds": seconds,
-        "threads": threads,
-        "rounds": rounds,
+        "threads": chosen.threads,
+        "rounds": chosen.rounds,
         "note": note,
         "resumed": kept,
         "precision": matmul_precision,
@@ -268,7 +278,88 @@ def run(
     print(f"wrote {', '.join(str(path) for path in written)} in {seconds:.0f} s", file=stream)
     # A run stopped by its time limit did what it was asked: a report within the limit.
     by_limit = stopped.startswith("the time limit")
-    return 0 if process.returncode in (0, -signal.SIGTERM) and (by_limit or not stopped) else 1
+    return 0 if returncode in (0, -signal.SIGTERM) and (by_limit or not stopped) else 1
+
+
+def _open_records(out: Path, resume: bool) -> tuple[Path, int]:
+    """``out``'s records file (emptied unless ``resume``) and how many complete
+    measurements it already holds (an interrupted write repaired)."""
+    out.mkdir(parents=True, exist_ok=True)
+    records = out / CASES_JSONL
+    if not resume:
+        records.unlink(missing_ok=True)
+    return records, len(complete_lines(records, repair=True))
+
+
+def _announce(
+    chosen: _Settings,
+    env_info: dict[str, Any],
+    out: Path,
+    records: Path,
+    kept: int,
+    stream: TextIO,
+) -> None:
+    """The run's first lines: what it times, on which machine, into which folder."""
+    print(
+        f"scratchml bench: {'quick' if chosen.quick else 'full'} run, {chosen.rounds} round(s), "
+        f"scratchml on {', '.join(chosen.backends)} "
+        f"({environment.machine_line(env_info['scratchml_env'])}) -> {out}",
+        file=stream,
+        flush=True,
+    )
+    if kept:
+        print(f"  resuming: {kept} measurements already taken in {records}", file=stream)
+
+
+def _run_worker(
+    chosen: _Settings, out: Path, records: Path, deadline: float | None, stream: TextIO
+) -> tuple[int, str]:
+    """Run the worker in ``out``, its lines shown on ``stream``; it appends each measurement
+    to ``records`` and starts nothing after ``deadline``, and is terminated if still busy
+    a few seconds past it.
+
+    Returns its exit code and why the run stopped early ("" when it did not): the time
+    limit, SIGTERM or Ctrl-C (the worker is then stopped too).
+    """
+    stopped = ""
+    settings = json.dumps(chosen.for_worker(records, deadline))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchml.bench.worker", settings],
+        cwd=out,
+        env=worker_environment(chosen.threads, chosen.precision),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    timer = None
+    if deadline is not None:
+        # Past the deadline by a few seconds: the measurement in progress will not end soon.
+        timer = threading.Timer(max(0.0, deadline - time.time() + 5), process.terminate)
+        timer.daemon = True
+        timer.start()
+    previous = _stop_on_sigterm()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            print("  " + line.rstrip(), file=stream, flush=True)
+            if line.startswith("time limit reached"):
+                stopped = chosen.stopped_by_limit
+        process.wait()
+    except (_StoppedError, KeyboardInterrupt) as exc:
+        stopped = "the run was stopped (SIGTERM)" if isinstance(exc, _StoppedError) else "Ctrl-C"
+        _end(process)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        _restore_sigterm(previous)
+    if (
+        not stopped
+        and deadline is not None
+        and process.returncode not in (0, EXIT_FAILURES)
+        and time.time() >= deadline
+    ):
+        stopped = chosen.stopped_by_limit
+    return process.returncode, stopped
 
 
 def write_results(
@@ -287,8 +378,6 @@ def write_results(
     write_atomically(out / RESULTS_JSON, json.dumps(data, indent=1) + "\n")
     if complete:
         (out / CASES_JSONL).unlink(missing_ok=True)
-    from .report import render
-
     return render(out)
 
 
@@ -360,7 +449,7 @@ def assemble(measured: list[dict[str, Any]]) -> dict[str, Any]:
         entry = entries.setdefault(
             key,
             {
-                "name": cases.label(record["impl"], record["backend"], record["device"]),
+                "name": label(record["impl"], record["backend"], record["device"]),
                 "fullname": "|".join(key),
                 "group": None,
                 "extra_info": {

@@ -83,84 +83,112 @@ def run(settings: dict[str, Any]) -> int:
         settings.get("cases", ()),
         settings.get("dtypes", ()),
     )
-
-    def out_of_time(what: str) -> bool:
-        if deadline is None or time.time() < deadline:
-            return False
-        print(f"time limit reached: {what} not taken", flush=True)
-        return True
-
     failed = 0
     for round_number in range(1, rounds + 1):
         for case in found:
-            calls = max(1, math.ceil(case.calls / rounds))
             for implementation in case.implementations:
                 key = measurement_id(case, implementation, round_number)
                 if key in done:
                     continue
-                if out_of_time(f"{case.key} {implementation.label} and what follows"):
+                if _out_of_time(deadline, f"{case.key} {implementation.label} and what follows"):
                     return EXIT_FAILURES if failed else 0
-                try:
-                    target = implementation.prepare()
-                    precision.apply(chosen)  # for a library the preparation loaded
-                    target()  # warm-up, untimed: first-call costs, JIT compilation
-                    times = []
-                    for _ in range(calls):
-                        start = time.perf_counter()
-                        target()
-                        times.append(time.perf_counter() - start)
-                except UnavailableError as exc:
-                    print(
-                        f"{case.name:<13} {case.dtype:<8} {implementation.label:<30} skipped: {exc}",
-                        flush=True,
-                    )
-                    continue
-                except Exception:
-                    failed += 1
-                    print(
-                        f"{case.name:<13} {case.dtype:<8} {implementation.label:<30} FAILED",
-                        flush=True,
-                    )
-                    traceback.print_exc(file=sys.stdout)
-                    continue
-                finally:
-                    target = None  # free the implementation's arrays before the next one
-                record = {
-                    "id": key,
-                    "kind": "times",
-                    "case": case.name,
-                    "title": case.title,
-                    "dtype": case.dtype,
-                    "unit": case.unit,
-                    "flops": case.flops,
-                    "impl": implementation.impl,
-                    "backend": implementation.backend,
-                    "device": implementation.device,
-                    "per_call": implementation.per_call,
-                    "precision": precision.label(case.dtype, implementation.device, chosen),
-                    "round": round_number,
-                    "times": times,
-                }
-                durable_append(records, json.dumps(record) + "\n")
-                shown = f"  (round {round_number}/{rounds})" if rounds > 1 else ""
-                print(_line(case, implementation, statistics.median(times), shown), flush=True)
-    # Operation counts and compile times, once per case name (the float64 copy of a case
-    # shares them), after every time is taken: a cold JAX compile is seconds, and a run
-    # short of time spends them last.
-    # A quick run (does it all run?) times one compilation: the first case's.
+                failed += _time_one(
+                    case, implementation, key, round_number, rounds, chosen, records
+                )
+    failed += _measure_after_the_times(found, records, done, deadline, settings["quick"])
+    return EXIT_FAILURES if failed else 0
+
+
+def _out_of_time(deadline: float | None, what: str) -> bool:
+    """True, and says so, when ``deadline`` has passed: ``what`` is then not measured."""
+    if deadline is None or time.time() < deadline:
+        return False
+    print(f"time limit reached: {what} not taken", flush=True)
+    return True
+
+
+def _time_one(
+    case: Case,
+    implementation: Implementation,
+    key: str,
+    round_number: int,
+    rounds: int,
+    chosen: str,
+    records: Path,
+) -> int:
+    """Time one implementation of a case in one round and append its record; returns the
+    failures (1 when it raised, 0 when it ran or cannot run here)."""
+    calls = max(1, math.ceil(case.calls / rounds))
+    who = f"{case.name:<13} {case.dtype:<8} {implementation.label:<30}"
+    try:
+        times = _call_times(implementation, calls, chosen)
+    except UnavailableError as exc:
+        print(f"{who} skipped: {exc}", flush=True)
+        return 0
+    except Exception:
+        print(f"{who} FAILED", flush=True)
+        traceback.print_exc(file=sys.stdout)
+        return 1
+    record = {
+        "id": key,
+        "kind": "times",
+        "case": case.name,
+        "title": case.title,
+        "dtype": case.dtype,
+        "unit": case.unit,
+        "flops": case.flops,
+        "impl": implementation.impl,
+        "backend": implementation.backend,
+        "device": implementation.device,
+        "per_call": implementation.per_call,
+        "precision": precision.label(case.dtype, implementation.device, chosen),
+        "round": round_number,
+        "times": times,
+    }
+    durable_append(records, json.dumps(record) + "\n")
+    shown = f"  (round {round_number}/{rounds})" if rounds > 1 else ""
+    print(_line(case, implementation, statistics.median(times), shown), flush=True)
+    return 0
+
+
+def _call_times(implementation: Implementation, calls: int, chosen: str) -> list[float]:
+    """The seconds of ``calls`` timed calls, after the untimed preparation and warm-up.
+
+    The prepared call, and the arrays it holds, go with this function's frame: freed
+    before the next implementation prepares.
+    """
+    target = implementation.prepare()
+    precision.apply(chosen)  # for a library the preparation loaded
+    target()  # warm-up, untimed: first-call costs, JIT compilation
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        target()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _measure_after_the_times(
+    found: list[Case], records: Path, done: set[str], deadline: float | None, quick: bool
+) -> int:
+    """Operation counts and compile times, once per case name (the float64 copy of a case
+    shares them), after every time is taken: a cold JAX compile is seconds, and a run
+    short of time spends them last. A quick run (does it all run?) times one compilation:
+    the first case's. Returns the failures."""
     measured: set[str] = set()
-    compiles_left = 1 if settings["quick"] else len(found)
+    compiles_left = 1 if quick else len(found)
+    failed = 0
     for case in found:
         if case.name in measured:
             continue
         measured.add(case.name)
-        if (case.op_counts or case.compile_times) and out_of_time(
-            f"{case.name}'s operation counts and compile times and what follows"
+        if (case.op_counts or case.compile_times) and _out_of_time(
+            deadline, f"{case.name}'s operation counts and compile times and what follows"
         ):
             break
         failed += _measure_once(case, records, done, with_compile=compiles_left > 0)
         compiles_left -= bool(case.compile_times)
-    return EXIT_FAILURES if failed else 0
+    return failed
 
 
 def _measure_once(case: Case, records: Path, done: set[str], with_compile: bool = True) -> int:

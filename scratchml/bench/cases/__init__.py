@@ -1,14 +1,14 @@
 """The benchmark cases: what is timed, on which implementations, with which peers.
 
-A :class:`Case` is one workload in one dtype (a network's training epochs, a stack of
-networks, a linear-regression fit); its :class:`Implementation`\\ s are the ways of doing
+A :class:`~scratchml.bench.cases.base.Case` is one workload in one dtype (a network's training epochs, a stack of
+networks, a linear-regression fit); its :class:`~scratchml.bench.cases.base.Implementation`\\ s are the ways of doing
 that same work — scratchml on each selected backend, the peers (PyTorch, scikit-learn,
 JAX), and the GEMM ceiling (the workload's matrix products alone). Every implementation
 of a case does the same work on the same data: only the timed call differs.
 
 An implementation's ``prepare()`` does everything that is not timed (data on the device,
 model built, JIT compiled) and returns the timed call, which does ``per_call`` units of
-work and waits for the device before returning. It may raise :class:`UnavailableError` to say
+work and waits for the device before returning. It may raise :class:`~scratchml.bench.cases.base.UnavailableError` to say
 why it cannot run here (no JAX GPU, say); the runner then skips it with that reason.
 
 A case may also count *kernel-launching operations per unit of work*
@@ -24,87 +24,36 @@ these after every case is timed, so that a run short of time times the cases fir
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import statistics
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from .. import environment
+from ..labels import label
+from . import linear, stacks, sweep, training
+from .base import (
+    Case,
+    Implementation,
+    UnavailableError,
+    chunk_length_kept,
+    compile_seconds,
+    compile_tries,
+    importable,
+    x64_for,
+)
 
-
-class UnavailableError(Exception):
-    """An implementation that cannot run here (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Implementation:
-    """One way of doing a case's work, and the untimed setup that returns its timed call."""
-
-    impl: str  # "scratchml", a peer ("pytorch", "sklearn", "jax", "pytorch-stacked", ...), "gemm"
-    backend: str  # scratchml's backend, or the library a peer or ceiling computes with
-    device: str  # "cpu" or "cuda"
-    prepare: Callable[[], Callable[[], object]]
-    per_call: float  # units of work one timed call does
-
-    @property
-    def label(self) -> str:
-        """Who runs it, in words: "scratchml · numpy", "PyTorch eager (cuda)", ..."""
-        return label(self.impl, self.backend, self.device)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One workload in one dtype, with every implementation that does it."""
-
-    name: str
-    title: str
-    dtype: str
-    unit: str  # "epoch", "fit", "epoch of all networks"
-    flops: float | None  # matmul floating-point operations per unit
-    calls: int  # timed calls per implementation over the whole run (split over rounds)
-    implementations: list[Implementation]
-    op_counts: dict[str, Callable[[], float]] = field(default_factory=dict)
-    compile_times: dict[str, Callable[[], float]] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        """``name/dtype``: the case's key in results and reports."""
-        return f"{self.name}/{self.dtype}"
-
-
-# What each implementation is called in reports; the ratios' columns use these names.
-PEER_NAMES = {
-    "pytorch": "PyTorch eager",
-    "sklearn": "scikit-learn",
-    "jax": "JAX jit",
-    "pytorch-stacked": "PyTorch stacked (bmm)",
-    "jax-vmap": "JAX vmap+jit",
-    "one-by-one": "one by one",
-}
-
-
-def label(impl: str | None, backend: str | None, device: str | None) -> str:
-    """Who ran a row, in words: "scratchml · numpy", "GEMM ceiling · torch (cuda)", ..."""
-    on_gpu = " (cuda)" if device == "cuda" else ""
-    if impl == "scratchml":
-        return f"scratchml · {backend}{on_gpu}"
-    if impl == "gemm":
-        return f"GEMM ceiling · {backend}{on_gpu}"
-    if impl == "one-by-one":
-        return f"one by one · {backend}{on_gpu}"
-    if impl in PEER_NAMES:
-        return PEER_NAMES[impl] + on_gpu
-    return f"{impl} · {backend}{on_gpu}"
-
-
-def importable(module: str) -> bool:
-    """True when ``module`` can be imported (without importing it)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
+__all__ = [
+    "QUICK_REPEATS",
+    "Case",
+    "Implementation",
+    "UnavailableError",
+    "build",
+    "chunk_length_kept",
+    "compile_seconds",
+    "compile_tries",
+    "importable",
+    "label",
+    "names",
+    "x64_for",
+]
 
 
 # Cases a quick run leaves out unless named (``--case``): at its small shapes they run the
@@ -127,8 +76,6 @@ def build(
     (both: everything when empty; a quick run without ``only`` leaves out
     ``QUICK_REPEATS``, and without ``dtypes`` times float32 alone).
     """
-    from . import linear, stacks, sweep, training
-
     devices = sorted({environment.device_of(name) for name in backend_names})
     found = [
         *training.cases(backend_names, devices, quick),
@@ -150,58 +97,4 @@ def build(
 
 def names(quick: bool = False) -> list[str]:
     """The case names a run can select with ``--case``."""
-    from . import linear, stacks, sweep, training
-
     return [*training.names(quick), *stacks.names(quick), *linear.names(), *sweep.names(quick)]
-
-
-@contextlib.contextmanager
-def chunk_length_kept(memory: dict) -> Iterator[None]:
-    """Inside, scratchml's fits start their chunk of epochs where the last one left it.
-
-    scratchml's training loop reads the losses on the host once per chunk of epochs;
-    each ``fit`` starts a chunk at one epoch and doubles it while epochs are fast, so a
-    short timed fit would pay several host synchronisations (6 in 5 epochs) where
-    PyTorch's loop pays one. A user's long fit reaches its steady chunk length within
-    a few epochs; keeping it between the timed fits of one implementation (``memory``
-    is that implementation's) times that steady state, as the peers' loops are.
-    """
-    from ..._training import ChunkPolicy, chunking
-
-    with chunking(ChunkPolicy(carried=memory)):
-        yield
-
-
-def x64_for(dtype: str) -> None:
-    """JAX's 64-bit mode exactly as a case of ``dtype`` needs it: on for float64, else off.
-
-    Every JAX implementation (scratchml on JAX and the JAX peers) sets it before it
-    prepares, so that one case's 64-bit mode never leaks into the next case's rows.
-    """
-    import jax
-
-    jax.config.update("jax_enable_x64", dtype == "float64")
-
-
-def compile_tries(quick: bool) -> int:
-    """Cold fits per compile time: the median of 3, or 1 in a quick run (does it run?)."""
-    return 1 if quick else 3
-
-
-def compile_seconds(fit: Callable[[], object], tries: int = 3) -> float:
-    """A cold fit's seconds less a warm one's, median over ``tries``: JAX's compile time."""
-    import jax
-
-    from ...speed import jax as jax_path
-
-    gaps = []
-    for _ in range(tries):
-        jax_path.clear_compiled()
-        jax.clear_caches()
-        start = time.perf_counter()
-        fit()
-        cold = time.perf_counter() - start
-        start = time.perf_counter()
-        fit()
-        gaps.append(cold - (time.perf_counter() - start))
-    return statistics.median(gaps)

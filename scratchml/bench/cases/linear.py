@@ -13,7 +13,7 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import Case, Implementation, importable
+from .base import Case, Implementation, importable
 from .training import DTYPES, gemm_ceilings, on
 
 N_FEATURES = 50

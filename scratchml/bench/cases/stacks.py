@@ -15,7 +15,7 @@ call.
 - PyTorch stacked: the M networks as one batch of matrix products (``torch.baddbmm``)
   with autograd and ``torch.optim.Adam``;
 - JAX ``vmap`` + ``jit``: one network's loss gradient mapped over the model axis, the Adam
-  step compiled.
+  step compiled (the hand-written JAX of ``jax_baseline.py``, shared with the sweep case).
 
 CPU cases: 256 networks 2→8→8→2 on 200 points, and 2→16→16→2 on 1,000 points; GPU case
 (when a selected backend runs on the GPU): 4,096 networks 2→32→32→2 on 2,000 points.
@@ -32,7 +32,8 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import (
+from . import jax_baseline
+from .base import (
     Case,
     Implementation,
     UnavailableError,
@@ -42,10 +43,9 @@ from . import (
     importable,
     x64_for,
 )
-from .training import jax_device, on, per_epoch
+from .training import on, per_epoch
 
 LEARNING_RATE = 0.01
-BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 
 
 @dataclass(frozen=True)
@@ -287,42 +287,22 @@ def _pytorch(work: StackWorkload):
 def _jax(work: StackWorkload):
     def prepare():
         import jax
-        import jax.numpy as jnp
 
         x64_for("float32")
-        target = jax_device(work.device)
+        target = jax_baseline.jax_device(work.device)
         X_host, y_host = sm.data.spirals(work.n_samples, arms=2, seed=0)
         X = jax.device_put(X_host, target)
         y = jax.device_put(y_host.astype(np.float32), target)
-
-        def network_loss(net, X, y):
-            A = X
-            for layer in range(0, len(net), 2):
-                A = A @ net[layer] + net[layer + 1]
-                if layer + 2 < len(net):
-                    A = jnp.tanh(A)
-            z = A[:, 0]
-            return jnp.mean(jnp.logaddexp(0.0, z) - y * z)  # binary cross-entropy from logits
-
-        grad_all = jax.vmap(jax.grad(network_loss), in_axes=(0, None, None))
+        grad_all = jax.vmap(jax.grad(jax_baseline.loss), in_axes=(0, None, None))
 
         @jax.jit
         def step(state, t):
             params, m, v = state
-            grads = grad_all(params, X, y)
-            m = [BETA1 * m_ + (1 - BETA1) * g for m_, g in zip(m, grads, strict=True)]
-            v = [BETA2 * v_ + (1 - BETA2) * g * g for v_, g in zip(v, grads, strict=True)]
-            size = LEARNING_RATE * jnp.sqrt(1 - BETA2**t) / (1 - BETA1**t)
-            params = [
-                p - size * m_ / (jnp.sqrt(v_) + EPSILON)
-                for p, m_, v_ in zip(params, m, v, strict=True)
-            ]
-            return params, m, v
+            return jax_baseline.adam(params, m, v, grad_all(params, X, y), LEARNING_RATE, t)
 
         def fit():
             params = [jax.device_put(p, target) for p in host_parameters(work)]
-            zeros = [jnp.zeros_like(p) for p in params]
-            state = (params, zeros, list(zeros))
+            state = jax_baseline.adam_start(params)
             for t in range(1, work.epochs + 1):
                 state = step(state, float(t))
             jax.block_until_ready(state)

@@ -12,7 +12,8 @@ the three draws.
   report's pictures (``summary=False``: drawing them is not training);
 - JAX ``vmap`` + ``jit``: per architecture, one network's loss gradient mapped over the
   networks, the whole fit (every epoch of Adam, per-network learning rates) one compiled
-  ``lax.fori_loop``, then the three accuracies; compiled by the untimed warm-up call.
+  ``lax.fori_loop``, then the three accuracies; compiled by the untimed warm-up call (the
+  hand-written JAX of ``jax_baseline.py``, shared with the stack case).
 
 The unit is one network-epoch: the report's rates are network-epochs per second.
 """
@@ -28,10 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import environment
-from . import Case, Implementation, importable
-from .training import jax_device
-
-BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
+from . import jax_baseline
+from .base import Case, Implementation, importable
 
 
 @dataclass(frozen=True)
@@ -189,49 +188,26 @@ def _jax(work: SweepWorkload):
         import jax
         import jax.numpy as jnp
 
-        target = jax_device("cpu")
+        target = jax_baseline.jax_device("cpu")
         (X, y), (X_val, y_val), (X_test, y_test) = [
             (jax.device_put(X, target), jax.device_put(y.astype(np.float32), target))
             for X, y in _spirals(work)
         ]
         rates = np.repeat(np.asarray(work.learning_rates, np.float32), work.seeds)
 
-        def logits(net, X):
-            A = X
-            for layer in range(0, len(net), 2):
-                A = A @ net[layer] + net[layer + 1]
-                if layer + 2 < len(net):
-                    A = jnp.tanh(A)
-            return A[:, 0]
-
-        def loss(net, X, y):
-            z = logits(net, X)
-            return jnp.mean(jnp.logaddexp(0.0, z) - y * z)  # binary cross-entropy from logits
-
-        def accuracy(net, X, y):
-            return jnp.mean((logits(net, X) > 0) == (y > 0.5))
-
-        def adam(net, m, v, grads, rate, t):
-            m = [BETA1 * m_ + (1 - BETA1) * g for m_, g in zip(m, grads, strict=True)]
-            v = [BETA2 * v_ + (1 - BETA2) * g * g for v_, g in zip(v, grads, strict=True)]
-            size = rate * jnp.sqrt(1 - BETA2**t) / (1 - BETA1**t)
-            net = [
-                p - size * m_ / (jnp.sqrt(v_) + EPSILON)
-                for p, m_, v_ in zip(net, m, v, strict=True)
-            ]
-            return net, m, v
-
         def fit_one(net, rate):
             """One network's whole fit, then its three accuracies (vmapped over networks)."""
-            zeros = [jnp.zeros_like(p) for p in net]
 
             def epoch(t, state):
                 net, m, v = state
-                grads = jax.grad(loss)(net, X, y)
-                return adam(net, m, v, grads, rate, (t + 1).astype(jnp.float32))
+                grads = jax.grad(jax_baseline.loss)(net, X, y)
+                return jax_baseline.adam(net, m, v, grads, rate, (t + 1).astype(jnp.float32))
 
-            net, _, _ = jax.lax.fori_loop(0, work.epochs, epoch, (net, zeros, list(zeros)))
-            return accuracy(net, X, y), accuracy(net, X_val, y_val), accuracy(net, X_test, y_test)
+            net, _, _ = jax.lax.fori_loop(0, work.epochs, epoch, jax_baseline.adam_start(net))
+            return tuple(
+                jax_baseline.accuracy(net, *draw)
+                for draw in ((X, y), (X_val, y_val), (X_test, y_test))
+            )
 
         fit_all = jax.jit(jax.vmap(fit_one))
         stacks = {arch: _initial(work, *arch) for arch in work.architectures}

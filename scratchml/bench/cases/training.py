@@ -25,7 +25,7 @@ import numpy as np
 import scratchml as sm
 
 from .. import environment
-from . import (
+from .base import (
     Case,
     Implementation,
     UnavailableError,
@@ -35,6 +35,7 @@ from . import (
     importable,
     x64_for,
 )
+from .jax_baseline import jax_device
 
 DTYPES = ("float32", "float64")
 
@@ -304,16 +305,6 @@ def _sklearn(work, dtype):
 
 
 # --- JAX -----------------------------------------------------------------------------
-
-
-def jax_device(device: str):
-    """JAX's device for "cpu" or "cuda" (UnavailableError when JAX has none)."""
-    import jax
-
-    try:
-        return jax.devices("cpu" if device == "cpu" else "gpu")[0]
-    except RuntimeError as exc:
-        raise UnavailableError(f"JAX has no {device} device") from exc
 
 
 def _jax(work, dtype, device):
