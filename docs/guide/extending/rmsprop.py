@@ -1,7 +1,7 @@
 """RMSprop, an optimizer with a setting of its own (``rho``): this file is all it takes.
 
 Import it, and ``MLPClassifier(optimizer="rmsprop_test", optimizer_settings={"rho": 0.95})``,
-the stacks and the sweep grid (key ``rho``) take it.
+the stacks and the sweep grid (``optimizer_settings = [{rho = 0.9}, {rho = 0.99}]``) take it.
 """
 
 from scratchml.nn.optimizers import Optimizer, Setting
