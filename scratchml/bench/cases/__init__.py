@@ -69,12 +69,13 @@ def build(
 ) -> list[Case]:
     """Every case of a run, in run order: the GPU's cases first (the 4,096-network stack:
     a GPU run short of time measures what only a GPU can show before anything else),
-    then training epochs, stacks, the normal-equation fit and the sweep.
+    then training epochs, stacks, the normal-equation fit and the sweeps.
 
     ``backend_names`` are the scratchml backends to time; peers run on the devices those
     backends use. ``only`` keeps the cases with those names, ``dtypes`` those dtypes
     (both: everything when empty; a quick run without ``only`` leaves out
-    ``QUICK_REPEATS``, and without ``dtypes`` times float32 alone).
+    ``QUICK_REPEATS`` and the slow ``sweep.QUICK_SLOW``, and without ``dtypes`` times
+    float32 alone).
     """
     devices = sorted({environment.device_of(name) for name in backend_names})
     found = [
@@ -84,7 +85,8 @@ def build(
         *sweep.cases(backend_names, devices, quick),
     ]
     if quick and not only:
-        only = [name for name in names(quick) if name not in QUICK_REPEATS]
+        left_out = (*QUICK_REPEATS, *sweep.QUICK_SLOW)
+        only = [name for name in names(quick) if name not in left_out]
     if quick and not dtypes:
         dtypes = ["float32"]
     chosen = [

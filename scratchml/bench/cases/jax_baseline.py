@@ -1,10 +1,10 @@
 """The hand-written JAX that the stack and sweep cases time scratchml against.
 
-What a researcher would write for many small binary classifiers without scratchml: one
-network's forward pass and binary cross-entropy, its gradient mapped over the networks
-with ``jax.vmap``, and Adam written out. The stack case (``stacks.py``) and the sweep
-case (``sweep.py``) build their peers from these functions, so both time the same
-baseline.
+What a researcher would write for many small classifiers without scratchml: one
+network's forward pass and cross-entropy (binary, or softmax over ten digits), its
+gradient mapped over the networks with ``jax.vmap``, and Adam written out. The stack case
+(``stacks.py``) and the sweep cases (``sweep.py``) build their peers from these
+functions, so all of them time the same baseline.
 
 A peer is independent of scratchml on purpose: nothing here calls scratchml's math
 (``scratchml.nn``), so the comparison is with JAX as a user writes it, not with scratchml
@@ -12,7 +12,8 @@ on JAX. JAX is imported inside the functions: the case modules import this one o
 machines without JAX too.
 
 A network is a flat list ``[W1, b1, W2, b2, ...]`` (``W`` of shape ``(n_in, n_out)``),
-tanh between layers, one logit out.
+tanh between layers, one logit out (``logits``, ``loss``, ``accuracy``) or one per class
+(``outputs``, ``softmax_loss``, ``class_accuracy``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def jax_device(device: str):
         raise UnavailableError(f"JAX has no {device} device") from exc
 
 
-def logits(net, X):
-    """One network's logits for the rows of ``X``: affine layers, tanh between them."""
+def outputs(net, X):
+    """One network's output units for the rows of ``X``: affine layers, tanh between them."""
     import jax.numpy as jnp
 
     A = X
@@ -41,7 +42,12 @@ def logits(net, X):
         A = A @ net[layer] + net[layer + 1]
         if layer + 2 < len(net):
             A = jnp.tanh(A)
-    return A[:, 0]
+    return A
+
+
+def logits(net, X):
+    """One binary network's logits for the rows of ``X`` (its one output unit)."""
+    return outputs(net, X)[:, 0]
 
 
 def loss(net, X, y):
@@ -57,6 +63,23 @@ def accuracy(net, X, y):
     import jax.numpy as jnp
 
     return jnp.mean((logits(net, X) > 0) == (y > 0.5))
+
+
+def softmax_loss(net, X, y):
+    """One network's mean softmax cross-entropy (``y`` holds class indices 0 … k−1)."""
+    import jax
+    import jax.numpy as jnp
+
+    z = outputs(net, X)
+    picked = jnp.take_along_axis(z, y[:, None], axis=1)[:, 0]
+    return jnp.mean(jax.nn.logsumexp(z, axis=1) - picked)
+
+
+def class_accuracy(net, X, y):
+    """One network's share of rows whose largest output is their class."""
+    import jax.numpy as jnp
+
+    return jnp.mean(jnp.argmax(outputs(net, X), axis=1) == y)
 
 
 def adam_start(net):
