@@ -212,7 +212,9 @@ QUICK_SLOW = ("sweep-digits",)
 
 def names(quick: bool) -> list[str]:
     """The names of the sweep cases."""
-    return [work.name for work in (*_workloads(quick), *_digits_workloads(quick))]
+    return [work.name for work in _workloads(quick)] + [
+        work.name for work in _digits_workloads(quick)
+    ]
 
 
 def cases(backend_names: Sequence[str], devices: Sequence[str], quick: bool) -> list[Case]:
