@@ -12,6 +12,7 @@ ORDER = [
     "demo_spirals.py",
     "demo_unit_norms.py",
     "sweep_spirals.py",
+    "sweep_digits.py",
     "benchmark_backends.py",
     "backend_switch.py",
 ]

@@ -18,6 +18,7 @@ SLOW = {
     "benchmark_backends.py",
     "demo_spirals.py",
     "sweep_spirals.py",
+    "sweep_digits.py",
     "backend_switch.py",
     "learn_07_init_depth.py",
     "learn_08_regularisation.py",

@@ -243,7 +243,7 @@ def test_defaults_are_float32_and_int32_and_linear_fits_do_not_warn():
         print(clf.predict_proba(X).dtype)
         reg = sm.LinearRegression().fit(X, X[:, 0] + 2 * X[:, 1])
         print(reg.predict(X).dtype)
-        reg = sm.LinearRegression(solver="gd", epochs=20).fit(X, X[:, 0])
+        reg = sm.LinearRegression(solver="gd", epochs=20, tol=None).fit(X, X[:, 0])
         print(reg.predict(X).dtype)
         x = backends.asarray(np.arange(3.0), backend="jax")
         print(x.dtype, backends.widest_float(backends.get("jax")))

@@ -161,7 +161,7 @@ def read_results(path: str | Path, repair: bool = False) -> list[dict[str, str]]
             f"are {', '.join(header)}; expected {', '.join(COLUMNS)}. Use another --out."
         )
     rows = [
-        {"optimizer_settings": "", **dict(zip(columns, cells, strict=True))}
+        {column: cells[columns.index(column)] if column in columns else "" for column in COLUMNS}
         for cells in csv.reader(lines[1:])
         if len(cells) == len(columns)
     ]

@@ -60,6 +60,7 @@ print(f"{result.n_trained} networks in {result.seconds:.1f} s")
 
 data = sweep.load(out)
 smallest = data.smallest_reliable()
+assert smallest is not None, "no configuration reached 0.9 in every seed"
 print(
     f"depth {smallest['depth']}, width {smallest['width']} "
     f"({smallest['n_parameters']} parameters), learning rate {smallest['learning_rate']:g}, "
