@@ -27,8 +27,9 @@ import numpy as np
 
 from .. import backends, machine
 from .._files import write_atomically
+from ..viz.sweep import score_name, sweep_curves, sweep_pictures
 from .chunks import n_parameters, rank
-from .files import KEY_COLUMNS, POOLED, format_cell, model_file_name, pooled_key
+from .files import KEY_COLUMNS, POOLED, format_cell, model_file_name, pooled_key, row_key
 from .grid import (
     DATA_KEYS,
     DEFAULT_THRESHOLD,
@@ -40,28 +41,12 @@ from .grid import (
     Settings,
     unknown_key_message,
 )
+from .rows import as_rows, parse_row
 from .userdata import UserData
 
 CONFIGS_FILE = "configs.csv"
 SUMMARY_FILE = "summary.md"
 CURVES_PICTURE = "curves.png"
-
-_INTEGERS = {
-    "arms",
-    "n_samples",
-    "fold",
-    "depth",
-    "width",
-    "seed",
-    "epochs",
-    "data_seed",
-    "position",
-}
-_FLOATS = {
-    "turns", "noise", "momentum", "beta_1", "beta_2", "epsilon", "learning_rate", "l2",
-    "final_loss", "train_accuracy", "validation_accuracy", "test_accuracy", "seconds",
-}  # fmt: skip
-_OPTIONAL = {"arms", "turns", "noise", "n_samples", *OPTIMIZER_KEYS}
 
 CONFIG_COLUMNS = (
     *(c for c in KEY_COLUMNS if c not in POOLED),
@@ -209,38 +194,6 @@ def check_min_seeds_reachable(min_seeds: int | None, seeds: int, folds: int) -> 
             f"min_seeds is {min_seeds}, but a configuration has only {networks} networks "
             f"({what}); give at most {networks}"
         )
-
-
-def score_name(task: str) -> str:
-    """What a score is called: accuracy for a classifier, R² for a regressor."""
-    return "R²" if task == "regressor" else "accuracy"
-
-
-def parse_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row of results.csv (text) with its values as Python ints, floats, bools and None."""
-    parsed: dict[str, Any] = {}
-    for column, value in row.items():
-        text = format_cell(value)
-        if column in _OPTIONAL and text in ("", "nan", "None"):
-            parsed[column] = None
-        elif column in _INTEGERS:
-            parsed[column] = int(text)
-        elif column in _FLOATS:
-            parsed[column] = float(text)
-        elif column == "batch_size":
-            parsed[column] = None if text in ("", "nan", "None") else int(float(text))
-        elif column in ("diverged", "at_chance", "reliable"):
-            parsed[column] = text == "True"
-        else:
-            parsed[column] = text
-    return parsed
-
-
-def as_rows(results: Any) -> list[dict[str, Any]]:
-    """Rows as parsed dicts, from a list of mappings or a pandas DataFrame."""
-    if hasattr(results, "to_dict") and hasattr(results, "columns"):
-        results = results.to_dict("records")
-    return [parse_row(row) for row in results]
 
 
 def network_of(row: Mapping[str, Any]) -> Network:
@@ -690,15 +643,15 @@ def summary_text(
         lines += ["## Success by grid key (the other keys marginalised)", ""]
         for key in varying:
             lines += [*by_key_table(rows, configs, key, judge_on), ""]
-    for row_key, column_key in table_axes(rows, report):
-        if len({r[row_key] for r in rows}) * len({r[column_key] for r in rows}) < 2:
+    for row_axis, column_axis in table_axes(rows, report):
+        if len({r[row_axis] for r in rows}) * len({r[column_axis] for r in rows}) < 2:
             continue
         lines += [
-            f"## {row_key} × {column_key}: {judge_on} {name}, mean ± sd (k/n ≥ {threshold:g})",
+            f"## {row_axis} × {column_axis}: {judge_on} {name}, mean ± sd (k/n ≥ {threshold:g})",
             "",
             "Each cell pools every network with those two values (the other keys marginalised).",
             "",
-            *two_key_table(rows, row_key, column_key, judge_on, threshold),
+            *two_key_table(rows, row_axis, column_axis, judge_on, threshold),
             "",
         ]
     by_setting: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
@@ -776,6 +729,44 @@ def _device(backend: str) -> str:
     return gpu if gpu else machine.cpu_description()
 
 
+def write_pictures(
+    out: Path,
+    rows: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    report: ReportSettings,
+    curves: Mapping[tuple[str, ...], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> list[Path]:
+    """Draw the heatmaps and the curves of the parsed ``rows`` in ``out``; the paths written.
+
+    Pictures from an earlier report are removed first, so that every picture in ``out``
+    shows the rows of this one.
+    """
+    for old in [*out.glob("heatmap*.png"), *out.glob("success*.png"), out / CURVES_PICTURE]:
+        old.unlink(missing_ok=True)
+    pictures = sweep_pictures(
+        rows,
+        out,
+        threshold=report.threshold,
+        by=report.by,
+        split=report.judge_on,
+        task=settings.task,
+    )
+    for pair in table_axes(rows, report)[1:]:
+        pictures += sweep_pictures(
+            rows,
+            out,
+            threshold=report.threshold,
+            split=report.judge_on,
+            task=settings.task,
+            axes=pair,
+            values=("mean",),
+        )
+    if curves:
+        per_row = [curves.get(row_key({k: format_cell(v) for k, v in row.items()})) for row in rows]
+        pictures.append(sweep_curves(rows, per_row, out / CURVES_PICTURE, split=report.judge_on))
+    return pictures
+
+
 def write_report(
     out: Path,
     rows: Sequence[Mapping[str, Any]],
@@ -789,38 +780,13 @@ def write_report(
 ) -> list[Path]:
     """Write configs.csv, the pictures and summary.md for ``rows``; the paths written.
 
-    Pictures from an earlier report are removed first, so that every picture in ``out``
-    shows the rows of this one.
+    The pictures are those of ``write_pictures``.
     """
-    from ..viz.sweep import sweep_curves, sweep_pictures
-
     configs = configurations(
         rows, report.threshold, report.min_seeds, user, settings.task, report.judge_on
     )
     write_atomically(out / CONFIGS_FILE, configs_text(configs))
-    for old in [*out.glob("heatmap*.png"), *out.glob("success*.png"), out / CURVES_PICTURE]:
-        old.unlink(missing_ok=True)
-    pictures = sweep_pictures(
-        rows,
-        out,
-        threshold=report.threshold,
-        by=report.by,
-        split=report.judge_on,
-        task=settings.task,
-    )
-    parsed = as_rows(rows)
-    for pair in table_axes(parsed, report)[1:]:
-        pictures += sweep_pictures(
-            rows,
-            out,
-            threshold=report.threshold,
-            split=report.judge_on,
-            task=settings.task,
-            axes=pair,
-            values=("mean",),
-        )
-    if curves:
-        pictures.append(sweep_curves(rows, curves, out / CURVES_PICTURE, split=report.judge_on))
+    pictures = write_pictures(out, as_rows(rows), settings, report, curves)
     summary = out / SUMMARY_FILE
     write_atomically(
         summary,

@@ -3,11 +3,15 @@ and the loss curves of the best and the worst configurations.
 
 Every picture says in its title what it shows and which keys its rows hold fixed, so a
 picture of a filtered selection says so (pass ``selection=`` to name the filter too).
+The pictures draw the rows they are given, with their values as numbers
+(``scratchml.sweep.load(out).rows`` or ``scratchml.sweep.read_rows(path)``): this module
+reads no sweep file, so the sweep's report can draw with it.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,25 +51,44 @@ VALUES = {
 # Older names: a statistic of the test score.
 _LEGACY_VALUES = {"test_accuracy": "mean", "min_test_accuracy": "min"}
 SPLITS = ("validation", "test")
+# Besides the split keys, what a configuration shares (its networks differ in seed and fold).
+_SETTING_KEYS = ("epochs", "batch_size", "dtype", "data_seed", "backend", "data")
+
+
+def score_name(task: str) -> str:
+    """What a score is called: accuracy for a classifier, R² for a regressor."""
+    return "R²" if task == "regressor" else "accuracy"
 
 
 def _rows(results: Any) -> list[dict[str, Any]]:
-    from ..sweep.files import read_results
-    from ..sweep.report import as_rows
-
+    """The rows to draw, as dicts; a grid key's missing value (NaN in a DataFrame) is None."""
     if isinstance(results, (str, Path)):
-        results = read_results(results)
-    return as_rows(results)
+        raise TypeError(
+            f"results must be a sweep's rows, not the path {str(results)!r}: read them with "
+            "scratchml.sweep.read_rows(path) or scratchml.sweep.load(out).rows"
+        )
+    if hasattr(results, "to_dict") and hasattr(results, "columns"):
+        results = results.to_dict("records")
+    rows = [
+        {key: None if key in SPLIT_KEYS and _is_nan(value) else value for key, value in row.items()}
+        for row in results
+    ]
+    if rows and isinstance(rows[0].get("validation_accuracy"), str):
+        raise TypeError(
+            "results holds text, as results.csv does: parse the rows with "
+            "scratchml.sweep.read_rows (or scratchml.sweep.files.read_results and "
+            "scratchml.sweep.rows.as_rows)"
+        )
+    return rows
 
 
-def _task_of(results: Any) -> str:
-    """A sweep's task when ``results`` is its results.csv (sweep.json beside it)."""
-    if isinstance(results, (str, Path)):
-        from ..sweep.files import read_stored
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
-        stored = read_stored(Path(results).parent)
-        return str(stored.get("settings", {}).get("task", "classifier"))
-    return "classifier"
+
+def _configuration(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a row's configuration is over every fold: its keys but the seed and the fold."""
+    return tuple(row.get(key) for key in (*SPLIT_KEYS, *_SETTING_KEYS) if key != "fold")
 
 
 def _label(key: str, value: Any) -> str:
@@ -130,7 +153,7 @@ def sweep_heatmap(
     by: Sequence[str] | None = None,
     selection: str | None = None,
     axes: Sequence[str] = ("depth", "width"),
-    task: str | None = None,
+    task: str = "classifier",
     marginalise: bool = False,
 ) -> Figure:
     """A statistic of the networks' scores per pair of values of two keys (rows × columns).
@@ -141,8 +164,9 @@ def sweep_heatmap(
 
     Parameters
     ----------
-    results : path, DataFrame or iterable of mappings
-        A sweep's results.csv, or its rows (all of them or a filtered selection).
+    results : DataFrame or iterable of mappings
+        A sweep's rows, all of them or a filtered selection, with their values as numbers
+        (``scratchml.sweep.load(out).rows``, ``scratchml.sweep.read_rows(path)``).
     path : str or Path, optional
         Where to save the figure.
     value : {"mean", "success_rate", "min"}
@@ -160,10 +184,9 @@ def sweep_heatmap(
         A phrase naming how the rows were chosen, added to the title.
     axes : pair of str, default ("depth", "width")
         The keys of the heatmap's rows and columns.
-    task : {"classifier", "regressor"}, optional
+    task : {"classifier", "regressor"}, default "classifier"
         What the scores are: accuracies (a colour scale from chance to 1) or R²
-        (from the lowest value shown, at most 0, to 1). Default: the sweep's, when
-        ``results`` is its results.csv, else a classifier.
+        (from the lowest value shown, at most 0, to 1).
     marginalise : bool, default False
         Pool the networks of every key that varies besides the axes and ``by`` into
         the cells (say so in the title) instead of refusing.
@@ -180,9 +203,6 @@ def sweep_heatmap(
         neither an axis nor in ``by`` (a cell would mix configurations: filter the rows,
         split them with ``sweep_pictures`` or pass ``marginalise=True``).
     """
-    from ..sweep.report import score_name
-
-    task = task or _task_of(results)
     rows = _rows(results)
     if not rows:
         raise ValueError("results has no rows: there is nothing to draw")
@@ -300,7 +320,7 @@ def sweep_pictures(
     by: Sequence[str] | None = None,
     selection: str | None = None,
     split: str = "validation",
-    task: str | None = None,
+    task: str = "classifier",
     axes: Sequence[str] = ("depth", "width"),
     values: Sequence[str] = ("mean", "success_rate"),
 ) -> list[Path]:
@@ -315,8 +335,9 @@ def sweep_pictures(
 
     Parameters
     ----------
-    results : path, DataFrame or iterable of mappings
-        A sweep's results.csv, or its rows (all of them or a filtered selection).
+    results : DataFrame or iterable of mappings
+        A sweep's rows, all of them or a filtered selection, with their values as numbers
+        (``scratchml.sweep.load(out).rows``, ``scratchml.sweep.read_rows(path)``).
     out : str or Path
         The folder to write into.
     threshold : float, default 0.95
@@ -327,7 +348,7 @@ def sweep_pictures(
         A phrase naming how the rows were chosen, added to the titles.
     split : {"validation", "test"}, default "validation"
         The scores shown.
-    task : {"classifier", "regressor"}, optional
+    task : {"classifier", "regressor"}, default "classifier"
         What the scores are (see ``sweep_heatmap``).
     axes : pair of str, default ("depth", "width")
         The heatmaps' axes.
@@ -340,7 +361,6 @@ def sweep_pictures(
     list of Path
         The pictures written, heatmaps first.
     """
-    task = task or _task_of(results)
     rows = _rows(results)
     out = Path(out)
     axes = tuple(axes)
@@ -379,7 +399,7 @@ def sweep_pictures(
 
 def sweep_curves(
     results: Any,
-    curves: Mapping[tuple[str, ...], tuple[np.ndarray, np.ndarray]],
+    curves: Sequence[tuple[np.ndarray, np.ndarray] | None],
     path: str | Path | None = None,
     n: int = 3,
     *,
@@ -393,10 +413,11 @@ def sweep_curves(
 
     Parameters
     ----------
-    results : path, DataFrame or iterable of mappings
-        The rows (all or a selection).
-    curves : mapping
-        Row key → (epochs, losses), as ``scratchml.sweep.load(out).curves`` holds them.
+    results : DataFrame or iterable of mappings
+        The rows (all or a selection), with their values as numbers.
+    curves : sequence
+        Each row's (epochs, losses), or None where it has no curve: for the rows of
+        ``data = scratchml.sweep.load(out)``, ``[data.curve(row) for row in rows]``.
     path : str or Path, optional
         Where to save the picture (then the path is returned, else the figure).
     n : int
@@ -411,17 +432,21 @@ def sweep_curves(
     Path or Figure
         ``path`` when given, else the figure.
     """
-    from ..sweep.files import format_cell, pooled_key, row_key
-
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
 
     rows = _rows(results)
     if not rows:
         raise ValueError("results has no rows: there is nothing to draw")
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    curves = list(curves)
+    if len(curves) != len(rows):
+        raise ValueError(
+            f"curves must hold one curve (or None) per row: {len(rows)}; got {len(curves)}"
+        )
+    curve_of = {id(row): curve for row, curve in zip(rows, curves, strict=True)}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(pooled_key(row), []).append(row)
+        groups.setdefault(_configuration(row), []).append(row)
 
     def score(group: list[dict[str, Any]]) -> tuple[float, float]:
         accuracies = [r[f"{split}_accuracy"] for r in group]
@@ -439,10 +464,10 @@ def sweep_curves(
             mean, worst = score(group)
             label += f": mean {mean:.3f}, min {worst:.3f}"
             for i, row in enumerate(group):
-                key = row_key({k: format_cell(v) for k, v in row.items()})
-                if key not in curves:
+                curve = curve_of[id(row)]
+                if curve is None:
                     continue
-                epochs, loss = curves[key]
+                epochs, loss = curve
                 ax.plot(
                     epochs, loss, color=colour, lw=0.8, alpha=0.6, label=label if i == 0 else None
                 )
