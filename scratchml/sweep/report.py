@@ -570,144 +570,22 @@ def summary_text(
         report = ReportSettings(
             threshold, report.min_seeds, report.judge_on, report.by, report.axes
         )
-    judge_on, threshold = report.judge_on, report.threshold
-    other = "test" if judge_on == "validation" else "validation"
     name = score_name(settings.task)
     rows = as_rows(rows)
-    lines = ["# Sweep summary", "", "## Grid (the values in results.csv)", ""]
-    lines += ["| key | values |", "|---|---|"]
     grid = grid_of(rows)
-    for key, values in grid.items():
-        if values == [None]:  # a spiral key on the user's data, an optimizer default
-            continue
-        if key == "seeds" and len(values) > 4:
-            shown = f"{len(values)} seeds, {values[0]} … {values[-1]}"
-        else:
-            shown = ", ".join(format_cell(v) for v in values)
-        lines.append(f"| {key} | {shown} |")
-    batch = (
-        "full batch" if settings.batch_size is None else f"mini-batches of {settings.batch_size}"
-    )
-    coverage = "every network of the grid" if len(rows) == grid_size else f"of {grid_size}"
-    if settings.on_spirals:
-        data = (
-            f"training data seed {settings.data_seed}, validation and test data held-out "
-            f"draws with seeds {settings.data_seed + 2} and {settings.data_seed + 1}"
-        )
-    else:
-        split = (
-            "one held-out split (20% test, 20% validation)"
-            if not settings.folds
-            else f"{settings.folds}-fold, folds pooled per configuration"
-        )
-        scaled = (
-            "features standardised with each training split's mean and sd"
-            if settings.standardize
-            else "features used as given (not standardised)"
-        )
-        data = (
-            f"data {settings.data} ({settings.task}), {split}, shuffled with seed "
-            f"{settings.data_seed}; {scaled}"
-        )
-    needed = configs[0]["min_seeds"] if configs else 0
-    networks = configs[0]["networks"] if configs else 0
-    per = "networks (seeds × folds)" if settings.folds else "seeds"
-    rule = (
-        f"every one of its {networks} {per}"
-        if needed >= networks
-        else (f"at least {needed} of its {networks} {per}")
-    )
-    lines += [
-        "",
-        f"{len(rows)} networks ({coverage}) in {len(configs)} configurations; "
-        f"{settings.epochs} epochs, {batch}, {settings.dtype}, backend {settings.backend}; "
-        f"{data}.",
-        "",
-        "A configuration is every grid key but the seed"
-        + (" and the fold" if settings.folds else "")
-        + f". A network **succeeds** when its {judge_on} {name} ≥ {threshold:g}; a "
-        f"configuration is **reliable** when {rule} succeed (k/n). Success is judged on "
-        f"the {judge_on} data; the {other} score is shown beside it"
-        + (
-            " and never used to choose, so it estimates how the chosen networks do on new data"
-            if judge_on == "validation"
-            else " (judging on test makes the test score optimistic)"
-        )
-        + ". Scores are mean ± sd over a configuration's networks. The best network of a "
-        "configuration is chosen on validation (val → test); *at chance*: networks no "
-        "better than chance on their training data.",
-        "",
-    ]
-    varying = [key for key, values in grid.items() if len(values) > 1 and key != "seeds"]
-    if varying:
-        lines += ["## Success by grid key (the other keys marginalised)", ""]
-        for key in varying:
-            lines += [*by_key_table(rows, configs, key, judge_on), ""]
-    for row_axis, column_axis in table_axes(rows, report):
-        if len({r[row_axis] for r in rows}) * len({r[column_axis] for r in rows}) < 2:
-            continue
-        lines += [
-            f"## {row_axis} × {column_axis}: {judge_on} {name}, mean ± sd (k/n ≥ {threshold:g})",
-            "",
-            "Each cell pools every network with those two values (the other keys marginalised).",
-            "",
-            *two_key_table(rows, row_axis, column_axis, judge_on, threshold),
-            "",
-        ]
+    lines = ["# Sweep summary", "", "## Grid (the values in results.csv)", ""]
+    lines += _grid_lines(grid)
+    lines += _reading_lines(rows, configs, settings, grid_size, report)
+    lines += _by_key_lines(rows, configs, grid, report.judge_on)
+    lines += _two_key_lines(rows, report, name)
     by_setting: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for config in configs:
         by_setting.setdefault(_data_setting(config), []).append(config)
     for setting, group in by_setting.items():
-        reliable = [c for c in group if c["reliable"]]
         lines += [f"## {_setting_title(setting, settings)}", ""]
-        lines.append(f"{len(reliable)} of {len(group)} configurations are reliable.")
-        lines.append("")
-        if reliable:
-            smallest = smallest_first(reliable, judge_on)[0]
-            lines += [
-                f"**The smallest reliable network**: depth {smallest['depth']}, width "
-                f"{smallest['width']} ({smallest['n_parameters']} parameters, "
-                f"{smallest['activation']}, {smallest['optimizer']}, learning rate "
-                f"{smallest['learning_rate']:g}, l2 {smallest['l2']:g}): {judge_on} "
-                f"{name} ≥ {threshold:g} in {smallest['successes']} of "
-                f"{smallest['networks']} {per}, {judge_on} {_mean_sd(smallest, judge_on)}, "
-                f"{other} {_mean_sd(smallest, other)}.",
-                "",
-            ]
-            per_activation = {}
-            for c in smallest_first(reliable, judge_on):
-                per_activation.setdefault(c["activation"], c)
-            lines += ["Smallest reliable network per activation:", ""]
-            lines += [*_config_table(list(per_activation.values()), judge_on), ""]
-            lines += ["Smallest reliable networks (fewest parameters):", ""]
-            lines += [*_config_table(smallest_first(reliable, judge_on)[:top], judge_on), ""]
-        else:
-            closest = sorted(
-                group,
-                key=lambda c: (-c["success_rate"], -c[f"min_{judge_on}_accuracy"]),
-            )
-            lines += ["None is reliable; the closest (most networks reaching it):", ""]
-            lines += [*_config_table(closest[:top], judge_on), ""]
-        best = sorted(
-            group,
-            key=lambda c: (-c[f"mean_{judge_on}_accuracy"], -c[f"min_{judge_on}_accuracy"]),
-        )
-        lines += [f"Best by mean {judge_on} {name}:", ""]
-        lines += [*_config_table(best[:top], judge_on), ""]
+        lines += _setting_lines(group, settings, report, top)
     lines += ["## Totals", ""]
-    if len(rows):
-        for split in ("validation", "test"):
-            values = np.array([r[f"{split}_accuracy"] for r in rows])
-            lines.append(
-                f"- {split} {name}: mean {values.mean():.3f}, median "
-                f"{np.median(values):.3f}, best {values.max():.3f}"
-            )
-        lines += [
-            f"- diverged: {sum(r['diverged'] for r in rows)} of {len(rows)} networks",
-            f"- at chance: {sum(r['at_chance'] for r in rows)} of {len(rows)} networks",
-            f"- stack training time over all rows (sum of `seconds`): "
-            f"{sum(r['seconds'] for r in rows):.1f} s",
-        ]
+    lines += _totals_lines(rows, name)
     if run_line:
         lines.append(f"- {run_line}")
     if pictures:
@@ -722,6 +600,214 @@ def summary_text(
         "",
     ]
     return "\n".join(lines)
+
+
+def _grid_lines(grid: Mapping[str, list[Any]]) -> list[str]:
+    """The grid's table: each key and its values (a long run of seeds shortened)."""
+    lines = ["| key | values |", "|---|---|"]
+    for key, values in grid.items():
+        if values == [None]:  # a spiral key on the user's data, an optimizer default
+            continue
+        if key == "seeds" and len(values) > 4:
+            shown = f"{len(values)} seeds, {values[0]} … {values[-1]}"
+        else:
+            shown = ", ".join(format_cell(v) for v in values)
+        lines.append(f"| {key} | {shown} |")
+    return lines
+
+
+def _data_text(settings: Settings) -> str:
+    """Where the networks' data came from: the spirals' seeds, or the user's file and split."""
+    if settings.on_spirals:
+        return (
+            f"training data seed {settings.data_seed}, validation and test data held-out "
+            f"draws with seeds {settings.data_seed + 2} and {settings.data_seed + 1}"
+        )
+    split = (
+        "one held-out split (20% test, 20% validation)"
+        if not settings.folds
+        else f"{settings.folds}-fold, folds pooled per configuration"
+    )
+    scaled = (
+        "features standardised with each training split's mean and sd"
+        if settings.standardize
+        else "features used as given (not standardised)"
+    )
+    return (
+        f"data {settings.data} ({settings.task}), {split}, shuffled with seed "
+        f"{settings.data_seed}; {scaled}"
+    )
+
+
+def _per_configuration(settings: Settings) -> str:
+    """What a configuration's networks differ in: its seeds (and folds)."""
+    return "networks (seeds × folds)" if settings.folds else "seeds"
+
+
+def _reliable_rule(configs: Sequence[Mapping[str, Any]], settings: Settings) -> str:
+    """How many of a configuration's networks must succeed: all, or at least k of them."""
+    needed = configs[0]["min_seeds"] if configs else 0
+    networks = configs[0]["networks"] if configs else 0
+    per = _per_configuration(settings)
+    if needed >= networks:
+        return f"every one of its {networks} {per}"
+    return f"at least {needed} of its {networks} {per}"
+
+
+def _reading_lines(
+    rows: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    grid_size: int,
+    report: ReportSettings,
+) -> list[str]:
+    """What was trained, on which data, and how to read the tables (success, reliability)."""
+    judge_on, threshold = report.judge_on, report.threshold
+    other = "test" if judge_on == "validation" else "validation"
+    name = score_name(settings.task)
+    batch = (
+        "full batch" if settings.batch_size is None else f"mini-batches of {settings.batch_size}"
+    )
+    coverage = "every network of the grid" if len(rows) == grid_size else f"of {grid_size}"
+    return [
+        "",
+        f"{len(rows)} networks ({coverage}) in {len(configs)} configurations; "
+        f"{settings.epochs} epochs, {batch}, {settings.dtype}, backend {settings.backend}; "
+        f"{_data_text(settings)}.",
+        "",
+        "A configuration is every grid key but the seed"
+        + (" and the fold" if settings.folds else "")
+        + f". A network **succeeds** when its {judge_on} {name} ≥ {threshold:g}; a "
+        f"configuration is **reliable** when {_reliable_rule(configs, settings)} succeed "
+        f"(k/n). Success is judged on the {judge_on} data; the {other} score is shown beside it"
+        + (
+            " and never used to choose, so it estimates how the chosen networks do on new data"
+            if judge_on == "validation"
+            else " (judging on test makes the test score optimistic)"
+        )
+        + ". Scores are mean ± sd over a configuration's networks. The best network of a "
+        "configuration is chosen on validation (val → test); *at chance*: networks no "
+        "better than chance on their training data.",
+        "",
+    ]
+
+
+def _by_key_lines(
+    rows: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    grid: Mapping[str, list[Any]],
+    judge_on: str,
+) -> list[str]:
+    """Success by each grid key that varies, the other keys marginalised."""
+    varying = [key for key, values in grid.items() if len(values) > 1 and key != "seeds"]
+    if not varying:
+        return []
+    lines = ["## Success by grid key (the other keys marginalised)", ""]
+    for key in varying:
+        lines += [*by_key_table(rows, configs, key, judge_on), ""]
+    return lines
+
+
+def _two_key_lines(
+    rows: Sequence[Mapping[str, Any]], report: ReportSettings, name: str
+) -> list[str]:
+    """A table per pair of axes (depth × width first) whose keys take two values or more."""
+    judge_on, threshold = report.judge_on, report.threshold
+    lines: list[str] = []
+    for row_axis, column_axis in table_axes(rows, report):
+        if len({r[row_axis] for r in rows}) * len({r[column_axis] for r in rows}) < 2:
+            continue
+        lines += [
+            f"## {row_axis} × {column_axis}: {judge_on} {name}, mean ± sd (k/n ≥ {threshold:g})",
+            "",
+            "Each cell pools every network with those two values (the other keys marginalised).",
+            "",
+            *two_key_table(rows, row_axis, column_axis, judge_on, threshold),
+            "",
+        ]
+    return lines
+
+
+def _setting_lines(
+    group: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    report: ReportSettings,
+    top: int,
+) -> list[str]:
+    """One data setting's configurations: how many are reliable, the smallest reliable ones
+    (or the closest), and the best."""
+    judge_on = report.judge_on
+    name = score_name(settings.task)
+    reliable = [c for c in group if c["reliable"]]
+    lines = [f"{len(reliable)} of {len(group)} configurations are reliable.", ""]
+    if reliable:
+        lines += _reliable_lines(reliable, settings, report, top)
+    else:
+        closest = sorted(
+            group,
+            key=lambda c: (-c["success_rate"], -c[f"min_{judge_on}_accuracy"]),
+        )
+        lines += ["None is reliable; the closest (most networks reaching it):", ""]
+        lines += [*_config_table(closest[:top], judge_on), ""]
+    best = sorted(
+        group,
+        key=lambda c: (-c[f"mean_{judge_on}_accuracy"], -c[f"min_{judge_on}_accuracy"]),
+    )
+    lines += [f"Best by mean {judge_on} {name}:", ""]
+    lines += [*_config_table(best[:top], judge_on), ""]
+    return lines
+
+
+def _reliable_lines(
+    reliable: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    report: ReportSettings,
+    top: int,
+) -> list[str]:
+    """The smallest reliable network in words, then per activation and the smallest few."""
+    judge_on, threshold = report.judge_on, report.threshold
+    other = "test" if judge_on == "validation" else "validation"
+    name = score_name(settings.task)
+    ranked = smallest_first(reliable, judge_on)
+    smallest = ranked[0]
+    lines = [
+        f"**The smallest reliable network**: depth {smallest['depth']}, width "
+        f"{smallest['width']} ({smallest['n_parameters']} parameters, "
+        f"{smallest['activation']}, {smallest['optimizer']}, learning rate "
+        f"{smallest['learning_rate']:g}, l2 {smallest['l2']:g}): {judge_on} "
+        f"{name} ≥ {threshold:g} in {smallest['successes']} of "
+        f"{smallest['networks']} {_per_configuration(settings)}, {judge_on} "
+        f"{_mean_sd(smallest, judge_on)}, {other} {_mean_sd(smallest, other)}.",
+        "",
+    ]
+    per_activation: dict[str, Mapping[str, Any]] = {}
+    for config in ranked:
+        per_activation.setdefault(config["activation"], config)
+    lines += ["Smallest reliable network per activation:", ""]
+    lines += [*_config_table(list(per_activation.values()), judge_on), ""]
+    lines += ["Smallest reliable networks (fewest parameters):", ""]
+    lines += [*_config_table(ranked[:top], judge_on), ""]
+    return lines
+
+
+def _totals_lines(rows: Sequence[Mapping[str, Any]], name: str) -> list[str]:
+    """Every row's scores (mean, median, best), diverged and at-chance counts, training time."""
+    if not len(rows):
+        return []
+    lines = []
+    for split in ("validation", "test"):
+        values = np.array([r[f"{split}_accuracy"] for r in rows])
+        lines.append(
+            f"- {split} {name}: mean {values.mean():.3f}, median "
+            f"{np.median(values):.3f}, best {values.max():.3f}"
+        )
+    lines += [
+        f"- diverged: {sum(r['diverged'] for r in rows)} of {len(rows)} networks",
+        f"- at chance: {sum(r['at_chance'] for r in rows)} of {len(rows)} networks",
+        f"- stack training time over all rows (sum of `seconds`): "
+        f"{sum(r['seconds'] for r in rows):.1f} s",
+    ]
+    return lines
 
 
 def _device(backend: str) -> str:
