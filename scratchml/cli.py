@@ -30,7 +30,7 @@ from . import backends
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: X)`` after each flag's help, except where there is nothing to show."""
 
-    def _get_help_string(self, action: argparse.Action) -> str:
+    def _get_help_string(self, action: argparse.Action) -> str | None:
         help_text = action.help or ""
         if action.default in (None, False, argparse.SUPPRESS) or "default" in help_text:
             return help_text

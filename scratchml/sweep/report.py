@@ -147,7 +147,7 @@ def check_report(stored: Mapping[str, Any] | None = None, **given: Any) -> Repor
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, numbers.Real)
-        or not (0.0 < threshold <= 1.0)
+        or not (0.0 < float(threshold) <= 1.0)
     ):
         raise ValueError(f"threshold must be a score in (0, 1]; got {threshold!r}")
     min_seeds = values.get("min_seeds")

@@ -14,7 +14,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -451,6 +451,30 @@ def sweep_pictures(
             ).clear()
             written[stems[value]].append(path)
     return [path for paths in written.values() for path in paths]
+
+
+@overload
+def sweep_curves(
+    results: Any,
+    curves: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    path: None = None,
+    n: int = 3,
+    *,
+    selection: str | None = None,
+    split: str = "validation",
+) -> Figure: ...
+
+
+@overload
+def sweep_curves(
+    results: Any,
+    curves: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    path: str | Path,
+    n: int = 3,
+    *,
+    selection: str | None = None,
+    split: str = "validation",
+) -> Path: ...
 
 
 def sweep_curves(
