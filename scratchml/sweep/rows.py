@@ -29,7 +29,18 @@ _OPTIONAL = {"arms", "turns", "noise", "n_samples", *OPTIMIZER_KEYS}
 
 
 def parse_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row of results.csv (text) with its values as Python ints, floats, bools and None."""
+    """A row of results.csv (text) with its values as Python ints, floats, bools and None.
+
+    Parameters
+    ----------
+    row : mapping
+        Column → cell, as text (or already parsed: parsing again changes nothing).
+
+    Returns
+    -------
+    dict
+        Column → value; an optional key's empty cell (or NaN) is None.
+    """
     parsed: dict[str, Any] = {}
     for column, value in row.items():
         text = format_cell(value)
@@ -49,14 +60,38 @@ def parse_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def as_rows(results: Any) -> list[dict[str, Any]]:
-    """Rows as parsed dicts, from a list of mappings or a pandas DataFrame."""
+    """Rows as parsed dicts, from a list of mappings or a pandas DataFrame.
+
+    Parameters
+    ----------
+    results : DataFrame or iterable of mappings
+        Rows of a results.csv, as text or already parsed.
+
+    Returns
+    -------
+    list of dict
+        Each row as ``parse_row`` gives it.
+    """
     if hasattr(results, "to_dict") and hasattr(results, "columns"):
         results = results.to_dict("records")
     return [parse_row(row) for row in results]
 
 
 def read_rows(results: Any) -> list[dict[str, Any]]:
-    """Parsed rows from a results.csv path, a pandas DataFrame or an iterable of mappings."""
+    """Parsed rows from a results.csv path, a pandas DataFrame or an iterable of mappings.
+
+    What the pictures of ``scratchml.viz`` (``sweep_heatmap``, ...) draw.
+
+    Parameters
+    ----------
+    results : str, Path, DataFrame or iterable of mappings
+        A sweep's results.csv, or its rows (text or parsed).
+
+    Returns
+    -------
+    list of dict
+        Each row with its values as Python ints, floats, bools and None.
+    """
     if isinstance(results, (str, Path)):
         results = read_results(results)
     return as_rows(results)

@@ -56,7 +56,18 @@ _SETTING_KEYS = ("epochs", "batch_size", "dtype", "data_seed", "backend", "data"
 
 
 def score_name(task: str) -> str:
-    """What a score is called: accuracy for a classifier, R² for a regressor."""
+    """What a score is called: accuracy for a classifier, R² for a regressor.
+
+    Parameters
+    ----------
+    task : {"classifier", "regressor"}
+        What the networks are.
+
+    Returns
+    -------
+    str
+        ``"R²"`` for a regressor, else ``"accuracy"``.
+    """
     return "R²" if task == "regressor" else "accuracy"
 
 
