@@ -30,7 +30,7 @@ from . import backends
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: X)`` after each flag's help, except where there is nothing to show."""
 
-    def _get_help_string(self, action: argparse.Action) -> str:
+    def _get_help_string(self, action: argparse.Action) -> str | None:
         help_text = action.help or ""
         if action.default in (None, False, argparse.SUPPRESS) or "default" in help_text:
             return help_text
@@ -124,53 +124,51 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser : argparse.ArgumentParser
         The sweep subcommand's parser, to add the flags to.
     """
+    parser.add_argument("--config", metavar="FILE", help="a TOML file of grid keys and settings")
+    _add_grid_arguments(parser.add_argument_group("the grid (each flag takes one or more values)"))
+    _add_setting_arguments(parser.add_argument_group("settings shared by every network"))
+    _add_data_arguments(parser.add_argument_group("your own data instead of spirals"))
+    _add_run_arguments(parser.add_argument_group("running and reporting"))
+
+
+def _grid_default(key: str) -> str:
+    """`` (default: …)``: a grid key's default values, as its help shows them."""
+    from .sweep import DEFAULT_GRID
+
+    value = DEFAULT_GRID[key]
+    shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f" (default: {shown})"
+
+
+def _add_list_flag(group: Any, key: str, kind: Any, metavar: str, help_text: str) -> None:
+    """``--KEY V [V ...]``: a grid key's values (underscores become hyphens in the flag)."""
+    group.add_argument(
+        f"--{key.replace('_', '-')}",
+        type=kind,
+        nargs="+",
+        dest=key,
+        metavar=metavar,
+        help=help_text,
+    )
+
+
+def _add_grid_arguments(grid: Any) -> None:
+    """The grid's keys: the spirals', the networks', the optimizers' settings, the seeds."""
     from .nn.activations import ACTIVATIONS
     from .nn.optimizers import OPTIMIZERS
-    from .sweep import DEFAULT_EPOCHS, DEFAULT_GRID, DEFAULT_THRESHOLD, OPTIMIZER_KEYS
+    from .sweep import OPTIMIZER_KEYS
 
-    def default(key: str) -> str:
-        value = DEFAULT_GRID[key]
-        shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
-        return f" (default: {shown})"
-
-    add = parser.add_argument
-    add("--config", metavar="FILE", help="a TOML file of grid keys and settings")
-    grid = parser.add_argument_group("the grid (each flag takes one or more values)")
-    grid.add_argument(
-        "--arms", type=int, nargs="+", metavar="N", help="spiral arms (classes)" + default("arms")
-    )
-    grid.add_argument(
-        "--turns", type=float, nargs="+", metavar="T", help="turns of each arm" + default("turns")
-    )
-    grid.add_argument(
-        "--noise", type=float, nargs="+", metavar="SD", help="point noise" + default("noise")
-    )
-    grid.add_argument(
-        "--n-samples",
-        type=int,
-        nargs="+",
-        dest="n_samples",
-        metavar="N",
-        help="training points" + default("n_samples"),
-    )
-    grid.add_argument(
-        "--depth", type=int, nargs="+", metavar="N", help="hidden layers" + default("depth")
-    )
-    grid.add_argument(
-        "--width", type=int, nargs="+", metavar="N", help="units per layer" + default("width")
-    )
-    grid.add_argument(
-        "--activation",
-        nargs="+",
-        metavar="NAME",
-        help=f"{', '.join(sorted(ACTIVATIONS))}" + default("activation"),
-    )
-    grid.add_argument(
-        "--optimizer",
-        nargs="+",
-        metavar="NAME",
-        help=f"{', '.join(OPTIMIZERS)}" + default("optimizer"),
-    )
+    for key, kind, metavar, what in (
+        ("arms", int, "N", "spiral arms (classes)"),
+        ("turns", float, "T", "turns of each arm"),
+        ("noise", float, "SD", "point noise"),
+        ("n_samples", int, "N", "training points"),
+        ("depth", int, "N", "hidden layers"),
+        ("width", int, "N", "units per layer"),
+        ("activation", None, "NAME", ", ".join(sorted(ACTIVATIONS))),
+        ("optimizer", None, "NAME", ", ".join(OPTIMIZERS)),
+    ):
+        _add_list_flag(grid, key, kind, metavar, what + _grid_default(key))
     for key in OPTIMIZER_KEYS:
         grid.add_argument(
             f"--{key.replace('_', '-')}",
@@ -180,21 +178,19 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
             metavar="X",
             help=f"the optimizer's {key} (default: the estimator's own)",
         )
-    grid.add_argument(
-        "--learning-rate",
-        type=float,
-        nargs="+",
-        dest="learning_rate",
-        metavar="RATE",
-        help="learning rates" + default("learning_rate"),
+    _add_list_flag(
+        grid, "learning_rate", float, "RATE", "learning rates" + _grid_default("learning_rate")
     )
+    _add_list_flag(grid, "l2", float, "PENALTY", "L2 penalties" + _grid_default("l2"))
     grid.add_argument(
-        "--l2", type=float, nargs="+", metavar="PENALTY", help="L2 penalties" + default("l2")
+        "--seeds", type=int, metavar="N", help="network seeds 0 … N−1" + _grid_default("seeds")
     )
-    grid.add_argument(
-        "--seeds", type=int, metavar="N", help="network seeds 0 … N−1" + default("seeds")
-    )
-    settings = parser.add_argument_group("settings shared by every network")
+
+
+def _add_setting_arguments(settings: Any) -> None:
+    """What every network of the sweep shares: epochs, batches, library, dtype, curves."""
+    from .sweep import DEFAULT_EPOCHS
+
     settings.add_argument(
         "--epochs", type=int, metavar="N", help=f"epochs per network (default: {DEFAULT_EPOCHS})"
     )
@@ -218,7 +214,10 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="keep each network's loss every K epochs (default: about 100 points per curve)",
     )
-    data = parser.add_argument_group("your own data instead of spirals")
+
+
+def _add_data_arguments(data: Any) -> None:
+    """The user's data file, its target, task, folds and scaling."""
     data.add_argument(
         "--data",
         metavar="FILE",
@@ -245,7 +244,10 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="scale each feature by the mean and sd of each split's training rows "
         "(default: the features as given)",
     )
-    run = parser.add_argument_group("running and reporting")
+
+
+def _add_run_arguments(run: Any) -> None:
+    """Where the sweep goes and how it runs, and how its report judges and draws."""
     run.add_argument("--out", metavar="DIR", help="the sweep's folder (default: sweeps/latest)")
     run.add_argument("--resume", action="store_true", help="continue the sweep in --out")
     run.add_argument(
@@ -265,6 +267,13 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS|local:N",
         help="a dask.distributed scheduler's ADDRESS, or local:N worker processes",
     )
+    _add_report_arguments(run)
+
+
+def _add_report_arguments(run: Any) -> None:
+    """How the report judges success (stored with the sweep) and splits its pictures."""
+    from .sweep import DEFAULT_THRESHOLD
+
     run.add_argument(
         "--threshold",
         type=float,
@@ -305,60 +314,17 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``scratchml sweep``: 0 done, 1 environment failure, 2 usage error, 130 interrupted."""
-    from pathlib import Path
-
-    from .sweep import (
-        GRID_KEYS,
-        REPORT_KEYS,
-        SETTING_KEYS,
-        ReportInterrupted,
-        SweepInterrupted,
-        load_config,
-        read_file,
-        run,
-    )
-
-    def fail(code: int, message: str) -> int:
-        if code == 2:
-            return _usage_error(parser.prog, message)
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return code
+    from .sweep import ReportInterrupted, SweepInterrupted
 
     try:
-        config = load_config(args.config) if args.config else {}
+        config = _sweep_config(args)
     except ValueError as exc:
-        return fail(2, str(exc))
-    keys = (*GRID_KEYS, *SETTING_KEYS, *REPORT_KEYS, "out", "dask", "chunk_size")
-    for key in (*keys, "data", "target"):
-        value = getattr(args, key, None)
-        if value is not None:
-            config[key] = value
-    grid = {key: config.pop(key) for key in GRID_KEYS if key in config}
-    out = config.pop("out", "sweeps/latest")
-    data_file, target = config.pop("data", None), config.pop("target", None)
+        return _sweep_failure(parser, 2, str(exc))
+    out = config.get("out", "sweeps/latest")
     try:
-        if data_file is not None:
-            X, y = read_file(data_file, target)
-            arrays = (X, y, grid or None, out)
-            config["name"] = Path(data_file).name
-        else:
-            if target is not None:
-                return fail(2, "--target names a column of --data FILE; give --data too")
-            arrays = (grid or None, out)
-        result = run(*arrays, resume=args.resume, extend=args.extend, **config)
+        result = _run_sweep(args, config)
     except SweepInterrupted as stop:
-        if stop.nothing_written:
-            print(
-                f"\ninterrupted before any network was saved; nothing written in {stop.out}",
-                file=sys.stderr,
-            )
-            return 130
-        print(
-            f"\ninterrupted: {stop.rows_saved} of {stop.n_networks} networks saved in "
-            f"{stop.out / 'results.csv'}; continue with:\n    {stop.resume_command}",
-            file=sys.stderr,
-        )
-        return 130
+        return _stopped(stop)
     except ReportInterrupted:  # after training, while the report was being drawn
         print(
             f"\ninterrupted while writing the report; every network is saved in {out}; "
@@ -370,9 +336,9 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("\ninterrupted before the sweep began; nothing written", file=sys.stderr)
         return 130
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, ImportError) as exc:
-        return fail(2, str(exc))
+        return _sweep_failure(parser, 2, str(exc))
     except OSError as exc:  # an unwritable folder, an unreachable scheduler
-        return fail(1, str(exc))
+        return _sweep_failure(parser, 1, str(exc))
     print(
         f"{result.n_networks} networks ({result.n_trained} trained now, "
         f"{result.network_epochs_per_second:,.0f} network-epochs/s)"
@@ -380,6 +346,61 @@ def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for path in (result.results, result.configs, *result.pictures, result.summary):
         print(f"    wrote {path}")
     return 0
+
+
+def _sweep_failure(parser: argparse.ArgumentParser, code: int, message: str) -> int:
+    """Say what went wrong; a usage error (code 2) also points at ``--help``."""
+    if code == 2:
+        return _usage_error(parser.prog, message)
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _sweep_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The --config file's keys, with the flags given on the command line over them."""
+    from .sweep import GRID_KEYS, REPORT_KEYS, SETTING_KEYS, load_config
+
+    config = load_config(args.config) if args.config else {}
+    keys = (*GRID_KEYS, *SETTING_KEYS, *REPORT_KEYS, "out", "dask", "chunk_size")
+    for key in (*keys, "data", "target"):
+        value = getattr(args, key, None)
+        if value is not None:
+            config[key] = value
+    return config
+
+
+def _run_sweep(args: argparse.Namespace, config: dict[str, Any]) -> Any:
+    """Read the data file (if any) and run the sweep the configuration describes."""
+    from pathlib import Path
+
+    from .sweep import GRID_KEYS, read_file, run
+
+    grid = {key: config.pop(key) for key in GRID_KEYS if key in config}
+    out = config.pop("out", "sweeps/latest")
+    data_file, target = config.pop("data", None), config.pop("target", None)
+    if data_file is None:
+        if target is not None:
+            raise ValueError("--target names a column of --data FILE; give --data too")
+        return run(grid or None, out, resume=args.resume, extend=args.extend, **config)
+    X, y = read_file(data_file, target)
+    config["name"] = Path(data_file).name
+    return run(X, y, grid or None, out, resume=args.resume, extend=args.extend, **config)
+
+
+def _stopped(stop: Any) -> int:
+    """Say how much of an interrupted sweep is saved and how to continue it; 130."""
+    if stop.nothing_written:
+        print(
+            f"\ninterrupted before any network was saved; nothing written in {stop.out}",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"\ninterrupted: {stop.rows_saved} of {stop.n_networks} networks saved in "
+        f"{stop.out / 'results.csv'}; continue with:\n    {stop.resume_command}",
+        file=sys.stderr,
+    )
+    return 130
 
 
 # --- scratchml demo, backends -------------------------------------------------------------------

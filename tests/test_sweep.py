@@ -499,9 +499,10 @@ def test_heatmap_cells_are_per_configuration_means_over_seeds(clean_run):
     pandas = pytest.importorskip("pandas")
     frame = pandas.read_csv(clean_run.results)
     for split, fig in (
-        ("validation", sweep_heatmap(clean_run.results)),
-        ("test", sweep_heatmap(clean_run.results, split="test")),
-        ("test", sweep_heatmap(clean_run.results, value="test_accuracy")),  # the older name
+        ("validation", sweep_heatmap(sweep.read_rows(clean_run.results))),
+        ("test", sweep_heatmap(sweep.read_rows(clean_run.results), split="test")),
+        # the older name of the mean test score
+        ("test", sweep_heatmap(sweep.read_rows(clean_run.results), value="test_accuracy")),
     ):
         panels = [ax for ax in fig.axes if ax.images]
         assert len(panels) == 2  # one per learning rate, never averaged together

@@ -271,3 +271,14 @@ def test_a_sweep_on_your_data_gives_the_same_rows_on_dask(tmp_path):
 
     assert len(strip(here.results)) == 18
     assert strip(here.results) == strip(there.results)
+
+
+def test_a_network_of_the_users_data_has_no_spirals_to_size_or_draw():
+    from scratchml.sweep import chunks
+
+    (network,) = sweep.expand({"depth": 1, "width": 2, "seeds": 1}, folds=0)
+    with pytest.raises(ValueError, match="no spirals"):
+        chunks.layer_sizes(network)  # without its data: no sizes to guess
+    (spiral,) = sweep.expand({"arms": 3, "depth": 1, "width": 2, "seeds": 1})
+    assert chunks.layer_sizes(spiral) == [2, 2, 3]
+    assert chunks.spiral_keys(spiral) == (3, spiral.turns, spiral.noise, spiral.n_samples)

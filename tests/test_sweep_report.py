@@ -13,7 +13,7 @@ import pytest
 
 from scratchml import cli, sweep
 from scratchml.sweep import chunks, userdata
-from scratchml.viz import sweep_heatmap
+from scratchml.viz import sweep_curves, sweep_heatmap
 
 SMALL = {"n_samples": 80, "turns": 0.5, "depth": 1, "width": [2, 4], "seeds": 2}
 
@@ -285,7 +285,7 @@ def test_a_regression_sweep_labels_r2_with_its_own_colour_scale_and_no_fold_0(tm
     y = np.sin(2 * X[:, 0]) + 0.05 * rng.normal(size=80)
     grid = {"depth": 1, "width": [1, 8], "learning_rate": [0.001, 0.05], "seeds": 2}
     result = sweep.run(X, y, grid, tmp_path, epochs=60, threshold=0.5, progress=False)
-    fig = sweep_heatmap(result.results)
+    fig = sweep_heatmap(sweep.read_rows(result.results), task="regressor")
     colorbar = [ax for ax in fig.axes if not ax.images][-1]
     assert colorbar.get_ylabel() == "mean validation R²"
     images = [ax.images[0] for ax in fig.axes if ax.images]
@@ -307,7 +307,7 @@ def test_neighbouring_panels_labels_do_not_overlap_with_a_single_width(tmp_path)
     ]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = sweep_heatmap(rows)
+    fig = sweep_heatmap(sweep.read_rows(rows))
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     renderer = canvas.get_renderer()
@@ -319,3 +319,35 @@ def test_neighbouring_panels_labels_do_not_overlap_with_a_single_width(tmp_path)
             overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
             assert overlap_x <= 0 or overlap_y <= 0
     fig.savefig(tmp_path / "panels.png")
+
+
+def test_the_pictures_draw_the_rows_they_are_given_and_import_nothing_of_sweep(tmp_path):
+    # scratchml.sweep.report draws with scratchml.viz.sweep: the pictures read no sweep file.
+    import ast
+    import inspect
+
+    from scratchml.viz import sweep as viz_sweep
+
+    tree = ast.parse(inspect.getsource(viz_sweep))
+    imported = [
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    ] + [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
+    assert not [name for name in imported if "sweep" in name]
+    text = [_row(seed, 0.9, 0.8) for seed in range(2)]  # as results.csv holds them
+    with pytest.raises(TypeError, match="read_rows"):
+        sweep_heatmap(tmp_path / "results.csv")
+    with pytest.raises(TypeError, match="holds text"):
+        sweep_heatmap(text)
+    parsed = sweep.read_rows(text)
+    assert parsed[0]["validation_accuracy"] == 0.9 and parsed[0]["momentum"] is None
+    rows = parsed
+    curves = [(np.arange(3), np.ones(3)), None]
+    with pytest.raises(ValueError, match="one curve"):
+        sweep_curves(rows, curves[:1])
+    fig = sweep_curves(parsed, curves)
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1]  # one configuration, best and worst

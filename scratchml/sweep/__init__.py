@@ -66,6 +66,7 @@ from .grid import (
 )
 from .loading import Refit, SweepData, load, model_for
 from .report import CONFIG_COLUMNS, ReportSettings, check_report, configurations
+from .rows import read_rows
 from .runner import ReportInterrupted, SweepInterrupted, SweepResult, report, run
 from .userdata import UserData, check_data, read_file
 
@@ -116,6 +117,7 @@ __all__ = [
     "network_epoch_flops",
     "read_file",
     "read_results",
+    "read_rows",
     "report",
     "run",
     "stack_estimator",

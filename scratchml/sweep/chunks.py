@@ -13,6 +13,7 @@ import numbers
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,14 +32,16 @@ CHUNK_FLOPS = {"cpu": 3e10, "gpu": 2e13}
 MEMORY_SHARE = 0.5
 
 
-class Chunk(NamedTuple):
+@dataclass(frozen=True)
+class Chunk:
     """Networks of one data set and one architecture, trained as one stack."""
 
     index: int  # position among all chunks of the grid
     networks: tuple[Network, ...]
 
 
-class ChunkResult(NamedTuple):
+@dataclass(frozen=True)
+class ChunkResult:
     """What training a chunk gives back: rows, curves, best models, and its cost."""
 
     index: int
@@ -115,14 +118,23 @@ def layer_sizes(
 ) -> list[int]:
     """Units per layer, inputs to outputs (two classes: one sigmoid logit)."""
     if data is None:
-        n_in, outputs = 2, 1 if network.arms == 2 else network.arms
+        arms = spiral_keys(network)[0]
+        n_in, outputs = 2, 1 if arms == 2 else arms
     else:
         n_in, outputs = data.n_features, data.n_outputs(task)
     return [n_in, *([network.width] * network.depth), outputs]
 
 
 def _n_train(network: Network, data: UserData | None) -> int:
-    return network.n_samples if data is None else len(data.X)
+    return spiral_keys(network)[3] if data is None else len(data.X)
+
+
+def spiral_keys(network: Network) -> tuple[int, float, float, int]:
+    """A spiral network's arms, turns, noise and n_samples (ValueError on the user's data)."""
+    arms, turns, noise, n_samples = network.arms, network.turns, network.noise, network.n_samples
+    if arms is None or turns is None or noise is None or n_samples is None:
+        raise ValueError(f"{network} has no spirals: it trains on the user's data")
+    return arms, turns, noise, n_samples
 
 
 def n_parameters(network: Network, data: UserData | None = None, task: str = "classifier") -> int:
@@ -257,11 +269,12 @@ class Split(NamedTuple):
 
 def spirals(network: Network, settings: Settings, seed: int) -> tuple[Any, Any]:
     """A draw of a network's spirals: training ``data_seed``, test ``+ 1``, validation ``+ 2``."""
+    arms, turns, noise, n_samples = spiral_keys(network)
     return data.spirals(
-        n_samples=network.n_samples,
-        arms=network.arms,
-        turns=network.turns,
-        noise=network.noise,
+        n_samples=n_samples,
+        arms=arms,
+        turns=turns,
+        noise=noise,
         seed=seed,
         dtype=settings.dtype,
         backend=settings.backend,
@@ -471,7 +484,7 @@ def train_chunk(chunk: Chunk, settings: Settings, user: UserData | None = None) 
         configuration the chunk holds, the stacks it trained (each network's row names
         its stack and place, so that ``model_for`` refits that exact stack).
     """
-    return _fit_halving(chunk.networks, settings, user)._replace(index=chunk.index)
+    return replace(_fit_halving(chunk.networks, settings, user), index=chunk.index)
 
 
 # --- executors: this process, or a dask.distributed cluster --------------------------------

@@ -26,11 +26,11 @@ from .report import (
     check_report,
     configurations,
     network_of,
-    parse_row,
     smallest_first,
     two_key_cells,
     two_key_table,
 )
+from .rows import parse_row
 from .userdata import UserData
 
 

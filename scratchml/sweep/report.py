@@ -27,8 +27,9 @@ import numpy as np
 
 from .. import backends, machine
 from .._files import write_atomically
+from ..viz.sweep import score_name, sweep_curves, sweep_pictures
 from .chunks import n_parameters, rank
-from .files import KEY_COLUMNS, POOLED, format_cell, model_file_name, pooled_key
+from .files import KEY_COLUMNS, POOLED, format_cell, model_file_name, pooled_key, row_key
 from .grid import (
     DATA_KEYS,
     DEFAULT_THRESHOLD,
@@ -40,28 +41,12 @@ from .grid import (
     Settings,
     unknown_key_message,
 )
+from .rows import as_rows, parse_row
 from .userdata import UserData
 
 CONFIGS_FILE = "configs.csv"
 SUMMARY_FILE = "summary.md"
 CURVES_PICTURE = "curves.png"
-
-_INTEGERS = {
-    "arms",
-    "n_samples",
-    "fold",
-    "depth",
-    "width",
-    "seed",
-    "epochs",
-    "data_seed",
-    "position",
-}
-_FLOATS = {
-    "turns", "noise", *OPTIMIZER_KEYS, "learning_rate", "l2",
-    "final_loss", "train_accuracy", "validation_accuracy", "test_accuracy", "seconds",
-}  # fmt: skip
-_OPTIONAL = {"arms", "turns", "noise", "n_samples", *OPTIMIZER_KEYS}
 
 CONFIG_COLUMNS = (
     *(c for c in KEY_COLUMNS if c not in POOLED),
@@ -162,7 +147,7 @@ def check_report(stored: Mapping[str, Any] | None = None, **given: Any) -> Repor
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, numbers.Real)
-        or not (0.0 < threshold <= 1.0)
+        or not (0.0 < float(threshold) <= 1.0)
     ):
         raise ValueError(f"threshold must be a score in (0, 1]; got {threshold!r}")
     min_seeds = values.get("min_seeds")
@@ -209,38 +194,6 @@ def check_min_seeds_reachable(min_seeds: int | None, seeds: int, folds: int) -> 
             f"min_seeds is {min_seeds}, but a configuration has only {networks} networks "
             f"({what}); give at most {networks}"
         )
-
-
-def score_name(task: str) -> str:
-    """What a score is called: accuracy for a classifier, R² for a regressor."""
-    return "R²" if task == "regressor" else "accuracy"
-
-
-def parse_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row of results.csv (text) with its values as Python ints, floats, bools and None."""
-    parsed: dict[str, Any] = {}
-    for column, value in row.items():
-        text = format_cell(value)
-        if column in _OPTIONAL and text in ("", "nan", "None"):
-            parsed[column] = None
-        elif column in _INTEGERS:
-            parsed[column] = int(text)
-        elif column in _FLOATS:
-            parsed[column] = float(text)
-        elif column == "batch_size":
-            parsed[column] = None if text in ("", "nan", "None") else int(float(text))
-        elif column in ("diverged", "at_chance", "reliable"):
-            parsed[column] = text == "True"
-        else:
-            parsed[column] = text
-    return parsed
-
-
-def as_rows(results: Any) -> list[dict[str, Any]]:
-    """Rows as parsed dicts, from a list of mappings or a pandas DataFrame."""
-    if hasattr(results, "to_dict") and hasattr(results, "columns"):
-        results = results.to_dict("records")
-    return [parse_row(row) for row in results]
 
 
 def network_of(row: Mapping[str, Any]) -> Network:
@@ -618,144 +571,22 @@ def summary_text(
         report = ReportSettings(
             threshold, report.min_seeds, report.judge_on, report.by, report.axes
         )
-    judge_on, threshold = report.judge_on, report.threshold
-    other = "test" if judge_on == "validation" else "validation"
     name = score_name(settings.task)
     rows = as_rows(rows)
-    lines = ["# Sweep summary", "", "## Grid (the values in results.csv)", ""]
-    lines += ["| key | values |", "|---|---|"]
     grid = grid_of(rows)
-    for key, values in grid.items():
-        if values == [None]:  # a spiral key on the user's data, an optimizer default
-            continue
-        if key == "seeds" and len(values) > 4:
-            shown = f"{len(values)} seeds, {values[0]} … {values[-1]}"
-        else:
-            shown = ", ".join(format_cell(v) for v in values)
-        lines.append(f"| {key} | {shown} |")
-    batch = (
-        "full batch" if settings.batch_size is None else f"mini-batches of {settings.batch_size}"
-    )
-    coverage = "every network of the grid" if len(rows) == grid_size else f"of {grid_size}"
-    if settings.on_spirals:
-        data = (
-            f"training data seed {settings.data_seed}, validation and test data held-out "
-            f"draws with seeds {settings.data_seed + 2} and {settings.data_seed + 1}"
-        )
-    else:
-        split = (
-            "one held-out split (20% test, 20% validation)"
-            if not settings.folds
-            else f"{settings.folds}-fold, folds pooled per configuration"
-        )
-        scaled = (
-            "features standardised with each training split's mean and sd"
-            if settings.standardize
-            else "features used as given (not standardised)"
-        )
-        data = (
-            f"data {settings.data} ({settings.task}), {split}, shuffled with seed "
-            f"{settings.data_seed}; {scaled}"
-        )
-    needed = configs[0]["min_seeds"] if configs else 0
-    networks = configs[0]["networks"] if configs else 0
-    per = "networks (seeds × folds)" if settings.folds else "seeds"
-    rule = (
-        f"every one of its {networks} {per}"
-        if needed >= networks
-        else (f"at least {needed} of its {networks} {per}")
-    )
-    lines += [
-        "",
-        f"{len(rows)} networks ({coverage}) in {len(configs)} configurations; "
-        f"{settings.epochs} epochs, {batch}, {settings.dtype}, backend {settings.backend}; "
-        f"{data}.",
-        "",
-        "A configuration is every grid key but the seed"
-        + (" and the fold" if settings.folds else "")
-        + f". A network **succeeds** when its {judge_on} {name} ≥ {threshold:g}; a "
-        f"configuration is **reliable** when {rule} succeed (k/n). Success is judged on "
-        f"the {judge_on} data; the {other} score is shown beside it"
-        + (
-            " and never used to choose, so it estimates how the chosen networks do on new data"
-            if judge_on == "validation"
-            else " (judging on test makes the test score optimistic)"
-        )
-        + ". Scores are mean ± sd over a configuration's networks. The best network of a "
-        "configuration is chosen on validation (val → test); *at chance*: networks no "
-        "better than chance on their training data.",
-        "",
-    ]
-    varying = [key for key, values in grid.items() if len(values) > 1 and key != "seeds"]
-    if varying:
-        lines += ["## Success by grid key (the other keys marginalised)", ""]
-        for key in varying:
-            lines += [*by_key_table(rows, configs, key, judge_on), ""]
-    for row_key, column_key in table_axes(rows, report):
-        if len({r[row_key] for r in rows}) * len({r[column_key] for r in rows}) < 2:
-            continue
-        lines += [
-            f"## {row_key} × {column_key}: {judge_on} {name}, mean ± sd (k/n ≥ {threshold:g})",
-            "",
-            "Each cell pools every network with those two values (the other keys marginalised).",
-            "",
-            *two_key_table(rows, row_key, column_key, judge_on, threshold),
-            "",
-        ]
+    lines = ["# Sweep summary", "", "## Grid (the values in results.csv)", ""]
+    lines += _grid_lines(grid)
+    lines += _reading_lines(rows, configs, settings, grid_size, report)
+    lines += _by_key_lines(rows, configs, grid, report.judge_on)
+    lines += _two_key_lines(rows, report, name)
     by_setting: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for config in configs:
         by_setting.setdefault(_data_setting(config), []).append(config)
     for setting, group in by_setting.items():
-        reliable = [c for c in group if c["reliable"]]
         lines += [f"## {_setting_title(setting, settings)}", ""]
-        lines.append(f"{len(reliable)} of {len(group)} configurations are reliable.")
-        lines.append("")
-        if reliable:
-            smallest = smallest_first(reliable, judge_on)[0]
-            lines += [
-                f"**The smallest reliable network**: depth {smallest['depth']}, width "
-                f"{smallest['width']} ({smallest['n_parameters']} parameters, "
-                f"{smallest['activation']}, {smallest['optimizer']}, learning rate "
-                f"{smallest['learning_rate']:g}, l2 {smallest['l2']:g}): {judge_on} "
-                f"{name} ≥ {threshold:g} in {smallest['successes']} of "
-                f"{smallest['networks']} {per}, {judge_on} {_mean_sd(smallest, judge_on)}, "
-                f"{other} {_mean_sd(smallest, other)}.",
-                "",
-            ]
-            per_activation = {}
-            for c in smallest_first(reliable, judge_on):
-                per_activation.setdefault(c["activation"], c)
-            lines += ["Smallest reliable network per activation:", ""]
-            lines += [*_config_table(list(per_activation.values()), judge_on), ""]
-            lines += ["Smallest reliable networks (fewest parameters):", ""]
-            lines += [*_config_table(smallest_first(reliable, judge_on)[:top], judge_on), ""]
-        else:
-            closest = sorted(
-                group,
-                key=lambda c: (-c["success_rate"], -c[f"min_{judge_on}_accuracy"]),
-            )
-            lines += ["None is reliable; the closest (most networks reaching it):", ""]
-            lines += [*_config_table(closest[:top], judge_on), ""]
-        best = sorted(
-            group,
-            key=lambda c: (-c[f"mean_{judge_on}_accuracy"], -c[f"min_{judge_on}_accuracy"]),
-        )
-        lines += [f"Best by mean {judge_on} {name}:", ""]
-        lines += [*_config_table(best[:top], judge_on), ""]
+        lines += _setting_lines(group, settings, report, top)
     lines += ["## Totals", ""]
-    if len(rows):
-        for split in ("validation", "test"):
-            values = np.array([r[f"{split}_accuracy"] for r in rows])
-            lines.append(
-                f"- {split} {name}: mean {values.mean():.3f}, median "
-                f"{np.median(values):.3f}, best {values.max():.3f}"
-            )
-        lines += [
-            f"- diverged: {sum(r['diverged'] for r in rows)} of {len(rows)} networks",
-            f"- at chance: {sum(r['at_chance'] for r in rows)} of {len(rows)} networks",
-            f"- stack training time over all rows (sum of `seconds`): "
-            f"{sum(r['seconds'] for r in rows):.1f} s",
-        ]
+    lines += _totals_lines(rows, name)
     if run_line:
         lines.append(f"- {run_line}")
     if pictures:
@@ -772,9 +603,255 @@ def summary_text(
     return "\n".join(lines)
 
 
+def _grid_lines(grid: Mapping[str, list[Any]]) -> list[str]:
+    """The grid's table: each key and its values (a long run of seeds shortened)."""
+    lines = ["| key | values |", "|---|---|"]
+    for key, values in grid.items():
+        if values == [None]:  # a spiral key on the user's data, an optimizer default
+            continue
+        if key == "seeds" and len(values) > 4:
+            shown = f"{len(values)} seeds, {values[0]} … {values[-1]}"
+        else:
+            shown = ", ".join(format_cell(v) for v in values)
+        lines.append(f"| {key} | {shown} |")
+    return lines
+
+
+def _data_text(settings: Settings) -> str:
+    """Where the networks' data came from: the spirals' seeds, or the user's file and split."""
+    if settings.on_spirals:
+        return (
+            f"training data seed {settings.data_seed}, validation and test data held-out "
+            f"draws with seeds {settings.data_seed + 2} and {settings.data_seed + 1}"
+        )
+    split = (
+        "one held-out split (20% test, 20% validation)"
+        if not settings.folds
+        else f"{settings.folds}-fold, folds pooled per configuration"
+    )
+    scaled = (
+        "features standardised with each training split's mean and sd"
+        if settings.standardize
+        else "features used as given (not standardised)"
+    )
+    return (
+        f"data {settings.data} ({settings.task}), {split}, shuffled with seed "
+        f"{settings.data_seed}; {scaled}"
+    )
+
+
+def _per_configuration(settings: Settings) -> str:
+    """What a configuration's networks differ in: its seeds (and folds)."""
+    return "networks (seeds × folds)" if settings.folds else "seeds"
+
+
+def _reliable_rule(configs: Sequence[Mapping[str, Any]], settings: Settings) -> str:
+    """How many of a configuration's networks must succeed: all, or at least k of them."""
+    needed = configs[0]["min_seeds"] if configs else 0
+    networks = configs[0]["networks"] if configs else 0
+    per = _per_configuration(settings)
+    if needed >= networks:
+        return f"every one of its {networks} {per}"
+    return f"at least {needed} of its {networks} {per}"
+
+
+def _reading_lines(
+    rows: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    grid_size: int,
+    report: ReportSettings,
+) -> list[str]:
+    """What was trained, on which data, and how to read the tables (success, reliability)."""
+    judge_on, threshold = report.judge_on, report.threshold
+    other = "test" if judge_on == "validation" else "validation"
+    name = score_name(settings.task)
+    batch = (
+        "full batch" if settings.batch_size is None else f"mini-batches of {settings.batch_size}"
+    )
+    coverage = "every network of the grid" if len(rows) == grid_size else f"of {grid_size}"
+    return [
+        "",
+        f"{len(rows)} networks ({coverage}) in {len(configs)} configurations; "
+        f"{settings.epochs} epochs, {batch}, {settings.dtype}, backend {settings.backend}; "
+        f"{_data_text(settings)}.",
+        "",
+        "A configuration is every grid key but the seed"
+        + (" and the fold" if settings.folds else "")
+        + f". A network **succeeds** when its {judge_on} {name} ≥ {threshold:g}; a "
+        f"configuration is **reliable** when {_reliable_rule(configs, settings)} succeed "
+        f"(k/n). Success is judged on the {judge_on} data; the {other} score is shown beside it"
+        + (
+            " and never used to choose, so it estimates how the chosen networks do on new data"
+            if judge_on == "validation"
+            else " (judging on test makes the test score optimistic)"
+        )
+        + ". Scores are mean ± sd over a configuration's networks. The best network of a "
+        "configuration is chosen on validation (val → test); *at chance*: networks no "
+        "better than chance on their training data.",
+        "",
+    ]
+
+
+def _by_key_lines(
+    rows: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    grid: Mapping[str, list[Any]],
+    judge_on: str,
+) -> list[str]:
+    """Success by each grid key that varies, the other keys marginalised."""
+    varying = [key for key, values in grid.items() if len(values) > 1 and key != "seeds"]
+    if not varying:
+        return []
+    lines = ["## Success by grid key (the other keys marginalised)", ""]
+    for key in varying:
+        lines += [*by_key_table(rows, configs, key, judge_on), ""]
+    return lines
+
+
+def _two_key_lines(
+    rows: Sequence[Mapping[str, Any]], report: ReportSettings, name: str
+) -> list[str]:
+    """A table per pair of axes (depth × width first) whose keys take two values or more."""
+    judge_on, threshold = report.judge_on, report.threshold
+    lines: list[str] = []
+    for row_axis, column_axis in table_axes(rows, report):
+        if len({r[row_axis] for r in rows}) * len({r[column_axis] for r in rows}) < 2:
+            continue
+        lines += [
+            f"## {row_axis} × {column_axis}: {judge_on} {name}, mean ± sd (k/n ≥ {threshold:g})",
+            "",
+            "Each cell pools every network with those two values (the other keys marginalised).",
+            "",
+            *two_key_table(rows, row_axis, column_axis, judge_on, threshold),
+            "",
+        ]
+    return lines
+
+
+def _setting_lines(
+    group: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    report: ReportSettings,
+    top: int,
+) -> list[str]:
+    """One data setting's configurations: how many are reliable, the smallest reliable ones
+    (or the closest), and the best."""
+    judge_on = report.judge_on
+    name = score_name(settings.task)
+    reliable = [c for c in group if c["reliable"]]
+    lines = [f"{len(reliable)} of {len(group)} configurations are reliable.", ""]
+    if reliable:
+        lines += _reliable_lines(reliable, settings, report, top)
+    else:
+        closest = sorted(
+            group,
+            key=lambda c: (-c["success_rate"], -c[f"min_{judge_on}_accuracy"]),
+        )
+        lines += ["None is reliable; the closest (most networks reaching it):", ""]
+        lines += [*_config_table(closest[:top], judge_on), ""]
+    best = sorted(
+        group,
+        key=lambda c: (-c[f"mean_{judge_on}_accuracy"], -c[f"min_{judge_on}_accuracy"]),
+    )
+    lines += [f"Best by mean {judge_on} {name}:", ""]
+    lines += [*_config_table(best[:top], judge_on), ""]
+    return lines
+
+
+def _reliable_lines(
+    reliable: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    report: ReportSettings,
+    top: int,
+) -> list[str]:
+    """The smallest reliable network in words, then per activation and the smallest few."""
+    judge_on, threshold = report.judge_on, report.threshold
+    other = "test" if judge_on == "validation" else "validation"
+    name = score_name(settings.task)
+    ranked = smallest_first(reliable, judge_on)
+    smallest = ranked[0]
+    lines = [
+        f"**The smallest reliable network**: depth {smallest['depth']}, width "
+        f"{smallest['width']} ({smallest['n_parameters']} parameters, "
+        f"{smallest['activation']}, {smallest['optimizer']}, learning rate "
+        f"{smallest['learning_rate']:g}, l2 {smallest['l2']:g}): {judge_on} "
+        f"{name} ≥ {threshold:g} in {smallest['successes']} of "
+        f"{smallest['networks']} {_per_configuration(settings)}, {judge_on} "
+        f"{_mean_sd(smallest, judge_on)}, {other} {_mean_sd(smallest, other)}.",
+        "",
+    ]
+    per_activation: dict[str, Mapping[str, Any]] = {}
+    for config in ranked:
+        per_activation.setdefault(config["activation"], config)
+    lines += ["Smallest reliable network per activation:", ""]
+    lines += [*_config_table(list(per_activation.values()), judge_on), ""]
+    lines += ["Smallest reliable networks (fewest parameters):", ""]
+    lines += [*_config_table(ranked[:top], judge_on), ""]
+    return lines
+
+
+def _totals_lines(rows: Sequence[Mapping[str, Any]], name: str) -> list[str]:
+    """Every row's scores (mean, median, best), diverged and at-chance counts, training time."""
+    if not len(rows):
+        return []
+    lines = []
+    for split in ("validation", "test"):
+        values = np.array([r[f"{split}_accuracy"] for r in rows])
+        lines.append(
+            f"- {split} {name}: mean {values.mean():.3f}, median "
+            f"{np.median(values):.3f}, best {values.max():.3f}"
+        )
+    lines += [
+        f"- diverged: {sum(r['diverged'] for r in rows)} of {len(rows)} networks",
+        f"- at chance: {sum(r['at_chance'] for r in rows)} of {len(rows)} networks",
+        f"- stack training time over all rows (sum of `seconds`): "
+        f"{sum(r['seconds'] for r in rows):.1f} s",
+    ]
+    return lines
+
+
 def _device(backend: str) -> str:
     gpu = backends.gpu_name(backend)
     return gpu if gpu else machine.cpu_description()
+
+
+def write_pictures(
+    out: Path,
+    rows: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    report: ReportSettings,
+    curves: Mapping[tuple[str, ...], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> list[Path]:
+    """Draw the heatmaps and the curves of the parsed ``rows`` in ``out``; the paths written.
+
+    Pictures from an earlier report are removed first, so that every picture in ``out``
+    shows the rows of this one.
+    """
+    for old in [*out.glob("heatmap*.png"), *out.glob("success*.png"), out / CURVES_PICTURE]:
+        old.unlink(missing_ok=True)
+    pictures = sweep_pictures(
+        rows,
+        out,
+        threshold=report.threshold,
+        by=report.by,
+        split=report.judge_on,
+        task=settings.task,
+    )
+    for pair in table_axes(rows, report)[1:]:
+        pictures += sweep_pictures(
+            rows,
+            out,
+            threshold=report.threshold,
+            split=report.judge_on,
+            task=settings.task,
+            axes=pair,
+            values=("mean",),
+        )
+    if curves:
+        per_row = [curves.get(row_key({k: format_cell(v) for k, v in row.items()})) for row in rows]
+        pictures.append(sweep_curves(rows, per_row, out / CURVES_PICTURE, split=report.judge_on))
+    return pictures
 
 
 def write_report(
@@ -790,38 +867,13 @@ def write_report(
 ) -> list[Path]:
     """Write configs.csv, the pictures and summary.md for ``rows``; the paths written.
 
-    Pictures from an earlier report are removed first, so that every picture in ``out``
-    shows the rows of this one.
+    The pictures are those of ``write_pictures``.
     """
-    from ..viz.sweep import sweep_curves, sweep_pictures
-
     configs = configurations(
         rows, report.threshold, report.min_seeds, user, settings.task, report.judge_on
     )
     write_atomically(out / CONFIGS_FILE, configs_text(configs))
-    for old in [*out.glob("heatmap*.png"), *out.glob("success*.png"), out / CURVES_PICTURE]:
-        old.unlink(missing_ok=True)
-    pictures = sweep_pictures(
-        rows,
-        out,
-        threshold=report.threshold,
-        by=report.by,
-        split=report.judge_on,
-        task=settings.task,
-    )
-    parsed = as_rows(rows)
-    for pair in table_axes(parsed, report)[1:]:
-        pictures += sweep_pictures(
-            rows,
-            out,
-            threshold=report.threshold,
-            split=report.judge_on,
-            task=settings.task,
-            axes=pair,
-            values=("mean",),
-        )
-    if curves:
-        pictures.append(sweep_curves(rows, curves, out / CURVES_PICTURE, split=report.judge_on))
+    pictures = write_pictures(out, as_rows(rows), settings, report, curves)
     summary = out / SUMMARY_FILE
     write_atomically(
         summary,

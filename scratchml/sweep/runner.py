@@ -360,19 +360,77 @@ def run(
     """
     X, y, grid, out = _arguments(args, grid, out)
     out = Path(out if out is not None else "sweeps/latest")
-    asked_report = {
-        key: value
-        for key, value in dict(
-            threshold=threshold, min_seeds=min_seeds, judge_on=judge_on, by=by, axes=axes
-        ).items()
-        if value is not DEFAULT
-    }
+    asked_report = _given(
+        threshold=threshold, min_seeds=min_seeds, judge_on=judge_on, by=by, axes=axes
+    )
+    _check_options(asked_report, chunk_size, dask)
+    existing, stored = _existing_and_stored(out, resume, extend)
+    given = _given(
+        epochs=epochs, batch_size=batch_size, backend=backend, dtype=dtype, data_seed=data_seed,
+        curve_every=curve_every, task=task, folds=folds, standardize=standardize,
+    )  # fmt: skip
+    user, settings = _data_and_settings(X, y, name, given, stored, out)
+    checked = _grid(grid, stored, extend, out, settings.on_spirals)
+    networks = networks_of(checked, settings)
+    report_settings = check_report(stored.get("report"), **asked_report)
+    check_min_seeds_reachable(report_settings.min_seeds, len(checked["seeds"]), settings.folds)
+    if dask is None:
+        _check_backend(settings.backend)
+    sweep = _Sweep(out, settings, existing, user, report_settings, dask)
+    chunk_size, sizes, chunks = _chunks(sweep, networks, chunk_size, stored)
+    trained, seconds, rate = _write_and_train(
+        sweep, checked, chunks, len(networks), chunk_size, sizes, progress, stream
+    )
+    results = _sort_rows(out, networks, settings)
+    counts = (len(networks), trained, seconds, rate)
+    if not summary:
+        return SweepResult(out, results, None, None, [], *counts)
+    try:
+        written = report(out, run_line=_run_line(trained, seconds, rate, dask), prune=True)
+    except KeyboardInterrupt:
+        raise ReportInterrupted(out) from None
+    return SweepResult(out, results, written[0], written[-1], written[1:-1], *counts)
+
+
+class _Sweep(NamedTuple):
+    """What training a sweep's chunks needs to know besides the chunks."""
+
+    out: Path
+    settings: Settings
+    existing: list[dict[str, str]]  # the rows results.csv held before this run
+    user: userdata.UserData | None  # the user's data (None: spirals)
+    report: ReportSettings
+    dask: str | None
+
+
+def _given(**settings: Any) -> dict[str, Any]:
+    """The settings given (those not ``DEFAULT``)."""
+    return {key: value for key, value in settings.items() if value is not DEFAULT}
+
+
+def _check_options(
+    asked_report: Mapping[str, Any], chunk_size: int | None, dask: str | None
+) -> None:
+    """ValueError (or ImportError) for a bad report setting, chunk size or Dask address."""
     check_report(**asked_report)
     if chunk_size is not None:
         _check_chunk_size(chunk_size)
     if dask is not None:
         local_workers(dask)
         import_distributed()
+
+
+def _check_backend(backend: str) -> None:
+    """ValueError unless ``backend`` is usable in this process."""
+    reason = backends.why_unavailable(backend)
+    if reason:
+        raise ValueError(f"backend {backend!r} is not usable here: {reason}")
+
+
+def _existing_and_stored(
+    out: Path, resume: bool, extend: bool
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The rows in ``out`` and its sweep.json; refused where they contradict resume/extend."""
     results = out / RESULTS_FILE
     existing = read_results(results)
     if existing and not (resume or extend):
@@ -387,106 +445,110 @@ def run(
             f"there is nothing to {'extend' if extend else 'resume'}: {out} {what}; "
             "leave out --resume and --extend to start a new sweep there"
         )
-    given = {
-        key: value
-        for key, value in dict(
-            epochs=epochs,
-            batch_size=batch_size,
-            backend=backend,
-            dtype=dtype,
-            data_seed=data_seed,
-            curve_every=curve_every,
-            task=task,
-            folds=folds,
-            standardize=standardize,
-        ).items()
-        if value is not DEFAULT
-    }
+    return existing, stored
+
+
+def _data_and_settings(
+    X: Any, y: Any, name: str, given: dict[str, Any], stored: Mapping[str, Any], out: Path
+) -> tuple[userdata.UserData | None, Settings]:
+    """The user's data (given, or the stored sweep's; None on spirals) and the settings."""
     user = None
     if X is not None:
         user, given["task"] = userdata.check_data(X, y, given.get("task"))
         given["data"] = userdata.fingerprint(name, user)
     elif stored and stored.get("settings", {}).get("data", "spirals") != "spirals":
         user = userdata.UserData(*read_data(out))
-    settings = _settings(given, stored, out)
-    checked = _grid(grid, stored, extend, out, settings.on_spirals)
-    networks = networks_of(checked, settings)
-    report_settings = check_report(stored.get("report"), **asked_report)
-    check_min_seeds_reachable(report_settings.min_seeds, len(checked["seeds"]), settings.folds)
-    if dask is None:
-        reason = backends.why_unavailable(settings.backend)
-        if reason:
-            raise ValueError(f"backend {settings.backend!r} is not usable here: {reason}")
+    return user, _settings(given, stored, out)
+
+
+def _chunks(
+    sweep: _Sweep, networks: Sequence[Any], chunk_size: int | None, stored: Mapping[str, Any]
+) -> tuple[int | None, Any, list[Any]]:
+    """The chunk size asked for or stored, the sizes per architecture chosen, the chunks."""
     if chunk_size is None:
         chunk_size = stored.get("chunk_size")
-    if chunk_size is None:
-        # Each architecture its own size; the sizes a stored sweep chose are kept, so
-        # that a resumed sweep cuts the same chunks (its numbers would not change).
-        # Workers of a cluster may be other machines: their free memory is not known here.
-        free = backends.free_memory(settings.backend) if dask is None else None
-        on_gpu = backends.gpu_name(settings.backend) is not None if dask is None else None
-        sizes = chunk_sizes(networks, settings, free, on_gpu, user, stored_chunk_sizes(stored))
-        chunks = make_chunks(networks, sizes)
-    else:
-        sizes = None
-        chunks = make_chunks(networks, chunk_size)
+    if chunk_size is not None:
+        return chunk_size, None, make_chunks(networks, chunk_size)
+    # Each architecture its own size; the sizes a stored sweep chose are kept, so
+    # that a resumed sweep cuts the same chunks (its numbers would not change).
+    # Workers of a cluster may be other machines: their free memory is not known here.
+    backend, local = sweep.settings.backend, sweep.dask is None
+    free = backends.free_memory(backend) if local else None
+    on_gpu = backends.gpu_name(backend) is not None if local else None
+    sizes = chunk_sizes(
+        networks, sweep.settings, free, on_gpu, sweep.user, stored_chunk_sizes(stored)
+    )
+    return chunk_size, sizes, make_chunks(networks, sizes)
 
+
+def _write_and_train(
+    sweep: _Sweep,
+    grid: Mapping[str, list[Any]],
+    chunks: Sequence[Any],
+    n_networks: int,
+    chunk_size: int | None,
+    sizes: Any,
+    progress: bool,
+    stream: TextIO | None,
+) -> tuple[int, float, float]:
+    """Begin the sweep's files, train the chunks; stopped, leave resumable files (or none)."""
+    out = sweep.out
     # What this run creates: removed again if it is stopped before any network is saved.
     created = [
         path
         for path in (out, *(out / name for name in (*SWEEP_FILES, *SWEEP_DIRS)))
         if not path.exists()
     ]
-    executor = DaskExecutor(dask) if dask is not None else None
+    executor = DaskExecutor(sweep.dask) if sweep.dask is not None else None
     try:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            if user is not None and not (out / DATA_FILE).exists():
-                write_data(out, user.X, user.y)
-            write_stored(out, checked, settings, chunk_size, sizes, report_settings.stored())
-            if existing:
-                read_results(results, repair=True)  # cut a torn last line before appending
-            else:
-                write_atomically(results, rows_text([], header=True))
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise OSError(f"cannot write the sweep's files in {out}: {reason}") from None
+        _begin_files(sweep, grid, chunk_size, sizes)
         with _sigterm_as_ctrl_c():
-            trained, seconds, rate = _train(
-                chunks, settings, out, existing, executor, progress, stream, dask, user,
-                report_settings,
-            )  # fmt: skip
+            return _train(chunks, sweep, executor, progress, stream)
     except KeyboardInterrupt as stop:
-        saved = stop.rows_saved if isinstance(stop, SweepInterrupted) else len(existing)
+        saved = stop.rows_saved if isinstance(stop, SweepInterrupted) else len(sweep.existing)
         if saved == 0:
             _remove(created)  # stopped before any network was saved: leave nothing behind
         raise SweepInterrupted(
-            out, saved, len(networks), resume_command(out, dask), nothing_written=saved == 0
+            out, saved, n_networks, resume_command(out, sweep.dask), nothing_written=saved == 0
         ) from None
     finally:
         if executor is not None:
             executor.close()
-    all_rows = read_results(results)
-    write_sorted(results, all_rows, [row_key(network_row(n, settings)) for n in networks])
+
+
+def _begin_files(
+    sweep: _Sweep, grid: Mapping[str, list[Any]], chunk_size: int | None, sizes: Any
+) -> None:
+    """The folder, the user's data, sweep.json and results.csv ready for appending rows."""
+    out, results = sweep.out, sweep.out / RESULTS_FILE
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if sweep.user is not None and not (out / DATA_FILE).exists():
+            write_data(out, sweep.user.X, sweep.user.y)
+        write_stored(out, grid, sweep.settings, chunk_size, sizes, sweep.report.stored())
+        if sweep.existing:
+            read_results(results, repair=True)  # cut a torn last line before appending
+        else:
+            write_atomically(results, rows_text([], header=True))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(f"cannot write the sweep's files in {out}: {reason}") from None
+
+
+def _sort_rows(out: Path, networks: Sequence[Any], settings: Settings) -> Path:
+    """Rewrite results.csv with its rows in the grid's order (chunks finish in any order)."""
+    results = out / RESULTS_FILE
+    order = [row_key(network_row(n, settings)) for n in networks]
+    write_sorted(results, read_results(results), order)
+    return results
+
+
+def _run_line(trained: int, seconds: float, rate: float, dask: str | None) -> str:
+    """The report's line on this run: networks, seconds, where, how fast."""
     where = f"Dask ({dask})" if dask else "this process"
-    run_line = (
+    return (
         f"last run: {trained} networks in {seconds:.1f} s on {where}: {rate:,.0f} "
         f"network-epochs/s, {trained / seconds if seconds > 0 else 0:,.1f} networks/s"
-    )
-    try:
-        written = report(out, run_line=run_line, prune=True) if summary else [None, None]
-    except KeyboardInterrupt:
-        raise ReportInterrupted(out) from None
-    return SweepResult(
-        out,
-        results,
-        written[0],
-        written[-1],
-        written[1:-1],
-        len(networks),
-        trained,
-        seconds,
-        rate,
     )
 
 
@@ -506,18 +568,13 @@ def data_setting(network: Any, settings: Settings | None = None) -> str:
 
 def _train(
     chunks: Sequence[Any],
-    settings: Settings,
-    out: Path,
-    existing: list[dict[str, str]],
+    sweep: _Sweep,
     executor: DaskExecutor | None,
     progress: bool,
     stream: TextIO | None,
-    dask: str | None,
-    user: userdata.UserData | None,
-    report_settings: ReportSettings,
 ) -> tuple[int, float, float]:
     """Train the chunks that miss rows; write each one's files as it completes."""
-    results = out / RESULTS_FILE
+    settings, existing = sweep.settings, sweep.existing
     done = {row_key(row) for row in existing}
     n_networks = sum(len(chunk.networks) for chunk in chunks)
 
@@ -525,11 +582,11 @@ def _train(
         return sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
 
     pending = [chunk for chunk in chunks if missing(chunk)]
-    gpu = dask is None and backends.gpu_name(settings.backend) is not None
-    eta = _Eta(pending, settings, user, gpu)
+    gpu = sweep.dask is None and backends.gpu_name(settings.backend) is not None
+    eta = _Eta(pending, settings, sweep.user, gpu)
     network_epochs = 0
     trained = 0
-    threshold, judged = report_settings.threshold, f"{report_settings.judge_on}_accuracy"
+    threshold, judged = sweep.report.threshold, f"{sweep.report.judge_on}_accuracy"
     successes = sum(float(row[judged]) >= threshold for row in existing)
     bar = ProgressBar(n_networks, "sweep", "networks", progress, stream, log_seconds=30.0)
     saved = n_networks - sum(map(missing, pending))
@@ -537,24 +594,13 @@ def _train(
     bar.update(saved, f"{first}: starting")
     start = time.perf_counter()
     chunk_results = (
-        in_process(pending, settings, user)
+        in_process(pending, settings, sweep.user)
         if executor is None
-        else executor.run(pending, settings, user)
+        else executor.run(pending, settings, sweep.user)
     )
     try:
         for result in chunk_results:
-            # A chunk trained again after a crash may have some rows already (a torn write):
-            # only the missing ones are added. Curves, stacks and models first: rows commit
-            # a chunk.
-            new_rows = [row for row in result.rows if row_key(row) not in done]
-            write_curves(out, result.rows, result.curve_epochs, result.curves)
-            for stack, text in result.stacks.items():
-                write_stack(out, stack, text)
-            for _, model_name, content in result.models.values():
-                write_model(out, model_name, content)
-            if new_rows:
-                append_rows(results, new_rows)
-            done.update(row_key(row) for row in new_rows)
+            new_rows = _save_chunk(sweep.out, result, done)
             saved += len(new_rows)
             successes += sum(float(row[judged]) >= threshold for row in new_rows)
             trained += len(result.rows)
@@ -562,18 +608,37 @@ def _train(
             elapsed = time.perf_counter() - start
             left = eta.done(result.index, elapsed)
             rate = network_epochs / elapsed if elapsed > 0 else 0.0
-            running = eta.next_setting()
             bar.update(
                 saved,
-                f"{running}  {successes}/{saved} ≥ {threshold:g} ({report_settings.judge_on})  "
-                f"{rate:,.0f} network-epochs/s  ETA {duration(left)}",
+                f"{eta.next_setting()}  {successes}/{saved} ≥ {threshold:g} "
+                f"({sweep.report.judge_on})  {rate:,.0f} network-epochs/s  ETA {duration(left)}",
             )
     except KeyboardInterrupt:
         if progress:
             (stream or sys.stderr).write("\n")
-        raise SweepInterrupted(out, saved, n_networks, resume_command(out, dask)) from None
+        raise SweepInterrupted(
+            sweep.out, saved, n_networks, resume_command(sweep.out, sweep.dask)
+        ) from None
     seconds = time.perf_counter() - start
     return trained, seconds, network_epochs / seconds if seconds > 0 else 0.0
+
+
+def _save_chunk(out: Path, result: Any, done: set[tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Write a trained chunk's curves, stacks, models, then its rows (the commit); the new rows.
+
+    A chunk trained again after a crash may have some rows already (a torn write): only
+    the missing ones are added, and ``done`` gains their keys.
+    """
+    new_rows = [row for row in result.rows if row_key(row) not in done]
+    write_curves(out, result.rows, result.curve_epochs, result.curves)
+    for stack, text in result.stacks.items():
+        write_stack(out, stack, text)
+    for _, model_name, content in result.models.values():
+        write_model(out, model_name, content)
+    if new_rows:
+        append_rows(out / RESULTS_FILE, new_rows)
+    done.update(row_key(row) for row in new_rows)
+    return new_rows
 
 
 # A prior for the time of one epoch of a stack: a fixed cost, a cost per layer (operations

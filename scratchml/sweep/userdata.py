@@ -158,32 +158,60 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
         raise ValueError(f"data file {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as saved:
-                names = list(saved.files)
-                y_name = target or "y"
-                if "X" not in names or y_name not in names:
-                    raise ValueError(
-                        f"data file {path} must hold arrays 'X' and {y_name!r}; it holds "
-                        f"{', '.join(names) or 'none'}"
-                    )
-                X, y = saved["X"], saved[y_name]
-        except (OSError, ValueError) as exc:
-            if "must hold" in str(exc):
-                raise
-            raise ValueError(f"data file {path} cannot be read as .npz: {exc}") from None
-        if X.ndim != 2 or X.shape[0] == 0:
-            raise ValueError(
-                f"data file {path}: X must be a 2-D array with rows (n_samples, "
-                f"n_features); it has shape {X.shape}"
-            )
-        _check_finite(path, "X", X)
-        _check_finite(path, y_name, y)
-        return X, y
+        return _read_npz(path, target or "y")
     if suffix != ".csv":
         raise ValueError(f"data file {path}: expected a .npz or .csv file")
     if target is None:
         raise ValueError(f"data file {path} is a CSV file: name the target column (--target)")
+    return _read_csv(path, target)
+
+
+def _read_npz(path: Path, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays ``X`` and ``y_name`` of a ``.npz`` file, X 2-D with rows, both finite."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            names = list(saved.files)
+            if "X" not in names or y_name not in names:
+                raise ValueError(
+                    f"data file {path} must hold arrays 'X' and {y_name!r}; it holds "
+                    f"{', '.join(names) or 'none'}"
+                )
+            X, y = saved["X"], saved[y_name]
+    except (OSError, ValueError) as exc:
+        if "must hold" in str(exc):
+            raise
+        raise ValueError(f"data file {path} cannot be read as .npz: {exc}") from None
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(
+            f"data file {path}: X must be a 2-D array with rows (n_samples, "
+            f"n_features); it has shape {X.shape}"
+        )
+    _check_finite(path, "X", X)
+    _check_finite(path, y_name, y)
+    return X, y
+
+
+def _read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """The numeric feature columns and the ``target`` column of a CSV file with a header."""
+    header, body = _csv_rows(path, target)
+    column = header.index(target)
+    features = [i for i in range(len(header)) if i != column]
+    X = np.empty((len(body), len(features)), dtype=np.float64)
+    labels = []
+    for row, (line, cells) in enumerate(body):
+        if len(cells) != len(header):
+            raise ValueError(
+                f"data file {path}, row {row + 1} (line {line}): {len(cells)} cells, but the "
+                f"header has {len(header)} columns"
+            )
+        for j, i in enumerate(features):
+            X[row, j] = _number(cells[i], path, header[i], row, line)
+        labels.append(cells[column].strip())
+    return X, _csv_target(path, target, labels, [line for line, _ in body])
+
+
+def _csv_rows(path: Path, target: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """A CSV file's header and its non-empty rows (with their line numbers)."""
     try:
         with path.open(encoding="utf-8", newline="") as file:
             rows = list(csv.reader(file))
@@ -199,38 +227,30 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
         )
     if not body:
         raise ValueError(f"data file {path} has a header but no rows of data")
-    column = header.index(target)
-    features = [i for i in range(len(header)) if i != column]
-    X = np.empty((len(body), len(features)), dtype=np.float64)
-    labels = []
-    for row, (line, cells) in enumerate(body):
-        if len(cells) != len(header):
-            raise ValueError(
-                f"data file {path}, row {row + 1} (line {line}): {len(cells)} cells, but the "
-                f"header has {len(header)} columns"
-            )
-        for j, i in enumerate(features):
-            X[row, j] = _number(cells[i], path, header[i], row, line)
-        labels.append(cells[column].strip())
+    return header, body
+
+
+def _csv_target(path: Path, target: str, labels: list[str], lines: list[int]) -> np.ndarray:
+    """y from the target column's cells: finite numbers, else class names; none missing."""
     missing = [row for row, label in enumerate(labels) if label.lower() in ("", "nan", "na")]
     if missing:
         row = missing[0]
         raise ValueError(
-            f"data file {path}, column {target!r}, row {row + 1} (line {body[row][0]}): the "
+            f"data file {path}, column {target!r}, row {row + 1} (line {lines[row]}): the "
             f"target is missing ({labels[row]!r}); remove the row or fill it in"
         )
     try:
         y = np.array([float(v) for v in labels])
     except ValueError:
-        return X, np.array(labels)  # class names
+        return np.array(labels)  # class names
     bad = np.flatnonzero(~np.isfinite(y))
     if bad.size:
         row = int(bad[0])
         raise ValueError(
-            f"data file {path}, column {target!r}, row {row + 1} (line {body[row][0]}): "
+            f"data file {path}, column {target!r}, row {row + 1} (line {lines[row]}): "
             f"{labels[row]!r} is not a finite number"
         )
-    return X, y
+    return y
 
 
 def _number(cell: str, path: Path, column: str, row: int, line: int) -> float:

@@ -3,14 +3,18 @@ and the loss curves of the best and the worst configurations.
 
 Every picture says in its title what it shows and which keys its rows hold fixed, so a
 picture of a filtered selection says so (pass ``selection=`` to name the filter too).
+The pictures draw the rows they are given, with their values as numbers
+(``scratchml.sweep.load(out).rows`` or ``scratchml.sweep.read_rows(path)``): this module
+reads no sweep file, so the sweep's report can draw with it.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -46,25 +50,55 @@ VALUES = {
 # Older names: a statistic of the test score.
 _LEGACY_VALUES = {"test_accuracy": "mean", "min_test_accuracy": "min"}
 SPLITS = ("validation", "test")
+# Besides the split keys, what a configuration shares (its networks differ in seed and fold).
+_SETTING_KEYS = ("epochs", "batch_size", "dtype", "data_seed", "backend", "data")
+
+
+def score_name(task: str) -> str:
+    """What a score is called: accuracy for a classifier, R² for a regressor.
+
+    Parameters
+    ----------
+    task : {"classifier", "regressor"}
+        What the networks are.
+
+    Returns
+    -------
+    str
+        ``"R²"`` for a regressor, else ``"accuracy"``.
+    """
+    return "R²" if task == "regressor" else "accuracy"
 
 
 def _rows(results: Any) -> list[dict[str, Any]]:
-    from ..sweep.files import read_results
-    from ..sweep.report import as_rows
-
+    """The rows to draw, as dicts; a grid key's missing value (NaN in a DataFrame) is None."""
     if isinstance(results, (str, Path)):
-        results = read_results(results)
-    return as_rows(results)
+        raise TypeError(
+            f"results must be a sweep's rows, not the path {str(results)!r}: read them with "
+            "scratchml.sweep.read_rows(path) or scratchml.sweep.load(out).rows"
+        )
+    if hasattr(results, "to_dict") and hasattr(results, "columns"):
+        results = results.to_dict("records")
+    rows = [
+        {key: None if key in SPLIT_KEYS and _is_nan(value) else value for key, value in row.items()}
+        for row in results
+    ]
+    if rows and isinstance(rows[0].get("validation_accuracy"), str):
+        raise TypeError(
+            "results holds text, as results.csv does: parse the rows with "
+            "scratchml.sweep.read_rows (or scratchml.sweep.files.read_results and "
+            "scratchml.sweep.rows.as_rows)"
+        )
+    return rows
 
 
-def _task_of(results: Any) -> str:
-    """A sweep's task when ``results`` is its results.csv (sweep.json beside it)."""
-    if isinstance(results, (str, Path)):
-        from ..sweep.files import read_stored
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
-        stored = read_stored(Path(results).parent)
-        return str(stored.get("settings", {}).get("task", "classifier"))
-    return "classifier"
+
+def _configuration(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a row's configuration is over every fold: its keys but the seed and the fold."""
+    return tuple(row.get(key) for key in (*SPLIT_KEYS, *_SETTING_KEYS) if key != "fold")
 
 
 def _label(key: str, value: Any) -> str:
@@ -129,7 +163,7 @@ def sweep_heatmap(
     by: Sequence[str] | None = None,
     selection: str | None = None,
     axes: Sequence[str] = ("depth", "width"),
-    task: str | None = None,
+    task: str = "classifier",
     marginalise: bool = False,
 ) -> Figure:
     """A statistic of the networks' scores per pair of values of two keys (rows × columns).
@@ -140,8 +174,9 @@ def sweep_heatmap(
 
     Parameters
     ----------
-    results : path, DataFrame or iterable of mappings
-        A sweep's results.csv, or its rows (all of them or a filtered selection).
+    results : DataFrame or iterable of mappings
+        A sweep's rows, all of them or a filtered selection, with their values as numbers
+        (``scratchml.sweep.load(out).rows``, ``scratchml.sweep.read_rows(path)``).
     path : str or Path, optional
         Where to save the figure.
     value : {"mean", "success_rate", "min"}
@@ -159,10 +194,9 @@ def sweep_heatmap(
         A phrase naming how the rows were chosen, added to the title.
     axes : pair of str, default ("depth", "width")
         The keys of the heatmap's rows and columns.
-    task : {"classifier", "regressor"}, optional
+    task : {"classifier", "regressor"}, default "classifier"
         What the scores are: accuracies (a colour scale from chance to 1) or R²
-        (from the lowest value shown, at most 0, to 1). Default: the sweep's, when
-        ``results`` is its results.csv, else a classifier.
+        (from the lowest value shown, at most 0, to 1).
     marginalise : bool, default False
         Pool the networks of every key that varies besides the axes and ``by`` into
         the cells (say so in the title) instead of refusing.
@@ -179,12 +213,47 @@ def sweep_heatmap(
         neither an axis nor in ``by`` (a cell would mix configurations: filter the rows,
         split them with ``sweep_pictures`` or pass ``marginalise=True``).
     """
-    from ..sweep.report import score_name
-
-    task = task or _task_of(results)
     rows = _rows(results)
     if not rows:
         raise ValueError("results has no rows: there is nothing to draw")
+    value, split, pair = _checked_request(value, split, axes, by)
+    by, mixed = _panel_keys(rows, pair, by, marginalise)
+    row_values, column_values = _axis_values(rows, pair[0]), _axis_values(rows, pair[1])
+    combos = list(itertools.product(*(sorted({row[key] for row in rows}) for key in by)))
+    chosen = [_rows_with(rows, by, combo) for combo in combos]
+    n_cols = len({row[by[-1]] for row in rows}) if by else 1
+    fig, panels = _panels(len(row_values), len(column_values), len(combos) // n_cols, n_cols)
+    cells = [_cell_values(panel_rows, value, threshold, pair, split) for panel_rows in chosen]
+    low = _colour_floor(rows, [v for values, _ in cells for v in values.values()], value, task)
+    images = []
+    for ax, combo, panel_rows, (values, by_cell) in zip(
+        panels.flat, combos, chosen, cells, strict=True
+    ):
+        grid = np.full((len(row_values), len(column_values)), np.nan)
+        for (a, b), v in values.items():
+            grid[row_values.index(a), column_values.index(b)] = v
+        images.append(_draw_cells(ax, grid, by_cell, row_values, column_values, value, low))
+        _label_panel(ax, pair, row_values, column_values)
+        title = ", ".join(_label(k, v) for k, v in zip(by, combo, strict=True)) or "all rows"
+        set_title(ax, f"{title} ({len(panel_rows)} networks)", fontsize=10)
+    what = VALUES[value].format(split=split, score=score_name(task), threshold=threshold)
+    fig.colorbar(
+        images[-1],
+        ax=panels,
+        label=what.split(":")[0],
+        shrink=0.9,
+        extend="min" if task == "regressor" and value != "success_rate" else "neither",
+    )
+    fig.suptitle(_heatmap_title(rows, what, pair, by, mixed, selection), fontsize=11)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _checked_request(
+    value: str, split: str | None, axes: Sequence[str], by: Sequence[str] | None
+) -> tuple[str, str, tuple[str, str]]:
+    """The statistic, the split and the axes asked for (older value names translated)."""
     if value in _LEGACY_VALUES:
         value, split = _LEGACY_VALUES[value], split or "test"
     if value not in VALUES:
@@ -192,85 +261,106 @@ def sweep_heatmap(
     split = split or "validation"
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
-    axes = tuple(axes)
-    if len(axes) != 2 or axes[0] == axes[1]:
-        raise ValueError(f"axes must be two different keys; got {axes!r}")
-    unknown = [key for key in (*axes, *(by or ())) if key not in SPLIT_KEYS]
+    pair = tuple(axes)
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise ValueError(f"axes must be two different keys; got {pair!r}")
+    unknown = [key for key in (*pair, *(by or ())) if key not in SPLIT_KEYS]
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r}; valid keys are {', '.join(SPLIT_KEYS)}")
+    return value, split, (pair[0], pair[1])
+
+
+def _panel_keys(
+    rows: Sequence[Mapping[str, Any]],
+    axes: tuple[str, str],
+    by: Sequence[str] | None,
+    marginalise: bool,
+) -> tuple[list[str], list[str]]:
+    """The keys that make panels and those pooled into the cells (``marginalise``)."""
     varying = [key for key in _varying(rows) if key not in axes]
-    by = varying if by is None else [key for key in by if key not in axes]
-    mixed = [key for key in varying if key not in by]
+    panel_keys = varying if by is None else [key for key in by if key not in axes]
+    mixed = [key for key in varying if key not in panel_keys]
     if mixed and not marginalise:
         raise ValueError(
             f"the rows vary in {', '.join(mixed)}, which is neither a heatmap axis nor in by: "
             "a cell would mix configurations; filter the rows, add the key to by, pass "
             "marginalise=True, or use sweep_pictures (one file per value)"
         )
-    by = [key for key in by if key in varying]
-    row_values = sorted({row[axes[0]] for row in rows}, key=lambda v: (v is None, v))
-    column_values = sorted({row[axes[1]] for row in rows}, key=lambda v: (v is None, v))
-    panel_values = [sorted({row[key] for row in rows}) for key in by]
-    combos = list(itertools.product(*panel_values))
-    n_cols = len(panel_values[-1]) if by else 1
-    n_rows = len(combos) // n_cols
-    # Wide enough for a panel's tick labels and its axis label, whatever the cells.
-    panel_w = max(0.6 * len(column_values) + 1.6, 3.2)
-    panel_h = max(0.45 * len(row_values) + 1.3, 2.2)
+    return [key for key in panel_keys if key in varying], mixed
+
+
+def _axis_values(rows: Sequence[Mapping[str, Any]], key: str) -> list[Any]:
+    return sorted({row[key] for row in rows}, key=lambda v: (v is None, v))
+
+
+def _rows_with(
+    rows: Sequence[Mapping[str, Any]], keys: Sequence[str], values: Sequence[Any]
+) -> list[Mapping[str, Any]]:
+    """The rows whose ``keys`` hold ``values``."""
+    return [r for r in rows if all(r[k] == v for k, v in zip(keys, values, strict=True))]
+
+
+def _panels(n_row_values: int, n_column_values: int, n_rows: int, n_cols: int) -> tuple[Any, Any]:
+    """A figure of ``n_rows`` × ``n_cols`` panels, each wide enough for its ticks and labels."""
+    panel_w = max(0.6 * n_column_values + 1.6, 3.2)
+    panel_h = max(0.45 * n_row_values + 1.3, 2.2)
     fig = new_figure(panel_w * n_cols + 1.4, panel_h * n_rows + 1.2)
-    panels = fig.subplots(n_rows, n_cols, squeeze=False)
-    name = score_name(task)
-    all_values = [
-        v
-        for combo in combos
-        for v in _cell_values(
-            [r for r in rows if all(r[k] == c for k, c in zip(by, combo, strict=True))],
-            value,
-            threshold,
-            axes,
-            split,
-        )[0].values()
-    ]
+    return fig, fig.subplots(n_rows, n_cols, squeeze=False)
+
+
+def _colour_floor(
+    rows: Sequence[Mapping[str, Any]], shown: Sequence[float], value: str, task: str
+) -> float:
+    """Where the colour scale starts (it ends at 1)."""
     if value == "success_rate":
-        low = 0.0
-    elif task == "regressor":
+        return 0.0
+    if task == "regressor":
         # R² runs from −∞ to 1: the scale starts at the lowest value shown (at most 0,
         # at least −1: worse networks all look equally bad).
-        low = max(min([0.0, *all_values]), -1.0)
-    else:
-        # Accuracy: chance is 1 / arms on spirals; on the user's data the scale starts at 0.
-        arms = [row["arms"] for row in rows if row["arms"] is not None]
-        low = 1.0 / max(arms) if arms else 0.0
-    image = None
-    for ax, combo in zip(panels.flat, combos, strict=True):
-        panel_rows = [r for r in rows if all(r[k] == v for k, v in zip(by, combo, strict=True))]
-        values, by_cell = _cell_values(panel_rows, value, threshold, axes, split)
-        grid = np.full((len(row_values), len(column_values)), np.nan)
-        for (a, b), v in values.items():
-            grid[row_values.index(a), column_values.index(b)] = v
-        image = ax.imshow(
-            np.ma.masked_invalid(grid), cmap="viridis", vmin=low, vmax=1.0, aspect="auto"
-        )
-        for (i, j), v in np.ndenumerate(grid):
-            if np.isfinite(v):
-                n = len(by_cell[(row_values[i], column_values[j])])
-                text = f"{round(v * n)}/{n}" if value == "success_rate" else f"{v:.2f}"
-                shade = "black" if v > low + 0.6 * (1 - low) else "white"
-                ax.text(j, i, text, ha="center", va="center", fontsize=8, color=shade)
-        ax.set_xticks(range(len(column_values)), [_tick(v) for v in column_values])
-        ax.set_yticks(range(len(row_values)), [_tick(v) for v in row_values])
-        ax.set_xlabel(_AXIS_LABELS.get(axes[1], axes[1]), fontsize=9)
-        ax.set_ylabel(_AXIS_LABELS.get(axes[0], axes[0]), fontsize=9)
-        title = ", ".join(_label(k, v) for k, v in zip(by, combo, strict=True)) or "all rows"
-        set_title(ax, f"{title} ({len(panel_rows)} networks)", fontsize=10)
-    what = VALUES[value].format(split=split, score=name, threshold=threshold)
-    fig.colorbar(
-        image,
-        ax=panels,
-        label=what.split(":")[0],
-        shrink=0.9,
-        extend="min" if task == "regressor" and value != "success_rate" else "neither",
-    )
+        return max(min([0.0, *shown]), -1.0)
+    # Accuracy: chance is 1 / arms on spirals; on the user's data the scale starts at 0.
+    arms = [row["arms"] for row in rows if row["arms"] is not None]
+    return 1.0 / max(arms) if arms else 0.0
+
+
+def _draw_cells(
+    ax: Any,
+    grid: np.ndarray,
+    by_cell: Mapping[tuple[Any, Any], list[float]],
+    row_values: Sequence[Any],
+    column_values: Sequence[Any],
+    value: str,
+    low: float,
+) -> Any:
+    """The panel's image, each cell's value written on it (k/n for a success rate)."""
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", vmin=low, vmax=1.0, aspect="auto")
+    for (i, j), v in np.ndenumerate(grid):
+        if np.isfinite(v):
+            n = len(by_cell[(row_values[i], column_values[j])])
+            text = f"{round(v * n)}/{n}" if value == "success_rate" else f"{v:.2f}"
+            shade = "black" if v > low + 0.6 * (1 - low) else "white"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=shade)
+    return image
+
+
+def _label_panel(
+    ax: Any, axes: tuple[str, str], row_values: Sequence[Any], column_values: Sequence[Any]
+) -> None:
+    ax.set_xticks(range(len(column_values)), [_tick(v) for v in column_values])
+    ax.set_yticks(range(len(row_values)), [_tick(v) for v in row_values])
+    ax.set_xlabel(_AXIS_LABELS.get(axes[1], axes[1]), fontsize=9)
+    ax.set_ylabel(_AXIS_LABELS.get(axes[0], axes[0]), fontsize=9)
+
+
+def _heatmap_title(
+    rows: Sequence[Mapping[str, Any]],
+    what: str,
+    axes: tuple[str, str],
+    by: Sequence[str],
+    mixed: Sequence[str],
+    selection: str | None,
+) -> str:
+    """What the cells show, per how many networks, what is fixed, pooled and selected."""
     per_cell = "networks" if len({row["fold"] for row in rows}) > 1 else "seeds"
     count = len({(row["seed"], row["fold"]) for row in rows})
     title = f"{what[0].upper()}{what[1:]}, by {axes[0]} × {axes[1]} ({count} {per_cell} per "
@@ -280,10 +370,7 @@ def sweep_heatmap(
         title += f"\npooled over: {', '.join(mixed)}"
     if selection:
         title += f"\nselection: {selection}"
-    fig.suptitle(title, fontsize=11)
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return title
 
 
 def _slug(key: str, value: Any) -> str:
@@ -299,7 +386,7 @@ def sweep_pictures(
     by: Sequence[str] | None = None,
     selection: str | None = None,
     split: str = "validation",
-    task: str | None = None,
+    task: str = "classifier",
     axes: Sequence[str] = ("depth", "width"),
     values: Sequence[str] = ("mean", "success_rate"),
 ) -> list[Path]:
@@ -314,8 +401,9 @@ def sweep_pictures(
 
     Parameters
     ----------
-    results : path, DataFrame or iterable of mappings
-        A sweep's results.csv, or its rows (all of them or a filtered selection).
+    results : DataFrame or iterable of mappings
+        A sweep's rows, all of them or a filtered selection, with their values as numbers
+        (``scratchml.sweep.load(out).rows``, ``scratchml.sweep.read_rows(path)``).
     out : str or Path
         The folder to write into.
     threshold : float, default 0.95
@@ -326,7 +414,7 @@ def sweep_pictures(
         A phrase naming how the rows were chosen, added to the titles.
     split : {"validation", "test"}, default "validation"
         The scores shown.
-    task : {"classifier", "regressor"}, optional
+    task : {"classifier", "regressor"}, default "classifier"
         What the scores are (see ``sweep_heatmap``).
     axes : pair of str, default ("depth", "width")
         The heatmaps' axes.
@@ -339,7 +427,6 @@ def sweep_pictures(
     list of Path
         The pictures written, heatmaps first.
     """
-    task = task or _task_of(results)
     rows = _rows(results)
     out = Path(out)
     axes = tuple(axes)
@@ -376,9 +463,33 @@ def sweep_pictures(
     return [path for paths in written.values() for path in paths]
 
 
+@overload
 def sweep_curves(
     results: Any,
-    curves: Mapping[tuple[str, ...], tuple[np.ndarray, np.ndarray]],
+    curves: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    path: None = None,
+    n: int = 3,
+    *,
+    selection: str | None = None,
+    split: str = "validation",
+) -> Figure: ...
+
+
+@overload
+def sweep_curves(
+    results: Any,
+    curves: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    path: str | Path,
+    n: int = 3,
+    *,
+    selection: str | None = None,
+    split: str = "validation",
+) -> Path: ...
+
+
+def sweep_curves(
+    results: Any,
+    curves: Sequence[tuple[np.ndarray, np.ndarray] | None],
     path: str | Path | None = None,
     n: int = 3,
     *,
@@ -392,10 +503,11 @@ def sweep_curves(
 
     Parameters
     ----------
-    results : path, DataFrame or iterable of mappings
-        The rows (all or a selection).
-    curves : mapping
-        Row key → (epochs, losses), as ``scratchml.sweep.load(out).curves`` holds them.
+    results : DataFrame or iterable of mappings
+        The rows (all or a selection), with their values as numbers.
+    curves : sequence
+        Each row's (epochs, losses), or None where it has no curve: for the rows of
+        ``data = scratchml.sweep.load(out)``, ``[data.curve(row) for row in rows]``.
     path : str or Path, optional
         Where to save the picture (then the path is returned, else the figure).
     n : int
@@ -410,46 +522,27 @@ def sweep_curves(
     Path or Figure
         ``path`` when given, else the figure.
     """
-    from ..sweep.files import format_cell, pooled_key, row_key
-
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
 
     rows = _rows(results)
     if not rows:
         raise ValueError("results has no rows: there is nothing to draw")
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(pooled_key(row), []).append(row)
-
-    def score(group: list[dict[str, Any]]) -> tuple[float, float]:
-        accuracies = [r[f"{split}_accuracy"] for r in group]
-        return (float(np.mean(accuracies)), float(np.min(accuracies)))
-
-    ranked = sorted(groups.values(), key=score, reverse=True)
+    curves = list(curves)
+    if len(curves) != len(rows):
+        raise ValueError(
+            f"curves must hold one curve (or None) per row: {len(rows)}; got {len(curves)}"
+        )
+    groups: dict[tuple[Any, ...], list[_Network]] = {}
+    for row, curve in zip(rows, curves, strict=True):
+        groups.setdefault(_configuration(row), []).append((row, curve))
+    ranked = sorted(groups.values(), key=lambda group: _group_score(group, split), reverse=True)
     ends = {"best": ranked[:n], "worst": ranked[::-1][:n]}
     varying = [k for k in _varying(rows) if k != "fold"]
     fig = new_figure(12, 4.6)
     axes = fig.subplots(1, 2, squeeze=False)[0]
-    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
     for ax, (end, groups_shown) in zip(axes, ends.items(), strict=True):
-        for colour, group in zip(itertools.cycle(colours), groups_shown):
-            label = ", ".join(_label(k, group[0][k]) for k in varying) or "all rows"
-            mean, worst = score(group)
-            label += f": mean {mean:.3f}, min {worst:.3f}"
-            for i, row in enumerate(group):
-                key = row_key({k: format_cell(v) for k, v in row.items()})
-                if key not in curves:
-                    continue
-                epochs, loss = curves[key]
-                ax.plot(
-                    epochs, loss, color=colour, lw=0.8, alpha=0.6, label=label if i == 0 else None
-                )
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper right")
+        _draw_curves(ax, groups_shown, varying, split)
         set_title(ax, f"the {len(groups_shown)} {end} configurations (one line per network)", 10)
     title = f"Training loss of the best and worst configurations by mean {split} score"
     title += f"\nfixed: {_fixed_text(rows, skip=varying)}"
@@ -461,3 +554,34 @@ def sweep_curves(
     saved = save_figure(fig, path)
     fig.clear()
     return saved
+
+
+# A network of sweep_curves: its row and its loss curve (epochs, losses), if it has one.
+_Network = tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]
+
+
+def _group_score(group: Sequence[_Network], split: str) -> tuple[float, float]:
+    """A configuration's rank: its networks' mean score on ``split``, then the worst one's."""
+    accuracies = [row[f"{split}_accuracy"] for row, _ in group]
+    return (float(np.mean(accuracies)), float(np.min(accuracies)))
+
+
+def _draw_curves(
+    ax: Any, groups: Sequence[Sequence[_Network]], varying: Sequence[str], split: str
+) -> None:
+    """One line per network, a colour per configuration, on a log scale."""
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    for colour, group in zip(itertools.cycle(colours), groups):
+        label = ", ".join(_label(k, group[0][0][k]) for k in varying) or "all rows"
+        mean, worst = _group_score(group, split)
+        label += f": mean {mean:.3f}, min {worst:.3f}"
+        for i, (_, curve) in enumerate(group):
+            if curve is None:
+                continue
+            epochs, loss = curve
+            ax.plot(epochs, loss, color=colour, lw=0.8, alpha=0.6, label=label if i == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper right")
