@@ -67,6 +67,7 @@ _LINEAR_L2 = L2.replace(
 
 class _LinearModel(NetworkModel):
     solver: str
+    tol: float | None
 
     def _solve_directly(self, xp: Any, params: Params, X: Any, Y: Any, loss_name: str) -> Any:
         raise NotImplementedError
@@ -356,7 +357,6 @@ def _newton(
     softmax = loss_name == "softmax_cross_entropy"
     X1 = xp.concat([X, xp.ones((n_samples, 1), dtype=X.dtype, device=backends.device(X))], axis=1)
     probabilities = get_loss(loss_name).output
-    eps = float(xp.finfo(X.dtype).eps)
     history = [Snapshot(0, params)] if record_every else []
     loss_history: list[float] = []
     value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
@@ -367,26 +367,10 @@ def _newton(
         hessian = _hessian(xp, X1, probabilities(xp, X @ W + b), l2, softmax)
         direction = _solve(xp, hessian, xp.reshape(gradient, (-1, 1)))[:, 0]
         step_W, step_b = _unstack_parameters(xp, direction, n_features, n_outputs)
-        # Backtracking (Armijo): the full Newton step near the optimum, shorter far from it.
-        # Where the objective no longer changes in X's precision (within a few ε of itself),
-        # it cannot tell a better point from a worse one; there the gradient can: a step
-        # that halves its norm is kept, as Newton's method near the optimum does.
-        slope = float(xp.vecdot(gradient, direction))  # > 0: -direction descends
-        gradient_norm = float(xp.linalg.vector_norm(gradient))
-        t, accepted = 1.0, None
-        for _ in range(30):
-            trial = [(W - t * step_W, b - t * step_b)]
-            trial_value = float(layers.objective(xp, trial, X, Y, [], loss_name, l2))
-            if trial_value < value and trial_value <= value - 1e-4 * t * slope:
-                accepted = trial
-                break
-            if trial_value <= value + 4 * eps * abs(value):
-                _, trial_grads = layers.loss_and_gradients(xp, trial, X, Y, [], loss_name, l2)
-                trial_gradient = _stack_parameters(xp, *trial_grads[0])
-                if float(xp.linalg.vector_norm(trial_gradient)) <= 0.5 * gradient_norm:
-                    accepted = trial
-                    break
-            t *= 0.5
+        objective = (X, Y, loss_name, l2)
+        accepted, t = _line_search(
+            xp, (W, b), (step_W, step_b), direction, gradient, value, objective
+        )
         if accepted is None:  # neither the objective nor the gradient improves: rounding
             stop = StopReason.PRECISION
             break
@@ -396,7 +380,11 @@ def _newton(
         value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
         value, gradient = float(value), _stack_parameters(xp, *grads[0])
         # A move within a few units in the last place of the largest parameter is rounding.
-        resolution = 4 * eps * float(xp.max(xp.abs(_stack_parameters(xp, *params[0]))))
+        resolution = (
+            4
+            * float(xp.finfo(X.dtype).eps)
+            * float(xp.max(xp.abs(_stack_parameters(xp, *params[0]))))
+        )
         converged = tol is not None and largest_move <= max(tol, resolution)
         if record_every and (iteration % record_every == 0 or converged or iteration == max_iter):
             history.append(Snapshot(iteration, params))
@@ -409,6 +397,43 @@ def _newton(
     if tol is not None:
         warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, l2, max_iter)
     return _result(params=params, loss_history=loss_history, history=history)
+
+
+def _line_search(
+    xp: Any,
+    params: tuple[Any, Any],
+    step: tuple[Any, Any],
+    direction: Any,
+    gradient: Any,
+    value: float,
+    objective: tuple[Any, Any, str, float],
+) -> tuple[Params | None, float]:
+    """The Newton step's length t, halved until it is good enough: ``(new params, t)``.
+
+    Backtracking (Armijo): the full Newton step near the optimum, shorter far from it.
+    Where the objective no longer changes in X's precision (within a few ε of itself), it
+    cannot tell a better point from a worse one; there the gradient can: a step that
+    halves its norm is kept, as Newton's method near the optimum does. None when no
+    length in 30 halvings is good enough (rounding decides).
+    """
+    (W, b), (step_W, step_b) = params, step
+    X, Y, loss_name, l2 = objective
+    eps = float(xp.finfo(X.dtype).eps)
+    slope = float(xp.vecdot(gradient, direction))  # > 0: -direction descends
+    gradient_norm = float(xp.linalg.vector_norm(gradient))
+    t = 1.0
+    for _ in range(30):
+        trial = [(W - t * step_W, b - t * step_b)]
+        trial_value = float(layers.objective(xp, trial, X, Y, [], loss_name, l2))
+        if trial_value < value and trial_value <= value - 1e-4 * t * slope:
+            return trial, t
+        if trial_value <= value + 4 * eps * abs(value):
+            _, trial_grads = layers.loss_and_gradients(xp, trial, X, Y, [], loss_name, l2)
+            trial_gradient = _stack_parameters(xp, *trial_grads[0])
+            if float(xp.linalg.vector_norm(trial_gradient)) <= 0.5 * gradient_norm:
+                return trial, t
+        t *= 0.5
+    return None, t
 
 
 def _solve(xp: Any, matrix: Any, rhs: Any) -> Any:

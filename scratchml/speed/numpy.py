@@ -757,7 +757,7 @@ def _leaky_relu_slope(path: NumpyPath, Z: Any, A: Any, out: Any) -> Any:  # 1 wh
     return slope
 
 
-_FAST_ACTIVATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+_FAST_ACTIVATIONS: dict[str, tuple[Callable[..., Any] | None, Callable[..., Any]]] = {
     "tanh": (_tanh_forward, _tanh_slope),
     "sigmoid": (None, _sigmoid_slope),
     "relu": (_relu_forward, _relu_slope),
