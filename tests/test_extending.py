@@ -201,6 +201,14 @@ def test_an_array_library_is_one_file(tmp_path, monkeypatch):
         )
         stack = StackedMLPClassifier(n_networks=2, hidden_layers=(6,), epochs=20, seed=0).fit(X, y)
         assert backends.backend_name(stack.params_[0][0]) == "strict_again"
+        # A sweep on it: the grid's networks train on the new library, rows as on any other.
+        from scratchml import sweep
+        from scratchml.sweep.files import read_results
+
+        grid = {"n_samples": 60, "turns": 0.5, "depth": [1], "width": [3], "seeds": 2}
+        sweep.run(grid, tmp_path / "sweep", epochs=3, backend="strict_again", progress=False)
+        rows = read_results(tmp_path / "sweep" / "results.csv")
+        assert [row["backend"] for row in rows] == ["strict_again", "strict_again"]
     finally:
         registry.LIBRARIES.pop("strict_again", None)
 
