@@ -54,9 +54,10 @@ import csv
 import itertools
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -295,10 +296,9 @@ def _spirals(work: SweepWorkload):
     ]
 
 
-def _initial(work: SweepWorkload, depth: int, width: int) -> list[np.ndarray]:
+def _initial(work: Any, sizes: list[int]) -> list[np.ndarray]:
     """Normal weights scaled by 1/√fan-in, zero biases, one set per network, on the host."""
-    sizes = [2, *([width] * depth), 1]
-    params: list[list[np.ndarray]] = [[] for _ in range(2 * depth + 2)]
+    params: list[list[np.ndarray]] = [[] for _ in range(2 * len(sizes) - 2)]
     for _ in work.learning_rates:
         for seed in range(work.seeds):
             generator = np.random.default_rng(seed)
@@ -309,34 +309,46 @@ def _initial(work: SweepWorkload, depth: int, width: int) -> list[np.ndarray]:
     return [np.stack(p) for p in params]
 
 
-def _jax(work: SweepWorkload):
+def _jax_script(
+    work: Any,
+    parts: Callable[[], list[tuple[np.ndarray, np.ndarray]]],
+    sizes_of: Callable[[int, int], list[int]],
+    labels: str,
+    loss: str,
+    accuracy: str,
+):
+    """The hand-written JAX vmap + jit peer of a sweep: per architecture, one network's whole
+    fit (every epoch of Adam, its own learning rate) mapped over the networks, compiled, then
+    its three accuracies. ``labels`` is the labels' dtype; ``loss`` and ``accuracy`` name the
+    functions of ``jax_baseline`` the networks train and are scored with."""
+
     def prepare():
         import jax
         import jax.numpy as jnp
 
         target = jax_baseline.jax_device("cpu")
         (X, y), (X_val, y_val), (X_test, y_test) = [
-            (jax.device_put(X, target), jax.device_put(y.astype(np.float32), target))
-            for X, y in _spirals(work)
+            (jax.device_put(X, target), jax.device_put(y.astype(labels), target))
+            for X, y in parts()
         ]
         rates = np.repeat(np.asarray(work.learning_rates, np.float32), work.seeds)
+        loss_of, accuracy_of = getattr(jax_baseline, loss), getattr(jax_baseline, accuracy)
 
         def fit_one(net, rate):
             """One network's whole fit, then its three accuracies (vmapped over networks)."""
 
             def epoch(t, state):
                 net, m, v = state
-                grads = jax.grad(jax_baseline.loss)(net, X, y)
+                grads = jax.grad(loss_of)(net, X, y)
                 return jax_baseline.adam(net, m, v, grads, rate, (t + 1).astype(jnp.float32))
 
             net, _, _ = jax.lax.fori_loop(0, work.epochs, epoch, jax_baseline.adam_start(net))
             return tuple(
-                jax_baseline.accuracy(net, *draw)
-                for draw in ((X, y), (X_val, y_val), (X_test, y_test))
+                accuracy_of(net, *draw) for draw in ((X, y), (X_val, y_val), (X_test, y_test))
             )
 
         fit_all = jax.jit(jax.vmap(fit_one))
-        stacks = {arch: _initial(work, *arch) for arch in work.architectures}
+        stacks = {arch: _initial(work, sizes_of(*arch)) for arch in work.architectures}
 
         def run_script():
             """Every stack fitted; per architecture, (train, validation, test) accuracies."""
@@ -350,6 +362,18 @@ def _jax(work: SweepWorkload):
         return run_script
 
     return prepare
+
+
+def _jax(work: SweepWorkload):
+    """The spirals' peer: 2 → hidden → 1 logit, binary cross-entropy."""
+    return _jax_script(
+        work,
+        lambda: _spirals(work),
+        lambda depth, width: [2, *([width] * depth), 1],
+        "float32",
+        "loss",
+        "accuracy",
+    )
 
 
 # --- sweep-digits --------------------------------------------------------------------------
@@ -500,58 +524,13 @@ def _digits_sklearn(work: DigitsWorkload):
     return prepare
 
 
-def _digits_initial(work: DigitsWorkload, depth: int, width: int) -> list[np.ndarray]:
-    """Normal weights scaled by 1/√fan-in, zero biases, one set per network, on the host."""
-    sizes = [DIGITS_FEATURES, *([width] * depth), DIGITS_CLASSES]
-    params: list[list[np.ndarray]] = [[] for _ in range(2 * depth + 2)]
-    for _ in work.learning_rates:
-        for seed in range(work.seeds):
-            generator = np.random.default_rng(seed)
-            for layer, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-                W = generator.standard_normal((n_in, n_out)) / np.sqrt(n_in)
-                params[2 * layer].append(W.astype(np.float32))
-                params[2 * layer + 1].append(np.zeros(n_out, np.float32))
-    return [np.stack(p) for p in params]
-
-
 def _digits_jax(work: DigitsWorkload):
-    def prepare():
-        import jax
-        import jax.numpy as jnp
-
-        target = jax_baseline.jax_device("cpu")
-        (X, y), (X_val, y_val), (X_test, y_test) = [
-            (jax.device_put(X, target), jax.device_put(y.astype(np.int32), target))
-            for X, y in digits_parts()
-        ]
-        rates = np.repeat(np.asarray(work.learning_rates, np.float32), work.seeds)
-
-        def fit_one(net, rate):
-            """One network's whole fit, then its three accuracies (vmapped over networks)."""
-
-            def epoch(t, state):
-                net, m, v = state
-                grads = jax.grad(jax_baseline.softmax_loss)(net, X, y)
-                return jax_baseline.adam(net, m, v, grads, rate, (t + 1).astype(jnp.float32))
-
-            net, _, _ = jax.lax.fori_loop(0, work.epochs, epoch, jax_baseline.adam_start(net))
-            return tuple(
-                jax_baseline.class_accuracy(net, *draw)
-                for draw in ((X, y), (X_val, y_val), (X_test, y_test))
-            )
-
-        fit_all = jax.jit(jax.vmap(fit_one))
-        stacks = {arch: _digits_initial(work, *arch) for arch in work.architectures}
-
-        def run_script():
-            """Every stack fitted; per architecture, (train, validation, test) accuracies."""
-            scores = {}
-            for arch in work.architectures:
-                net = [jax.device_put(p, target) for p in stacks[arch]]
-                scores[arch] = jax.block_until_ready(fit_all(net, jax.device_put(rates, target)))
-            return scores
-
-        run_script()  # untimed: compiles each architecture's fit
-        return run_script
-
-    return prepare
+    """The digits' peer: 64 → hidden → 10 logits, softmax cross-entropy."""
+    return _jax_script(
+        work,
+        digits_parts,
+        lambda depth, width: [DIGITS_FEATURES, *([width] * depth), DIGITS_CLASSES],
+        "int32",
+        "softmax_loss",
+        "class_accuracy",
+    )
