@@ -22,7 +22,7 @@ def test_readme_quick_start_says_how_many_epochs_ran_and_why():
     code = _quick_start()
     lines = code.splitlines()
     at = next(i for i, line in enumerate(lines) if "len(clf.loss_history_)" in line)
-    comment = " ".join(lines[max(0, at - 3) : at + 1])
+    comment = " ".join(lines[max(0, at - 4) : at + 1])
     assert "one loss per epoch" not in comment
     X, y = sm.data.spirals(n_samples=2000, arms=2, noise=0.05, seed=0)
     clf = sm.MLPClassifier(
@@ -35,7 +35,10 @@ def test_readme_quick_start_says_how_many_epochs_ran_and_why():
     ).fit(X, y)
     assert clf.epochs == 300 and re.search(r"\b300\b", code)  # the quick start's own model
     assert len(clf.loss_history_) < clf.epochs  # tol stopped it
-    assert str(len(clf.loss_history_)) in comment and "tol" in comment
+    # The count the comment gives, to a tolerance: where tol stops depends on the last bits
+    # of the losses, which another CPU may round otherwise.
+    claimed = int(re.search(r"about (\d+)", comment).group(1))
+    assert abs(len(clf.loss_history_) - claimed) <= 0.1 * claimed and "tol" in comment
 
 
 def test_init_text_calls_the_fan_in_draw_lecun():
