@@ -161,12 +161,12 @@ def read_results(path: str | Path, repair: bool = False) -> list[dict[str, str]]
             f"are {', '.join(header)}; expected {', '.join(COLUMNS)}. Use another --out."
         )
     rows = [
-        {"optimizer_settings": "", **dict(zip(columns, cells, strict=True))}
+        dict(zip(columns, cells, strict=True))
         for cells in csv.reader(lines[1:])
         if len(cells) == len(columns)
     ]
-    if header != COLUMNS:  # in today's column order
-        rows = [{column: row[column] for column in COLUMNS} for row in rows]
+    if header != COLUMNS:  # an earlier release's: "" where it had no column, today's order
+        rows = [{column: row.get(column, "") for column in COLUMNS} for row in rows]
     if header != COLUMNS and repair:  # a sweep of an earlier release: its file in today's form
         write_atomically(Path(path), rows_text(rows, header=True))
     return rows
