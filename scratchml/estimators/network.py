@@ -78,7 +78,7 @@ def optimizer_hyperparameter(name: str) -> HyperParameter:
     setting = OPTIMIZERS[users[0]].settings[name]
     return HyperParameter(
         setting.default,
-        [Interval(float, setting.low, setting.high, setting.closed)],
+        [setting.constraint()],
         f"{setting.doc} Used by optimizer={' or '.join(map(repr, users))}; the others ignore it.",
     )
 
@@ -231,6 +231,10 @@ class NetworkModel(BaseEstimator):
 
     # A stack of networks sets this: arrays carry a leading model axis.
     _n_networks: int | None = None
+
+    # The loss of the output layer: the MLPs and stacks take it as a parameter; the linear
+    # models train with the loss their targets call for.
+    loss_function: str = "auto"
 
     # The hyper-parameters every subclass's __init__ stores (each declares its others).
     learning_rate: Any
@@ -812,6 +816,7 @@ class ClassifierMixin:
     _estimator_type = "classifier"
 
     # What the mixin uses of the estimator it is mixed into (NetworkModel).
+    loss_function: str
     classes_: Any
     loss_name_: str
     params_: Params
@@ -827,7 +832,7 @@ class ClassifierMixin:
     ) -> tuple[Any, str, dict[str, Any]]:
         classes, encoded = encode_labels(xp, y, X.dtype, classes=classes, like=X)
         n_classes = classes.shape[0]
-        loss = getattr(self, "loss_function", "auto")
+        loss = self.loss_function
         if loss == "auto":
             loss = "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
         if loss == "binary_cross_entropy":
@@ -935,6 +940,7 @@ class RegressorMixin:
     _estimator_type = "regressor"
 
     # What the mixin uses of the estimator it is mixed into (NetworkModel).
+    loss_function: str
     params_: Params
     activations_: list[str]
     y_ndim_: int
@@ -945,7 +951,7 @@ class RegressorMixin:
 
     def _encode_fit_targets(self, xp: Any, X: Any, y: Any) -> tuple[Any, str, dict[str, Any]]:
         Y = self._encode_targets(xp, y, X.dtype)
-        loss = getattr(self, "loss_function", "auto")
+        loss = self.loss_function
         loss = "squared_error" if loss == "auto" else loss
         return Y, loss, {"n_outputs_": Y.shape[-1], "y_ndim_": y.ndim}
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
 
+from .._validation import Interval, check_value
 from .kernels import PLAIN, Kernels
 
 
@@ -53,26 +54,15 @@ class Setting(NamedTuple):
     closed: str
     doc: str
 
-    def accepts(self, value: Any) -> bool:
-        """Whether ``value`` is a real number in the setting's range.
-
-        Parameters
-        ----------
-        value : object
-            The value to check.
+    def constraint(self) -> Interval:
+        """The valid values, as the estimators' tables and every value check state them.
 
         Returns
         -------
-        bool
-            True if it is a real number (not a bool) within the range.
+        Interval
+            Real numbers from ``low`` to ``high``, ends as ``closed`` says.
         """
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return False
-        above = value >= self.low if self.closed in ("both", "left") else value > self.low
-        if self.high is None:
-            return above
-        below = value <= self.high if self.closed in ("both", "right") else value < self.high
-        return above and below
+        return Interval(float, self.low, self.high, self.closed)
 
 
 # The registry: name -> optimizer class, filled as each subclass of Optimizer is defined.
@@ -135,11 +125,10 @@ class Optimizer:
         self.learning_rate = learning_rate
         for setting, declared in self.settings.items():
             value = settings.get(setting, declared.default)
-            if not declared.accepts(value):
-                raise ValueError(
-                    f"{setting} must be {describe(declared)} for optimizer {self.name!r}; "
-                    f"got {value!r}"
-                )
+            try:
+                check_value(value, setting, declared.constraint())
+            except ValueError as exc:
+                raise ValueError(f"{exc} (a setting of optimizer {self.name!r})") from None
             setattr(self, setting, float(value))
 
     def init(self, xp: Any, theta: Any) -> Any:
@@ -185,26 +174,6 @@ class Optimizer:
             The updated state.
         """
         raise NotImplementedError
-
-
-def describe(setting: Setting) -> str:
-    """A setting's range in words: "in [0, 1)", "positive", "≥ 0".
-
-    Parameters
-    ----------
-    setting : Setting
-        The declaration.
-
-    Returns
-    -------
-    str
-        The range, as error messages and docs say it.
-    """
-    left = "[" if setting.closed in ("both", "left") else "("
-    if setting.high is None:
-        return f"a number {'≥' if left == '[' else '>'} {setting.low:g}"
-    right = "]" if setting.closed in ("both", "right") else ")"
-    return f"a number in {left}{setting.low:g}, {setting.high:g}{right}"
 
 
 def register(optimizer_class: type[Optimizer]) -> None:
