@@ -68,21 +68,3 @@ def label(dtype: str, device: str, precision: str) -> str:
     if dtype == "float64":
         return "FP64"
     return "TF32" if precision == "tf32" and device == "cuda" else "FP32"
-
-
-def in_effect() -> dict[str, str]:
-    """What each loaded library says it does for float32 products (for the report)."""
-    import os
-
-    found = {
-        name: os.environ[name]
-        for name in ("NVIDIA_TF32_OVERRIDE", "CUPY_TF32")
-        if name in os.environ
-    }
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        found["torch float32_matmul_precision"] = torch.get_float32_matmul_precision()
-    jax = sys.modules.get("jax")
-    if jax is not None:
-        found["jax_default_matmul_precision"] = str(jax.config.jax_default_matmul_precision)
-    return found
