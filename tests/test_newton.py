@@ -20,8 +20,11 @@ import scratchml as sm
 
 from .conftest import host, on
 
+# The same examples on every run and machine, so CI cannot pass or fail by the draw; the
+# draws that have found defects are pinned below as tests of their own.
 PROPERTY = settings(
     max_examples=15,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -113,6 +116,19 @@ def test_float32_newton_reaches_the_float64_optimum_to_float32_precision(
     )
     error = np.max(np.abs(_parameters(model) - optimum))
     assert error <= 2e-6 * max(1.0, np.max(np.abs(optimum))) + 10 * floor
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: on torch, float32 Newton stops ~28 from an optimum of size ~100 on "
+    "this nearly separable, ill-conditioned problem, and says nothing",
+)
+def test_float32_newton_on_a_nearly_separable_problem_found_by_hypothesis():
+    backend = "torch"
+    pytest.importorskip("torch")
+    test_float32_newton_reaches_the_float64_optimum_to_float32_precision.hypothesis.inner_test(
+        backend, seed=255, n_samples=30, n_classes=4, n_features=3, log_scale_range=2.0, l2=1e-4
+    )
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
