@@ -196,9 +196,10 @@ def test_selection_point():
 # --- short-axis reductions against NumPy's own -----------------------------------------
 
 
+@pytest.mark.parametrize("lead", [(), (3,)])
 @pytest.mark.parametrize("n_classes", [1, 2, 3, 10, 16, 17, 40])
-def test_class_axis_max_and_sum_match_numpy(n_classes):
-    Z = np.random.default_rng(n_classes).standard_normal((7, n_classes)) * 5
+def test_class_axis_max_and_sum_match_numpy(n_classes, lead):
+    Z = np.random.default_rng(n_classes).standard_normal((*lead, 7, n_classes)) * 5
     path = numpy_path.NumpyPath()
     np.testing.assert_array_equal(path.max_over_classes(Z), Z.max(-1, keepdims=True))
     np.testing.assert_allclose(path.sum_over_classes(Z), Z.sum(-1, keepdims=True), rtol=1e-13)
