@@ -9,6 +9,8 @@ stopping, a stack's frozen networks) must come out exactly as on the eager path
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -190,3 +192,66 @@ def test_full_batch_epochs_run_in_chunks_of_one_compiled_call(monkeypatch):
     calls.clear()
     sm.MLPClassifier(hidden_layers=(8,), epochs=7, batch_size=40, tol=None).fit(X, y)
     assert calls == [1] * 7  # one compiled call per epoch, each running its four batches
+
+
+@pytest.mark.parametrize("stack", [False, True])
+@pytest.mark.parametrize(
+    "loss, n_outputs",
+    [("softmax_cross_entropy", 3), ("binary_cross_entropy", 1), ("squared_error", 2)],
+)
+def test_the_feature_major_cpu_pass_equals_the_plain_pass(loss, n_outputs, stack):
+    """On a CPU a narrow network's pass runs on the transposes of its arrays: the kernels
+    compute the plain formulas on transposes, so the objective and gradients are the plain
+    pass's, for one network and for a stack (with a shared and a per-network X)."""
+    from scratchml.nn import layers
+    from scratchml.nn.parameters import ParameterLayout
+    from scratchml.speed import jax as jax_path
+
+    xp = backends.get("jax")
+    rng = np.random.default_rng(0)
+    lead = (4,) if stack else ()
+    sizes = [3, 5, 4, n_outputs]
+    params = [
+        (
+            xp.asarray(rng.standard_normal((*lead, n_in, n_out))),
+            xp.asarray(rng.standard_normal((*lead, n_out))),
+        )
+        for n_in, n_out in itertools.pairwise(sizes)
+    ]
+    assert jax_path._narrow(ParameterLayout.of(params))
+    Y = rng.standard_normal((23, n_outputs))
+    if loss != "squared_error":
+        Y = (Y > 0).astype(float) if n_outputs == 1 else np.eye(3)[rng.integers(0, 3, 23)]
+    inputs = [rng.standard_normal((23, 3))] + ([rng.standard_normal((4, 23, 3))] if stack else [])
+    l2 = xp.asarray([0.0, 1e-2, 0.0, 1e-3]) if stack else 1e-2
+    activations = ["tanh", "relu"]
+    for X in inputs:
+        X, Y_ = xp.asarray(X), xp.asarray(Y)
+        want_value, want = layers.loss_and_gradients(xp, params, X, Y_, activations, loss, l2)
+        run = jax_path._FeatureMajor().loss_and_gradients(xp, activations, loss, l2)
+        value, got = run(params, X, Y_)
+        np.testing.assert_allclose(np.asarray(value), np.asarray(want_value), rtol=1e-12)
+        for pair, pair_want in zip(got, want, strict=True):
+            for g, w in zip(pair, pair_want, strict=True):
+                assert g.shape == w.shape
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-10, atol=1e-13)
+
+
+def test_wide_networks_keep_the_row_major_cpu_pass(monkeypatch):
+    """A network with a layer wider than NARROW trains row-major; both passes fit alike."""
+    from scratchml.speed import jax as jax_path
+
+    X, y = _jax_data()
+    real_narrow = jax_path._narrow
+    chosen: list[bool] = []
+    monkeypatch.setattr(
+        jax_path, "_narrow", lambda layout: chosen.append(real_narrow(layout)) or chosen[-1]
+    )
+    made = []
+    for narrow in (64, 4):  # (8, 8) is narrow, then wide
+        monkeypatch.setattr(jax_path, "NARROW", narrow)
+        monkeypatch.setattr(jax_path, "_COMPILED", {})
+        chosen.clear()
+        made.append(sm.MLPClassifier(hidden_layers=(8, 8), epochs=30, tol=None, seed=1).fit(X, y))
+        assert chosen and set(chosen) == {narrow == 64}
+    _assert_same_fit(*made)

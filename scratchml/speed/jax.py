@@ -42,6 +42,13 @@ _COMPILED: dict[tuple[Any, ...], Any] = {}
 # float32, loss and gradients): 55 ms as one pass; 27-30 ms in blocks of 0.5-4 MiB.
 BLOCK_BYTES = 2**20
 
+# On a CPU, a network whose layers are all at most this wide trains on the transposes of its
+# arrays (``_FeatureMajor``). Measured on one core, 32 networks on 400 spiral points, tanh,
+# the gradient of each network written by hand in JAX, µs per network-epoch, (n, width)
+# against (width, n): 2-4-1 8.1 -> 4.4, 2-16-1 21.5 -> 12.6, 2-4-4-1 16.7 -> 8.2,
+# 2-16-16-1 51.4 -> 32.7.
+NARROW = 64
+
 # layout -> jitted (flatten, views): one call each instead of an eager operation per array
 _MAPS: dict[Any, tuple[Any, Any]] = {}
 
@@ -168,7 +175,11 @@ class JaxPath(Reference):
 
             def run_compiled(rate: Any, l2: Any, *arrays: Any, on_cpu: bool) -> Any:
                 rule = kind(rate, **dict(hyperparameters))
-                path = _NetworkBlocks() if on_cpu else self
+                path = (
+                    (_FeatureMajorBlocks() if _narrow(layout) else _NetworkBlocks())
+                    if on_cpu
+                    else self
+                )
                 return function(path, xp, (activations, loss, l2), rule, *arrays)
 
             compiled = _COMPILED[key] = jax.jit(run_compiled, static_argnames="on_cpu")
@@ -235,3 +246,64 @@ class _NetworkBlocks(JaxPath):
             return value, grads
 
         return run
+
+
+def _narrow(layout: Any) -> bool:
+    """Whether every layer of ``layout`` (``nn.parameters.ParameterLayout``) is at most NARROW wide."""
+    return max(max(shape) for shape in layout.shapes) <= NARROW
+
+
+class _FeatureMajor(JaxPath):
+    """The CPU pass of a narrow network or stack, on the transposes of its arrays.
+
+    XLA's CPU code vectorises element-wise work along an array's last axis. A narrow
+    network's arrays (n_samples, width) have 2 to 64 numbers there, and its tanh, its
+    bias and the derivatives run a few numbers at a time; on their transposes (width,
+    n_samples) they run along the samples (a pass 1.6 to 2x faster; see NARROW). This
+    pass is ``layers.loss_and_gradients`` as written, given Xᵀ and Yᵀ: every array it
+    passes between the kernels is the transpose of the one its comments name (Zᵀ, Aᵀ,
+    dZᵀ, ...), and the kernels below compute the same formulas on transposes:
+
+        Zᵀ = Wᵀ A_prevᵀ + b        dW = A_prevᵀ (dZᵀ)ᵀ        db = Σ_samples dZᵀ
+        dA_prevᵀ = W dZᵀ           act and act' element-wise, as they are
+
+    The parameters and their gradients are the parameters' own shapes. A stack's blocks of
+    networks (``_FeatureMajorBlocks``) are cut first, then each block's pass runs so.
+    """
+
+    def loss_and_gradients(
+        self, xp: Any, activations: Sequence[str], loss: str, l2: Any
+    ) -> LossAndGradients:
+        transposed = super().loss_and_gradients(xp, activations, loss, l2)
+
+        def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
+            return transposed(params, xp.matrix_transpose(X), xp.matrix_transpose(Y))
+
+        return run
+
+    def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
+        """Zᵀ = Wᵀ A_prevᵀ + b, from A_prevᵀ (..., n_in, n)."""
+        return xp.matrix_transpose(W) @ A_prev + b[..., :, None]
+
+    def weight_gradient(self, xp: Any, A_prev: Any, dZ: Any) -> Any:
+        """dW = A_prevᵀ @ dZ, from A_prevᵀ (..., n_in, n) and dZᵀ (..., n_out, n)."""
+        return A_prev @ xp.matrix_transpose(dZ)
+
+    def bias_gradient(self, xp: Any, dZ: Any) -> Any:
+        """db = Σ_samples dZ, from dZᵀ (..., n_out, n)."""
+        return xp.sum(dZ, axis=-1)
+
+    def input_gradient(self, xp: Any, dZ: Any, W: Any) -> Any:
+        """dA_prevᵀ = W dZᵀ = (dZ Wᵀ)ᵀ, from dZᵀ (..., n_out, n)."""
+        return W @ dZ
+
+    def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
+        """The loss of logitsᵀ (..., n_outputs, n) against Yᵀ, and its gradient's transpose."""
+        value, grad = super().loss_and_gradient(
+            xp, name, xp.matrix_transpose(logits), xp.matrix_transpose(Y)
+        )
+        return value, xp.matrix_transpose(grad)
+
+
+class _FeatureMajorBlocks(_NetworkBlocks, _FeatureMajor):
+    """A narrow stack on a CPU: blocks of networks, each block's pass on the transposes."""
