@@ -87,7 +87,10 @@ class TorchPath(Reference):
         0.6 ms against 4.8 ms); the same numbers. A stack's shared input is folded into one
         2-D product on a GPU (``nn.kernels``), broadcast to every network on the CPU.
         """
-        if A_prev.ndim == 2 and dZ.ndim == 2 and dZ.shape[-1] < A_prev.shape[-1]:
+        narrow = dZ.shape[-1] < A_prev.shape[-1] and A_prev.ndim == dZ.ndim
+        if narrow and (dZ.ndim == 2 or _on_cpu(dZ)):
+            # Stacks too on the CPU: 32 networks, 16 → 1 on 400 rows 24 µs against 113 µs
+            # (with flatten's copy of a multi-output dW; 4 → 1 is 11 µs slower).
             return (dZ.mT @ A_prev).mT
         if A_prev.ndim == 2 and dZ.ndim == 3 and _on_cpu(dZ):
             # A shared input on the CPU: a batched product over A_prevᵀ broadcast (a view)
