@@ -74,10 +74,13 @@ class TorchPath(Reference):
             return torch.baddbmm(b.unsqueeze(-2), A_prev, W)
         # On the CPU the fold's copies (W, and its (n, M, n_out) result) cost more than the
         # product, and MKL's batched product that starts from the bias (baddbmm) was several
-        # times slower than bmm + add for most narrow outputs (1 to 15 columns; 32 networks,
-        # 400 rows). Training the sweep's stacks (2 → 4|16 (→ 4|16) → 1) took ~20% less CPU.
+        # times slower than bmm + add for narrow outputs (1 to 15 columns, under one AVX-512
+        # register of float32; 32 networks, 400 rows), faster from 16 columns on. Training
+        # the sweep's stacks (2 → 4|16 (→ 4|16) → 1) took ~20% less CPU time.
         if is_shared_input(A_prev, W):
             A_prev = A_prev.expand(W.shape[0], *A_prev.shape)
+        if W.shape[-1] >= _WIDE_ON_CPU:
+            return torch.baddbmm(b.unsqueeze(-2), A_prev, W)
         return torch.bmm(A_prev, W).add_(b.unsqueeze(-2))  # adds into its own new array
 
     def weight_gradient(self, xp: Any, A_prev: Any, dZ: Any) -> Any:
@@ -157,6 +160,10 @@ class TorchPath(Reference):
         if isinstance(scale, numbers.Real):
             return torch.addcdiv(a, b, c, value=-float(scale))
         return torch.addcdiv(a, per_network(xp, scale, a) * b, c, value=-1)
+
+
+# Outputs from this width on take ``baddbmm`` on the CPU, narrower ones ``bmm`` + b.
+_WIDE_ON_CPU = 16
 
 
 def _on_cpu(array: Any) -> bool:
