@@ -6,8 +6,8 @@ PyTorch has single operations for several of the plain kernels' small chains:
 
 - ``addmm`` / ``baddbmm``: Z = A @ W + b in one operation instead of two (a narrow
   layer's W, and its dW, in the layout BLAS runs fast, as ``torch.nn.Linear`` keeps them);
-  on the CPU, where a copy costs more than an operation, a stack takes ``bmm`` and an
-  in-place bias add, and a shared input is broadcast to the networks rather than folded;
+  on the CPU, where a copy costs more than an operation, a stack's narrow layers take
+  ``bmm`` and an in-place bias add, and a shared input is broadcast rather than folded;
 - ``tanh_backward``, ``sigmoid_backward``, ``threshold_backward`` (relu),
   ``leaky_relu_backward``: dZ = dA * act'(Z) in one instead of two or three;
 - ``log_softmax``: the softmax cross-entropy from one normalisation;
@@ -57,7 +57,7 @@ class TorchPath(Reference):
     name = "torch"
 
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
-        """Z = A_prev @ W + b: ``addmm``; for a stack ``baddbmm`` on a GPU, ``bmm`` + b on the CPU.
+        """Z = A_prev @ W + b: ``addmm``; for a stack ``baddbmm`` (on the CPU, ``bmm`` + b if narrow).
 
         A stack's shared input is folded into one 2-D product on a GPU (``nn.kernels``);
         on the CPU it is broadcast to every network as a view.
