@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import numbers
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -50,6 +51,15 @@ DATA_FILE = "data.npz"
 
 def format_cell(value: Any) -> str:
     """One cell of results.csv: exact round trip for floats, plain text for the rest."""
+    # Text, Python floats and ints first, by their exact type: a sweep formats tens of
+    # thousands of cells, and the abstract-class checks below cost ten times more.
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is float:
+        return repr(value)
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -63,21 +73,24 @@ def format_cell(value: Any) -> str:
 
 def network_row(network: Network, settings: Settings, **metrics: Any) -> dict[str, str]:
     """A row of results.csv: the network, the settings that decide it, and ``metrics``."""
-    row = {
-        **network._asdict(),
-        "epochs": settings.epochs,
-        "batch_size": settings.batch_size,
-        "dtype": settings.dtype,
-        "data_seed": settings.data_seed,
-        "backend": settings.backend,
-        "data": settings.data,
-    }
-    return {column: format_cell(value) for column, value in {**row, **metrics}.items()}
+    row = dict(zip(NETWORK_FIELDS, map(format_cell, network), strict=True))
+    row["epochs"] = format_cell(settings.epochs)
+    row["batch_size"] = format_cell(settings.batch_size)
+    row["dtype"] = format_cell(settings.dtype)
+    row["data_seed"] = format_cell(settings.data_seed)
+    row["backend"] = format_cell(settings.backend)
+    row["data"] = format_cell(settings.data)
+    for column, value in metrics.items():
+        row[column] = format_cell(value)
+    return row
+
+
+_KEY_CELLS = operator.itemgetter(*KEY_COLUMNS)
 
 
 def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
     """What identifies a row's network: its key columns, as text."""
-    return tuple(format_cell(row[column]) for column in KEY_COLUMNS)
+    return tuple(map(format_cell, _KEY_CELLS(row)))
 
 
 def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
@@ -184,10 +197,14 @@ def append_rows(path: Path, rows: Sequence[Mapping[str, str]]) -> None:
 
 
 def write_sorted(path: Path, rows: list[dict[str, str]], order: Sequence[tuple[str, ...]]) -> None:
-    """Rewrite results.csv in grid order, atomically."""
+    """Rewrite results.csv in grid order, atomically (not at all if it is in order already)."""
     rank = {key: i for i, key in enumerate(order)}
     rows = sorted(rows, key=lambda row: rank.get(row_key(row), len(rank)))
-    write_atomically(path, rows_text(rows, header=True))
+    text = rows_text(rows, header=True)
+    # Chunks trained here finish in grid order: the appended file is the sorted one, and
+    # is on disk already; writing it again would cost a write and a sync for nothing.
+    if not path.exists() or path.read_bytes() != text.encode("utf-8"):
+        write_atomically(path, text)
 
 
 # --- sweep.json -------------------------------------------------------------------------------

@@ -577,11 +577,15 @@ def _train(
     settings, existing = sweep.settings, sweep.existing
     done = {row_key(row) for row in existing}
     n_networks = sum(len(chunk.networks) for chunk in chunks)
-
-    def missing(chunk: Any) -> int:
-        return sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
-
-    pending = [chunk for chunk in chunks if missing(chunk)]
+    if done:  # resumed: the chunks that miss rows, and how many rows are already saved
+        missing = [
+            sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
+            for chunk in chunks
+        ]
+        pending = [chunk for chunk, count in zip(chunks, missing, strict=True) if count]
+        saved = n_networks - sum(missing)
+    else:
+        pending, saved = list(chunks), 0
     gpu = sweep.dask is None and backends.gpu_name(settings.backend) is not None
     eta = _Eta(pending, settings, sweep.user, gpu)
     network_epochs = 0
@@ -589,7 +593,6 @@ def _train(
     threshold, judged = sweep.report.threshold, f"{sweep.report.judge_on}_accuracy"
     successes = sum(float(row[judged]) >= threshold for row in existing)
     bar = ProgressBar(n_networks, "sweep", "networks", progress, stream, log_seconds=30.0)
-    saved = n_networks - sum(map(missing, pending))
     first = data_setting(pending[0].networks[0], settings) if pending else "nothing to train"
     bar.update(saved, f"{first}: starting")
     start = time.perf_counter()

@@ -1,0 +1,58 @@
+"""How a sweep writes its files: the cells of results.csv, the sorted rewrite, the writer."""
+
+from __future__ import annotations
+
+import fractions
+import os
+
+import numpy as np
+
+from scratchml import sweep
+from scratchml.sweep import files
+
+
+def test_cells_are_the_same_text_for_python_numpy_and_other_numbers():
+    cells = [
+        (None, ""),
+        ("tanh", "tanh"),
+        (np.str_("tanh"), "tanh"),
+        (True, "True"),
+        (np.bool_(False), "False"),
+        (3, "3"),
+        (np.int64(3), "3"),
+        (0.1, "0.1"),
+        (np.float64(0.1), "0.1"),
+        (np.float32(0.1), repr(float(np.float32(0.1)))),
+        (fractions.Fraction(1, 4), "0.25"),  # a Real that is no float
+        (float("nan"), "nan"),
+        (1e-300, "1e-300"),
+    ]
+    for value, text in cells:
+        assert files.format_cell(value) == text, value
+    assert float(files.format_cell(np.float64(0.1) / 3)) == np.float64(0.1) / 3  # exact
+
+
+def test_a_row_is_the_network_then_the_settings_then_the_metrics_as_text():
+    settings = sweep.check_settings(epochs=7)
+    network = sweep.expand({"depth": 1, "width": 2, "seeds": 1})[0]
+    row = files.network_row(network, settings, final_loss=np.float64(0.5), diverged=np.bool_(True))
+    assert list(row) == [*files.KEY_COLUMNS, "final_loss", "diverged"]
+    assert all(type(cell) is str for cell in row.values())
+    assert row["epochs"] == "7" and row["batch_size"] == "" and row["final_loss"] == "0.5"
+    assert row["diverged"] == "True" and row["momentum"] == ""
+    assert files.row_key(row) == tuple(row[column] for column in files.KEY_COLUMNS)
+
+
+def test_write_sorted_leaves_a_file_in_order_alone_and_sorts_one_that_is_not(tmp_path):
+    settings = sweep.check_settings(epochs=7)
+    networks = sweep.expand({"depth": 1, "width": 2, "seeds": 3})
+    rows = [files.network_row(n, settings, final_loss=i) for i, n in enumerate(networks)]
+    order = [files.row_key(row) for row in rows]
+    path = tmp_path / "results.csv"
+    path.write_text(files.rows_text(rows, header=True), encoding="utf-8")
+    before = os.stat(path).st_ino
+    files.write_sorted(path, files.read_results(path), order)
+    assert os.stat(path).st_ino == before  # not replaced: it was in order
+    path.write_text(files.rows_text(rows[::-1], header=True), encoding="utf-8")
+    files.write_sorted(path, files.read_results(path), order)
+    assert path.read_text(encoding="utf-8") == files.rows_text(rows, header=True)
