@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import fractions
+import io
 import os
+import zipfile
 
 import numpy as np
+import pytest
 
+import scratchml as sm
 from scratchml import sweep
+from scratchml.estimators import saving
 from scratchml.sweep import files
 
 
@@ -56,3 +61,22 @@ def test_write_sorted_leaves_a_file_in_order_alone_and_sorts_one_that_is_not(tmp
     path.write_text(files.rows_text(rows[::-1], header=True), encoding="utf-8")
     files.write_sorted(path, files.read_results(path), order)
     assert path.read_text(encoding="utf-8") == files.rows_text(rows, header=True)
+
+
+def test_a_model_file_made_in_memory_holds_what_save_writes(tmp_path):
+    X, y = sm.data.spirals(60, seed=0)
+    stack = sm.stacks.StackedMLPClassifier(n_networks=2, hidden_layers=(3,), epochs=3).fit(X, y)
+    model = stack.model(1)
+    content = saving.to_bytes(model)
+    saved = model.save(tmp_path / "model.npz")
+    with zipfile.ZipFile(io.BytesIO(content)) as made, zipfile.ZipFile(saved) as written:
+        assert made.namelist() == written.namelist()
+        for name in made.namelist():  # the members, not the zip's timestamps
+            assert made.read(name) == written.read(name), name
+    (tmp_path / "again.npz").write_bytes(content)
+    loaded = sm.load(tmp_path / "again.npz")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    with pytest.raises(sm.NotFittedError):
+        saving.to_bytes(sm.MLPClassifier())
+    with pytest.raises(TypeError, match="scratchml estimator"):
+        saving.to_bytes(object())

@@ -10,11 +10,9 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -363,11 +361,10 @@ def rank(row: dict[str, str]) -> tuple[float, float, int]:
 
 
 def _model_bytes(model: Any) -> bytes:
-    """A fitted network as the bytes of its scratchml model file (``io.save``)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        model.save(path)
-        return path.read_bytes()
+    """A fitted network as the bytes of its scratchml model file (``save`` writes them)."""
+    from ..estimators import saving
+
+    return saving.to_bytes(model)
 
 
 def _scores(stack: Any, X: Any, y: Any) -> np.ndarray:
