@@ -13,7 +13,8 @@ import pytest
 import scratchml as sm
 from scratchml import sweep
 from scratchml.estimators import saving
-from scratchml.sweep import files
+from scratchml.sweep import files, runner
+from scratchml.sweep.files import row_key
 
 
 def test_cells_are_the_same_text_for_python_numpy_and_other_numbers():
@@ -80,3 +81,54 @@ def test_a_model_file_made_in_memory_holds_what_save_writes(tmp_path):
         saving.to_bytes(sm.MLPClassifier())
     with pytest.raises(TypeError, match="scratchml estimator"):
         saving.to_bytes(object())
+
+
+TINY = {"n_samples": 40, "turns": 0.5, "depth": 1, "width": [2, 3], "seeds": 3}
+
+
+def test_a_failed_write_stops_the_sweep_with_its_error_and_keeps_what_was_written(
+    tmp_path, monkeypatch
+):
+    # Chunks are written in a thread while the next one trains: an error there is the
+    # sweep's error, and nothing after the failed chunk is written.
+    write_curves = runner.write_curves
+    calls = []
+
+    def disk_full_on_the_second_chunk(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return write_curves(*args)
+
+    monkeypatch.setattr(runner, "write_curves", disk_full_on_the_second_chunk)
+    out = tmp_path / "full"
+    with pytest.raises(OSError, match="No space left"):
+        sweep.run(TINY, out, epochs=3, chunk_size=3, summary=False, progress=False)
+    assert len(sweep.read_results(out / "results.csv")) == 3
+    assert len(calls) == 2
+    monkeypatch.setattr(runner, "write_curves", write_curves)
+    resumed = sweep.run(TINY, out, epochs=3, resume=True, summary=False, progress=False)
+    assert resumed.n_trained == 3
+    clean = sweep.run(
+        TINY, tmp_path / "clean", epochs=3, chunk_size=3, summary=False, progress=False
+    )
+    assert [row_key(row) for row in sweep.read_results(resumed.results)] == [
+        row_key(row) for row in sweep.read_results(clean.results)
+    ]
+
+
+def test_the_progress_line_counts_rows_that_are_on_disk(tmp_path):
+    stream = io.StringIO()
+    out = tmp_path / "counted"
+    seen = []
+
+    class Recording(io.StringIO):
+        def write(self, text):
+            done = text.split(" networks")[0].rsplit(" ", 1)[-1].split("/")[0]
+            if done.isdigit():
+                seen.append((int(done), len(sweep.read_results(out / "results.csv"))))
+            return stream.write(text)
+
+    sweep.run(TINY, out, epochs=3, chunk_size=3, summary=False, stream=Recording())
+    assert [count for count, _ in seen] == [0, 3, 6]
+    assert all(count <= on_disk for count, on_disk in seen)
