@@ -13,7 +13,7 @@ import pytest
 import scratchml as sm
 from scratchml import sweep
 from scratchml.estimators import saving
-from scratchml.sweep import files, runner
+from scratchml.sweep import chunks, files, runner
 from scratchml.sweep.files import row_key
 
 
@@ -132,3 +132,28 @@ def test_the_progress_line_counts_rows_that_are_on_disk(tmp_path):
     sweep.run(TINY, out, epochs=3, chunk_size=3, summary=False, stream=Recording())
     assert [count for count, _ in seen] == [0, 3, 6]
     assert all(count <= on_disk for count, on_disk in seen)
+
+
+def test_each_data_set_is_drawn_once_per_sweep_and_not_kept_after_it(tmp_path, monkeypatch):
+    network_data = chunks.network_data
+    drawn = []
+
+    def counted(network, settings, user=None):
+        drawn.append(network.noise)
+        return network_data(network, settings, user)
+
+    monkeypatch.setattr(chunks, "network_data", counted)
+    grid = {**TINY, "noise": [0.05, 0.1], "depth": [1, 2]}  # 2 data sets × 4 architectures
+    result = sweep.run(grid, tmp_path, epochs=2, summary=False, progress=False)
+    assert len({row["stack"] for row in sweep.read_results(result.results)}) == 8
+    assert drawn == [0.05, 0.1]
+    assert not chunks._recent
+    # The rows are those of stacks that each draw their own data.
+    monkeypatch.setattr(chunks, "_stack_data", counted)
+    again = sweep.run(grid, tmp_path / "again", epochs=2, summary=False, progress=False)
+    assert len(drawn) == 2 + 8
+    assert _without_seconds(again.results) == _without_seconds(result.results)
+
+
+def _without_seconds(results):
+    return [{**row, "seconds": ""} for row in sweep.read_results(results)]
