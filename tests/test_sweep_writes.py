@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import scratchml as sm
-from scratchml import sweep
+from scratchml import _files, sweep
 from scratchml.estimators import saving
 from scratchml.sweep import chunks, files, runner
 from scratchml.sweep.files import row_key
@@ -157,3 +157,34 @@ def test_each_data_set_is_drawn_once_per_sweep_and_not_kept_after_it(tmp_path, m
 
 def _without_seconds(results):
     return [{**row, "seconds": ""} for row in sweep.read_results(results)]
+
+
+def test_a_staged_file_is_in_place_only_once_it_is_synced(tmp_path):
+    path = tmp_path / "sweep.json"
+    path.write_text("old")
+    put_in_place = _files.stage(path, "new")
+    assert path.read_text() == "old" and (tmp_path / "sweep.json.partial").read_text() == "new"
+    put_in_place()
+    assert path.read_text() == "new" and not (tmp_path / "sweep.json.partial").exists()
+    with pytest.raises(OSError):
+        _files.stage(tmp_path / "no-folder" / "file", b"bytes")
+
+
+def test_the_sweeps_own_files_go_to_disk_before_any_row_and_fail_as_unwritable(
+    tmp_path, monkeypatch
+):
+    # sweep.json and the header are written before training and synced by the writer,
+    # first: a failure there is the sweep's files' failure, and no row follows it.
+    def failing_sync(path, text):
+        _files.stage(path, text)  # written (so the folder is writable), never synced
+
+        def put_in_place():
+            raise OSError(5, "Input/output error")
+
+        return put_in_place
+
+    monkeypatch.setattr(runner, "stage", failing_sync)
+    out = tmp_path / "failing"
+    with pytest.raises(OSError, match=f"cannot write the sweep's files in {out}: Input/output"):
+        sweep.run(TINY, out, epochs=2, chunk_size=3, summary=False, progress=False)
+    assert not (out / "results.csv").exists()

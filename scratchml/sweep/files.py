@@ -21,14 +21,14 @@ import io
 import json
 import numbers
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._files import complete_lines, durable_append, write_atomically
+from .._files import complete_lines, durable_append, stage, write_atomically
 from .grid import CONFIG_FIELDS, NETWORK_FIELDS, OPTIMIZER_KEYS, Network, Settings
 
 KEY_COLUMNS = (*NETWORK_FIELDS, "epochs", "batch_size", "dtype", "data_seed", "backend", "data")
@@ -231,11 +231,14 @@ def write_stored(
     chunk_size: int | None,
     chunk_sizes: Mapping[tuple[Any, ...], int] | None = None,
     report: Mapping[str, Any] | None = None,
+    staged: list[Callable[[], None]] | None = None,
 ) -> None:
     """Write sweep.json: the grid, the settings, the chunk sizes and the report settings.
 
     ``chunk_size`` is the size asked for (None: each architecture its own, kept in
-    ``chunk_sizes`` per stack), ``report`` how success is judged and reported.
+    ``chunk_sizes`` per stack), ``report`` how success is judged and reported. With
+    ``staged``, the file is written but synced and put in place by the call added to it
+    (``_files.stage``).
     """
     stored: dict[str, Any] = {
         "grid": dict(grid),
@@ -248,7 +251,15 @@ def write_stored(
         ]
     if report is not None:
         stored["report"] = dict(report)
-    write_atomically(out / SETTINGS_FILE, json.dumps(stored, indent=2) + "\n")
+    _write(out / SETTINGS_FILE, json.dumps(stored, indent=2) + "\n", staged)
+
+
+def _write(path: Path, content: str | bytes, staged: list[Callable[[], None]] | None) -> None:
+    """``write_atomically``, or with ``staged`` its second half left to the caller."""
+    if staged is None:
+        write_atomically(path, content)
+    else:
+        staged.append(stage(path, content))
 
 
 def stored_chunk_sizes(stored: Mapping[str, Any]) -> dict[tuple[Any, ...], int]:
@@ -334,12 +345,17 @@ def read_stack(out: Path, name: str) -> list[dict[str, str]]:
 # --- the user's data ----------------------------------------------------------------------------
 
 
-def write_data(out: Path, X: np.ndarray, y: np.ndarray) -> Path:
-    """Save the user's data of a sweep (so that resuming and ``model_for`` find them)."""
+def write_data(
+    out: Path, X: np.ndarray, y: np.ndarray, staged: list[Callable[[], None]] | None = None
+) -> Path:
+    """Save the user's data of a sweep (so that resuming and ``model_for`` find them).
+
+    With ``staged``, as ``write_stored``: synced and put in place by the call added to it.
+    """
     buffer = io.BytesIO()
     np.savez(buffer, X=X, y=y)
     path = out / DATA_FILE
-    write_atomically(path, buffer.getvalue())
+    _write(path, buffer.getvalue(), staged)
     return path
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from .. import backends
-from .._files import write_atomically
+from .._files import stage
 from .._progress import ProgressBar, duration
 from . import userdata
 from .chunks import (
@@ -501,10 +501,14 @@ def _write_and_train(
         if not path.exists()
     ]
     executor = DaskExecutor(sweep.dask) if sweep.dask is not None else None
+    writer = _Writer()
     try:
-        _begin_files(sweep, grid, chunk_size, sizes)
-        with _sigterm_as_ctrl_c():
-            return _train(chunks, sweep, executor, progress, stream)
+        try:
+            _begin_files(sweep, grid, chunk_size, sizes, writer)
+            with _sigterm_as_ctrl_c():
+                return _train(chunks, sweep, executor, writer, progress, stream)
+        finally:
+            writer.finish()  # everything begun is on disk (or its error raised)
     except KeyboardInterrupt as stop:
         saved = stop.rows_saved if isinstance(stop, SweepInterrupted) else len(sweep.existing)
         if saved == 0:
@@ -518,22 +522,43 @@ def _write_and_train(
 
 
 def _begin_files(
-    sweep: _Sweep, grid: Mapping[str, list[Any]], chunk_size: int | None, sizes: Any
+    sweep: _Sweep,
+    grid: Mapping[str, list[Any]],
+    chunk_size: int | None,
+    sizes: Any,
+    writer: _Writer,
 ) -> None:
-    """The folder, the user's data, sweep.json and results.csv ready for appending rows."""
+    """The folder, the user's data, sweep.json and results.csv ready for appending rows.
+
+    They are written here, so that a folder that cannot be written fails before any
+    training; ``writer`` syncs them and puts them in place, before any chunk's files.
+    """
     out, results = sweep.out, sweep.out / RESULTS_FILE
+    staged: list[Callable[[], None]] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
         if sweep.user is not None and not (out / DATA_FILE).exists():
-            write_data(out, sweep.user.X, sweep.user.y)
-        write_stored(out, grid, sweep.settings, chunk_size, sizes, sweep.report.stored())
+            write_data(out, sweep.user.X, sweep.user.y, staged)
+        write_stored(out, grid, sweep.settings, chunk_size, sizes, sweep.report.stored(), staged)
         if sweep.existing:
             read_results(results, repair=True)  # cut a torn last line before appending
         else:
-            write_atomically(results, rows_text([], header=True))
+            staged.append(stage(results, rows_text([], header=True)))
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OSError(f"cannot write the sweep's files in {out}: {reason}") from None
+        raise _unwritable(out, exc) from None
+
+    def put_in_place() -> None:
+        try:
+            for finish in staged:
+                finish()
+        except OSError as exc:
+            raise _unwritable(out, exc) from None
+
+    writer.submit(put_in_place)
+
+
+def _unwritable(out: Path, exc: OSError) -> OSError:
+    return OSError(f"cannot write the sweep's files in {out}: {exc.strerror or exc}")
 
 
 def _sort_rows(out: Path, networks: Sequence[Any], settings: Settings) -> Path:
@@ -571,10 +596,11 @@ def _train(
     chunks: Sequence[Any],
     sweep: _Sweep,
     executor: DaskExecutor | None,
+    writer: _Writer,
     progress: bool,
     stream: TextIO | None,
 ) -> tuple[int, float, float]:
-    """Train the chunks that miss rows; write each one's files as it completes."""
+    """Train the chunks that miss rows; ``writer`` writes each one's files as it completes."""
     settings, existing = sweep.settings, sweep.existing
     done = {row_key(row) for row in existing}
     n_networks = sum(len(chunk.networks) for chunk in chunks)
@@ -615,7 +641,6 @@ def _train(
         if executor is None
         else executor.run(pending, settings, sweep.user)
     )
-    writer = _ChunkWriter(sweep.out, done, saved_chunk)
     try:
         try:
             for result in chunk_results:
@@ -624,7 +649,12 @@ def _train(
                 elapsed = time.perf_counter() - start
                 left = eta.done(result.index, elapsed)
                 rate = network_epochs / elapsed if elapsed > 0 else 0.0
-                writer.submit(result, (eta.next_setting(), rate, left))
+                note = (eta.next_setting(), rate, left)
+                writer.submit(
+                    lambda result=result, note=note: saved_chunk(
+                        _save_chunk(sweep.out, result, done), note
+                    )
+                )
         finally:
             writer.finish()  # what was trained is written, whatever stopped the loop
     except KeyboardInterrupt:
@@ -637,54 +667,46 @@ def _train(
     return trained, seconds, network_epochs / seconds if seconds > 0 else 0.0
 
 
-class _ChunkWriter:
-    """Writes each trained chunk's files (``_save_chunk``) in a thread, in the order given.
+class _Writer:
+    """Runs the sweep's writes (each a call) in a thread of its own, in the order given.
 
-    Most of a chunk's writing is waiting for the disk to confirm (a sync per file): done
-    here, it overlaps the next chunk's training instead of adding to it. The chunks'
-    files are written exactly as before, one chunk after the other, each chunk's rows
-    last: the states a process killed at any moment leaves on disk are the same.
-    ``finish`` waits until every chunk given is written, and raises the first error a
-    write met (after which nothing more is written).
+    Most of writing a chunk's files is waiting for the disk to confirm (a sync per
+    file): done here, it overlaps the next chunk's training instead of adding to it.
+    The files are written exactly as before, one chunk after the other (the sweep's
+    own files first), each chunk's rows last: the states a process killed at any moment
+    leaves on disk are the same. ``finish`` waits until every call given has run, and
+    raises the first error one met (after which no other call runs).
     """
 
-    def __init__(
-        self,
-        out: Path,
-        done: set[tuple[str, ...]],
-        saved: Callable[[list[dict[str, Any]], Any], None],
-    ) -> None:
-        self.out = out
-        self.done = done
-        self.saved = saved
-        self.error: BaseException | None = None  # the first write that failed, until raised
+    def __init__(self) -> None:
+        self.error: BaseException | None = None  # the first call that failed, until raised
         self.failed = False
-        self.queue: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._write, name="sweep-writer", daemon=True)
+        self.queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="sweep-writer", daemon=True)
         self.thread.start()
 
-    def _write(self) -> None:
-        while (item := self.queue.get()) is not None:
+    def _run(self) -> None:
+        while (write := self.queue.get()) is not None:
             if self.failed:
                 continue
-            result, note = item
             try:
-                self.saved(_save_chunk(self.out, result, self.done), note)
+                write()
             except BaseException as exc:  # handed to the training thread, raised there
                 self.error, self.failed = exc, True
 
-    def submit(self, result: Any, note: Any) -> None:
-        """Queue a trained chunk (``note``: what ``saved`` gets with its new rows)."""
+    def submit(self, write: Callable[[], None]) -> None:
+        """Queue a write (raising first the error an earlier one met, if any)."""
         self._raise()
-        self.queue.put((result, note))
+        self.queue.put(write)
 
     def finish(self) -> None:
-        """Wait until every queued chunk is on disk; raise the error a write met, if any.
+        """Wait until every queued write has run; raise the error one met, if any.
 
-        A Ctrl-C while it waits does not stop it: the chunks queued are trained, and
-        writing them takes a moment.
+        A Ctrl-C while it waits does not stop it: what is queued is trained, and
+        writing it takes a moment. Calling it again only raises a pending error.
         """
-        self.queue.put(None)
+        if self.thread.is_alive():
+            self.queue.put(None)
         while self.thread.is_alive():
             try:
                 self.thread.join()
