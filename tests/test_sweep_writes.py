@@ -6,6 +6,7 @@ import fractions
 import io
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,7 +177,7 @@ def test_the_sweeps_own_files_go_to_disk_before_any_row_and_fail_as_unwritable(
     # sweep.json and the header are written before training and synced by the writer,
     # first: a failure there is the sweep's files' failure, and no row follows it.
     def failing_sync(path, text):
-        _files.stage(path, text)  # written (so the folder is writable), never synced
+        Path(f"{path}.partial").write_text(text)  # written, never synced nor in place
 
         def put_in_place():
             raise OSError(5, "Input/output error")
@@ -188,3 +189,40 @@ def test_the_sweeps_own_files_go_to_disk_before_any_row_and_fail_as_unwritable(
     with pytest.raises(OSError, match=f"cannot write the sweep's files in {out}: Input/output"):
         sweep.run(TINY, out, epochs=2, chunk_size=3, summary=False, progress=False)
     assert not (out / "results.csv").exists()
+
+
+def test_a_chunks_files_are_all_in_place_before_its_rows_are_appended(tmp_path, monkeypatch):
+    append_rows = runner.append_rows
+    out = tmp_path / "ordered"
+    checked = []
+
+    def append_after_checking(path, rows):
+        curves = files.read_curves(out)
+        for row in rows:
+            assert (out / "stacks" / f"{row['stack']}.csv").exists()
+            assert row_key(row) in curves
+        assert not list(out.glob("*/*.partial"))
+        models = {p.name for p in (out / "models").glob("*.npz")}
+        assert {files.model_file_name(row) for row in rows} & models  # each chunk's best
+        checked.append(len(rows))
+        append_rows(path, rows)
+
+    monkeypatch.setattr(runner, "append_rows", append_after_checking)
+    sweep.run({**TINY, "learning_rate": [0.01, 0.05]}, out, epochs=2, chunk_size=4, progress=False)
+    assert checked == [3, 3, 3, 3]  # 6 networks per width, in halves
+
+
+def test_concurrent_writes_all_run_and_the_first_error_is_raised():
+    ran = []
+
+    def fails():
+        ran.append("fails")
+        raise OSError(28, "No space left on device")
+
+    writes = [lambda i=i: ran.append(i) for i in range(12)]
+    runner._all_done(writes)
+    assert sorted(ran) == list(range(12))
+    ran.clear()
+    with pytest.raises(OSError, match="No space"):
+        runner._all_done([*writes[:3], fails, *writes[3:]])
+    assert len(ran) == 13

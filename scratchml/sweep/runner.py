@@ -9,7 +9,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -727,15 +729,39 @@ def _save_chunk(out: Path, result: Any, done: set[tuple[str, ...]]) -> list[dict
     the missing ones are added, and ``done`` gains their keys.
     """
     new_rows = [row for row in result.rows if row_key(row) not in done]
-    write_curves(out, result.rows, result.curve_epochs, result.curves)
-    for stack, text in result.stacks.items():
-        write_stack(out, stack, text)
-    for _, model_name, content in result.models.values():
-        write_model(out, model_name, content)
+    # Each file is written atomically (synced, then renamed) as before, several at once:
+    # a disk confirms concurrent syncs together (4 small files: ~8 ms instead of ~24).
+    # All are in place before the rows are appended.
+    _all_done(
+        [
+            partial(write_curves, out, result.rows, result.curve_epochs, result.curves),
+            *(partial(write_stack, out, stack, text) for stack, text in result.stacks.items()),
+            *(
+                partial(write_model, out, model_name, content)
+                for _, model_name, content in result.models.values()
+            ),
+        ]
+    )
     if new_rows:
         append_rows(out / RESULTS_FILE, new_rows)
     done.update(row_key(row) for row in new_rows)
     return new_rows
+
+
+# Files of a chunk written (and synced) at the same time, at most.
+CONCURRENT_WRITES = 8
+
+
+def _all_done(writes: Sequence[Callable[[], Any]]) -> None:
+    """Run the writes, up to ``CONCURRENT_WRITES`` at once; wait for all; raise the first error."""
+    if len(writes) < 2:
+        for write in writes:
+            write()
+        return
+    with ThreadPoolExecutor(min(len(writes), CONCURRENT_WRITES)) as pool:
+        futures = [pool.submit(write) for write in writes]
+    for future in futures:
+        future.result()
 
 
 # A prior for the time of one epoch of a stack: a fixed cost, a cost per layer (operations
