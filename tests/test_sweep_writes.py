@@ -5,6 +5,8 @@ from __future__ import annotations
 import fractions
 import io
 import os
+import signal
+import time
 import zipfile
 from pathlib import Path
 
@@ -226,3 +228,21 @@ def test_concurrent_writes_all_run_and_the_first_error_is_raised():
     with pytest.raises(OSError, match="No space"):
         runner._all_done([*writes[:3], fails, *writes[3:]])
     assert len(ran) == 13
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_a_ctrl_c_while_the_writer_finishes_does_not_stop_it(monkeypatch):
+    def ctrl_c(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    written = []
+    try:
+        writer = runner._Writer()
+        writer.submit(lambda: (time.sleep(0.3), written.append("rows")))
+        signal.setitimer(signal.ITIMER_REAL, 0.05)  # Ctrl-C while finish waits
+        writer.finish()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert written == ["rows"] and writer.done.is_set()

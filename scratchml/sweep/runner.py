@@ -511,8 +511,10 @@ def _write_and_train(
                 return _train(chunks, sweep, executor, writer, progress, stream)
         finally:
             writer.finish()  # everything begun is on disk (or its error raised)
-    except KeyboardInterrupt as stop:
-        saved = stop.rows_saved if isinstance(stop, SweepInterrupted) else len(sweep.existing)
+    except KeyboardInterrupt:
+        # The rows on disk, once every write has run (a count kept while stopping could
+        # miss the last chunk's): a sweep with rows is never removed.
+        saved = len(read_results(out / RESULTS_FILE))
         if saved == 0:
             _remove(created)  # stopped before any network was saved: leave nothing behind
         raise SweepInterrupted(
@@ -684,17 +686,21 @@ class _Writer:
         self.error: BaseException | None = None  # the first call that failed, until raised
         self.failed = False
         self.queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.done = threading.Event()  # set once the thread has run its last write
         self.thread = threading.Thread(target=self._run, name="sweep-writer", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        while (write := self.queue.get()) is not None:
-            if self.failed:
-                continue
-            try:
-                write()
-            except BaseException as exc:  # handed to the training thread, raised there
-                self.error, self.failed = exc, True
+        try:
+            while (write := self.queue.get()) is not None:
+                if self.failed:
+                    continue
+                try:
+                    write()
+                except BaseException as exc:  # handed to the training thread, raised there
+                    self.error, self.failed = exc, True
+        finally:
+            self.done.set()
 
     def submit(self, write: Callable[[], None]) -> None:
         """Queue a write (raising first the error an earlier one met, if any)."""
@@ -705,13 +711,16 @@ class _Writer:
         """Wait until every queued write has run; raise the error one met, if any.
 
         A Ctrl-C while it waits does not stop it: what is queued is trained, and
-        writing it takes a moment. Calling it again only raises a pending error.
+        writing it takes a moment. Calling it again only raises a pending error. (It
+        waits on an event, not ``Thread.join``: a join interrupted by Ctrl-C marks the
+        thread as stopped while it still runs.)
         """
-        if self.thread.is_alive():
+        if not self.done.is_set():
             self.queue.put(None)
-        while self.thread.is_alive():
+        while True:
             try:
-                self.thread.join()
+                self.done.wait()
+                break
             except KeyboardInterrupt:
                 continue
         self._raise()
