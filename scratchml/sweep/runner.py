@@ -639,6 +639,9 @@ def _train(
             f"({sweep.report.judge_on})  {rate:,.0f} network-epochs/s  ETA {duration(left)}",
         )
 
+    def save(result: Any, note: tuple[str, float, float]) -> None:
+        saved_chunk(_save_chunk(sweep.out, result, done), note)
+
     start = time.perf_counter()
     chunk_results = (
         in_process(pending, settings, sweep.user)
@@ -654,11 +657,7 @@ def _train(
                 left = eta.done(result.index, elapsed)
                 rate = network_epochs / elapsed if elapsed > 0 else 0.0
                 note = (eta.next_setting(), rate, left)
-                writer.submit(
-                    lambda result=result, note=note: saved_chunk(
-                        _save_chunk(sweep.out, result, done), note
-                    )
-                )
+                writer.submit(partial(save, result, note))
         finally:
             writer.finish()  # what was trained is written, whatever stopped the loop
     except KeyboardInterrupt:
