@@ -10,7 +10,8 @@
 A chunk's curves and model files are written (atomically) before its rows are appended:
 a network with a row always has its curve and, if it is the best of its
 configuration, its model file. Files written for rows that never made it are simply
-written again, identically, when the chunk is trained again.
+written again, identically, when the chunk is trained again. (``run`` writes a chunk's
+files in a thread of its own while the next chunk trains, in this same order.)
 """
 
 from __future__ import annotations
