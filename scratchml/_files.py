@@ -8,6 +8,7 @@ replaced atomically is either the old one or the new one, never half of each.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,19 +22,40 @@ def durable_append(path: str | Path, text: str) -> None:
 
 def write_atomically(path: str | Path, text: str | bytes) -> None:
     """Replace ``path`` by ``text`` (or bytes): a crash leaves the old file or the new one."""
+    stage(path, text)()
+
+
+def stage(path: str | Path, text: str | bytes) -> Callable[[], None]:
+    """``write_atomically`` in two halves: write ``text`` now, sync and replace ``path`` later.
+
+    The text goes to ``path``'s ``.partial`` file at once (so a place that cannot be
+    written fails here); the call returned waits until it is on disk and renames it
+    over ``path``, wherever and whenever it is made.
+    """
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
     binary = isinstance(text, bytes)
-    with open(
+    file = open(  # noqa: SIM115 (closed by the call returned)
         partial,
         "wb" if binary else "w",
         encoding=None if binary else "utf-8",
         newline=None if binary else "",
-    ) as file:
+    )
+    try:
         file.write(text)
         file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
+    except BaseException:
+        file.close()
+        raise
+
+    def put_in_place() -> None:
+        try:
+            os.fsync(file.fileno())
+        finally:
+            file.close()
+        os.replace(partial, path)
+
+    return put_in_place
 
 
 def complete_lines(path: str | Path, repair: bool = False) -> list[str]:

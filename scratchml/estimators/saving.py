@@ -7,6 +7,7 @@ file. ``load`` checks every entry the model's class needs before it builds the m
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -150,10 +151,38 @@ def save(model: Any, path: str | os.PathLike) -> Path:
     Path
         ``path``.
     """
+    path = Path(path)
+    entries = _entries(model)
+    temporary = path.with_name(path.name + ".partial")
+    with open(temporary, "wb") as handle:
+        np.savez(handle, **entries)
+    os.replace(temporary, path)
+    return path
+
+
+def to_bytes(model: Any) -> bytes:
+    """The bytes ``save`` writes for ``model``, made in memory (no file, no folder).
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted scratchml estimator.
+
+    Returns
+    -------
+    bytes
+        The content of its ``.npz`` model file.
+    """
+    buffer = io.BytesIO()
+    np.savez(buffer, **_entries(model))
+    return buffer.getvalue()
+
+
+def _entries(model: Any) -> dict[str, Any]:
+    """The arrays of a model's file, its JSON metadata first."""
     if type(model).__name__ not in _model_classes():
         raise TypeError(f"model must be a scratchml estimator; got {type(model).__name__}")
     model._check_fitted()
-    path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     for i, (W, b) in enumerate(model.params_):
         arrays[f"W{i}"] = backends.to_numpy(W)
@@ -182,12 +211,7 @@ def save(model: Any, path: str | os.PathLike) -> Path:
             if hasattr(model, name)
         },
     }
-    temporary = path.with_name(path.name + ".partial")
-    with open(temporary, "wb") as handle:
-        entries: dict[str, Any] = {_METADATA_KEY: np.array(json.dumps(metadata)), **arrays}
-        np.savez(handle, **entries)
-    os.replace(temporary, path)
-    return path
+    return {_METADATA_KEY: np.array(json.dumps(metadata)), **arrays}
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

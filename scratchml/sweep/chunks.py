@@ -10,11 +10,9 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -308,6 +306,24 @@ def network_data(network: Network, settings: Settings, user: UserData | None = N
     return Split(*arrays)
 
 
+# The data of the last stack trained in this process, for the next stack of the same data
+# set: a grid's stacks come grouped by data set, whose draw (or split and scaling) is then
+# made once, not once per architecture. One entry, read and replaced whole (Dask may
+# train chunks in threads); ``in_process`` empties it when the sweep's chunks are done.
+_recent: dict[str, tuple[tuple[Any, ...], Settings, UserData | None, Split]] = {}
+
+
+def _stack_data(network: Network, settings: Settings, user: UserData | None) -> Split:
+    """``network_data`` of a stack's first network, reused from the last stack if it is the same."""
+    key = network[: len(DATA_KEYS) + 1]  # the data set and the fold
+    last = _recent.get("data")
+    if last is not None and last[0] == key and last[1] == settings and last[2] is user:
+        return last[3]
+    split = network_data(network, settings, user)
+    _recent["data"] = (key, settings, user, split)
+    return split
+
+
 def stack_estimator(networks: Sequence[Network], settings: Settings) -> Any:
     """The unfitted stack estimator of networks of one data set and one architecture."""
     from ..estimators.stacks import StackedMLPClassifier, StackedMLPRegressor
@@ -363,11 +379,10 @@ def rank(row: dict[str, str]) -> tuple[float, float, int]:
 
 
 def _model_bytes(model: Any) -> bytes:
-    """A fitted network as the bytes of its scratchml model file (``io.save``)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.npz"
-        model.save(path)
-        return path.read_bytes()
+    """A fitted network as the bytes of its scratchml model file (``save`` writes them)."""
+    from ..estimators import saving
+
+    return saving.to_bytes(model)
 
 
 def _scores(stack: Any, X: Any, y: Any) -> np.ndarray:
@@ -380,7 +395,7 @@ def fit_stack(
 ) -> ChunkResult:
     """Train networks of one data set and one architecture as one stack (chunk index -1)."""
     start = time.perf_counter()
-    split = network_data(networks[0], settings, user)
+    split = _stack_data(networks[0], settings, user)
     stack = stack_estimator(networks, settings).fit(split.X, split.y)
     history = np.asarray(stack.loss_history_, dtype=np.float64).reshape(-1, len(networks))
     final_loss = last_finite(history)
@@ -497,8 +512,11 @@ def in_process(
     chunks: Sequence[Chunk], settings: Settings, user: UserData | None = None
 ) -> Iterator[ChunkResult]:
     """Chunks trained one after the other, here."""
-    for chunk in chunks:
-        yield train_chunk(chunk, settings, user)
+    try:
+        for chunk in chunks:
+            yield train_chunk(chunk, settings, user)
+    finally:
+        _recent.clear()  # the last data set's arrays are not kept after the sweep
 
 
 def import_distributed() -> Any:

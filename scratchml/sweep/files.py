@@ -10,7 +10,8 @@
 A chunk's curves and model files are written (atomically) before its rows are appended:
 a network with a row always has its curve and, if it is the best of its
 configuration, its model file. Files written for rows that never made it are simply
-written again, identically, when the chunk is trained again.
+written again, identically, when the chunk is trained again. (``run`` writes a chunk's
+files in a thread of its own while the next chunk trains, in this same order.)
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import hashlib
 import io
 import json
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._files import complete_lines, durable_append, write_atomically
+from .._files import complete_lines, durable_append, stage, write_atomically
 from .grid import CONFIG_FIELDS, NETWORK_FIELDS, OPTIMIZER_KEYS, Network, Settings
 
 KEY_COLUMNS = (*NETWORK_FIELDS, "epochs", "batch_size", "dtype", "data_seed", "backend", "data")
@@ -50,6 +52,15 @@ DATA_FILE = "data.npz"
 
 def format_cell(value: Any) -> str:
     """One cell of results.csv: exact round trip for floats, plain text for the rest."""
+    # Text, Python floats and ints first, by their exact type: a sweep formats tens of
+    # thousands of cells, and the abstract-class checks below cost ten times more.
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is float:
+        return repr(value)
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -63,21 +74,24 @@ def format_cell(value: Any) -> str:
 
 def network_row(network: Network, settings: Settings, **metrics: Any) -> dict[str, str]:
     """A row of results.csv: the network, the settings that decide it, and ``metrics``."""
-    row = {
-        **network._asdict(),
-        "epochs": settings.epochs,
-        "batch_size": settings.batch_size,
-        "dtype": settings.dtype,
-        "data_seed": settings.data_seed,
-        "backend": settings.backend,
-        "data": settings.data,
-    }
-    return {column: format_cell(value) for column, value in {**row, **metrics}.items()}
+    row = dict(zip(NETWORK_FIELDS, map(format_cell, network), strict=True))
+    row["epochs"] = format_cell(settings.epochs)
+    row["batch_size"] = format_cell(settings.batch_size)
+    row["dtype"] = format_cell(settings.dtype)
+    row["data_seed"] = format_cell(settings.data_seed)
+    row["backend"] = format_cell(settings.backend)
+    row["data"] = format_cell(settings.data)
+    for column, value in metrics.items():
+        row[column] = format_cell(value)
+    return row
+
+
+_KEY_CELLS = operator.itemgetter(*KEY_COLUMNS)
 
 
 def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
     """What identifies a row's network: its key columns, as text."""
-    return tuple(format_cell(row[column]) for column in KEY_COLUMNS)
+    return tuple(map(format_cell, _KEY_CELLS(row)))
 
 
 def config_key(row: Mapping[str, Any]) -> tuple[str, ...]:
@@ -184,10 +198,14 @@ def append_rows(path: Path, rows: Sequence[Mapping[str, str]]) -> None:
 
 
 def write_sorted(path: Path, rows: list[dict[str, str]], order: Sequence[tuple[str, ...]]) -> None:
-    """Rewrite results.csv in grid order, atomically."""
+    """Rewrite results.csv in grid order, atomically (not at all if it is in order already)."""
     rank = {key: i for i, key in enumerate(order)}
     rows = sorted(rows, key=lambda row: rank.get(row_key(row), len(rank)))
-    write_atomically(path, rows_text(rows, header=True))
+    text = rows_text(rows, header=True)
+    # Chunks trained here finish in grid order: the appended file is the sorted one, and
+    # is on disk already; writing it again would cost a write and a sync for nothing.
+    if not path.exists() or path.read_bytes() != text.encode("utf-8"):
+        write_atomically(path, text)
 
 
 # --- sweep.json -------------------------------------------------------------------------------
@@ -214,11 +232,14 @@ def write_stored(
     chunk_size: int | None,
     chunk_sizes: Mapping[tuple[Any, ...], int] | None = None,
     report: Mapping[str, Any] | None = None,
+    staged: list[Callable[[], None]] | None = None,
 ) -> None:
     """Write sweep.json: the grid, the settings, the chunk sizes and the report settings.
 
     ``chunk_size`` is the size asked for (None: each architecture its own, kept in
-    ``chunk_sizes`` per stack), ``report`` how success is judged and reported.
+    ``chunk_sizes`` per stack), ``report`` how success is judged and reported. With
+    ``staged``, the file is written but synced and put in place by the call added to it
+    (``_files.stage``).
     """
     stored: dict[str, Any] = {
         "grid": dict(grid),
@@ -231,7 +252,15 @@ def write_stored(
         ]
     if report is not None:
         stored["report"] = dict(report)
-    write_atomically(out / SETTINGS_FILE, json.dumps(stored, indent=2) + "\n")
+    _write(out / SETTINGS_FILE, json.dumps(stored, indent=2) + "\n", staged)
+
+
+def _write(path: Path, content: str | bytes, staged: list[Callable[[], None]] | None) -> None:
+    """``write_atomically``, or with ``staged`` its second half left to the caller."""
+    if staged is None:
+        write_atomically(path, content)
+    else:
+        staged.append(stage(path, content))
 
 
 def stored_chunk_sizes(stored: Mapping[str, Any]) -> dict[tuple[Any, ...], int]:
@@ -317,12 +346,17 @@ def read_stack(out: Path, name: str) -> list[dict[str, str]]:
 # --- the user's data ----------------------------------------------------------------------------
 
 
-def write_data(out: Path, X: np.ndarray, y: np.ndarray) -> Path:
-    """Save the user's data of a sweep (so that resuming and ``model_for`` find them)."""
+def write_data(
+    out: Path, X: np.ndarray, y: np.ndarray, staged: list[Callable[[], None]] | None = None
+) -> Path:
+    """Save the user's data of a sweep (so that resuming and ``model_for`` find them).
+
+    With ``staged``, as ``write_stored``: synced and put in place by the call added to it.
+    """
     buffer = io.BytesIO()
     np.savez(buffer, X=X, y=y)
     path = out / DATA_FILE
-    write_atomically(path, buffer.getvalue())
+    _write(path, buffer.getvalue(), staged)
     return path
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import queue
 import shutil
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from .. import backends
-from .._files import write_atomically
+from .._files import stage
 from .._progress import ProgressBar, duration
 from . import userdata
 from .chunks import (
@@ -500,12 +503,18 @@ def _write_and_train(
         if not path.exists()
     ]
     executor = DaskExecutor(sweep.dask) if sweep.dask is not None else None
+    writer = _Writer()
     try:
-        _begin_files(sweep, grid, chunk_size, sizes)
-        with _sigterm_as_ctrl_c():
-            return _train(chunks, sweep, executor, progress, stream)
-    except KeyboardInterrupt as stop:
-        saved = stop.rows_saved if isinstance(stop, SweepInterrupted) else len(sweep.existing)
+        try:
+            _begin_files(sweep, grid, chunk_size, sizes, writer)
+            with _sigterm_as_ctrl_c():
+                return _train(chunks, sweep, executor, writer, progress, stream)
+        finally:
+            writer.finish()  # everything begun is on disk (or its error raised)
+    except KeyboardInterrupt:
+        # The rows on disk, once every write has run (a count kept while stopping could
+        # miss the last chunk's): a sweep with rows is never removed.
+        saved = len(read_results(out / RESULTS_FILE))
         if saved == 0:
             _remove(created)  # stopped before any network was saved: leave nothing behind
         raise SweepInterrupted(
@@ -517,22 +526,43 @@ def _write_and_train(
 
 
 def _begin_files(
-    sweep: _Sweep, grid: Mapping[str, list[Any]], chunk_size: int | None, sizes: Any
+    sweep: _Sweep,
+    grid: Mapping[str, list[Any]],
+    chunk_size: int | None,
+    sizes: Any,
+    writer: _Writer,
 ) -> None:
-    """The folder, the user's data, sweep.json and results.csv ready for appending rows."""
+    """The folder, the user's data, sweep.json and results.csv ready for appending rows.
+
+    They are written here, so that a folder that cannot be written fails before any
+    training; ``writer`` syncs them and puts them in place, before any chunk's files.
+    """
     out, results = sweep.out, sweep.out / RESULTS_FILE
+    staged: list[Callable[[], None]] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
         if sweep.user is not None and not (out / DATA_FILE).exists():
-            write_data(out, sweep.user.X, sweep.user.y)
-        write_stored(out, grid, sweep.settings, chunk_size, sizes, sweep.report.stored())
+            write_data(out, sweep.user.X, sweep.user.y, staged)
+        write_stored(out, grid, sweep.settings, chunk_size, sizes, sweep.report.stored(), staged)
         if sweep.existing:
             read_results(results, repair=True)  # cut a torn last line before appending
         else:
-            write_atomically(results, rows_text([], header=True))
+            staged.append(stage(results, rows_text([], header=True)))
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OSError(f"cannot write the sweep's files in {out}: {reason}") from None
+        raise _unwritable(out, exc) from None
+
+    def put_in_place() -> None:
+        try:
+            for finish in staged:
+                finish()
+        except OSError as exc:
+            raise _unwritable(out, exc) from None
+
+    writer.submit(put_in_place)
+
+
+def _unwritable(out: Path, exc: OSError) -> OSError:
+    return OSError(f"cannot write the sweep's files in {out}: {exc.strerror or exc}")
 
 
 def _sort_rows(out: Path, networks: Sequence[Any], settings: Settings) -> Path:
@@ -570,18 +600,23 @@ def _train(
     chunks: Sequence[Any],
     sweep: _Sweep,
     executor: DaskExecutor | None,
+    writer: _Writer,
     progress: bool,
     stream: TextIO | None,
 ) -> tuple[int, float, float]:
-    """Train the chunks that miss rows; write each one's files as it completes."""
+    """Train the chunks that miss rows; ``writer`` writes each one's files as it completes."""
     settings, existing = sweep.settings, sweep.existing
     done = {row_key(row) for row in existing}
     n_networks = sum(len(chunk.networks) for chunk in chunks)
-
-    def missing(chunk: Any) -> int:
-        return sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
-
-    pending = [chunk for chunk in chunks if missing(chunk)]
+    if done:  # resumed: the chunks that miss rows, and how many rows are already saved
+        missing = [
+            sum(row_key(network_row(n, settings)) not in done for n in chunk.networks)
+            for chunk in chunks
+        ]
+        pending = [chunk for chunk, count in zip(chunks, missing, strict=True) if count]
+        saved = n_networks - sum(missing)
+    else:
+        pending, saved = list(chunks), 0
     gpu = sweep.dask is None and backends.gpu_name(settings.backend) is not None
     eta = _Eta(pending, settings, sweep.user, gpu)
     network_epochs = 0
@@ -589,9 +624,24 @@ def _train(
     threshold, judged = sweep.report.threshold, f"{sweep.report.judge_on}_accuracy"
     successes = sum(float(row[judged]) >= threshold for row in existing)
     bar = ProgressBar(n_networks, "sweep", "networks", progress, stream, log_seconds=30.0)
-    saved = n_networks - sum(map(missing, pending))
     first = data_setting(pending[0].networks[0], settings) if pending else "nothing to train"
     bar.update(saved, f"{first}: starting")
+    counts = [saved, successes]  # rows on disk, and how many of them succeed
+
+    def saved_chunk(new_rows: list[dict[str, Any]], note: tuple[str, float, float]) -> None:
+        # The count the bar shows is of rows on disk: the writer calls this once they are.
+        counts[0] += len(new_rows)
+        counts[1] += sum(float(row[judged]) >= threshold for row in new_rows)
+        next_setting, rate, left = note
+        bar.update(
+            counts[0],
+            f"{next_setting}  {counts[1]}/{counts[0]} ≥ {threshold:g} "
+            f"({sweep.report.judge_on})  {rate:,.0f} network-epochs/s  ETA {duration(left)}",
+        )
+
+    def save(result: Any, note: tuple[str, float, float]) -> None:
+        saved_chunk(_save_chunk(sweep.out, result, done), note)
+
     start = time.perf_counter()
     chunk_results = (
         in_process(pending, settings, sweep.user)
@@ -599,28 +649,85 @@ def _train(
         else executor.run(pending, settings, sweep.user)
     )
     try:
-        for result in chunk_results:
-            new_rows = _save_chunk(sweep.out, result, done)
-            saved += len(new_rows)
-            successes += sum(float(row[judged]) >= threshold for row in new_rows)
-            trained += len(result.rows)
-            network_epochs += result.network_epochs
-            elapsed = time.perf_counter() - start
-            left = eta.done(result.index, elapsed)
-            rate = network_epochs / elapsed if elapsed > 0 else 0.0
-            bar.update(
-                saved,
-                f"{eta.next_setting()}  {successes}/{saved} ≥ {threshold:g} "
-                f"({sweep.report.judge_on})  {rate:,.0f} network-epochs/s  ETA {duration(left)}",
-            )
+        try:
+            for result in chunk_results:
+                trained += len(result.rows)
+                network_epochs += result.network_epochs
+                elapsed = time.perf_counter() - start
+                left = eta.done(result.index, elapsed)
+                rate = network_epochs / elapsed if elapsed > 0 else 0.0
+                note = (eta.next_setting(), rate, left)
+                writer.submit(partial(save, result, note))
+        finally:
+            writer.finish()  # what was trained is written, whatever stopped the loop
     except KeyboardInterrupt:
         if progress:
             (stream or sys.stderr).write("\n")
         raise SweepInterrupted(
-            sweep.out, saved, n_networks, resume_command(sweep.out, sweep.dask)
+            sweep.out, counts[0], n_networks, resume_command(sweep.out, sweep.dask)
         ) from None
     seconds = time.perf_counter() - start
     return trained, seconds, network_epochs / seconds if seconds > 0 else 0.0
+
+
+class _Writer:
+    """Runs the sweep's writes (each a call) in a thread of its own, in the order given.
+
+    Most of writing a chunk's files is waiting for the disk to confirm (a sync per
+    file): done here, it overlaps the next chunk's training instead of adding to it.
+    The files are written exactly as before, one chunk after the other (the sweep's
+    own files first), each chunk's rows last: the states a process killed at any moment
+    leaves on disk are the same. ``finish`` waits until every call given has run, and
+    raises the first error one met (after which no other call runs).
+    """
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None  # the first call that failed, until raised
+        self.failed = False
+        self.queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.done = threading.Event()  # set once the thread has run its last write
+        self.thread = threading.Thread(target=self._run, name="sweep-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (write := self.queue.get()) is not None:
+                if self.failed:
+                    continue
+                try:
+                    write()
+                except BaseException as exc:  # handed to the training thread, raised there
+                    self.error, self.failed = exc, True
+        finally:
+            self.done.set()
+
+    def submit(self, write: Callable[[], None]) -> None:
+        """Queue a write (raising first the error an earlier one met, if any)."""
+        self._raise()
+        self.queue.put(write)
+
+    def finish(self) -> None:
+        """Wait until every queued write has run; raise the error one met, if any.
+
+        A Ctrl-C while it waits does not stop it: what is queued is trained, and
+        writing it takes a moment. Calling it again only raises a pending error. (It
+        waits on an event, not ``Thread.join``: a join interrupted by Ctrl-C marks the
+        thread as stopped while it still runs.)
+        """
+        if not self.done.is_set():
+            self.queue.put(None)
+        while True:
+            try:
+                self.done.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
 
 
 def _save_chunk(out: Path, result: Any, done: set[tuple[str, ...]]) -> list[dict[str, Any]]:
@@ -630,15 +737,39 @@ def _save_chunk(out: Path, result: Any, done: set[tuple[str, ...]]) -> list[dict
     the missing ones are added, and ``done`` gains their keys.
     """
     new_rows = [row for row in result.rows if row_key(row) not in done]
-    write_curves(out, result.rows, result.curve_epochs, result.curves)
-    for stack, text in result.stacks.items():
-        write_stack(out, stack, text)
-    for _, model_name, content in result.models.values():
-        write_model(out, model_name, content)
+    # Each file is written atomically (synced, then renamed) as before, several at once:
+    # a disk confirms concurrent syncs together (4 small files: ~8 ms instead of ~24).
+    # All are in place before the rows are appended.
+    _all_done(
+        [
+            partial(write_curves, out, result.rows, result.curve_epochs, result.curves),
+            *(partial(write_stack, out, stack, text) for stack, text in result.stacks.items()),
+            *(
+                partial(write_model, out, model_name, content)
+                for _, model_name, content in result.models.values()
+            ),
+        ]
+    )
     if new_rows:
         append_rows(out / RESULTS_FILE, new_rows)
     done.update(row_key(row) for row in new_rows)
     return new_rows
+
+
+# Files of a chunk written (and synced) at the same time, at most.
+CONCURRENT_WRITES = 8
+
+
+def _all_done(writes: Sequence[Callable[[], Any]]) -> None:
+    """Run the writes, up to ``CONCURRENT_WRITES`` at once; wait for all; raise the first error."""
+    if len(writes) < 2:
+        for write in writes:
+            write()
+        return
+    with ThreadPoolExecutor(min(len(writes), CONCURRENT_WRITES)) as pool:
+        futures = [pool.submit(write) for write in writes]
+    for future in futures:
+        future.result()
 
 
 # A prior for the time of one epoch of a stack: a fixed cost, a cost per layer (operations
