@@ -1,11 +1,11 @@
 """Warnings for a logistic fit that ended away from its optimum, or that has none.
 
 Newton's method (``LogisticRegression(solver="newton")``) ends for one of three reasons
-(``StopReason``): a step moved no parameter by more than ``tol`` (or by more than the
-rounding of the parameters), ``epochs`` iterations ran out, or neither the objective nor
+(``StopReason``): the Newton step moved no parameter by more than ``tol`` (or by more than
+the rounding of the parameters), ``epochs`` iterations ran out, or neither the objective nor
 the gradient improves any more in X's precision. The first is convergence; the second
-warns; the third warns only when the gradient is still far above its own rounding, i.e.
-when the fit did not reach the precision the dtype allows.
+warns; the third warns only when a gradient component is still ``ROUNDINGS`` times its own
+rounding or more, i.e. when the fit did not reach the precision the dtype allows.
 
 With ``l2 = 0`` and training classes that a linear model separates, the objective has no
 minimum at all: the loss tends to zero only as ‖W‖ → ∞, so the coefficients depend on when
@@ -19,6 +19,8 @@ import warnings
 from typing import Any
 
 from .exceptions import ConvergenceWarning, sklearn_flavour
+
+ROUNDINGS = 16  # a gradient this many times its rounding has not reached it
 
 
 class StopReason(enum.Enum):
@@ -41,17 +43,17 @@ def warn_if_newton_stopped_short(
     X1: Any,
     Y: Any,
     gradient: Any,
+    rounding: Any,
     l2: float,
     max_iter: int,
 ) -> None:
     """A ConvergenceWarning when Newton's method ended short of the precision X's dtype allows.
 
     At the optimum the gradient g = (1/n)·X̃ᵀ(P − Y) + l2·W is zero; evaluated in floating
-    point, each probability carries an absolute rounding of about ε, so g's rounding is of
-    order ε·s with s = max_j mean_i |x̃_ij| + l2·max|W|. Stopping because nothing improves
-    while max|g| is still above √ε·s — far above that rounding — is not convergence.
-    ``X1`` is X with a column of ones, (n, d + 1); ``gradient`` the stacked gradient at
-    ``params``.
+    point it is not, but each component stays within its rounding (``rounding``, the same
+    shape as ``gradient``: see ``linear._rounding``). Stopping because nothing improves
+    while a component is still many times its rounding is not convergence. ``X1`` is X
+    with a column of ones, (n, d + 1); ``gradient`` the stacked gradient at ``params``.
     """
     if stop is StopReason.CONVERGED:
         return
@@ -64,16 +66,13 @@ def warn_if_newton_stopped_short(
             "or scale the features."
         )
         return
-    W = params[0][0]
-    scale = float(xp.max(xp.mean(xp.abs(X1), axis=0))) + l2 * float(xp.max(xp.abs(W)))
-    largest = float(xp.max(xp.abs(gradient)))
-    eps = float(xp.finfo(X1.dtype).eps)
-    if largest > eps**0.5 * scale:
+    times = float(xp.max(xp.abs(gradient) / rounding))
+    if times > ROUNDINGS:
         _warn(
             "LogisticRegression's Newton solver stopped where neither the objective nor its "
-            f"gradient improves in {X1.dtype} precision, with the gradient still at "
-            f"{largest:.3g} (its rounding is about {eps * scale:.3g}): the optimum was not "
-            "reached. Scale the features, or fit in float64."
+            f"gradient improves in {X1.dtype} precision, with a gradient component still "
+            f"{times:.3g} times its rounding: the optimum was not reached. Scale the "
+            "features, or fit in float64."
         )
 
 

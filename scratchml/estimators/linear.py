@@ -200,15 +200,17 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
     (n_classes·(n_features+1)) square for softmax, so the solver suits up to a few
     hundred features × classes; use solver="gd" beyond. A backtracking line search
     (halving t until the objective decreases enough) makes it converge from zero on
-    any data. It stops once a step moves no parameter by more than ``tol`` — the
-    error left is then of order tol², since Newton converges quadratically — or by
-    more than a few units in the last place of the largest parameter. Where the
-    objective no longer changes in X's precision, a step is kept if it halves the
-    gradient's norm, so the fit ends at the precision X's dtype allows on every
-    library: in float32 within a few ε of the float64 optimum, relative to the
-    largest parameter. A ConvergenceWarning says when it could not (``epochs`` ran
-    out, or nothing improved while the gradient was far above its rounding), and,
-    with l2=0, when the classes are linearly separable: then no finite optimum exists.
+    any data. It stops once the Newton step H⁻¹g moves no parameter by more than
+    ``tol`` — the error left is then of order tol², since Newton converges
+    quadratically — or by more than a few units in the last place of the largest
+    parameter. Where the objective no longer changes by more than its own rounding, a
+    step is kept if it halves the gradient's norm, so the fit ends where the gradient
+    is at its rounding, the precision X's dtype allows, on every library: in float32
+    within a few ε of the float64 optimum, relative to the largest parameter, on
+    well-conditioned problems, and about 1e-5 on nearly separable ones. A
+    ConvergenceWarning says when it could not (``epochs`` ran out, or nothing improved
+    while a gradient component was still many times its rounding), and, with l2=0,
+    when the classes are linearly separable: then no finite optimum exists.
     float16 X is solved in float32 and the parameters are stored in float16.
 
     solver="gd" runs full-batch gradient descent with ``learning_rate`` and stops
@@ -229,8 +231,8 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         "l2": _LINEAR_L2,
         "tol": TOL.replace(
             default=1e-6,
-            doc="""With solver='newton', training stops once a step moves no parameter by more than
-            ``tol`` (or than the rounding of the largest parameter); solver='gd' once more
+            doc="""With solver='newton', training stops once the Newton step moves no parameter by
+            more than ``tol`` (or than the rounding of the largest parameter); solver='gd' once more
             than ``n_iter_no_change`` epochs in a row have not lowered the loss by more than
             ``tol``. None runs every iteration.""",
         ),
@@ -309,9 +311,12 @@ def _hessian(xp: Any, X1: Any, P: Any, l2: float, softmax: bool) -> Any:
 
     Block (a, c) = (1/n)·X̃ᵀ diag(p_a·(δ_ac − p_c)) X̃ + δ_ac·l2·I (bias row excluded from I).
     For softmax it is singular along "add the same vector to every class column" (the
-    probabilities do not change): adding mean(diag H)·I_D to every block fixes those
-    directions without changing the solution, because the gradient is orthogonal to
-    them (its class columns sum to zero) and they are eigenvectors of H.
+    probabilities do not change): adding diag(s) to every block, s_j the mean over classes
+    of the blocks' diagonals at j, fixes those directions without changing the solution,
+    because the gradient is orthogonal to them (its class columns sum to zero) and the
+    matrix added maps them, and the directions orthogonal to them, to themselves. s keeps
+    each feature's own scale: one number for all (the mean of the whole diagonal) would add
+    a large feature's x² to a small feature's entries and, in float32, round those away.
     """
     n_samples, n_params = X1.shape
     n_outputs = P.shape[1]
@@ -329,9 +334,9 @@ def _hessian(xp: Any, X1: Any, P: Any, l2: float, softmax: bool) -> Any:
             blocks[a][c] = block
             blocks[c][a] = block
     if softmax:
-        shift = xp.mean(xp.stack([xp.linalg.diagonal(blocks[a][a]) for a in range(n_outputs)]))
-        eye = xp.eye(n_params, **where) * shift
-        blocks = [[block + eye for block in row] for row in blocks]
+        diagonals = xp.stack([xp.linalg.diagonal(blocks[a][a]) for a in range(n_outputs)])
+        shift = xp.eye(n_params, **where) * xp.mean(diagonals, axis=0)  # diag(s), (D, D)
+        blocks = [[block + shift for block in row] for row in blocks]
     return xp.concat([xp.concat(row, axis=1) for row in blocks], axis=0)
 
 
@@ -364,19 +369,23 @@ def _newton(
     stop = StopReason.ITERATIONS
     for iteration in range(1, max_iter + 1):
         W, b = params[0]
-        hessian = _hessian(xp, X1, probabilities(xp, X @ W + b), l2, softmax)
+        P = probabilities(xp, X @ W + b)
+        hessian = _hessian(xp, X1, P, l2, softmax)
         direction = _solve(xp, hessian, xp.reshape(gradient, (-1, 1)))[:, 0]
         step_W, step_b = _unstack_parameters(xp, direction, n_features, n_outputs)
         objective = (X, Y, loss_name, l2)
-        accepted, t = _line_search(
-            xp, (W, b), (step_W, step_b), direction, gradient, value, objective
+        flat = _rounding(xp, X1, Y, P, params, value, l2)[0]
+        accepted = _line_search(
+            xp, (W, b), (step_W, step_b), direction, gradient, value, flat, objective
         )
         if accepted is None:  # neither the objective nor the gradient improves: rounding
             stop = StopReason.PRECISION
             break
         loss_history.append(value)
         params = accepted
-        largest_move = t * float(xp.max(xp.abs(direction)))
+        # The full Newton step H⁻¹g estimates the distance to the optimum; a short step taken
+        # along it (t ≪ 1) says nothing about convergence.
+        newton_step = float(xp.max(xp.abs(direction)))
         value, grads = layers.loss_and_gradients(xp, params, X, Y, [], loss_name, l2)
         value, gradient = float(value), _stack_parameters(xp, *grads[0])
         # A move within a few units in the last place of the largest parameter is rounding.
@@ -385,7 +394,7 @@ def _newton(
             * float(xp.finfo(X.dtype).eps)
             * float(xp.max(xp.abs(_stack_parameters(xp, *params[0]))))
         )
-        converged = tol is not None and largest_move <= max(tol, resolution)
+        converged = tol is not None and newton_step <= max(tol, resolution)
         if record_every and (iteration % record_every == 0 or converged or iteration == max_iter):
             history.append(Snapshot(iteration, params))
         progress.update(iteration, f"loss {value:.4g}")
@@ -395,7 +404,9 @@ def _newton(
     if record_every and history[-1].params is not params:
         history.append(Snapshot(len(loss_history), params))
     if tol is not None:
-        warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, l2, max_iter)
+        W, b = params[0]
+        rounding = _rounding(xp, X1, Y, probabilities(xp, X @ W + b), params, value, l2)[1]
+        warn_if_newton_stopped_short(xp, stop, params, X1, Y, gradient, rounding, l2, max_iter)
     return _result(params=params, loss_history=loss_history, history=history)
 
 
@@ -406,19 +417,19 @@ def _line_search(
     direction: Any,
     gradient: Any,
     value: float,
+    flat: float,
     objective: tuple[Any, Any, str, float],
-) -> tuple[Params | None, float]:
-    """The Newton step's length t, halved until it is good enough: ``(new params, t)``.
+) -> Params | None:
+    """The Newton step's length t, halved until it is good enough: the new parameters.
 
     Backtracking (Armijo): the full Newton step near the optimum, shorter far from it.
-    Where the objective no longer changes in X's precision (within a few ε of itself), it
-    cannot tell a better point from a worse one; there the gradient can: a step that
-    halves its norm is kept, as Newton's method near the optimum does. None when no
-    length in 30 halvings is good enough (rounding decides).
+    Where the objective no longer changes by more than its own rounding ``flat`` (see
+    ``_rounding``), it cannot tell a better point from a worse one; there the gradient
+    can: a step that halves its norm is kept, as Newton's method near the optimum does.
+    None when no length in 30 halvings is good enough (rounding decides).
     """
     (W, b), (step_W, step_b) = params, step
     X, Y, loss_name, l2 = objective
-    eps = float(xp.finfo(X.dtype).eps)
     slope = float(xp.vecdot(gradient, direction))  # > 0: -direction descends
     gradient_norm = float(xp.linalg.vector_norm(gradient))
     t = 1.0
@@ -426,14 +437,39 @@ def _line_search(
         trial = [(W - t * step_W, b - t * step_b)]
         trial_value = float(layers.objective(xp, trial, X, Y, [], loss_name, l2))
         if trial_value < value and trial_value <= value - 1e-4 * t * slope:
-            return trial, t
-        if trial_value <= value + 4 * eps * abs(value):
+            return trial
+        if trial_value <= value + flat:
             _, trial_grads = layers.loss_and_gradients(xp, trial, X, Y, [], loss_name, l2)
             trial_gradient = _stack_parameters(xp, *trial_grads[0])
             if float(xp.linalg.vector_norm(trial_gradient)) <= 0.5 * gradient_norm:
-                return trial, t
+                return trial
         t *= 0.5
-    return None, t
+    return None
+
+
+def _rounding(
+    xp: Any, X1: Any, Y: Any, P: Any, params: Params, value: float, l2: float
+) -> tuple[float, Any]:
+    """How much rounding moves the objective and each gradient component: (float, like θ).
+
+    A first-order model, in X's precision ε. Each logit z_ic = Σ_j x̃_ij θ_jc is a sum
+    that rounds by about ε·m_i, m_i = max_c Σ_j |x̃_ij θ_jc| (large weights on large
+    features: m_i ≫ |z_i|). That moves sample i's loss by (p_i − y_i)·δz_i, and each
+    δp_ic = p_ic·Σ_a p_a(δz_ic − δz_ia) by at most 2|p_ic − y_ic|·ε·m_i, beside the ε of its
+    own rounding. So the objective rounds by about ε·(4|L| + mean_i m_i·Σ_c |p_ic − y_ic|),
+    and the gradient (1/n)·X̃ᵀ(P − Y) + l2·W by about
+    ε·((1/n)·|X̃|ᵀ(1 + 2·m·|P − Y|) + l2·|W|).
+    """
+    W, b = params[0]
+    n_samples = X1.shape[0]
+    eps = float(xp.finfo(X1.dtype).eps)
+    theta = xp.concat([W, xp.expand_dims(b, axis=0)], axis=0)  # (D, k)
+    m = xp.max(xp.abs(X1) @ xp.abs(theta), axis=1, keepdims=True)  # (n, 1)
+    moved = m * xp.abs(P - Y)  # (n, k)
+    objective = eps * (4 * abs(value) + float(xp.mean(xp.sum(moved, axis=1))))
+    data = xp.matrix_transpose(xp.abs(X1)) @ (1 + 2 * moved) / n_samples  # (D, k)
+    gradient = eps * (data[:-1, :] + l2 * xp.abs(W)), eps * data[-1, :]
+    return objective, _stack_parameters(xp, *gradient)
 
 
 def _solve(xp: Any, matrix: Any, rhs: Any) -> Any:
