@@ -67,28 +67,15 @@ from .base import Case, Implementation, importable
 
 
 @dataclass(frozen=True)
-class SweepWorkload:
-    """A mixed grid of spiral networks: depths × widths × learning rates × seeds."""
+class _GridWorkload:
+    """What both sweep cases share: a grid of depths × widths × learning rates × seeds,
+    one stack per architecture (``sizes`` and ``rows`` say its layers and training rows)."""
 
     name: str
     depths: tuple[int, ...]
     widths: tuple[int, ...]
     learning_rates: tuple[float, ...]
     seeds: int
-    n_samples: int
-    epochs: int
-    calls: int  # timed calls per implementation, over all rounds
-
-    @property
-    def grid(self) -> dict:
-        """The grid as ``scratchml.sweep.run`` takes it."""
-        return {
-            "n_samples": self.n_samples,
-            "depth": list(self.depths),
-            "width": list(self.widths),
-            "learning_rate": list(self.learning_rates),
-            "seeds": self.seeds,
-        }
 
     @property
     def architectures(self) -> list[tuple[int, int]]:
@@ -105,6 +92,65 @@ class SweepWorkload:
         """Networks of the whole grid."""
         return len(self.architectures) * self.networks_per_stack
 
+    def sizes(self, depth: int, width: int) -> list[int]:
+        """The layer sizes of one architecture, input to output."""
+        raise NotImplementedError
+
+    @property
+    def rows(self) -> int:
+        """The training rows every network's epoch runs over."""
+        raise NotImplementedError
+
+    @property
+    def flops(self) -> float:
+        """Matmul flops of one network-epoch, averaged over the grid's architectures."""
+        total = 0.0
+        for depth, width in self.architectures:
+            sizes = self.sizes(depth, width)
+            total += 6 * self.rows * sum(a * b for a, b in itertools.pairwise(sizes))
+        return total / len(self.architectures)
+
+    def case(self, title: str, calls: int, implementations: list[Implementation]) -> Case:
+        """The bench case timing ``implementations`` on this grid, per network-epoch."""
+        return Case(
+            name=self.name,
+            title=title,
+            dtype="float32",
+            unit="network-epoch",
+            flops=self.flops,
+            calls=calls,
+            implementations=implementations,
+        )
+
+
+@dataclass(frozen=True)
+class SweepWorkload(_GridWorkload):
+    """A mixed grid of spiral networks: depths × widths × learning rates × seeds."""
+
+    n_samples: int
+    epochs: int
+    calls: int  # timed calls per implementation, over all rounds
+
+    @property
+    def grid(self) -> dict:
+        """The grid as ``scratchml.sweep.run`` takes it."""
+        return {
+            "n_samples": self.n_samples,
+            "depth": list(self.depths),
+            "width": list(self.widths),
+            "learning_rate": list(self.learning_rates),
+            "seeds": self.seeds,
+        }
+
+    def sizes(self, depth: int, width: int) -> list[int]:
+        """2 → hidden → 1 logit."""
+        return [2, *([width] * depth), 1]
+
+    @property
+    def rows(self) -> int:
+        """The spiral points of the training draw."""
+        return self.n_samples
+
     @property
     def title(self) -> str:
         """One line saying what the sweep is: its grid, data and epochs."""
@@ -115,15 +161,6 @@ class SweepWorkload:
             f"{self.n_samples} spiral points, {self.epochs} epochs"
         )
 
-    @property
-    def flops(self) -> float:
-        """Matmul flops of one network-epoch, averaged over the grid's architectures."""
-        total = 0.0
-        for depth, width in self.architectures:
-            sizes = [2, *([width] * depth), 1]
-            total += 6 * self.n_samples * sum(a * b for a, b in itertools.pairwise(sizes))
-        return total / len(self.architectures)
-
 
 DIGITS_FEATURES, DIGITS_CLASSES = 64, 10
 DIGITS_ROWS = 1797  # scikit-learn's load_digits
@@ -131,14 +168,9 @@ DIGITS_DATA_SEED = 0  # the sweep's default data seed: its held-out split of the
 
 
 @dataclass(frozen=True)
-class DigitsWorkload:
+class DigitsWorkload(_GridWorkload):
     """A grid of digit classifiers: depths × widths × learning rates × seeds."""
 
-    name: str
-    depths: tuple[int, ...]
-    widths: tuple[int, ...]
-    learning_rates: tuple[float, ...]
-    seeds: int
     epochs: int
     calls: int  # timed calls per implementation, over all rounds
 
@@ -156,21 +188,20 @@ class DigitsWorkload:
         }
 
     @property
-    def architectures(self) -> list[tuple[int, int]]:
-        """(depth, width) of each stack, in grid order."""
-        return list(itertools.product(self.depths, self.widths))
-
-    @property
-    def n_networks(self) -> int:
-        """Networks of the whole grid."""
-        return len(self.architectures) * len(self.learning_rates) * self.seeds
-
-    @property
     def n_train(self) -> int:
         """Training rows of the held-out split (the rest: 20% validation, 20% test)."""
         from ...sweep import userdata
 
         return len(userdata.split(DIGITS_ROWS, 0, 0, DIGITS_DATA_SEED)[0])
+
+    def sizes(self, depth: int, width: int) -> list[int]:
+        """64 pixels → hidden → 10 logits."""
+        return [DIGITS_FEATURES, *([width] * depth), DIGITS_CLASSES]
+
+    @property
+    def rows(self) -> int:
+        """The training rows of the held-out split."""
+        return self.n_train
 
     @property
     def title(self) -> str:
@@ -183,15 +214,6 @@ class DigitsWorkload:
             f"{len(self.learning_rates)} learning rates × {self.seeds} seeds, tanh, "
             f"full-batch Adam, {self.epochs} epochs"
         )
-
-    @property
-    def flops(self) -> float:
-        """Matmul flops of one network-epoch, averaged over the grid's architectures."""
-        total = 0.0
-        for depth, width in self.architectures:
-            sizes = [DIGITS_FEATURES, *([width] * depth), DIGITS_CLASSES]
-            total += 6 * self.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
-        return total / len(self.architectures)
 
 
 def _workloads(quick: bool) -> list[SweepWorkload]:
@@ -245,17 +267,7 @@ def _mixed_cases(backend_names: Sequence[str], quick: bool) -> list[Case]:
         ]
         if importable("jax"):
             implementations.append(Implementation("jax-vmap", "jax", "cpu", _jax(work), per_call))
-        found.append(
-            Case(
-                name=work.name,
-                title=work.title,
-                dtype="float32",
-                unit="network-epoch",
-                flops=work.flops,
-                calls=work.calls,
-                implementations=implementations,
-            )
-        )
+        found.append(work.case(work.title, work.calls, implementations))
     return found
 
 
@@ -312,7 +324,6 @@ def _initial(work: Any, sizes: list[int]) -> list[np.ndarray]:
 def _jax_script(
     work: Any,
     parts: Callable[[], list[tuple[np.ndarray, np.ndarray]]],
-    sizes_of: Callable[[int, int], list[int]],
     labels: str,
     loss: str,
     accuracy: str,
@@ -348,7 +359,7 @@ def _jax_script(
             )
 
         fit_all = jax.jit(jax.vmap(fit_one))
-        stacks = {arch: _initial(work, sizes_of(*arch)) for arch in work.architectures}
+        stacks = {arch: _initial(work, work.sizes(*arch)) for arch in work.architectures}
 
         def run_script():
             """Every stack fitted; per architecture, (train, validation, test) accuracies."""
@@ -369,7 +380,6 @@ def _jax(work: SweepWorkload):
     return _jax_script(
         work,
         lambda: _spirals(work),
-        lambda depth, width: [2, *([width] * depth), 1],
         "float32",
         "loss",
         "accuracy",
@@ -397,15 +407,7 @@ def digits_case(work: DigitsWorkload, backend_names: Sequence[str]) -> Case:
         implementations.append(
             Implementation("jax-vmap", "jax", "cpu", _digits_jax(work), per_call)
         )
-    return Case(
-        name=work.name,
-        title=work.title,
-        dtype="float32",
-        unit="network-epoch",
-        flops=work.flops,
-        calls=work.calls,
-        implementations=implementations,
-    )
+    return work.case(work.title, work.calls, implementations)
 
 
 def digits_csv(folder: Path) -> Path:
@@ -529,7 +531,6 @@ def _digits_jax(work: DigitsWorkload):
     return _jax_script(
         work,
         digits_parts,
-        lambda depth, width: [DIGITS_FEATURES, *([width] * depth), DIGITS_CLASSES],
         "int32",
         "softmax_loss",
         "class_accuracy",
