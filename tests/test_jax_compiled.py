@@ -194,12 +194,13 @@ def test_full_batch_epochs_run_in_chunks_of_one_compiled_call(monkeypatch):
     assert calls == [1] * 7  # one compiled call per epoch, each running its four batches
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("stack", [False, True])
 @pytest.mark.parametrize(
     "loss, n_outputs",
     [("softmax_cross_entropy", 3), ("binary_cross_entropy", 1), ("squared_error", 2)],
 )
-def test_the_feature_major_cpu_pass_equals_the_plain_pass(loss, n_outputs, stack):
+def test_the_feature_major_cpu_pass_equals_the_plain_pass(loss, n_outputs, stack, dtype):
     """On a CPU a narrow network's pass runs on the transposes of its arrays: the kernels
     compute the plain formulas on transposes, so the objective and gradients are the plain
     pass's, for one network and for a stack (with a shared and a per-network X)."""
@@ -208,13 +209,15 @@ def test_the_feature_major_cpu_pass_equals_the_plain_pass(loss, n_outputs, stack
     from scratchml.speed import jax as jax_path
 
     xp = backends.get("jax")
+    # float64: the same formulas to rounding; float32: to float32's rounding.
+    value_rtol, rtol, atol = (1e-12, 1e-10, 1e-13) if dtype == "float64" else (2e-5, 2e-5, 1e-6)
     rng = np.random.default_rng(0)
     lead = (4,) if stack else ()
     sizes = [3, 5, 4, n_outputs]
     params = [
         (
-            xp.asarray(rng.standard_normal((*lead, n_in, n_out))),
-            xp.asarray(rng.standard_normal((*lead, n_out))),
+            xp.asarray(rng.standard_normal((*lead, n_in, n_out)), dtype=dtype),
+            xp.asarray(rng.standard_normal((*lead, n_out)), dtype=dtype),
         )
         for n_in, n_out in itertools.pairwise(sizes)
     ]
@@ -223,18 +226,18 @@ def test_the_feature_major_cpu_pass_equals_the_plain_pass(loss, n_outputs, stack
     if loss != "squared_error":
         Y = (Y > 0).astype(float) if n_outputs == 1 else np.eye(3)[rng.integers(0, 3, 23)]
     inputs = [rng.standard_normal((23, 3))] + ([rng.standard_normal((4, 23, 3))] if stack else [])
-    l2 = xp.asarray([0.0, 1e-2, 0.0, 1e-3]) if stack else 1e-2
+    l2 = xp.asarray([0.0, 1e-2, 0.0, 1e-3], dtype=dtype) if stack else 1e-2
     activations = ["tanh", "relu"]
     for X in inputs:
-        X, Y_ = xp.asarray(X), xp.asarray(Y)
+        X, Y_ = xp.asarray(X, dtype=dtype), xp.asarray(Y, dtype=dtype)
         want_value, want = layers.loss_and_gradients(xp, params, X, Y_, activations, loss, l2)
         run = jax_path._FeatureMajor().loss_and_gradients(xp, activations, loss, l2)
         value, got = run(params, X, Y_)
-        np.testing.assert_allclose(np.asarray(value), np.asarray(want_value), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(value), np.asarray(want_value), rtol=value_rtol)
         for pair, pair_want in zip(got, want, strict=True):
             for g, w in zip(pair, pair_want, strict=True):
-                assert g.shape == w.shape
-                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-10, atol=1e-13)
+                assert g.shape == w.shape and g.dtype == w.dtype
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=rtol, atol=atol)
 
 
 def test_wide_networks_keep_the_row_major_cpu_pass(monkeypatch):

@@ -239,8 +239,10 @@ def test_a_ctrl_c_while_the_writer_finishes_does_not_stop_it(monkeypatch):
     written = []
     try:
         writer = runner._Writer()
-        writer.submit(lambda: (time.sleep(0.3), written.append("rows")))
-        signal.setitimer(signal.ITIMER_REAL, 0.05)  # Ctrl-C while finish waits
+        # The job outlasts the Ctrl-C by far, so that it comes while finish waits even when a
+        # busy machine is slow to get from here into finish.
+        writer.submit(lambda: (time.sleep(1.0), written.append("rows")))
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
         writer.finish()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
