@@ -189,3 +189,28 @@ def test_an_elementwise_loss_is_its_normalised_sum_in_any_layout(loss):
     value_t, grad_t = entry.value_and_gradient(np, np.swapaxes(logits, -1, -2), Y.T)
     np.testing.assert_allclose(value_t / ratio, value, rtol=1e-13)
     np.testing.assert_allclose(np.swapaxes(grad_t, -1, -2) / ratio, grad, rtol=1e-13)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+def test_a_coupled_loss_on_the_transposes_is_the_loss(backend):
+    """``Loss.value_and_gradient_of_transposes``: a loss that couples a sample's outputs
+    (softmax) has a form on (..., n_outputs, n_samples) arrays; it is the loss, and its
+    gradient the gradient's transpose. Element-wise losses need only their normaliser."""
+    xp = backends.get(backend)
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((3, 50, 4)) * 4
+    Y = np.eye(4)[rng.integers(0, 4, 50)]
+    for name, entry in LOSSES.items():
+        if entry.normaliser is not None:
+            assert entry.value_and_gradient_of_transposes is None, name
+            continue
+        assert entry.value_and_gradient_of_transposes is not None, name
+        value, grad = entry.value_and_gradient(xp, xp.asarray(logits), xp.asarray(Y))
+        value_t, grad_t = entry.value_and_gradient_of_transposes(
+            xp, xp.asarray(np.swapaxes(logits, -1, -2)), xp.asarray(Y.T)
+        )
+        assert tuple(value_t.shape) == (3,) and tuple(grad_t.shape) == (3, 4, 50)
+        np.testing.assert_allclose(host(value_t), host(value), rtol=1e-13)
+        np.testing.assert_allclose(
+            np.swapaxes(host(grad_t), -1, -2), host(grad), rtol=1e-13, atol=1e-16
+        )

@@ -30,6 +30,11 @@ class Loss(NamedTuple):
     normaliser : callable or None, default None
         ``normaliser(n_samples, n_outputs)``: what the loss divides the sum of its
         per-element terms by; None where a term is not a function of one logit.
+    value_and_gradient_of_transposes : callable or None, default None
+        ``value_and_gradient`` of the transposes, logitsᵀ and Yᵀ of shape
+        ``(..., n_outputs, n_samples)``, returning the gradient's transpose: for a speed
+        path that lays the samples along the last axis. None where the loss has a
+        ``normaliser`` (its terms are element-wise, so the path needs nothing but it).
     """
 
     value: Callable[[Any, Any, Any], Any]
@@ -38,6 +43,9 @@ class Loss(NamedTuple):
     # What the loss divides the sum of its per-element terms by, from (n_samples, n_outputs);
     # None where a term is not a function of one logit (softmax couples a sample's outputs).
     normaliser: Callable[[int, int], int] | None = None
+    # value_and_gradient on (..., n_outputs, n_samples) arrays, for a loss that couples a
+    # sample's outputs (an element-wise loss needs only its normaliser for that).
+    value_and_gradient_of_transposes: Callable[[Any, Any, Any], tuple[Any, Any]] | None = None
 
     def gradient(self, xp: Any, logits: Any, Y: Any) -> Any:
         """∂loss/∂logits (the second half of ``value_and_gradient``).
@@ -235,7 +243,9 @@ def softmax_cross_entropy(xp: Any, logits: Any, Y: Any) -> Any:
     return -_mean_over_samples(xp, Y * log_softmax(xp, logits))
 
 
-def softmax_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
+def softmax_cross_entropy_value_and_gradient(
+    xp: Any, logits: Any, Y: Any, class_axis: int = -1
+) -> tuple[Any, Any]:
     """The loss and ∂L/∂z = (softmax(z) − y) / n_samples, from one set of exponentials.
 
     With s = z − max z and S = Σ_k e^{s_k}: log softmax = s − log S, softmax = e^s / S.
@@ -248,6 +258,9 @@ def softmax_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tu
         The output layer's pre-activations.
     Y : array of shape (..., n_samples, n_outputs)
         The one-hot targets, in the logits' dtype.
+    class_axis : {-1, -2}, default -1
+        The axis of the classes: -2 for the transposes, logitsᵀ and Yᵀ of shape
+        (..., n_outputs, n_samples), whose gradient is then the gradient's transpose.
 
     Returns
     -------
@@ -256,11 +269,16 @@ def softmax_cross_entropy_value_and_gradient(xp: Any, logits: Any, Y: Any) -> tu
     gradient : array of shape (..., n_samples, n_outputs)
         ∂value/∂logits (already divided by the number of samples).
     """
-    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    n_samples = logits.shape[-2 if class_axis == -1 else -1]
+    shifted = logits - xp.max(logits, axis=class_axis, keepdims=True)
     exp_shifted = xp.exp(shifted)
-    row_total = xp.sum(exp_shifted, axis=-1, keepdims=True)
-    value = _mean_over_samples(xp, Y * (xp.log(row_total) - shifted))
-    return value, (exp_shifted / row_total - Y) / _n_samples(logits)
+    row_total = xp.sum(exp_shifted, axis=class_axis, keepdims=True)
+    value = xp.sum(Y * (xp.log(row_total) - shifted), axis=(-2, -1)) / n_samples
+    return value, (exp_shifted / row_total - Y) / n_samples
+
+
+def _softmax_cross_entropy_of_transposes(xp: Any, logits: Any, Y: Any) -> tuple[Any, Any]:
+    return softmax_cross_entropy_value_and_gradient(xp, logits, Y, class_axis=-2)
 
 
 def _identity(xp: Any, logits: Any) -> Any:
@@ -281,7 +299,10 @@ LOSSES: dict[str, Loss] = {
         lambda n_samples, n_outputs: n_samples,
     ),
     "softmax_cross_entropy": Loss(
-        softmax_cross_entropy, softmax_cross_entropy_value_and_gradient, softmax
+        softmax_cross_entropy,
+        softmax_cross_entropy_value_and_gradient,
+        softmax,
+        value_and_gradient_of_transposes=_softmax_cross_entropy_of_transposes,
     ),
 }
 

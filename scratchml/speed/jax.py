@@ -298,7 +298,15 @@ class _FeatureMajor(JaxPath):
         return W @ dZ
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        """The loss of logitsᵀ (..., n_outputs, n) against Yᵀ, and its gradient's transpose."""
+        """The loss of logitsᵀ (..., n_outputs, n) against Yᵀ, and its gradient's transpose.
+
+        A softmax's reductions over a sample's classes run along axis -2 of the transposes
+        (``Loss.value_and_gradient_of_transposes``), every element-wise pass along the
+        samples; other losses run on the logits, as ``JaxPath`` runs them.
+        """
+        of_transposes = get_loss(name).value_and_gradient_of_transposes
+        if of_transposes is not None:
+            return of_transposes(xp, logits, Y)
         value, grad = super().loss_and_gradient(
             xp, name, xp.matrix_transpose(logits), xp.matrix_transpose(Y)
         )
