@@ -191,26 +191,31 @@ def test_an_elementwise_loss_is_its_normalised_sum_in_any_layout(loss):
     np.testing.assert_allclose(np.swapaxes(grad_t, -1, -2) / ratio, grad, rtol=1e-13)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
-def test_a_coupled_loss_on_the_transposes_is_the_loss(backend):
-    """``Loss.value_and_gradient_of_transposes``: a loss that couples a sample's outputs
-    (softmax) has a form on (..., n_outputs, n_samples) arrays; it is the loss, and its
-    gradient the gradient's transpose. Element-wise losses need only their normaliser."""
+def test_every_loss_on_the_transposes_is_the_loss(backend, dtype):
+    """``Loss.transposed_value_and_gradient``: from (..., n_outputs, n_samples) arrays, every
+    loss is the loss and its gradient the gradient's transpose, with several outputs.
+    Element-wise losses get there through their normaliser; a loss that couples a sample's
+    outputs (softmax) through its own ``value_and_gradient_of_transposes``."""
     xp = backends.get(backend)
+    rtol, atol = (1e-13, 1e-16) if dtype == "float64" else (2e-6, 1e-9)
     rng = np.random.default_rng(1)
-    logits = rng.standard_normal((3, 50, 4)) * 4
-    Y = np.eye(4)[rng.integers(0, 4, 50)]
+    logits = (rng.standard_normal((3, 50, 4)) * 4).astype(dtype)
+    Y = np.eye(4, dtype=dtype)[rng.integers(0, 4, 50)]
     for name, entry in LOSSES.items():
         if entry.normaliser is not None:
             assert entry.value_and_gradient_of_transposes is None, name
-            continue
-        assert entry.value_and_gradient_of_transposes is not None, name
+        else:
+            assert entry.value_and_gradient_of_transposes is not None, name
+        assert entry.has_transposed_form, name
         value, grad = entry.value_and_gradient(xp, xp.asarray(logits), xp.asarray(Y))
-        value_t, grad_t = entry.value_and_gradient_of_transposes(
+        value_t, grad_t = entry.transposed_value_and_gradient(
             xp, xp.asarray(np.swapaxes(logits, -1, -2)), xp.asarray(Y.T)
         )
-        assert tuple(value_t.shape) == (3,) and tuple(grad_t.shape) == (3, 4, 50)
-        np.testing.assert_allclose(host(value_t), host(value), rtol=1e-13)
+        assert tuple(value_t.shape) == (3,) and tuple(grad_t.shape) == (3, 4, 50), name
+        assert value_t.dtype == value.dtype and grad_t.dtype == grad.dtype, name
+        np.testing.assert_allclose(host(value_t), host(value), rtol=rtol, err_msg=name)
         np.testing.assert_allclose(
-            np.swapaxes(host(grad_t), -1, -2), host(grad), rtol=1e-13, atol=1e-16
+            np.swapaxes(host(grad_t), -1, -2), host(grad), rtol=rtol, atol=atol, err_msg=name
         )

@@ -132,22 +132,26 @@ def test_torch_dense_kernels_equal_the_plain_forms(shape, n_out, forms):
         np.testing.assert_array_equal(_host(x), saved)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("n_classes", [2, 10, 15, 16, 40])
 @pytest.mark.parametrize("lead", [(), (4,)])
 def test_torch_softmax_loss_equals_the_plain_form_on_either_side_of_the_short_class_axis(
-    n_classes, lead, forms
+    n_classes, lead, dtype, forms
 ):
     """Below 16 classes a CPU log-softmax runs on the logits' transpose: the same loss and
-    gradient as the plain formula, in the logits' shape, for one network and a stack."""
+    gradient as the plain formula, in the logits' shape and dtype, for one network and a
+    stack (float32 to its rounding)."""
     rng = np.random.default_rng(6)
     xp = backends.get("torch")
-    logits = _torch(rng.standard_normal((*lead, 37, n_classes)) * 3)
-    Y = _torch(np.eye(n_classes)[rng.integers(0, n_classes, 37)])
+    rtol, atol = (1e-13, 1e-16) if dtype == torch.float64 else (2e-6, 1e-8)
+    logits = _torch(rng.standard_normal((*lead, 37, n_classes)) * 3).to(dtype)
+    Y = _torch(np.eye(n_classes)[rng.integers(0, n_classes, 37)]).to(dtype)
     fused = TorchPath().loss_and_gradient(xp, "softmax_cross_entropy", logits, Y)
     plain = PLAIN.loss_and_gradient(xp, "softmax_cross_entropy", logits, Y)
     assert tuple(fused[0].shape) == lead and fused[1].shape == logits.shape
-    np.testing.assert_allclose(_host(fused[0]), _host(plain[0]), rtol=1e-13)
-    np.testing.assert_allclose(_host(fused[1]), _host(plain[1]), rtol=1e-12, atol=1e-16)
+    assert fused[0].dtype == fused[1].dtype == dtype
+    np.testing.assert_allclose(_host(fused[0]), _host(plain[0]), rtol=rtol)
+    np.testing.assert_allclose(_host(fused[1]), _host(plain[1]), rtol=10 * rtol, atol=atol)
 
 
 @pytest.mark.parametrize(("n_out", "product"), [(4, {"bmm": 1, "add_": 1}), (16, {"baddbmm": 1})])

@@ -44,7 +44,8 @@ class Loss(NamedTuple):
     # None where a term is not a function of one logit (softmax couples a sample's outputs).
     normaliser: Callable[[int, int], int] | None = None
     # value_and_gradient on (..., n_outputs, n_samples) arrays, for a loss that couples a
-    # sample's outputs (an element-wise loss needs only its normaliser for that).
+    # sample's outputs (an element-wise loss needs only its normaliser for that: see
+    # transposed_value_and_gradient).
     value_and_gradient_of_transposes: Callable[[Any, Any, Any], tuple[Any, Any]] | None = None
 
     def gradient(self, xp: Any, logits: Any, Y: Any) -> Any:
@@ -65,6 +66,49 @@ class Loss(NamedTuple):
             ∂loss/∂logits.
         """
         return self.value_and_gradient(xp, logits, Y)[1]
+
+    @property
+    def has_transposed_form(self) -> bool:
+        """Whether ``transposed_value_and_gradient`` can run this loss (it has a
+        ``normaliser`` or a ``value_and_gradient_of_transposes``)."""
+        return self.normaliser is not None or self.value_and_gradient_of_transposes is not None
+
+    def transposed_value_and_gradient(self, xp: Any, logits_t: Any, Y_t: Any) -> tuple[Any, Any]:
+        """The loss and its gradient's transpose, from logitsᵀ and Yᵀ (..., n_outputs, n_samples).
+
+        For a speed path that lays the samples along the last axis. A loss of element-wise
+        terms is the same sum of terms in either layout, where its normaliser counts the
+        samples as outputs and the outputs as samples: divided by the ratio of the two
+        normalisers, it is the loss itself (n_samples for a mean over samples, 1 for a mean
+        over samples and outputs). A loss that couples a sample's outputs runs its own form
+        (``value_and_gradient_of_transposes``).
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays.
+        logits_t : array of shape (..., n_outputs, n_samples)
+            The transpose of the output layer's pre-activations.
+        Y_t : array of shape (..., n_outputs, n_samples)
+            The transpose of the encoded targets.
+
+        Returns
+        -------
+        value : array of shape (...)
+            The loss.
+        gradient_t : array of shape (..., n_outputs, n_samples)
+            The transpose of ∂loss/∂logits.
+        """
+        if self.value_and_gradient_of_transposes is not None:
+            return self.value_and_gradient_of_transposes(xp, logits_t, Y_t)
+        if self.normaliser is None:
+            raise ValueError("this loss has no form on the transposes (has_transposed_form)")
+        n_outputs, n_samples = logits_t.shape[-2:]
+        ratio = self.normaliser(n_samples, n_outputs) / self.normaliser(n_outputs, n_samples)
+        value, gradient_t = self.value_and_gradient(xp, logits_t, Y_t)
+        if ratio == 1:
+            return value, gradient_t
+        return value / ratio, gradient_t / ratio
 
 
 def _n_samples(logits: Any) -> int:

@@ -80,20 +80,16 @@ class JaxPath(Reference):
 
         XLA's CPU code vectorises along the last axis, so on (..., n, 1) arrays exp and
         log1p run one number at a time (4-6x slower than on (..., 1, n); their fused sum
-        about 50x). An element-wise loss is the same sum of terms over the samples laid
-        along the last axis, (..., 1, n), where its normaliser counts them as outputs:
-        divided by the ratio of the two normalisers (n for a mean over samples, 1 for a
-        mean over samples and outputs), it is the loss itself.
+        about 50x). An element-wise loss of one output runs on its transposes, (..., 1, n)
+        (``Loss.transposed_value_and_gradient``).
         """
         loss = get_loss(name)
-        n_samples, n_outputs = logits.shape[-2:]
-        if n_outputs != 1 or Y.shape[-1] != 1 or loss.normaliser is None:
+        if logits.shape[-1] != 1 or Y.shape[-1] != 1 or loss.normaliser is None:
             return loss.value_and_gradient(xp, logits, Y)
-        ratio = loss.normaliser(n_samples, 1) // loss.normaliser(1, n_samples)
-        value, grad = loss.value_and_gradient(
+        value, grad_t = loss.transposed_value_and_gradient(
             xp, xp.matrix_transpose(logits), xp.matrix_transpose(Y)
         )
-        return value / ratio, xp.matrix_transpose(grad / ratio)
+        return value, xp.matrix_transpose(grad_t)
 
     def training_epochs(
         self,
@@ -305,13 +301,14 @@ class _FeatureMajor(JaxPath):
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
         """The loss of logitsᵀ (..., n_outputs, n) against Yᵀ, and its gradient's transpose.
 
-        A softmax's reductions over a sample's classes run along axis -2 of the transposes
-        (``Loss.value_and_gradient_of_transposes``), every element-wise pass along the
-        samples; other losses run on the logits, as ``JaxPath`` runs them.
+        A loss with a form on the transposes (``Loss.transposed_value_and_gradient``: an
+        element-wise loss, or the softmax with its class reductions along axis -2) runs
+        there, every pass along the samples; any other runs on the logits, as ``JaxPath``
+        runs it.
         """
-        of_transposes = get_loss(name).value_and_gradient_of_transposes
-        if of_transposes is not None:
-            return of_transposes(xp, logits, Y)
+        loss = get_loss(name)
+        if loss.has_transposed_form:
+            return loss.transposed_value_and_gradient(xp, logits, Y)
         value, grad = super().loss_and_gradient(
             xp, name, xp.matrix_transpose(logits), xp.matrix_transpose(Y)
         )
