@@ -383,7 +383,7 @@ class NumpyPath(Reference):
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
         """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array).
 
-        A shared input meets a stack's weights network by network (see ``per_network_matmul``).
+        A shared input meets a stack's weights network by network (``stack_matmul``).
         """
         if is_shared_input(A_prev, W):
             Z = self.stack_matmul(A_prev, W)
