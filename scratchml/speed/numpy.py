@@ -71,7 +71,6 @@ import numpy as np
 from ..machine import usable_cores
 from ..nn import layers
 from ..nn.activations import LEAKY_SLOPE
-from ..nn.kernels import is_shared_input
 from .reference import LossAndGradients, Params, Reference
 
 # Up to this many classes, the row max of the logits is a chain of element-wise maxima.
@@ -383,12 +382,10 @@ class NumpyPath(Reference):
     def dense(self, xp: Any, A_prev: Any, W: Any, b: Any) -> Any:
         """Z = A_prev @ W + b, the bias added in place (the product is the pass's own array).
 
-        A shared input meets a stack's weights network by network (``stack_matmul``).
+        A stack's products, a shared input's included, run network by network
+        (``samples_matmul`` hands them to ``stack_matmul``).
         """
-        if is_shared_input(A_prev, W):
-            Z = self.stack_matmul(A_prev, W)
-        else:
-            Z = self.samples_matmul(xp, A_prev, W)
+        Z = self.samples_matmul(xp, A_prev, W)
         Z += b[..., None, :]  # (NumPy's expand_dims costs more than the addition here)
         return Z
 
