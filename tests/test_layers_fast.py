@@ -152,6 +152,48 @@ def test_stack_fast_path_equals_reference(loss):
     _assert_same(fast, reference)
 
 
+def _leaves(result):
+    """The objective, every gradient and the logits of ``_run``'s result, in one list."""
+    value, grads, logits = result
+    return [value, *(array for layer in grads for array in layer), logits]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_classes", [3, 4, 10, 16, 17])
+def test_a_stacks_short_logits_come_out_feature_major_with_the_reference_numbers(
+    monkeypatch, n_classes, dtype
+):
+    """The output layer of 4 to 16 classes returns feature-major logits; hidden layers don't.
+
+    Feature-major: each network's (n_samples, n_classes) logits are the transpose of a
+    C-contiguous (n_classes, n_samples) array. Either side of the band keeps the rule of
+    ``STACK_NARROW``; the hidden layer here (2 → 12) is wider than it. The objective and
+    the gradients are the reference's, to the dtype's rounding.
+    """
+    layouts = []
+    original = numpy_path.NumpyPath.stack_matmul
+
+    def recording(self, A, B, feature_major=None):
+        Z = original(self, A, B, feature_major)
+        layouts.append((B.shape[-1], Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous))
+        return Z
+
+    monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
+    loss = "softmax_cross_entropy"
+    X, Y, params = _problem(loss, [2, 12, n_classes], n_samples=40, n_networks=3)
+    X, Y = X.astype(dtype), Y.astype(dtype)
+    params = [(W.astype(dtype), b.astype(dtype)) for W, b in params]
+    fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, ["tanh"], loss, 0.05)
+    # Every product of the pass (the blocks' forward and backward), by output width.
+    assert set(layouts) == {(12, False), (n_classes, 4 <= n_classes <= 16)}
+    reference = _run(speed.Reference(), "numpy", X, Y, params, ["tanh"], loss, 0.05)
+    if dtype == "float64":
+        _assert_same(fast, reference)
+    else:  # float32's rounding, on gradients of order 0.1
+        for got, expected in zip(_leaves(fast), _leaves(reference), strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("per_network_X", [False, True])
 def test_stack_in_single_network_blocks_equals_reference(monkeypatch, per_network_X):
     """One network per block, blocks shared unevenly by 3 threads; X shared or per network."""
