@@ -204,10 +204,15 @@ class Buffers:
 
 
 class TrainingMemory:
-    """What a training run keeps between its passes: one ``Buffers`` per block."""
+    """What a training run keeps between its passes: one ``Buffers`` per block.
+
+    It also holds the run's number of threads (``_n_cores``), counted once when the run
+    starts rather than on every pass (a system call and an environment lookup per pass).
+    """
 
     def __init__(self) -> None:
         self._blocks: dict[Hashable, Buffers] = {}
+        self.cores: int | None = None
 
     def block(self, key: Hashable) -> Buffers:
         """The buffers of block ``key`` (made on first use).
@@ -270,6 +275,7 @@ class NumpyPath(Reference):
         with _pool_lock:
             memory, _kept_memory = _kept_memory, None
         memory = memory or TrainingMemory()
+        memory.cores = _count_cores()
         token = _training_memory.set(memory)
         try:
             yield memory
@@ -638,8 +644,9 @@ class NumpyPath(Reference):
         flags = A.flags
         if flags.c_contiguous:
             return self._empty(A.shape, dtype)
-        if flags.f_contiguous and A.ndim == 2:
-            return self._empty(A.shape[::-1], dtype).T
+        if A.ndim >= 2 and A.swapaxes(-1, -2).flags.c_contiguous:
+            # Column-major, or a stack of column-major (feature-major) matrices.
+            return self._empty((*A.shape[:-2], A.shape[-1], A.shape[-2]), dtype).swapaxes(-1, -2)
         outer_first = sorted(range(A.ndim), key=lambda axis: -A.strides[axis])
         buffer = self._empty(tuple(A.shape[axis] for axis in outer_first), dtype)
         return np.transpose(buffer, np.argsort(outer_first))
@@ -881,6 +888,17 @@ KEPT_MEMORY_BYTES = 256 * 2**20
 
 def _n_cores() -> int:
     """The threads blocks run in: the usable cores, or SCRATCHML_NUM_THREADS if that is fewer.
+
+    Inside a training run, as counted when it started (``_count_cores``).
+    """
+    memory = _training_memory.get()
+    if memory is not None and memory.cores is not None:
+        return memory.cores
+    return _count_cores()
+
+
+def _count_cores() -> int:
+    """The usable cores, or SCRATCHML_NUM_THREADS if that is fewer.
 
     The number of threads sets how a batch is cut into blocks, and so the order of the
     sums: a fit on one thread rounds differently from a fit on two. It is read from a
