@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 import pytest
 
+import scratchml as sm
 from scratchml import backends, speed
 from scratchml.nn import layers
 from scratchml.nn.activations import ACTIVATIONS, get_activation
@@ -541,3 +542,36 @@ def test_numpy_blocks_run_in_no_more_threads_than_scratchml_num_threads(monkeypa
     for unset in ("", "auto"):
         monkeypatch.setenv("SCRATCHML_NUM_THREADS", unset)
         assert numpy_path._n_cores() == usable_cores()
+
+
+def test_a_stack_trains_on_single_threaded_blas_until_its_run_ends(monkeypatch):
+    """A stack's passes run BLAS on one thread (a network's numbers must not depend on its
+    stack-mates); a run limits it once, and BLAS has its threads back when the run ends."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not blas.lib_controllers:
+        pytest.skip("threadpoolctl finds no BLAS to limit")
+
+    def blas_threads():
+        return {controller.num_threads for controller in blas.lib_controllers}
+
+    seen = []
+    original = numpy_path.NumpyPath.stack_matmul
+
+    def recording(self, A, B, feature_major=None):
+        seen.append(blas_threads())
+        return original(self, A, B, feature_major)
+
+    monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
+    X, y = np.random.default_rng(0).standard_normal((30, 2)), np.arange(30) % 2
+    with blas.limit(limits=2):
+        before = blas_threads()
+        sm.StackedMLPClassifier(n_networks=3, hidden_layers=(4,), epochs=3, seed=[0, 1, 2]).fit(
+            X, y
+        )
+        assert seen and all(threads == {1} for threads in seen)
+        assert blas_threads() == before
+        seen.clear()
+        with numpy_path._single_threaded_blas(), numpy_path._single_threaded_blas():
+            pass  # nested holders: the last to leave restores
+        assert blas_threads() == before
