@@ -480,8 +480,8 @@ class NumpyPath(Reference):
         numpy.ndarray of shape (M, n, n_out)
             A @ B[m] for each network m, in a buffer.
         """
-        dtype = np.result_type(A.dtype, B.dtype)
-        leading = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+        dtype = A.dtype if A.dtype == B.dtype else np.result_type(A.dtype, B.dtype)
+        leading = _leading_shape(A, B)
         n, n_out = A.shape[-2], B.shape[-1]
         if feature_major is None:
             feature_major = max(B.shape[-2:]) <= STACK_NARROW
@@ -542,10 +542,34 @@ class NumpyPath(Reference):
         log_total = np.log(row_total, out=self._like(row_total))
         minus_log_probability = np.subtract(log_total, shifted, out=shifted)
         per_element = np.multiply(Y, minus_log_probability, out=shifted)
-        value = xp.sum(per_element, axis=(-2, -1)) / n_samples
+        value = self.sum_per_matrix(per_element) / n_samples
         gradient = np.divide(exp_shifted, row_total, out=exp_shifted)
         np.subtract(gradient, Y, out=gradient)
         return value, np.divide(gradient, n_samples, out=gradient)
+
+    def sum_per_matrix(self, A: Any) -> Any:
+        """Σ over the last two axes of A: for a stack, each network's (n_samples, k) sum.
+
+        A matrix contiguous in memory, row- or feature-major, is summed as one run of
+        numbers by a product with ones (6 × 1,079 × 10 float32 feature-major: 6 µs, against
+        14-21 µs for ``np.sum`` over the two axes); other layouts by ``np.sum``.
+
+        Parameters
+        ----------
+        A : numpy.ndarray of shape (..., n_samples, k)
+            The values.
+
+        Returns
+        -------
+        numpy.ndarray of shape (...)
+            Each matrix's sum.
+        """
+        for matrices in (A, A.swapaxes(-1, -2)):
+            if matrices.flags.c_contiguous:
+                size = A.shape[-2] * A.shape[-1]
+                rows = matrices.reshape((*A.shape[:-2], 1, size))
+                return (rows @ self.ones((size, 1), A.dtype))[..., 0, 0]
+        return np.sum(A, axis=(-2, -1))
 
     def max_over_classes(self, Z: Any) -> Any:
         """max_k Z[:, k] as (n_samples, 1): element-wise maxima of the class columns.
@@ -852,6 +876,20 @@ def per_network_matmul(A: Any, B: Any) -> Any:
         A @ B[m] for each network m.
     """
     return np.matmul(A, B)
+
+
+def _leading_shape(A: Any, B: Any) -> tuple[int, ...]:
+    """The broadcast shape of A's and B's leading axes (a stack's model axis, or none).
+
+    ``np.broadcast_shapes`` costs a few µs a call, several times a pass; a stack's
+    factors have the same leading axes, or one of them has none.
+    """
+    lead_A, lead_B = A.shape[:-2], B.shape[:-2]
+    if lead_A == lead_B or not lead_A:
+        return lead_B
+    if not lead_B:
+        return lead_A
+    return np.broadcast_shapes(lead_A, lead_B)
 
 
 def _weighted_sum(weights: list[float], arrays: list[Any]) -> Any:
