@@ -298,6 +298,25 @@ def test_column_major_products_stay_column_major():
     assert Z_from_wide.flags.c_contiguous
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("n_out", [1, 4, 16])
+@pytest.mark.parametrize("feature_major", [None, False, True])
+def test_a_stacks_products_with_one_inner_term_are_its_single_products(
+    feature_major, n_out, shared, dtype
+):
+    """(n, 1) @ (1, n_out) per network — the backward through a one-output layer, or a
+    one-feature input — is an outer product: each entry one rounded product, bit for bit."""
+    rng = np.random.default_rng(n_out)
+    A = rng.standard_normal((37, 1) if shared else (3, 37, 1)).astype(dtype)
+    B = rng.standard_normal((3, 1, n_out)).astype(dtype)
+    path = numpy_path.NumpyPath()
+    with path.reusing(numpy_path.TrainingMemory(), (0, 3)):
+        product = path.stack_matmul(A, B, feature_major)
+        assert product.shape == (3, 37, n_out) and product.dtype == dtype
+        np.testing.assert_array_equal(product, A * B)
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("n_in", [1, 2, 3, 5, numpy_path.THIN_MIN_DEPTH, 64])
 @pytest.mark.parametrize("n_out", [1, 2, 3, 4, 64])

@@ -485,10 +485,21 @@ class NumpyPath(Reference):
         n, n_out = A.shape[-2], B.shape[-1]
         if feature_major is None:
             feature_major = max(B.shape[-2:]) <= STACK_NARROW
-        if not feature_major:
-            return np.matmul(A, B, out=self._empty((*leading, n, n_out), dtype))
-        out = self._empty((*leading, n_out, n), dtype)  # (Bᵀ @ Aᵀ)ᵀ = A @ B
-        return np.matmul(np.swapaxes(B, -1, -2), np.swapaxes(A, -1, -2), out=out).swapaxes(-1, -2)
+        if feature_major:
+            out = self._empty((*leading, n_out, n), dtype)  # (Bᵀ @ Aᵀ)ᵀ = A @ B
+            product = out.swapaxes(-1, -2)
+        else:
+            product = self._empty((*leading, n, n_out), dtype)
+        if A.shape[-1] == 1:
+            # One inner term: each entry is a single product (an outer product per network,
+            # the backward through a one-output layer). NumPy's matmul runs its own loop
+            # for it, not BLAS (32 networks, (400, 1) @ (1, 16): 244 µs); einsum writes the
+            # same products in 78 µs.
+            return np.einsum("...ik,...kj->...ij", A, B, out=product)
+        if feature_major:
+            np.matmul(np.swapaxes(B, -1, -2), np.swapaxes(A, -1, -2), out=out)
+            return product
+        return np.matmul(A, B, out=product)
 
     def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
         """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
