@@ -28,7 +28,7 @@ import numpy as np
 from . import backends, speed
 from ._progress import ProgressBar
 from .exceptions import DivergenceError
-from .nn.parameters import ParameterLayout, keep_finite_networks
+from .nn.parameters import ParameterLayout
 
 Params = list[tuple[Any, Any]]
 
@@ -247,7 +247,7 @@ def run_epoch(
         theta, state, total = batch_step((theta, state, total), tail)
     loss = total / n
     if plan.stack:
-        alive, theta, kept = keep_finite_networks(xp, alive, loss, start, theta, kept)
+        alive, theta, kept = path.keep_finite_networks(xp, alive, loss, start, theta, kept)
     return theta, state, loss, alive, kept
 
 

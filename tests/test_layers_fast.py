@@ -594,3 +594,25 @@ def test_a_stack_trains_on_single_threaded_blas_until_its_run_ends(monkeypatch):
         with numpy_path._single_threaded_blas(), numpy_path._single_threaded_blas():
             pass  # nested holders: the last to leave restores
         assert blas_threads() == before
+
+
+@pytest.mark.parametrize(
+    ("alive", "loss"),
+    [
+        ([True, True, True], [0.5, 0.25, 1.0]),
+        ([True, True, True], [0.5, np.nan, 1.0]),
+        ([True, False, True], [0.5, 0.25, np.inf]),
+    ],
+)
+def test_numpy_keeps_finite_networks_as_the_plain_form(alive, loss):
+    """The NumPy path's shortcut (every network alive and finite) and its fallback give
+    the plain form's alive, θ and kept parameters."""
+    from scratchml.nn.parameters import keep_finite_networks
+
+    rng = np.random.default_rng(0)
+    start, theta, kept = (rng.standard_normal((3, 5)) for _ in range(3))
+    args = (np.asarray(alive), np.asarray(loss), start, theta, kept)
+    fast = numpy_path.NumpyPath().keep_finite_networks(backends.get("numpy"), *args)
+    plain = keep_finite_networks(backends.get("numpy"), *args)
+    for got, expected in zip(fast, plain, strict=True):
+        np.testing.assert_array_equal(got, expected)

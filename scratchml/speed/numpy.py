@@ -318,6 +318,19 @@ class NumpyPath(Reference):
 
         return run
 
+    def keep_finite_networks(
+        self, xp: Any, alive: Any, loss: Any, start: Any, theta: Any, kept: Any
+    ) -> tuple[Any, Any, Any]:
+        """``nn.parameters.keep_finite_networks``; while every network trains, no copies.
+
+        With every network alive and every loss finite, the plain form's two ``where``
+        give ``theta`` and ``start`` themselves as copies; the arrays are returned as
+        they are (NumPy's checks cost nothing to wait for). Otherwise the plain form.
+        """
+        if np.all(alive) and np.all(np.isfinite(loss)):
+            return alive, theta, start
+        return super().keep_finite_networks(xp, alive, loss, start, theta, kept)
+
     # --- blocks ----------------------------------------------------------------------
 
     def _over_networks(self, xp: Any, params: Params, X: Any, Y: Any, pass_over: Any) -> Any:
@@ -325,6 +338,9 @@ class NumpyPath(Reference):
         W_first = params[0][0]
         widths = [W.shape[-1] for W, _ in params]
         blocks = self.model_blocks(W_first.shape[0], X.shape[-2], widths, W_first.dtype.itemsize)
+        if len(blocks) == 1:  # the whole stack in one block, on this thread
+            with _blas_on_one_thread():
+                return pass_over(params, X, Y, blocks[0])
 
         # One contiguous share of the blocks per thread, run one after another in the
         # memory of the thread's share.

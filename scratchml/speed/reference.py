@@ -131,10 +131,41 @@ class Reference(Kernels):
 
         def guarded_step(theta: Any, state: Any, X: Any, Y: Any, alive: Any, kept: Any) -> Any:
             loss, new_theta, state = step(theta, state, X, Y)
-            alive, new_theta, kept = keep_finite_networks(xp, alive, loss, theta, new_theta, kept)
+            alive, new_theta, kept = self.keep_finite_networks(
+                xp, alive, loss, theta, new_theta, kept
+            )
             return loss, new_theta, state, alive, kept
 
         return guarded_step
+
+    def keep_finite_networks(
+        self, xp: Any, alive: Any, loss: Any, start: Any, theta: Any, kept: Any
+    ) -> tuple[Any, Any, Any]:
+        """A stack's networks whose loss is not finite keep their last finite parameters.
+
+        ``nn.parameters.keep_finite_networks``, which a path may run in fewer operations.
+
+        Parameters
+        ----------
+        xp : namespace
+            The array namespace of the arrays.
+        alive : array of bool, shape (M,)
+            Which networks still train.
+        loss : array of shape (M,)
+            The epoch's loss, at ``start``.
+        start : array of shape (M, P)
+            θ the epoch started from.
+        theta : array of shape (M, P)
+            θ where the epoch ended.
+        kept : array of shape (M, P)
+            Each network's last parameters with a finite loss.
+
+        Returns
+        -------
+        tuple
+            ``(alive, theta, kept)``, as ``nn.parameters.keep_finite_networks`` returns them.
+        """
+        return keep_finite_networks(xp, alive, loss, start, theta, kept)
 
     def training_epochs(
         self,
