@@ -39,10 +39,11 @@ activations, derivatives), and later requests write into the same memory. A fres
 array of a few megabytes comes from the operating system as new pages, which it must
 map and zero on first touch: on a 2-core VM that cost about as much as the arithmetic
 itself (a 2 → 64 → 64 → 3 float32 epoch on 30,000 samples took about 45 ms with fresh
-arrays, about 30 ms reusing them). Inside a pass, the activations, their derivatives
-and the softmax cross-entropy run as the reference's operations with NumPy's ``out=``,
-bit for bit the same numbers (``_FAST_ACTIVATIONS``: an activation without an entry
-there runs its registry definition as written, into fresh arrays).
+arrays, about 30 ms reusing them). Inside a pass, the activations and their derivatives
+run as the reference's operations with NumPy's ``out=``, bit for bit the same numbers
+(``_FAST_ACTIVATIONS``: an activation without an entry there runs its registry
+definition as written, into fresh arrays); so does the softmax cross-entropy, but for
+its sums, which NumPy runs fast as products with ones: equal up to rounding.
 
 Reuse never shows: every array the math binds to a name — a cache's Z and A, dA_prev,
 dZ, the logits' gradient, the gradients — is a distinct array that keeps its values,
@@ -455,9 +456,9 @@ class NumpyPath(Reference):
         numpy.ndarray of shape (..., n_samples, n_out)
             A @ B; for 2-D factors a buffer, column-major when n_out is narrow.
         """
-        dtype = np.result_type(A.dtype, B.dtype)
         if A.ndim != 2 or B.ndim != 2:  # a stack's products, into a buffer too
             return self.stack_matmul(A, B)
+        dtype = np.result_type(A.dtype, B.dtype)
         if max(B.shape) > NARROW:
             return np.matmul(A, B, out=self._empty((A.shape[0], B.shape[1]), dtype))
         # (Bᵀ @ Aᵀ)ᵀ = A @ B; the result is a column-major (n_samples, n_out) view.
@@ -560,8 +561,9 @@ class NumpyPath(Reference):
         if name != "softmax_cross_entropy":
             return super().loss_and_gradient(xp, name, logits, Y)
         # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
-        # (..., n_samples, n_classes) arrays written into buffers, and the two reductions
-        # over the short class axis done as NumPy does them fast (see max_over_classes).
+        # (..., n_samples, n_classes) arrays written into buffers, and the reductions done
+        # as NumPy does them fast: the class axis's max and sum (see max_over_classes) and
+        # the value's sum (sum_per_matrix), the sums equal to the plain ones up to rounding.
         n_samples = logits.shape[-2]
         shifted = np.subtract(logits, self.max_over_classes(logits), out=self._like(logits))
         exp_shifted = np.exp(shifted, out=self._like(logits))
