@@ -604,15 +604,25 @@ def test_a_stack_trains_on_single_threaded_blas_until_its_run_ends(monkeypatch):
         ([True, False, True], [0.5, 0.25, np.inf]),
     ],
 )
-def test_numpy_keeps_finite_networks_as_the_plain_form(alive, loss):
-    """The NumPy path's shortcut (every network alive and finite) and its fallback give
-    the plain form's alive, θ and kept parameters."""
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_paths_keep_finite_networks_as_the_plain_form(backend, alive, loss):
+    """The shortcut of the paths that read checks for free (NumPy, torch's CPU tensors:
+    every network alive and finite) and its fallback give the plain form's alive, θ and
+    kept parameters; the shortcut hands θ and the step's start back uncopied."""
     from scratchml.nn.parameters import keep_finite_networks
 
+    if backends.why_unavailable(backend):
+        pytest.skip(f"{backend} not usable: {backends.why_unavailable(backend)}")
+    xp = backends.get(backend)
     rng = np.random.default_rng(0)
-    start, theta, kept = (rng.standard_normal((3, 5)) for _ in range(3))
-    args = (np.asarray(alive), np.asarray(loss), start, theta, kept)
-    fast = numpy_path.NumpyPath().keep_finite_networks(backends.get("numpy"), *args)
-    plain = keep_finite_networks(backends.get("numpy"), *args)
+    start, theta, kept = (on(backend, rng.standard_normal((3, 5))) for _ in range(3))
+    args = (on(backend, alive), on(backend, loss), start, theta, kept)
+    path = speed.path_for(xp)
+    on_host = str(backends.device(theta)) == "cpu"
+    assert path.reads_are_free(theta) == on_host
+    fast = path.keep_finite_networks(xp, *args)
+    plain = keep_finite_networks(xp, *args)
     for got, expected in zip(fast, plain, strict=True):
-        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(host(got), host(expected))
+    if on_host and all(alive) and np.all(np.isfinite(loss)):
+        assert fast[1] is theta and fast[2] is start

@@ -319,18 +319,9 @@ class NumpyPath(Reference):
 
         return run
 
-    def keep_finite_networks(
-        self, xp: Any, alive: Any, loss: Any, start: Any, theta: Any, kept: Any
-    ) -> tuple[Any, Any, Any]:
-        """``nn.parameters.keep_finite_networks``; while every network trains, no copies.
-
-        With every network alive and every loss finite, the plain form's two ``where``
-        give ``theta`` and ``start`` themselves as copies; the arrays are returned as
-        they are (NumPy's checks cost nothing to wait for). Otherwise the plain form.
-        """
-        if np.all(alive) and np.all(np.isfinite(loss)):
-            return alive, theta, start
-        return super().keep_finite_networks(xp, alive, loss, start, theta, kept)
+    def reads_are_free(self, x: Any) -> bool:
+        """True: NumPy computes each array as it is called."""
+        return True
 
     # --- blocks ----------------------------------------------------------------------
 

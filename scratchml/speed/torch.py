@@ -141,6 +141,10 @@ class TorchPath(Reference):
             return value, torch.sigmoid(logits).sub_(Y).div_(n_samples)
         return super().loss_and_gradient(xp, name, logits, Y)
 
+    def reads_are_free(self, x: Any) -> bool:
+        """For CPU tensors: torch computes them as they are called (a GPU queues its work)."""
+        return _on_cpu(x)
+
     # --- updates: one fused operation where the scale is one number -------------------------
 
     def add_scaled(self, xp: Any, a: Any, b: Any, scale: Any) -> Any:
