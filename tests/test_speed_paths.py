@@ -134,18 +134,18 @@ def test_torch_dense_kernels_equal_the_plain_forms(shape, n_out, forms):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("n_classes", [2, 10, 15, 16, 40])
-@pytest.mark.parametrize("lead", [(), (4,)])
+@pytest.mark.parametrize(("lead", "targets"), [((), (37,)), ((4,), (37,)), ((4,), (4, 37))])
 def test_torch_softmax_loss_equals_the_plain_form_on_either_side_of_the_short_class_axis(
-    n_classes, lead, dtype, forms
+    n_classes, lead, targets, dtype, forms
 ):
-    """Below 16 classes a CPU log-softmax runs on the logits' transpose: the same loss and
-    gradient as the plain formula, in the logits' shape and dtype, for one network and a
-    stack (float32 to its rounding)."""
+    """Below 16 classes a CPU loss runs on the transposes of the logits and targets: the
+    same loss and gradient as the plain formula, in the logits' shape and dtype, for one
+    network and a stack, with shared or per-network targets (float32 to its rounding)."""
     rng = np.random.default_rng(6)
     xp = backends.get("torch")
     rtol, atol = (1e-13, 1e-16) if dtype == torch.float64 else (2e-6, 1e-8)
     logits = _torch(rng.standard_normal((*lead, 37, n_classes)) * 3).to(dtype)
-    Y = _torch(np.eye(n_classes)[rng.integers(0, n_classes, 37)]).to(dtype)
+    Y = _torch(np.eye(n_classes)[rng.integers(0, n_classes, targets)]).to(dtype)
     fused = TorchPath().loss_and_gradient(xp, "softmax_cross_entropy", logits, Y)
     plain = PLAIN.loss_and_gradient(xp, "softmax_cross_entropy", logits, Y)
     assert tuple(fused[0].shape) == lead and fused[1].shape == logits.shape

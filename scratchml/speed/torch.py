@@ -122,10 +122,8 @@ class TorchPath(Reference):
         if name == "softmax_cross_entropy":
             # L = −mean_s Σ_k y_k log softmax(z)_k;  ∂L/∂z = (softmax(z) − y) / n
             if _on_cpu(logits) and logits.shape[-1] < _SHORT_CLASS_AXIS_ON_CPU:
-                # The same log-softmax, run along the samples of the logits' transpose.
-                log_probability = torch.log_softmax(logits.mT.contiguous(), dim=-2).mT
-            else:
-                log_probability = torch.log_softmax(logits, dim=-1)
+                return _softmax_cross_entropy_along_samples(logits, Y)
+            log_probability = torch.log_softmax(logits, dim=-1)
             value = torch.sum(Y * log_probability, dim=(-2, -1)) * (-1 / n_samples)
             return value, (torch.exp(log_probability) - Y) / n_samples
         if name == "binary_cross_entropy":
@@ -177,6 +175,27 @@ _WIDE_ON_CPU = 16
 # (6, 1079, 10) 904 µs against 68 µs with the transposing copy, (30000, 3) 1,113 µs
 # against 226 µs; from 16 classes on the last axis is the faster one (16: 83 against 121).
 _SHORT_CLASS_AXIS_ON_CPU = 16
+
+
+def _softmax_cross_entropy_along_samples(logits: Any, Y: Any) -> tuple[Any, Any]:
+    """The softmax cross-entropy of a few classes on the CPU, computed on the transposes.
+
+    With the classes on the last axis every operation would run an inner loop of a few
+    numbers; on the transposes (classes × samples) each runs along the samples. The
+    targets are transposed too, so that no operation mixes the two layouts, and the
+    value's sum over samples and classes is one product with the targets when they are
+    shared by a stack (one-hot rows: the sum of the log-probabilities of the labels).
+    The gradient comes back as the transpose of a (classes × samples) array.
+    """
+    n_samples = logits.shape[-2]
+    log_probability = torch.log_softmax(logits.mT.contiguous(), dim=-2)
+    Y_t = Y.mT.contiguous()
+    if Y_t.ndim == 2:  # one set of targets: Σ_s,k y·log p as one product
+        value = log_probability.reshape(*logits.shape[:-2], -1) @ Y_t.reshape(-1)
+    else:
+        value = torch.sum(Y_t * log_probability, dim=(-2, -1))
+    gradient = torch.exp(log_probability).sub_(Y_t).div_(n_samples)  # (softmax − y) / n
+    return value * (-1 / n_samples), gradient.mT
 
 
 def _on_cpu(array: Any) -> bool:
