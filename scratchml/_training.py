@@ -90,7 +90,8 @@ class ChunkPolicy(NamedTuple):
     counting operations per epoch needs. ``max_epochs`` also sizes the loss buffer of a
     compiled chunk. ``carried``: a dict that runs share; each run starts at the chunk
     length the last one reached (its ``"length"``) instead of one epoch, and writes its
-    own there — a benchmark's timed fits then run at the steady length a long fit reaches.
+    own there (and the seconds per epoch of its last chunk, ``"epoch_seconds"``) — a
+    benchmark's timed fits then run at the steady length a long fit reaches.
     """
 
     max_epochs: int = 1024
@@ -128,12 +129,18 @@ class ChunkLengths:
         self.length = int(max(1, min(fits, 2 * self.length, self.cap)))
         if self.policy.carried is not None:
             self.policy.carried["length"] = self.length
+            self.policy.carried["epoch_seconds"] = per_epoch
 
 
 # The chunk policy of runs that are not given one (``chunking`` sets it for a block of code).
 _CHUNK_POLICY: contextvars.ContextVar[ChunkPolicy | None] = contextvars.ContextVar(
     "scratchml_chunk_policy", default=None
 )
+
+
+def chunk_policy() -> ChunkPolicy | None:
+    """The chunk policy ``chunking`` set for this block of code, or None (the default)."""
+    return _CHUNK_POLICY.get()
 
 
 @contextlib.contextmanager
@@ -631,9 +638,9 @@ class FreezeDiverged:
         """Record a chunk's host losses (length, M); a stack's run never ends early."""
         # NaN from a network's first non-finite loss on (a frozen network's loss at its
         # kept parameters is finite again, and is not its training loss).
-        for row in losses:
-            self.frozen |= ~np.isfinite(row)
-            run.loss_history.append(np.where(self.frozen, np.nan, row))
+        frozen = np.logical_or.accumulate(~np.isfinite(losses), axis=0) | self.frozen
+        run.loss_history.extend(np.where(frozen, np.nan, losses))
+        self.frozen = frozen[-1]
         last = losses[-1][~self.frozen]
         run.bar.update(run.epoch, _show_loss(float(last.min()) if last.size else math.nan))
         return None

@@ -9,6 +9,7 @@ import pytest
 
 import scratchml as sm
 from scratchml import backends
+from scratchml._training import ChunkPolicy, chunking
 from scratchml.stacks import StackedMLPClassifier, StackedMLPRegressor
 
 from .conftest import host, on
@@ -76,14 +77,19 @@ def test_per_network_data_equals_separate_fits():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_a_diverging_network_is_frozen_and_flagged_the_others_train_on(backend):
+@pytest.mark.parametrize("one_chunk", [False, True])
+def test_a_diverging_network_is_frozen_and_flagged_the_others_train_on(backend, one_chunk):
+    """Also when the network diverges inside a chunk of epochs (one chunk of all 40): its
+    losses read NaN from that epoch on, not from the chunk's end."""
     X, y = _regression(60)
     X, y = X * 5, y * 10
     Xb, yb = on(backend, X), on(backend, y)
     rates = [0.001, 1.0, 0.002]
     settings = dict(hidden_layers=(6,), activation="relu", optimizer="sgd", epochs=40)
     stack = StackedMLPRegressor(n_networks=3, learning_rate=rates, seed=[0, 1, 2], **settings)
-    stack.fit(Xb, yb)  # nothing raised
+    policy = ChunkPolicy(max_epochs=40, fixed=True) if one_chunk else ChunkPolicy()
+    with chunking(policy):
+        stack.fit(Xb, yb)  # nothing raised
     assert stack.diverged_.tolist() == [False, True, False]
     assert stack.diverged_.dtype == np.bool_
     for i in (0, 2):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scratchml import backends
+from scratchml import _training, backends
 from scratchml.sweep import chunks, grid
 from scratchml.sweep.userdata import UserData
 
@@ -95,3 +95,34 @@ def test_on_torch_and_jax_the_same_stack_refits_bit_for_bit_and_others_agree_to_
         np.testing.assert_allclose(losses, reference[network][1], rtol=1e-4)
         for p, q in zip(params, reference[network][0], strict=True):
             np.testing.assert_allclose(p, q, rtol=1e-3, atol=1e-4)
+
+
+def test_after_the_first_stack_the_chunks_start_from_the_last_stacks_speed(monkeypatch):
+    """A sweep's stack starts its chunks of epochs at the length the last stack's speed
+    predicts for its own flops, not at one epoch (then 2, 4, ...), so it reads its
+    losses on the host a few times instead of log2(epochs) times; and where the chunks
+    end changes no number: the rows equal those of one epoch per chunk."""
+    settings, networks, user = _setup("spirals", "float64", width=[4, 8])
+    stacks = [chunk.networks for chunk in chunks.make_chunks(networks, len(networks))]
+    assert len(stacks) == 2  # two architectures
+    starts = []
+    original = _training.ChunkLengths.__init__
+
+    def recording(self, *args):
+        original(self, *args)
+        starts.append(self.length)
+
+    monkeypatch.setattr(_training.ChunkLengths, "__init__", recording)
+    monkeypatch.setattr(chunks, "_last_stack", {})
+    found = [chunks.fit_stack(stack, settings, user) for stack in stacks]
+    # Spiral networks of widths 4 and 8 take well under a millisecond an epoch: the
+    # second stack's prediction is far above one epoch (the target is a quarter second).
+    assert starts[0] == 1 and starts[1] > 1
+    with _training.chunking(_training.ChunkPolicy(max_epochs=1, fixed=True)):
+        per_epoch = [chunks.fit_stack(stack, settings, user) for stack in stacks]
+    numbers = ("final_loss", "train_accuracy", "validation_accuracy", "test_accuracy")
+    for a, b in zip(found, per_epoch, strict=True):
+        assert [[row[k] for k in numbers] for row in a.rows] == [
+            [row[k] for k in numbers] for row in b.rows
+        ]
+        np.testing.assert_array_equal(a.curves, b.curves)

@@ -7,6 +7,7 @@ loss curves, and the model files of the best network of each configuration it ho
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import numbers
@@ -17,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import backends, data
+from .. import _training, backends, data
 from . import userdata
 from .files import config_key, model_file_name, network_row, stack_id, stack_text
 from .grid import ARCHITECTURE_KEYS, DATA_KEYS, OPTIMIZER_KEYS, Network, Settings, settings_of
@@ -317,6 +318,33 @@ def network_data(network: Network, settings: Settings, user: UserData | None = N
 _recent: dict[str, tuple[tuple[Any, ...], Settings, UserData | None, Split]] = {}
 
 
+# The speed of each library's last stack in this process: the seconds of its last chunk's
+# epochs and its flops per epoch. A stack's fit reads its losses on the host once per chunk
+# of epochs; on its own it starts at one epoch and doubles (8 chunks in 200 epochs), and
+# each chunk costs a host read and, on JAX, a dispatch. The next stack starts at the
+# length its own flops predict from the last one's speed; where the chunks end changes no
+# number. ``in_process`` forgets it when the sweep's chunks are done.
+_last_stack: dict[str, dict[str, float]] = {}
+
+
+@contextlib.contextmanager
+def _chunks_from_the_last_stack(settings: Settings, flops: float) -> Iterator[None]:
+    """Inside, a stack of ``flops`` per epoch starts its chunks at the length the speed of
+    the library's last stack predicts (unless a chunk policy is set around the sweep)."""
+    if _training.chunk_policy() is not None:
+        yield
+        return
+    policy = _training.ChunkPolicy()
+    carried: dict[str, float] = {}
+    last = _last_stack.get(settings.backend, {})
+    if last.get("epoch_seconds", 0.0) > 0:
+        predicted = last["epoch_seconds"] * flops / last["flops"]
+        carried["length"] = max(1, min(int(policy.target_s / predicted), policy.max_epochs))
+    with _training.chunking(policy._replace(carried=carried)):
+        yield
+    _last_stack[settings.backend] = {**carried, "flops": flops}
+
+
 def _stack_data(network: Network, settings: Settings, user: UserData | None) -> Split:
     """``network_data`` of a stack's first network, reused from the last stack if it is the same."""
     key = network[: len(DATA_KEYS) + 1]  # the data set and the fold
@@ -400,7 +428,9 @@ def fit_stack(
     """Train networks of one data set and one architecture as one stack (chunk index -1)."""
     start = time.perf_counter()
     split = _stack_data(networks[0], settings, user)
-    stack = stack_estimator(networks, settings).fit(split.X, split.y)
+    flops = sum(network_epoch_flops(network, user, settings.task) for network in networks)
+    with _chunks_from_the_last_stack(settings, flops):
+        stack = stack_estimator(networks, settings).fit(split.X, split.y)
     history = np.asarray(stack.loss_history_, dtype=np.float64).reshape(-1, len(networks))
     final_loss = last_finite(history)
     train = _scores(stack, split.X, split.y)
@@ -521,6 +551,7 @@ def in_process(
             yield train_chunk(chunk, settings, user)
     finally:
         _recent.clear()  # the last data set's arrays are not kept after the sweep
+        _last_stack.clear()
 
 
 def import_distributed() -> Any:
