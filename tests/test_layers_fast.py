@@ -211,6 +211,22 @@ def test_stack_in_single_network_blocks_equals_reference(monkeypatch, per_networ
     _assert_same(fast, reference)
 
 
+@pytest.mark.parametrize(
+    ("n_networks", "cores", "sizes"),
+    [(6, 1, [3, 3]), (7, 1, [3, 4]), (4, 1, [4]), (9, 1, [3, 3, 3]), (6, 2, [3, 3]), (1, 1, [1])],
+)
+def test_blocks_of_networks_are_nearly_equal(monkeypatch, n_networks, cores, sizes):
+    """A stack is cut into blocks of nearly equal size, none larger than fits the block
+    bytes (here 4 networks) or a core's share: no small last block."""
+    per_network = 3 * 10 * (5 + 3) * 8  # Z, A and dZ of 10 samples through widths 5 and 3
+    monkeypatch.setattr(numpy_path, "MODEL_BLOCK_BYTES", 4 * per_network)
+    monkeypatch.setattr(numpy_path, "_n_cores", lambda: cores)
+    blocks = numpy_path.NumpyPath().model_blocks(n_networks, 10, [5, 3], 8)
+    assert [b.stop - b.start for b in blocks] == sizes
+    assert blocks[0].start == 0 and blocks[-1].stop == n_networks
+    assert all(a.stop == b.start for a, b in itertools.pairwise(blocks))
+
+
 def test_fit_is_the_same_on_either_path(small_row_blocks):
     """A whole fit (float64, SGD) follows the same trajectory on both paths."""
     import scratchml as sm

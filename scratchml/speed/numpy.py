@@ -781,7 +781,11 @@ class NumpyPath(Reference):
         # Per network and layer, the pass keeps Z, A and dZ: 3 · n_samples · width numbers.
         per_network = 3 * n_samples * sum(widths) * itemsize
         size = max(1, min(MODEL_BLOCK_BYTES // per_network, -(-n_networks // _n_cores())))
-        return [slice(start, min(start + size, n_networks)) for start in range(0, n_networks, size)]
+        # Blocks of nearly equal size (6 networks of at most 4 a block: 3 + 3, not 4 + 2):
+        # a small last block pays a whole pass's calls for a few networks.
+        n_blocks = -(-n_networks // size)
+        bounds = [n_networks * i // n_blocks for i in range(n_blocks + 1)]
+        return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
     def map_blocks(
         self, fn: Callable[[slice], Any], blocks: list[slice], stack: bool = False
