@@ -97,12 +97,16 @@ def test_on_torch_and_jax_the_same_stack_refits_bit_for_bit_and_others_agree_to_
             np.testing.assert_allclose(p, q, rtol=1e-3, atol=1e-4)
 
 
-def test_after_the_first_stack_the_chunks_start_from_the_last_stacks_speed(monkeypatch):
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_after_the_first_stack_the_chunks_start_from_the_last_stacks_speed(monkeypatch, backend):
     """A sweep's stack starts its chunks of epochs at the length the last stack's speed
     predicts for its own flops, not at one epoch (then 2, 4, ...), so it reads its
     losses on the host a few times instead of log2(epochs) times; and where the chunks
-    end changes no number: the rows equal those of one epoch per chunk."""
-    settings, networks, user = _setup("spirals", "float64", width=[4, 8])
+    end changes no number, on any library: the rows equal those of one epoch per chunk."""
+    reason = backends.why_unavailable(backend)
+    if reason:
+        pytest.skip(reason)
+    settings, networks, user = _setup("spirals", "float32", backend, width=[4, 8])
     stacks = [chunk.networks for chunk in chunks.make_chunks(networks, len(networks))]
     assert len(stacks) == 2  # two architectures
     starts = []
