@@ -189,6 +189,7 @@ class Reference(Kernels):
         Returns
         -------
         bool
+            True where a check on ``x`` can be read on the host at once.
         """
         return False
 
