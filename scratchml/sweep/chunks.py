@@ -318,31 +318,32 @@ def network_data(network: Network, settings: Settings, user: UserData | None = N
 _recent: dict[str, tuple[tuple[Any, ...], Settings, UserData | None, Split]] = {}
 
 
-# The speed of each library's last stack in this process: the seconds of its last chunk's
-# epochs and its flops per epoch. A stack's fit reads its losses on the host once per chunk
+# The speed of the last stack of each sweep's settings (library, dtype, batch size, ...) in
+# this process: the seconds of its last chunk's epochs and its flops per epoch. A stack's fit reads its losses on the host once per chunk
 # of epochs; on its own it starts at one epoch and doubles (8 chunks in 200 epochs), and
 # each chunk costs a host read and, on JAX, a dispatch. The next stack starts at the
 # length its own flops predict from the last one's speed; where the chunks end changes no
 # number. ``in_process`` forgets it when the sweep's chunks are done.
-_last_stack: dict[str, dict[str, float]] = {}
+_last_stack: dict[Settings, dict[str, float]] = {}
 
 
 @contextlib.contextmanager
 def _chunks_from_the_last_stack(settings: Settings, flops: float) -> Iterator[None]:
     """Inside, a stack of ``flops`` per epoch starts its chunks at the length the speed of
-    the library's last stack predicts (unless a chunk policy is set around the sweep)."""
+    the last stack of the same settings predicts (unless a chunk policy is set around the
+    sweep)."""
     if _training.chunk_policy() is not None:
         yield
         return
     policy = _training.ChunkPolicy()
     carried: dict[str, float] = {}
-    last = _last_stack.get(settings.backend, {})
+    last = _last_stack.get(settings, {})
     if last.get("epoch_seconds", 0.0) > 0:
         predicted = last["epoch_seconds"] * flops / last["flops"]
         carried["length"] = max(1, min(int(policy.target_s / predicted), policy.max_epochs))
     with _training.chunking(policy._replace(carried=carried)):
         yield
-    _last_stack[settings.backend] = {**carried, "flops": flops}
+    _last_stack[settings] = {**carried, "flops": flops}
 
 
 def _stack_data(network: Network, settings: Settings, user: UserData | None) -> Split:
