@@ -251,9 +251,14 @@ def chunk_sizes(
 
 def work(chunk: Chunk, settings: Settings, data: UserData | None = None) -> float:
     """Estimated flops to train a chunk (for the ETA)."""
-    return settings.epochs * sum(
-        network_epoch_flops(n, data, settings.task) for n in chunk.networks
-    )
+    return settings.epochs * stack_epoch_flops(chunk.networks, settings, data)
+
+
+def stack_epoch_flops(
+    networks: Sequence[Network], settings: Settings, data: UserData | None = None
+) -> float:
+    """Flops of one epoch of a stack of ``networks``: the sum of its networks'."""
+    return sum(network_epoch_flops(n, data, settings.task) for n in networks)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -429,8 +434,7 @@ def fit_stack(
     """Train networks of one data set and one architecture as one stack (chunk index -1)."""
     start = time.perf_counter()
     split = _stack_data(networks[0], settings, user)
-    flops = sum(network_epoch_flops(network, user, settings.task) for network in networks)
-    with _chunks_from_the_last_stack(settings, flops):
+    with _chunks_from_the_last_stack(settings, stack_epoch_flops(networks, settings, user)):
         stack = stack_estimator(networks, settings).fit(split.X, split.y)
     history = np.asarray(stack.loss_history_, dtype=np.float64).reshape(-1, len(networks))
     final_loss = last_finite(history)
