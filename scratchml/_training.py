@@ -707,7 +707,7 @@ def gradient_descent(
     if n_networks is not None and (tol is not None or validation is not None):
         raise ValueError("tol and validation stop single networks; a stack runs every epoch")
     divergence = RaiseOnDivergence() if n_networks is None else FreezeDiverged(n_networks)
-    chunks = chunks if chunks is not None else _CHUNK_POLICY.get() or ChunkPolicy()
+    chunks = chunks if chunks is not None else chunk_policy() or ChunkPolicy()
     path = speed.path_for(xp)
     # Inside the run, NumPy passes write into the memory of the previous pass.
     with path.training_run():
