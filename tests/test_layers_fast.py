@@ -500,19 +500,22 @@ def test_arrays_outside_training_are_fresh():
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_numpy_loss_equals_the_reference(loss, dtype, order):
+@pytest.mark.parametrize("networks", [(), (3,)], ids=["network", "stack"])
+def test_numpy_loss_equals_the_reference(loss, dtype, order, networks):
     xp = backends.get("numpy")
     rng = np.random.default_rng(3)
     n_outputs = 1 if loss == "binary_cross_entropy" else 4
-    logits = (rng.standard_normal((60, n_outputs)) * 6).astype(dtype)
+    logits = (rng.standard_normal((*networks, 60, n_outputs)) * 6).astype(dtype)
+    # Signed zeros, and logits whose e^-|z| underflows or whose σ(z) rounds to 1.
+    logits[..., :6, 0] = [0.0, -0.0, 120.0, -120.0, 30.0, -30.0]
     if loss == "squared_error":
         Y = rng.standard_normal(logits.shape).astype(dtype)
     elif loss == "binary_cross_entropy":
         Y = rng.integers(0, 2, logits.shape).astype(dtype)
     else:
         Y = np.eye(n_outputs, dtype=dtype)[rng.integers(0, n_outputs, 60)]
-    if order == "F":
-        logits, Y = np.asfortranarray(logits), np.asfortranarray(Y)
+    if order == "F":  # each network's matrix column-major
+        logits, Y = (np.swapaxes(np.swapaxes(a, -1, -2).copy(), -1, -2) for a in (logits, Y))
     fast = numpy_path.NumpyPath()
     memory = numpy_path.TrainingMemory()
     reference = LOSSES[loss].value_and_gradient(xp, logits, Y)

