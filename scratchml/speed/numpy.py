@@ -43,7 +43,9 @@ arrays, about 30 ms reusing them). Inside a pass, the activations and their deri
 run as the reference's operations with NumPy's ``out=``, bit for bit the same numbers
 (``_FAST_ACTIVATIONS``: an activation without an entry there runs its registry
 definition as written, into fresh arrays); so does the softmax cross-entropy, but for
-its sums, which NumPy runs fast as products with ones: equal up to rounding.
+its sums, which NumPy runs fast as products with ones: equal up to rounding. The binary
+cross-entropy gives the plain form's numbers bit for bit, with σ(z) written without its
+``where`` (``_binary_cross_entropy``).
 
 Reuse never shows: every array the math binds to a name — a cache's Z and A, dA_prev,
 dZ, the logits' gradient, the gradients — is a distinct array that keeps its values,
