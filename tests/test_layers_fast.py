@@ -9,6 +9,7 @@ reductions of the losses and layers are compared with NumPy's own reductions.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import numpy as np
@@ -295,6 +296,31 @@ def test_numpy_dense_kernels_equal_the_plain_forms(lead, n_in, n_out):
     for got, expected in pairs:
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("in_training", [False, True])
+def test_a_shared_inputs_feature_major_products_equal_the_plain_forms(dtype, in_training):
+    """A stack's products with a shared row-major (n, k) input and feature-major results run
+    from a contiguous copy of its transpose: the same numbers, each a distinct array."""
+    rng = np.random.default_rng(4)
+    xp, fast = backends.get("numpy"), numpy_path.NumpyPath()
+    X = rng.standard_normal((57, 2)).astype(dtype)
+    W = rng.standard_normal((3, 2, 4)).astype(dtype)
+    dZ = np.ascontiguousarray(rng.standard_normal((3, 4, 57)).astype(dtype)).swapaxes(-1, -2)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    with contextlib.ExitStack() as stack:
+        if in_training:
+            stack.enter_context(fast.reusing(numpy_path.TrainingMemory(), (0, 3)))
+        Z = fast.stack_matmul(X, W)
+        dW = fast.weight_gradient(xp, X, dZ)
+        Z_again = fast.stack_matmul(X, W + 1)
+    assert Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous  # feature-major
+    np.testing.assert_allclose(Z, X @ W, rtol=rtol)
+    np.testing.assert_allclose(dW, X.T @ dZ, rtol=rtol)
+    np.testing.assert_allclose(Z_again, X @ (W + 1), rtol=rtol)
+    assert not np.shares_memory(Z, Z_again)
+    np.testing.assert_allclose(Z, X @ W, rtol=rtol)  # the second product wrote elsewhere
 
 
 def test_column_major_products_stay_column_major():

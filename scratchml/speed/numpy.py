@@ -507,14 +507,32 @@ class NumpyPath(Reference):
             # same products in 78 µs.
             return np.einsum("...ik,...kj->...ij", A, B, out=product)
         if feature_major:
-            np.matmul(np.swapaxes(B, -1, -2), np.swapaxes(A, -1, -2), out=out)
+            A_T = self._transposed(A) if A.ndim == 2 else np.swapaxes(A, -1, -2)
+            np.matmul(np.swapaxes(B, -1, -2), A_T, out=out)
             return product
         return np.matmul(A, B, out=product)
+
+    def _transposed(self, A: Any) -> Any:
+        """Aᵀ of a stack's shared (n, k) input, C-contiguous: a copy into a buffer.
+
+        BLAS runs the stack's feature-major products with a shared input several times
+        faster from a contiguous (k, n) than from the transposed view of a row-major
+        (n, k): 32 networks, 400 samples, 2 → 4, float32, one core: the forward's
+        Wᵀ @ Xᵀ 19.3 µs from the view against 7.6 µs, the weight gradient's Xᵀ @ dZ
+        (dZ feature-major) 18.0 against 4.3 µs. The copy of a narrow input costs less than
+        a microsecond (400 × 2).
+        """
+        if A.T.flags.c_contiguous:
+            return A.T
+        A_T = self._empty((A.shape[1], A.shape[0]), A.dtype)
+        np.copyto(A_T, A.T)
+        return A_T
 
     def weight_gradient(self, xp: Any, A: Any, dZ: Any) -> Any:
         """dW = Aᵀ @ dZ; tiny and thin ones as dot or matrix-vector products."""
         if A.ndim == 2 and dZ.ndim == 3:  # a shared input: network by network
-            return per_network_matmul(A.T, dZ)
+            feature_major = dZ.swapaxes(-1, -2).flags.c_contiguous and dZ.shape[-1] > 1
+            return per_network_matmul(self._transposed(A) if feature_major else A.T, dZ)
         if A.ndim != 2 or dZ.ndim != 2:
             return super().weight_gradient(xp, A, dZ)
         n_in, n_out = A.shape[1], dZ.shape[1]
