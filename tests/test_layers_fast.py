@@ -169,7 +169,7 @@ def test_a_stacks_short_logits_come_out_feature_major_with_the_reference_numbers
 
     Feature-major: each network's (n_samples, n_classes) logits are the transpose of a
     C-contiguous (n_classes, n_samples) array. Either side of the band keeps the rule of
-    ``STACK_NARROW``; the hidden layer here (2 → 12) is wider than it. The objective and
+    ``STACK_NARROW``; the hidden layer here (9 → 12) is wider than it. The objective and
     the gradients are the reference's, to the dtype's rounding.
     """
     layouts = []
@@ -182,7 +182,7 @@ def test_a_stacks_short_logits_come_out_feature_major_with_the_reference_numbers
 
     monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
     loss = "softmax_cross_entropy"
-    X, Y, params = _problem(loss, [2, 12, n_classes], n_samples=40, n_networks=3)
+    X, Y, params = _problem(loss, [9, 12, n_classes], n_samples=40, n_networks=3)
     X, Y = X.astype(dtype), Y.astype(dtype)
     params = [(W.astype(dtype), b.astype(dtype)) for W, b in params]
     fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, ["tanh"], loss, 0.05)
@@ -194,6 +194,41 @@ def test_a_stacks_short_logits_come_out_feature_major_with_the_reference_numbers
     else:  # float32's rounding, on gradients of order 0.1
         for got, expected in zip(_leaves(fast), _leaves(reference), strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "feature_major"),
+    [
+        ([2, 12, 12, 1], True),  # a narrow input: feature-major up to STACK_NARROW_INPUT
+        ([2, 17, 17, 1], False),  # wider than it
+        ([9, 12, 12, 1], False),  # a wide input keeps STACK_NARROW
+        ([2, 16, 16, 1], True),
+        ([8, 16, 16, 1], True),  # STACK_NARROW features are still narrow
+    ],
+)
+def test_a_stacks_hidden_layers_take_one_layout_by_its_inputs_width(
+    monkeypatch, sizes, feature_major
+):
+    """Every product of a pass that writes a layer's activations (forward) or their gradient
+    (backward) takes the layer's layout: feature-major up to ``STACK_NARROW_INPUT`` when the
+    input has at most ``STACK_NARROW`` features, up to ``STACK_NARROW`` otherwise."""
+    layouts = []
+    original = numpy_path.NumpyPath.stack_matmul
+
+    def recording(self, A, B, feature_major=None):
+        Z = original(self, A, B, feature_major)
+        layouts.append((B.shape[-1], Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous))
+        return Z
+
+    monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
+    loss = "binary_cross_entropy"
+    X, Y, params = _problem(loss, sizes, n_samples=40, n_networks=3)
+    fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, ["tanh", "tanh"], loss, 0.0)
+    # The hidden layers' products, forward and backward, all in one layout (the single
+    # logit's (n, 1) columns are both layouts at once).
+    assert {fm for width, fm in layouts if width == sizes[1]} == {feature_major}
+    reference = _run(speed.Reference(), "numpy", X, Y, params, ["tanh", "tanh"], loss, 0.0)
+    _assert_same(fast, reference)
 
 
 @pytest.mark.parametrize("per_network_X", [False, True])

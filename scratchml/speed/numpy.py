@@ -93,9 +93,19 @@ NARROW = 64
 # A stack's products whose inner and output widths are at most this come out feature-major
 # (``stack_matmul``). Measured on one core, stacks of 32 networks on 400 points, tanh,
 # Adam, CPU µs per network-epoch row-major -> feature-major: 2-4-1 19.3 -> 18.3,
-# 2-4-4-1 33.5 -> 25.1; at width 16 feature-major is slower (2-16-16-1 70.8 -> 81.5:
+# 2-4-4-1 33.5 -> 25.1; at width 16 feature-major was slower (2-16-16-1 70.8 -> 81.5:
 # BLAS's (M, k, n) @ (M, n, h) with both operands sample-major), at 8 and below faster.
+# (Those timings read a shared input through its transposed view; see STACK_NARROW_INPUT.)
 STACK_NARROW = 8
+# ... and up to this width in a pass whose input has at most STACK_NARROW features (the
+# spirals' 2 coordinates), read from a contiguous copy of the input's transpose
+# (``_transposed``). One core, float32, 400 points, the pass alone, STACK_NARROW ->
+# this: 32 networks 2-16-1 746 -> 695 µs, 2-16-16-1 1,647 -> 1,505 µs (2-4-1 and
+# 2-4-4-1 unchanged). A wide input keeps STACK_NARROW: every layer of a pass must take one
+# layout (a product's result meets the layer's other arrays), and the first layer's
+# feature-major products from 64 pixels were slower (the digits, 6 networks, 64-16-10
+# 1,093 -> 1,305 µs, 64-16-16-10 1,567 -> 1,740 µs).
+STACK_NARROW_INPUT = 16
 # A weight gradient Aᵀ @ dZ with at most this many entries is computed as that many dot
 # products over the samples (2 × 2 over 30,000 samples: 14 µs, against 47 µs in BLAS).
 TINY_PRODUCT = 16
@@ -308,8 +318,12 @@ class NumpyPath(Reference):
 
         def pass_over(params: Params, X: Any, Y: Any, block: slice) -> tuple[Any, Params]:
             # In training, the block's large arrays reuse the memory its thread's blocks
-            # and earlier passes no longer hold; ``dense`` knows the output layer's weights.
-            with self.reusing(memory, (block.start, block.stop)), _output_layer(params[-1][0]):
+            # and earlier passes no longer hold; ``dense`` knows the output layer's weights,
+            # ``stack_matmul`` the layout its input's width allows.
+            with (
+                self.reusing(memory, (block.start, block.stop)),
+                _pass_layout(params[-1][0], X.shape[-1]),
+            ):
                 return layers.loss_and_gradients(xp, params, X, Y, activations, loss, 0.0, self)
 
         def run(params: Params, X: Any, Y: Any) -> tuple[Any, Params]:
@@ -483,7 +497,8 @@ class NumpyPath(Reference):
             One right factor per network.
         feature_major : bool, optional
             Whether the result comes out feature-major; by default if both of B's widths
-            are at most ``STACK_NARROW``.
+            are at most ``STACK_NARROW`` (``STACK_NARROW_INPUT`` in a training pass over a
+            narrow input).
 
         Returns
         -------
@@ -494,7 +509,7 @@ class NumpyPath(Reference):
         leading = _leading_shape(A, B)
         n, n_out = A.shape[-2], B.shape[-1]
         if feature_major is None:
-            feature_major = max(B.shape[-2:]) <= STACK_NARROW
+            feature_major = max(B.shape[-2:]) <= getattr(_local, "stack_narrow", STACK_NARROW)
         if feature_major:
             out = self._empty((*leading, n_out, n), dtype)  # (Bᵀ @ Aᵀ)ᵀ = A @ B
             product = out.swapaxes(-1, -2)
@@ -975,13 +990,16 @@ _local = threading.local()  # the buffers of the pass this thread runs, its outp
 
 
 @contextlib.contextmanager
-def _output_layer(W: Any) -> Iterator[None]:
-    """Inside, ``_is_output_layer(W)`` holds in this thread: W is the pass's output layer."""
-    saved, _local.output_weights = getattr(_local, "output_weights", None), W
+def _pass_layout(W: Any, n_features: int) -> Iterator[None]:
+    """Inside, in this thread: ``_is_output_layer(W)`` holds (W is the pass's output layer),
+    and a stack's products are feature-major up to the width its input's allows."""
+    narrow = STACK_NARROW_INPUT if n_features <= STACK_NARROW else STACK_NARROW
+    saved = getattr(_local, "output_weights", None), getattr(_local, "stack_narrow", STACK_NARROW)
+    _local.output_weights, _local.stack_narrow = W, narrow
     try:
         yield
     finally:
-        _local.output_weights = saved
+        _local.output_weights, _local.stack_narrow = saved
 
 
 def _is_output_layer(W: Any) -> bool:
