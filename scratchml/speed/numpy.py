@@ -136,8 +136,12 @@ ROW_BLOCK_WEIGHT_RATIO = 8
 # pass costs about fifty NumPy calls whatever its size, so small blocks pay in call
 # overhead what they gain in cache. Measured on 2 cores (256 networks, Adam): 2-8-8-2 on
 # 200 points 4.4 s per 200 epochs with 256 KiB blocks, 1.1-1.6 s with 4 MiB; 2-16-16-2
-# on 1,000 points 5.0 s per 40 epochs, 1.7-2.4 s.
-MODEL_BLOCK_BYTES = 4 * 2**20
+# on 1,000 points 5.0 s per 40 epochs, 1.7-2.4 s. From 4 to 8 MiB (a pass alone,
+# float32, medians of 7 in-process pairs): one thread, 32 networks 2-16-16-1 on 400
+# points 1,404 -> 1,317 µs (one block instead of two), 6 networks 64-32-32-10 on 1,079
+# rows 2,557 -> 2,458 µs; 256 networks on 1,000 points, 2-16-16-1, 2-8-8-1, 2-32-32-1,
+# 93.3 -> 94.8 ms on one thread and 91.7 -> 74.3 ms on two.
+MODEL_BLOCK_BYTES = 8 * 2**20
 
 # The variable that caps the threads the blocks run in (``_n_cores``).
 THREADS_VARIABLE = "SCRATCHML_NUM_THREADS"
