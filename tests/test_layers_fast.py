@@ -160,6 +160,20 @@ def _leaves(result):
     return [value, *(array for layer in grads for array in layer), logits]
 
 
+def _recorded_stack_layouts(monkeypatch):
+    """A list that gains (output width, feature-major?) for every product ``stack_matmul`` returns."""
+    layouts = []
+    original = numpy_path.NumpyPath.stack_matmul
+
+    def recording(self, A, B, feature_major=None):
+        Z = original(self, A, B, feature_major)
+        layouts.append((B.shape[-1], Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous))
+        return Z
+
+    monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
+    return layouts
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("n_classes", [3, 4, 10, 16, 17])
 def test_a_stacks_short_logits_come_out_feature_major_with_the_reference_numbers(
@@ -172,15 +186,7 @@ def test_a_stacks_short_logits_come_out_feature_major_with_the_reference_numbers
     ``STACK_NARROW``; the hidden layer here (9 → 12) is wider than it. The objective and
     the gradients are the reference's, to the dtype's rounding.
     """
-    layouts = []
-    original = numpy_path.NumpyPath.stack_matmul
-
-    def recording(self, A, B, feature_major=None):
-        Z = original(self, A, B, feature_major)
-        layouts.append((B.shape[-1], Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous))
-        return Z
-
-    monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
+    layouts = _recorded_stack_layouts(monkeypatch)
     loss = "softmax_cross_entropy"
     X, Y, params = _problem(loss, [9, 12, n_classes], n_samples=40, n_networks=3)
     X, Y = X.astype(dtype), Y.astype(dtype)
@@ -212,15 +218,7 @@ def test_a_stacks_hidden_layers_take_one_layout_by_its_inputs_width(
     """Every product of a pass that writes a layer's activations (forward) or their gradient
     (backward) takes the layer's layout: feature-major up to ``STACK_NARROW_INPUT`` when the
     input has at most ``STACK_NARROW`` features, up to ``STACK_NARROW`` otherwise."""
-    layouts = []
-    original = numpy_path.NumpyPath.stack_matmul
-
-    def recording(self, A, B, feature_major=None):
-        Z = original(self, A, B, feature_major)
-        layouts.append((B.shape[-1], Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous))
-        return Z
-
-    monkeypatch.setattr(numpy_path.NumpyPath, "stack_matmul", recording)
+    layouts = _recorded_stack_layouts(monkeypatch)
     loss = "binary_cross_entropy"
     X, Y, params = _problem(loss, sizes, n_samples=40, n_networks=3)
     fast = _run(numpy_path.NumpyPath(), "numpy", X, Y, params, ["tanh", "tanh"], loss, 0.0)
