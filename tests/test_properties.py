@@ -50,7 +50,10 @@ def test_sigmoid_is_bounded_and_symmetric(z):
 @settings(max_examples=25, deadline=None)
 @given(
     arrays(
-        np.float64, st.tuples(st.integers(3, 20), st.integers(1, 3)), elements=st.floats(-100, 100)
+        np.float64,
+        st.tuples(st.integers(3, 20), st.integers(1, 3)),
+        # Subnormal columns have no representable solution (test_least_squares: refused).
+        elements=st.floats(-100, 100, allow_subnormal=False),
     ),
     st.floats(0.0, 10.0),
 )

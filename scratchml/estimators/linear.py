@@ -183,7 +183,29 @@ class LinearRegression(RegressorMixin, _LinearModel):
         n_samples, n_outputs = Y.shape
         ridge = float(self.l2) * n_samples * n_outputs
         W, b = least_squares_with_intercept(xp, X, Y, ridge)
+        _check_representable(xp, X, W, b)
         return _result(params=[(W, b)], loss_history=[], history=[])
+
+
+def _check_representable(xp: Any, X: Any, W: Any, b: Any) -> None:
+    """ValueError naming X's columns whose least-squares coefficients overflow X's dtype.
+
+    A column that varies only in subnormal numbers (2e-313 beside zeros) is not zero, so the
+    solution fits y with a coefficient of about 1 / 2e-313, beyond float64's range, as
+    numpy.linalg.lstsq's is. Returning infinite or NaN coefficients would be silently wrong.
+    """
+    finite = xp.all(xp.isfinite(W), axis=1)
+    if bool(xp.all(finite)) and bool(xp.all(xp.isfinite(b))):
+        return
+    columns = [int(j) for j in backends.to_numpy(xp.nonzero(~finite)[0])] or list(range(X.shape[1]))
+    spans = backends.to_numpy(xp.max(X, axis=0) - xp.min(X, axis=0))
+    described = ", ".join(f"{j} (spans {float(spans[j]):.3g})" for j in columns)
+    dtype = str(X.dtype).rsplit(".", 1)[-1]
+    raise ValueError(
+        f"X's least-squares coefficients overflow {dtype}: column(s) {described} vary too "
+        "little for any representable coefficient to fit y; rescale X (e.g. standardise its "
+        "columns), drop those columns, or set l2 > 0"
+    )
 
 
 class LogisticRegression(ClassifierMixin, _LinearModel):
