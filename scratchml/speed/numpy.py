@@ -529,14 +529,6 @@ class NumpyPath(Reference):
             A_T = self._transposed(A) if A.ndim == 2 else np.swapaxes(A, -1, -2)
             np.matmul(np.swapaxes(B, -1, -2), A_T, out=out)
             return product
-        if B.ndim == 3 and not B.flags.c_contiguous:
-            # Wᵀ of the input gradient dZ @ Wᵀ: BLAS runs the row-major product faster from
-            # a contiguous copy of the small Wᵀ than from W's transposed view (one core,
-            # float32: 6 networks, 1,079 rows, 16 -> 16: 46 against 32 µs; 32 networks,
-            # 400 rows, 32 -> 32: 337 against 249 µs).
-            contiguous = self._empty(B.shape, B.dtype)
-            np.copyto(contiguous, B)
-            B = contiguous
         return np.matmul(A, B, out=product)
 
     def _transposed(self, A: Any) -> Any:
