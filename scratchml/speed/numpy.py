@@ -100,7 +100,7 @@ STACK_NARROW = 8
 # ... and up to this width in a pass whose input has at most STACK_NARROW features (the
 # spirals' 2 coordinates), read from a contiguous copy of the input's transpose
 # (``_transposed``). One core, float32, 400 points, the pass alone, STACK_NARROW ->
-# this: 32 networks 2-16-1 746 -> 695 µs, 2-16-16-1 1,647 -> 1,505 µs (2-4-1 and
+# this: 32 networks 2-16-1 806 -> 745 µs, 2-16-16-1 1,712 -> 1,613 µs (2-4-1 and
 # 2-4-4-1 unchanged). A wide input keeps STACK_NARROW: every layer of a pass must take one
 # layout (a product's result meets the layer's other arrays), and the first layer's
 # feature-major products from 64 pixels were slower (the digits, 6 networks, 64-16-10

@@ -324,11 +324,12 @@ _recent: dict[str, tuple[tuple[Any, ...], Settings, UserData | None, Split]] = {
 
 
 # The speed of the last stack of each sweep's settings (library, dtype, batch size, ...) in
-# this process: the seconds of its last chunk's epochs and its flops per epoch. A stack's fit reads its losses on the host once per chunk
-# of epochs; on its own it starts at one epoch and doubles (8 chunks in 200 epochs), and
-# each chunk costs a host read and, on JAX, a dispatch. The next stack starts at the
-# length its own flops predict from the last one's speed; where the chunks end changes no
-# number. ``in_process`` forgets it when the sweep's chunks are done.
+# this process: the seconds of its last chunk's epochs and its flops per epoch. A stack's
+# fit reads its losses on the host once per chunk of epochs; on its own it starts at one
+# epoch and doubles (8 chunks in 200 epochs), and each chunk costs a host read and, on JAX,
+# a dispatch. The next stack starts at the length its own flops predict from the last
+# one's speed; where the chunks end changes no number. ``in_process`` forgets it when the
+# sweep's chunks are done.
 _last_stack: dict[Settings, dict[str, float]] = {}
 
 
