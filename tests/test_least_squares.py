@@ -8,6 +8,8 @@ standard deviation, relative to y's), so that a dropped small-scale column count
 error of order one, whatever its scale.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -191,21 +193,29 @@ def test_float16_input_is_solved_in_float32_and_kept_in_float16(backend):
     assert np.all(np.isfinite(host(ridge.coef_)))
 
 
-def test_coefficients_beyond_the_dtypes_range_are_refused_naming_the_column(backend):
+@pytest.mark.parametrize(
+    ("dtype", "tiny", "spans"),
+    [("float64", 2.2250738585e-313, "2.23e-313"), ("float32", 1e-40, "1e-40")],
+)
+def test_coefficients_beyond_the_dtypes_range_are_refused_naming_the_column(
+    backend, dtype, tiny, spans
+):
     """A lone column that varies only in subnormal numbers needs a coefficient of about
-    1/2e-313 to fit y (numpy.linalg.lstsq's overflows too): a ValueError naming the column,
+    1/tiny to fit y (numpy.linalg.lstsq's overflows too): a ValueError naming the column,
     not an infinite or NaN coefficient. A penalty gives a finite one; beside a column of
-    ordinary scale, it is below the rank cutoff and gets lstsq's zero."""
-    X = np.array([[2.2250738585e-313], [0.0], [0.0], [0.0]])
-    y = np.array([1.0, 2.0, 0.5, 3.0])
-    if backend == "jax":  # XLA flushes subnormal numbers to zero: a zero column, coefficient 0
+    ordinary scale, it is below the rank cutoff and gets lstsq's zero. A library that
+    flushes subnormal numbers to zero (XLA on the CPU) sees a zero column: coefficient 0."""
+    X = np.array([[tiny], [0.0], [0.0], [0.0]], dtype=dtype)
+    y = np.array([1.0, 2.0, 0.5, 3.0], dtype=dtype)
+    try:
         model = sm.LinearRegression().fit(on(backend, X), on(backend, y))
+    except ValueError as error:
+        assert re.search(rf"overflow {dtype}: column\(s\) 0 \(spans {spans}\)", str(error))
+    else:
+        assert backend == "jax", f"{backend} returned {host(model.coef_)}"
         assert host(model.coef_)[0] == 0.0
-        return
-    with pytest.raises(ValueError, match=r"overflow float64: column\(s\) 0 \(spans 2\.23e-313\)"):
-        sm.LinearRegression().fit(on(backend, X), on(backend, y))
     ridge = sm.LinearRegression(l2=1.0).fit(on(backend, X), on(backend, y))
     assert np.all(np.isfinite(host(ridge.coef_)))
-    beside = np.hstack([np.array([[1.0], [2.0], [4.0], [3.0]]), X])
+    beside = np.hstack([np.array([[1.0], [2.0], [4.0], [3.0]], dtype=dtype), X])
     model = sm.LinearRegression().fit(on(backend, beside), on(backend, y))
     assert host(model.coef_)[1] == 0.0 and np.isfinite(host(model.coef_)[0])
