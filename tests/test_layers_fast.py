@@ -335,11 +335,14 @@ def test_numpy_dense_kernels_equal_the_plain_forms(lead, n_in, n_out):
 @pytest.mark.parametrize("in_training", [False, True])
 def test_a_shared_inputs_feature_major_products_equal_the_plain_forms(dtype, in_training):
     """A stack's products with a shared row-major (n, k) input and feature-major results run
-    from a contiguous copy of its transpose: the same numbers, each a distinct array."""
+    from a contiguous copy of its transpose, and its layer adds the bias inside the product
+    ([X 1] @ [W; b]): the same numbers, each a distinct array, the inputs left as they were."""
     rng = np.random.default_rng(4)
     xp, fast = backends.get("numpy"), numpy_path.NumpyPath()
     X = rng.standard_normal((57, 2)).astype(dtype)
     W = rng.standard_normal((3, 2, 4)).astype(dtype)
+    b = rng.standard_normal((3, 4)).astype(dtype)
+    X_before, W_before, b_before = X.copy(), W.copy(), b.copy()
     dZ = np.ascontiguousarray(rng.standard_normal((3, 4, 57)).astype(dtype)).swapaxes(-1, -2)
     rtol = 1e-5 if dtype == "float32" else 1e-12
     with contextlib.ExitStack() as stack:
@@ -348,6 +351,14 @@ def test_a_shared_inputs_feature_major_products_equal_the_plain_forms(dtype, in_
         Z = fast.stack_matmul(X, W)
         dW = fast.weight_gradient(xp, X, dZ)
         Z_again = fast.stack_matmul(X, W + 1)
+        Z_b = fast.dense(xp, X, W, b)
+        Z_b_again = fast.dense(xp, X, W + 1, b - 1)
+    for array, before in ((X, X_before), (W, W_before), (b, b_before)):
+        np.testing.assert_array_equal(array, before)
+    assert Z_b[0].flags.f_contiguous and not Z_b[0].flags.c_contiguous
+    np.testing.assert_allclose(Z_b, PLAIN.dense(xp, X, W, b), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(Z_b_again, PLAIN.dense(xp, X, W + 1, b - 1), rtol=rtol, atol=rtol)
+    assert not np.shares_memory(Z_b, Z_b_again)
     assert Z[0].flags.f_contiguous and not Z[0].flags.c_contiguous  # feature-major
     np.testing.assert_allclose(Z, X @ W, rtol=rtol)
     np.testing.assert_allclose(dW, X.T @ dZ, rtol=rtol)

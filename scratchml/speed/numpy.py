@@ -433,13 +433,44 @@ class NumpyPath(Reference):
         A stack's products, a shared input's included, run network by network
         (``samples_matmul`` hands them to ``stack_matmul``). In a training pass, a stack's
         output layer with a few outputs (``SHORT_LOGITS``) returns its logits feature-major.
+        A stack's feature-major layer over its shared input adds the bias inside the
+        product (``_dense_shared_input``).
         """
-        if W.ndim == 3 and THIN < W.shape[-1] <= SHORT_LOGITS and _is_output_layer(W):
-            Z = self.stack_matmul(A_prev, W, feature_major=True)
-        else:
+        if W.ndim != 3:
             Z = self.samples_matmul(xp, A_prev, W)
+        else:
+            feature_major = (THIN < W.shape[-1] <= SHORT_LOGITS and _is_output_layer(W)) or (
+                max(W.shape[-2:]) <= getattr(_local, "stack_narrow", STACK_NARROW)
+            )
+            if feature_major and A_prev.ndim == 2:
+                return self._dense_shared_input(A_prev, W, b)
+            Z = self.stack_matmul(A_prev, W, feature_major)
         Z += b[..., None, :]  # (NumPy's expand_dims costs more than the addition here)
         return Z
+
+    def _dense_shared_input(self, X: Any, W: Any, b: Any) -> Any:
+        """Z = [X 1] @ [W; b], feature-major, for a stack's shared (n, k) input X.
+
+        The bias is the product's last term, added by BLAS. Added to a feature-major Z
+        afterwards, it broadcasts over M · n_out runs of n samples, each a separate loop
+        in NumPy: a stack of 32 networks 2 → 16 on 400 samples, float32, one core, the
+        product 30 µs and the bias 57 µs, against 31 µs for the product with the bias
+        inside (the copies into [X 1]ᵀ and [W; b] take about 2 µs). A hidden layer's
+        activations written above a row of ones gained less than that row cost the pass's
+        other operations (2-16-16-1 −1%, 2-4-4-1 +10%); a wide input's row-major
+        products gained nothing (the digits' bias adds are runs of 16 to 32, and the copy
+        of [X 1] costs 11 µs).
+        """
+        (n, k), (M, _, n_out) = X.shape, W.shape
+        dtype = np.result_type(X.dtype, W.dtype)
+        X_1_T = self._empty((k + 1, n), dtype)
+        X_1_T[:k] = X.T
+        X_1_T[k] = 1
+        W_b = self._empty((M, k + 1, n_out), dtype)
+        W_b[:, :k] = W
+        W_b[:, k] = b
+        Z_T = np.matmul(W_b.swapaxes(-1, -2), X_1_T, out=self._empty((M, n_out, n), dtype))
+        return Z_T.swapaxes(-1, -2)
 
     def bias_gradient(self, xp: Any, dZ: Any) -> Any:
         """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast."""
