@@ -439,9 +439,9 @@ class NumpyPath(Reference):
         if W.ndim != 3:
             Z = self.samples_matmul(xp, A_prev, W)
         else:
-            feature_major = (THIN < W.shape[-1] <= SHORT_LOGITS and _is_output_layer(W)) or (
-                max(W.shape[-2:]) <= getattr(_local, "stack_narrow", STACK_NARROW)
-            )
+            feature_major = (
+                THIN < W.shape[-1] <= SHORT_LOGITS and _is_output_layer(W)
+            ) or _narrow_enough(W)
             if feature_major and A_prev.ndim == 2:
                 return self._dense_shared_input(A_prev, W, b)
             Z = self.stack_matmul(A_prev, W, feature_major)
@@ -469,8 +469,9 @@ class NumpyPath(Reference):
         W_b = self._empty((M, k + 1, n_out), dtype)
         W_b[:, :k] = W
         W_b[:, k] = b
-        Z_T = np.matmul(W_b.swapaxes(-1, -2), X_1_T, out=self._empty((M, n_out, n), dtype))
-        return Z_T.swapaxes(-1, -2)
+        # [X 1] as the transposed view of its contiguous transpose: ``stack_matmul`` reads
+        # that without another copy (``_transposed``).
+        return self.stack_matmul(X_1_T.T, W_b, feature_major=True)
 
     def bias_gradient(self, xp: Any, dZ: Any) -> Any:
         """db = 1ᵀ @ dZ: NumPy sums a tall, narrow matrix over its rows slowly, a product fast."""
@@ -544,7 +545,7 @@ class NumpyPath(Reference):
         leading = _leading_shape(A, B)
         n, n_out = A.shape[-2], B.shape[-1]
         if feature_major is None:
-            feature_major = max(B.shape[-2:]) <= getattr(_local, "stack_narrow", STACK_NARROW)
+            feature_major = _narrow_enough(B)
         if feature_major:
             out = self._empty((*leading, n_out, n), dtype)  # (Bᵀ @ Aᵀ)ᵀ = A @ B
             product = out.swapaxes(-1, -2)
@@ -1035,6 +1036,12 @@ def _pass_layout(W: Any, n_features: int) -> Iterator[None]:
         yield
     finally:
         _local.output_weights, _local.stack_narrow = saved
+
+
+def _narrow_enough(W: Any) -> bool:
+    """Whether a stack's product with W (..., k, n_out) comes out feature-major by default:
+    both widths at most ``STACK_NARROW``, or the wider limit of the pass (``_pass_layout``)."""
+    return max(W.shape[-2:]) <= getattr(_local, "stack_narrow", STACK_NARROW)
 
 
 def _is_output_layer(W: Any) -> bool:
